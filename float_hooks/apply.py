@@ -1,0 +1,295 @@
+"""Applying a set of file changes to the store: files, Merkle folder hashes, the per-folder
+record of what changed since its context was written, folder renames and archiving.
+
+Every sync, full or incremental, ends here with the same kind of input (path -> old, new), so
+an incremental update and a full rebuild cannot disagree. The work is proportional to the
+changed paths and their ancestors' immediate children.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from float_hooks import paths
+from float_hooks.db import now
+from float_hooks.git import Entry
+from float_hooks.hashing import FOLDER_MODE, folder_hash
+from float_hooks.schema import AUTHORED_FOLDER_FIELDS
+
+Change = tuple[Entry | None, Entry | None]  # (old, new)
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Applied:
+    files_changed: int = 0
+    folders_changed: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    became_stale: list[str] = field(default_factory=list)
+    became_current: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+
+
+def in_chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def select_in(
+    conn: sqlite3.Connection, sql: str, keys: Iterable[str]
+) -> list[sqlite3.Row]:
+    """Run ``sql`` (with one ``{}`` for a placeholder list) over ``keys`` in chunks."""
+    rows: list[sqlite3.Row] = []
+    for chunk in in_chunks(sorted(set(keys))):
+        rows += conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+    return rows
+
+
+def authored(row: sqlite3.Row | dict[str, object]) -> dict[str, object]:
+    return {f: row[f] for f in AUTHORED_FOLDER_FIELDS}
+
+
+def has_authored(row: sqlite3.Row | dict[str, object]) -> bool:
+    return any(row[f] is not None for f in AUTHORED_FOLDER_FIELDS if f != "uid")
+
+
+def apply_changes(
+    conn: sqlite3.Connection, changes: dict[str, Change], progress: Progress | None = None
+) -> Applied:
+    result = Applied(files_changed=len(changes))
+    if not changes:
+        return result
+    stamp = now()
+    _write_files(conn, changes, stamp)
+    _track_changed_since(conn, changes)
+
+    dirty: set[str] = set()
+    for path in changes:
+        dirty.update(paths.ancestors(path))
+    before = {r["path"]: r for r in select_in(conn, "SELECT * FROM folders WHERE path IN ({})",
+                                               dirty)}
+    removed_rows: dict[str, sqlite3.Row] = {}
+    ordered = sorted(dirty, key=paths.depth, reverse=True)  # children before parents
+    for i, folder in enumerate(ordered):
+        if progress is not None and i % 500 == 0:
+            progress(i, len(ordered))
+        children = [
+            (paths.name(r[0]), r[1], r[2])
+            for r in conn.execute(
+                "SELECT path, mode, content_hash FROM files WHERE folder_path = ?", (folder,)
+            )
+        ]
+        children += [
+            (paths.name(r[0]), FOLDER_MODE, r[1])
+            for r in conn.execute(
+                "SELECT path, source_hash FROM folders WHERE parent_path = ?", (folder,)
+            )
+        ]
+        old = before.get(folder)
+        if not children:
+            if old is not None:
+                conn.execute("DELETE FROM folders WHERE path = ?", (folder,))
+                removed_rows[folder] = old
+                result.removed.append(folder)
+            continue
+        new_hash = folder_hash(children)
+        if old is None:
+            conn.execute(
+                "INSERT INTO folders(path, parent_path, name, source_hash, last_scanned_at,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (folder, None if folder == paths.ROOT else paths.parent(folder),
+                 paths.name(folder), new_hash, stamp, stamp, stamp),
+            )
+            result.added.append(folder)
+        elif old["source_hash"] != new_hash:
+            conn.execute(
+                "UPDATE folders SET source_hash = ?, last_scanned_at = ?, updated_at = ?"
+                " WHERE path = ?",
+                (new_hash, stamp, stamp, folder),
+            )
+        else:
+            continue
+        result.folders_changed.append(folder)
+    if progress is not None:
+        progress(len(ordered), len(ordered))
+
+    _move_or_archive(conn, changes, removed_rows, result, stamp)
+    _reuse_versions(conn, result.folders_changed)
+    _report_status(conn, before, result)
+    return result
+
+
+def _write_files(conn: sqlite3.Connection, changes: dict[str, Change], stamp: str) -> None:
+    gone = [(p,) for p, (_, new) in changes.items() if new is None]
+    conn.executemany("DELETE FROM files WHERE path = ?", gone)
+    conn.executemany(
+        "INSERT INTO files(path, folder_path, content_hash, mode, last_scanned_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET"
+        " content_hash = excluded.content_hash, mode = excluded.mode,"
+        " last_scanned_at = excluded.last_scanned_at",
+        [
+            (p, paths.parent(p), new[1], new[0], stamp)
+            for p, (_, new) in changes.items()
+            if new is not None
+        ],
+    )
+
+
+def _track_changed_since(conn: sqlite3.Connection, changes: dict[str, Change]) -> None:
+    """Remember, per folder with context, each file that changed since that context was
+    written (its first old state); forget it when the file returns to that state."""
+    ancestors = {p: paths.ancestors(p) for p in changes}
+    wanted = {a for chain in ancestors.values() for a in chain}
+    with_context = {
+        r[0]
+        for r in select_in(
+            conn, "SELECT path FROM folders WHERE context_hash IS NOT NULL AND path IN ({})",
+            wanted,
+        )
+    }
+    if not with_context:
+        return
+    rows = []
+    reverted = []
+    for path, (old, new) in changes.items():
+        for folder in ancestors[path]:
+            if folder in with_context:
+                rows.append((folder, path, old and old[1], old and old[0]))
+                reverted.append((folder, path, new and new[1], new and new[0]))
+    conn.executemany("INSERT OR IGNORE INTO changed_since VALUES (?, ?, ?, ?)", rows)
+    conn.executemany(
+        "DELETE FROM changed_since WHERE folder_path = ? AND file_path = ?"
+        " AND old_hash IS ? AND old_mode IS ?",
+        reverted,
+    )
+
+
+def _move_or_archive(
+    conn: sqlite3.Connection,
+    changes: dict[str, Change],
+    removed: dict[str, sqlite3.Row],
+    result: Applied,
+    stamp: str,
+) -> None:
+    """A removed folder's authored content moves to the folder it was renamed to (same hash,
+    or most of its files' blobs, or the parent of a moved child); otherwise it is archived."""
+    keep = {p: r for p, r in removed.items() if has_authored(r)}
+    conn.executemany("DELETE FROM changed_since WHERE folder_path = ?",
+                     [(p,) for p in removed if p not in keep])
+    if not keep:
+        return
+    created = set(result.added)
+    new_rows = {r["path"]: r for r in select_in(
+        conn, "SELECT path, source_hash FROM folders WHERE path IN ({})", created)}
+    blobs_gone: dict[str, set[str]] = {}
+    blobs_new: dict[str, set[str]] = {}
+    for path, (old, new) in changes.items():
+        if old is not None and new is None:
+            blobs_gone.setdefault(paths.parent(path), set()).add(old[1])
+        if new is not None and old is None:
+            blobs_new.setdefault(paths.parent(path), set()).add(new[1])
+    mapping: dict[str, str] = {}
+    for src in sorted(keep, key=paths.depth, reverse=True):
+        dst = _rename_target(src, keep[src]["source_hash"], created, new_rows,
+                             blobs_gone, blobs_new, mapping)
+        if dst is not None:
+            mapping[src] = dst
+            created.discard(dst)
+    for src in sorted(keep, key=paths.depth, reverse=True):
+        row = keep[src]
+        if src in mapping:
+            _move_authored(conn, src, mapping[src], row, stamp)
+            result.moved.append((src, mapping[src]))
+        else:
+            conn.execute(
+                "INSERT INTO archived_folders(uid, path, reason, source_hash, content,"
+                " archived_at) VALUES (?, ?, 'deleted', ?, ?, ?)",
+                (row["uid"], src, row["source_hash"], json.dumps(authored(row)), stamp),
+            )
+            conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (src,))
+            result.archived.append(src)
+
+
+def _rename_target(
+    src: str,
+    src_hash: str,
+    created: set[str],
+    new_rows: dict[str, sqlite3.Row],
+    blobs_gone: dict[str, set[str]],
+    blobs_new: dict[str, set[str]],
+    mapping: dict[str, str],
+) -> str | None:
+    same = sorted(c for c in created if new_rows[c]["source_hash"] == src_hash)
+    if same:
+        named = [c for c in same if paths.name(c) == paths.name(src)]
+        return (named or same)[0]
+    best, best_score = None, 0.5
+    gone = blobs_gone.get(src, set())
+    for c in sorted(created):
+        new = blobs_new.get(c, set())
+        if gone and new:
+            score = len(gone & new) / len(gone | new)
+            if score >= best_score:
+                best, best_score = c, score
+    if best is not None:
+        return best
+    for child_src, child_dst in mapping.items():
+        if paths.parent(child_src) == src and paths.parent(child_dst) in created:
+            return paths.parent(child_dst)
+    return None
+
+
+def _move_authored(
+    conn: sqlite3.Connection, src: str, dst: str, row: sqlite3.Row, stamp: str
+) -> None:
+    fields = authored(row)
+    conn.execute(
+        "UPDATE folders SET " + ", ".join(f"{f} = ?" for f in fields) + ", updated_at = ?"
+        " WHERE path = ?",
+        (*fields.values(), stamp, dst),
+    )
+    conn.execute("UPDATE log_entries SET folder_path = ? WHERE folder_path = ?", (dst, src))
+    conn.execute("UPDATE open_questions SET folder_path = ? WHERE folder_path = ?", (dst, src))
+    conn.execute('UPDATE "references" SET source_id = ? WHERE source_type = \'folder\''
+                 " AND source_id = ?", (dst, src))
+    conn.execute('UPDATE "references" SET target_id = ? WHERE target_type = \'folder\''
+                 " AND target_id = ?", (dst, src))
+    conn.execute("UPDATE changed_since SET folder_path = ? WHERE folder_path = ?", (dst, src))
+
+
+def _reuse_versions(conn: sqlite3.Connection, folders: list[str]) -> None:
+    """A folder whose hash returned to one it already had context for gets that context."""
+    rows = select_in(
+        conn,
+        "SELECT f.path, v.content FROM folders f JOIN context_versions v"
+        " ON v.folder_path = f.path AND v.source_hash = f.source_hash"
+        " WHERE f.path IN ({}) AND f.context_hash IS NOT f.source_hash",
+        folders,
+    )
+    for path, content in rows:
+        fields = {k: v for k, v in json.loads(content).items() if k in AUTHORED_FOLDER_FIELDS}
+        fields.pop("uid", None)
+        conn.execute(
+            "UPDATE folders SET " + ", ".join(f"{f} = ?" for f in fields) + " WHERE path = ?",
+            (*fields.values(), path),
+        )
+        conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (path,))
+
+
+def _report_status(conn: sqlite3.Connection, before: dict[str, sqlite3.Row],
+                   result: Applied) -> None:
+    now_rows = select_in(conn, "SELECT path, status FROM folders WHERE path IN ({})",
+                         result.folders_changed)
+    for path, status in now_rows:
+        was = before[path]["status"] if path in before else None
+        if status == "stale" and was != "stale":
+            result.became_stale.append(path)
+        elif status == "current" and was != "current":
+            result.became_current.append(path)
+    for lst in (result.became_stale, result.became_current):
+        lst.sort(key=lambda p: (-paths.depth(p), p))

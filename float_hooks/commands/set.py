@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from float_hooks.commands import _common
+from float_hooks.context import WRITABLE_FIELDS, set_context
+from float_hooks.errors import FloatError
+from float_hooks.output import emit, emit_json
+
+HELP = "write a folder's context (how agents write back); it becomes current for its hash"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", type=_common.folder_arg)
+    p.add_argument("--summary", help="one-line map summary")
+    p.add_argument("--what", help="what the folder is")
+    p.add_argument("--why", help="why it exists")
+    p.add_argument("--patterns", action="append", metavar="TEXT",
+                   help="a pattern (repeat), or one JSON array")
+    p.add_argument("--children-json", metavar="JSON", help="map_children as a JSON array")
+    p.add_argument("--json", dest="json_input", metavar="FILE|-",
+                   help="read every field from a JSON object (seed column names)")
+    p.add_argument("--model", help="the AI model that wrote it")
+    p.add_argument("--hash", dest="for_hash",
+                   help="the folder hash the context was written against (default: now)")
+    p.add_argument("--print", dest="print_json", action="store_true",
+                   help="print the folder as JSON afterwards")
+
+
+def _load_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise FloatError(f"{what}: invalid JSON ({e})") from e
+
+
+def run(args: argparse.Namespace) -> int:
+    fields: dict[str, Any] = {}
+    model = args.model
+    for_hash = args.for_hash
+    if args.json_input:
+        if args.json_input == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                with open(args.json_input, encoding="utf-8") as f:
+                    text = f.read()
+            except OSError as e:
+                raise FloatError(f"{args.json_input}: {e.strerror}") from e
+        data = _load_json(text, args.json_input)
+        if not isinstance(data, dict):
+            raise FloatError("--json must hold a JSON object")
+        model = data.pop("ai_model", model)
+        for_hash = data.pop("context_hash", for_hash)
+        data.pop("path", None)
+        fields.update({k: v for k, v in data.items() if k in WRITABLE_FIELDS})
+        unknown = set(data) - set(WRITABLE_FIELDS)
+        if unknown:
+            raise FloatError(f"--json: unknown fields {', '.join(sorted(unknown))}")
+    for key, value in (("map_summary", args.summary), ("context_what", args.what),
+                       ("context_why", args.why)):
+        if value is not None:
+            fields[key] = value
+    if args.patterns:
+        if len(args.patterns) == 1 and args.patterns[0].lstrip().startswith("["):
+            fields["context_patterns"] = _load_json(args.patterns[0], "--patterns")
+        else:
+            fields["context_patterns"] = list(args.patterns)
+    if args.children_json is not None:
+        fields["map_children"] = _load_json(args.children_json, "--children-json")
+    if not fields:
+        raise FloatError("nothing to set: give --summary, --what, --why, --patterns,"
+                         " --children-json or --json")
+    saved = set_context(_common.store(args), args.path, fields, model=model, for_hash=for_hash)
+    if args.print_json:
+        emit_json(saved)
+    else:
+        emit(f"{saved['path']}: context written, {saved['status']}")
+    return 0

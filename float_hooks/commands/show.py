@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import argparse
+
+from float_hooks import records
+from float_hooks.commands import _common
+from float_hooks.context import children, folder_json, get_folder
+from float_hooks.output import emit, emit_json
+
+HELP = "a folder's context, children, status, decisions, questions and references"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", nargs="?", default="/", type=_common.folder_arg,
+                   help="a folder (default: the root, /)")
+    _common.add_json(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = _common.store(args)
+    conn = store.conn
+    data = folder_json(get_folder(conn, args.path))
+    data["children"] = children(conn, args.path)
+    data["decisions"] = records.list_logs(conn, folder=args.path)
+    data["questions"] = records.list_questions(conn, folder=args.path)
+    data["references"] = records.list_refs(conn, about=args.path)
+    if args.json:
+        emit_json(data)
+        return 0
+    emit(f"{data['path']}  [{data['status']}]  hash {data['source_hash'][:12]}")
+    for label, key in (("summary", "map_summary"), ("what", "context_what"),
+                       ("why", "context_why")):
+        if data[key]:
+            emit(f"{label}: {data[key]}")
+    for pattern in data["context_patterns"] or []:
+        emit(f"  pattern: {pattern}")
+    if data["ai_model"]:
+        emit(f"written by {data['ai_model']} at {data['ai_updated']}")
+    emit("children:")
+    for c in data["children"]:
+        extra = f" [{c['status']}] {c['map_summary'] or ''}" if c["kind"] == "folder" else ""
+        emit(f"  {c['kind']:<10} {c['name']}{extra}".rstrip())
+    for d in data["decisions"]:
+        emit(f"decision {d['date']} [{d['status']}] {d['title']}")
+    for q in data["questions"]:
+        emit(f"question #{q['id']}: {q['question']}")
+    for r in data["references"]:
+        emit(f"ref {r['source_type']}:{r['source_id']} -> {r['target_type']}:{r['target_id']}")
+    return 0

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import argparse
+
+from float_hooks.commands import _common
+from float_hooks.context import stale_list
+from float_hooks.errors import EXIT_FOUND
+from float_hooks.output import emit, emit_json
+
+HELP = "list folders whose context is stale, with the files that changed"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--check", action="store_true", help="exit 1 if any folder is stale")
+    _common.add_json(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = _common.store(args)
+    items = stale_list(store.conn)
+    if args.json:
+        emit_json(items)
+    else:
+        for item in items:
+            files = item["changed_files"]
+            shown = ", ".join(files[:5]) + (f" (+{len(files) - 5} more)" if len(files) > 5 else "")
+            emit(f"{item['path']}: {len(files)} files changed" + (f": {shown}" if files else ""))
+        if not items:
+            emit("no stale folders")
+    return EXIT_FOUND if args.check and items else 0

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from float_hooks.commands import _common
+from float_hooks.output import Progress, emit, emit_json
+from float_hooks.project import Project
+from float_hooks.snapshot import Target
+from float_hooks.sync import SyncResult, sync
+
+HELP = "update the map from the work tree (default), the index (--staged) or a commit (--rev)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--rev", metavar="REV", help="sync to a commit's tree")
+    which.add_argument("--staged", action="store_true", help="sync to the index (what a commit"
+                       " would record; honours GIT_INDEX_FILE)")
+    p.add_argument("--full", action="store_true",
+                   help="rescan everything instead of the changed paths (same result)")
+    _common.add_json(p)
+
+
+def target_for(proj: Project, staged: bool, rev: str | None) -> Target:
+    if rev is not None:
+        return Target("commit", rev)
+    if staged:
+        return Target("index")
+    return Target("commit") if proj.work_tree is None else Target("worktree")
+
+
+def run_sync(proj: Project, args: argparse.Namespace, *, staged: bool, rev: str | None,
+             full: bool) -> SyncResult:
+    _common.require_initialised(proj)
+    store = proj.open_store(create=True)
+    progress = Progress("float-hooks: hashing folders")
+    try:
+        return sync(proj.git, store, target_for(proj, staged, rev), scope=proj.scope(),
+                    full=full, progress=progress)
+    finally:
+        progress.close()
+        store.close()
+
+
+def print_result(result: SyncResult, as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    if as_json:
+        emit_json({**result.as_json(), **(extra or {})})
+        return
+    a = result.applied
+    head = (result.head or "no commit")[:12]
+    emit(f"synced {result.target} ({result.mode}) at {head}: {a.files_changed} files changed,"
+         f" {len(a.folders_changed)} folders updated")
+    if a.became_stale:
+        emit(f"{len(a.became_stale)} folders went stale: {' '.join(a.became_stale)}")
+    if a.became_current:
+        emit(f"{len(a.became_current)} folders current again: {' '.join(a.became_current)}")
+    for src, dst in a.moved:
+        emit(f"moved context {src} -> {dst}")
+    if a.archived:
+        emit(f"archived context of deleted folders: {' '.join(a.archived)}"
+             " (see `float-hooks archive list`)")
+
+
+def run(args: argparse.Namespace) -> int:
+    proj = _common.project(args)
+    result = run_sync(proj, args, staged=args.staged, rev=args.rev, full=args.full)
+    print_result(result, args.json)
+    return 0

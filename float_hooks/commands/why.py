@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import argparse
+
+from float_hooks.commands import _common
+from float_hooks.context import why
+from float_hooks.output import emit, emit_json
+
+HELP = "why a folder is stale: the files changed since its context was written, and the child"\
+       " folders that carried each change up"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", type=_common.folder_arg, help="a folder, e.g. /src/auth")
+    _common.add_json(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = _common.store(args)
+    info = why(store.conn, args.path)
+    if args.json:
+        emit_json(info)
+        return 0
+    if info["status"] == "pending":
+        emit(f"{args.path} is pending: no context has been written for it yet")
+        return 0
+    if info["status"] == "current":
+        emit(f"{args.path} is current: nothing changed since its context was written")
+        return 0
+    emit(f"{args.path} is stale: context written for {info['context_hash'][:12]},"
+         f" folder is now {info['source_hash'][:12]}")
+    for c in info["changed_files"]:
+        via = f"  (via {c['via']})" if c["via"] else ""
+        emit(f"  {c['change']:<8} {c['path']}{via}")
+    if not info["detail_complete"]:
+        emit("  (no file history for this context: it was imported or written for another"
+             " hash)")
+    return 0

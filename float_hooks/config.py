@@ -1,0 +1,112 @@
+"""``.float/config.toml``: the one config loader. Every setting has a default, so a repository
+without a config file works; the defaults are the template ``init`` writes, so they are written
+down exactly once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from float_hooks.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONFIG_TEMPLATE = """\
+# float-hooks settings. Every setting is written out with its default value;
+# delete a line to go back to the default.
+
+[sync]
+# Extra paths to leave out of the map, as gitignore-style patterns.
+# .gitignore is always honoured and .float/ is always left out.
+exclude = []
+# Seconds to wait for another float-hooks process that holds the database.
+lock_timeout = 30
+
+[hooks]
+# When true, an internal error in a hook (corrupt or locked database, a bug)
+# fails the git operation instead of printing one line and letting it through.
+strict = false
+
+[check]
+# The float-check hook fails a commit when more than this many folders are
+# stale; -1 means no limit (the check never fails on the count).
+max_stale = -1
+# ... or when any of these folders (e.g. "/src/auth") is stale.
+folders = []
+
+[regenerate]
+# Who writes context for stale folders: "builtin" (offline, deterministic),
+# "command" (a shell command template; JSON on stdin, JSON on stdout) or
+# "openai" (any OpenAI-compatible chat-completions endpoint).
+kind = "builtin"
+# For kind = "command": the command line, e.g. "claude -p --output-format json".
+command = ""
+# Seconds a command or HTTP request may take before the job fails.
+timeout = 300
+# For kind = "openai": endpoint, model and the environment variable holding the key.
+base_url = "https://api.openai.com/v1"
+model = "gpt-4o-mini"
+api_key_env = "OPENAI_API_KEY"
+# Bytes of file excerpts sent with each job.
+input_budget = 24000
+# Attempts before a job is given up, and the first retry delay (doubles each time).
+max_attempts = 5
+backoff_seconds = 30
+# Seconds a worker may hold a job before another worker may take it over.
+lease_seconds = 600
+
+[trigger]
+# What the post-commit hook does with stale folders: "queue" records jobs,
+# "background" also starts one detached worker, "off" does neither.
+on_commit = "queue"
+
+[export]
+# Where `float-hooks export` writes the markdown pages (relative to the repo).
+dir = ".float/project"
+"""
+
+DEFAULTS: dict[str, dict[str, Any]] = tomllib.loads(CONFIG_TEMPLATE)
+
+
+def config_path(work_tree: Path) -> Path:
+    return work_tree / ".float" / "config.toml"
+
+
+def load(work_tree: Path | None) -> dict[str, dict[str, Any]]:
+    """Settings for a work tree (or the defaults for a bare repository)."""
+    merged = {section: dict(values) for section, values in DEFAULTS.items()}
+    if work_tree is None:
+        return merged
+    path = config_path(work_tree)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return merged
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from e
+    return merge(merged, text, str(path))
+
+
+def merge(base: dict[str, dict[str, Any]], text: str, where: str) -> dict[str, dict[str, Any]]:
+    try:
+        user = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: invalid TOML ({e})") from e
+    for section, values in user.items():
+        if section not in base or not isinstance(values, dict):
+            raise ConfigError(f"{where}: unknown section [{section}]")
+        for key, value in values.items():
+            if key not in base[section]:
+                raise ConfigError(f"{where}: unknown setting {section}.{key}")
+            default = base[section][key]
+            if type(value) is not type(default):
+                raise ConfigError(
+                    f"{where}: {section}.{key} must be {type(default).__name__}, "
+                    f"not {type(value).__name__}"
+                )
+            base[section][key] = value
+    return base

@@ -1,0 +1,169 @@
+"""The SQLite store: opening (WAL, busy timeout, migrations), write transactions that take the
+write lock up front, read-only connections, and turning SQLite failures into clear errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from float_hooks import schema
+from float_hooks.errors import CorruptDatabase, FloatError, LockedDatabase, NoDatabase
+
+DB_NAME = "index.db"
+
+RESTORE_HINT = (
+    "move it aside and run `float-hooks sync` to rebuild it "
+    "(authored content comes back from the committed export in .float/project/)"
+)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def translate(e: sqlite3.Error, path: Path) -> FloatError:
+    """Map an SQLite failure to the one-line error a user can act on."""
+    msg = str(e)
+    if isinstance(e, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg):
+        return LockedDatabase(
+            f"{path}: database is locked by another float-hooks process; try again "
+            "(or raise [sync] lock_timeout)"
+        )
+    if isinstance(e, sqlite3.DatabaseError) and (
+        "not a database" in msg or "malformed" in msg or "corrupt" in msg
+    ):
+        return CorruptDatabase(f"{path}: database is corrupt ({msg}); {RESTORE_HINT}")
+    return FloatError(f"{path}: database error: {msg}")
+
+
+class Store:
+    """One connection to ``index.db``. Writes go through :meth:`write` only."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False, timeout: float = 30.0) -> Store:
+        if not path.exists() and not create:
+            raise NoDatabase(f"{path}: no database yet; run `float-hooks init` first")
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = wal")
+            conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable, atomic
+            conn.execute("PRAGMA foreign_keys = ON")
+            store = cls(conn, path)
+            if version < schema.LATEST:
+                store.migrate()
+            elif version > schema.LATEST:
+                raise FloatError(
+                    f"{path}: written by a newer float-hooks (schema {version}); upgrade it"
+                )
+            return store
+        except sqlite3.Error as e:
+            raise translate(e, path) from e
+
+    @classmethod
+    def open_readonly(cls, path: Path, timeout: float = 30.0) -> Store:
+        """A connection that cannot write: for `query` and other untrusted SQL."""
+        if not path.exists():
+            raise NoDatabase(f"{path}: no database yet; run `float-hooks init` first")
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout,
+                isolation_level=None,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("PRAGMA user_version").fetchone()
+        except sqlite3.Error as e:
+            raise translate(e, path) from e
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; BEGIN IMMEDIATE takes the write lock before any read, so two
+        processes never interleave a read-modify-write and never fail on a lock upgrade."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise translate(e, self.path) from e
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            self.conn.execute("ROLLBACK")
+            raise translate(e, self.path) from e
+
+    def migrate(self) -> None:
+        with self.write() as conn:
+            done = conn.execute("PRAGMA user_version").fetchone()[0]
+            if done == 0:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS migrations ("
+                    "id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
+            for number, name, sql in schema.MIGRATIONS:
+                if number <= done:
+                    continue
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO migrations(id, name, applied_at) VALUES (?, ?, ?)",
+                    (number, name, now()),
+                )
+                conn.execute(f"PRAGMA user_version = {number}")
+
+    def quick_check(self) -> None:
+        try:
+            rows = self.conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.Error as e:
+            raise translate(e, self.path) from e
+        problems = [r[0] for r in rows if r[0] != "ok"]
+        if problems:
+            raise CorruptDatabase(
+                f"{self.path}: database fails its integrity check ({problems[0]}); {RESTORE_HINT}"
+            )
+
+    # -- meta ------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows about triggers)."""
+    out: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

@@ -1,0 +1,199 @@
+"""Talking to git: discovery and the few plumbing commands the sync reads, parsed from ``-z``.
+
+Hot paths (hooks) use git subprocesses, not pygit2: git reads its index and skips equal
+subtrees faster than libgit2 does, and ``import pygit2`` alone costs ~90 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from float_hooks import paths
+from float_hooks.errors import GitError, NotARepository
+from float_hooks.hashing import normalize_mode
+
+# What a path holds in one snapshot: (mode, object id). None means "absent".
+Entry = tuple[str, str]
+
+# Variables git sets for hooks that must not leak into commands we run with explicit paths;
+# GIT_INDEX_FILE is kept on purpose: it names the index being committed.
+_LOCATION_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_COMMON_DIR")
+
+
+@dataclass(frozen=True)
+class Diff:
+    """One path from a raw diff: its state on the new side (None when deleted)."""
+
+    path: str
+    raw: bytes  # git's own spelling of the path, to hand back to git or the file system
+    new: Entry | None
+    old: Entry | None
+    unmerged: bool = False
+
+
+class Git:
+    """A repository located once; every command then runs with absolute locations."""
+
+    def __init__(self, git_dir: Path, work_tree: Path | None, index_file: str | None = None):
+        self.git_dir = git_dir
+        self.work_tree = work_tree
+        env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARS}
+        env["GIT_DIR"] = str(git_dir)
+        if work_tree is not None:
+            env["GIT_WORK_TREE"] = str(work_tree)
+        if index_file:
+            env["GIT_INDEX_FILE"] = index_file
+        else:
+            env.pop("GIT_INDEX_FILE", None)
+        env["GIT_LITERAL_PATHSPECS"] = "1"  # our pathspecs are file names, never globs
+        env["LC_ALL"] = "C"
+        self.env = env
+        self._cwd = str(work_tree or git_dir)
+
+    @classmethod
+    def discover(cls, path: str | os.PathLike[str] = ".") -> Git:
+        """Find the repository containing ``path`` (honouring git's hook environment)."""
+        start = Path(path).resolve()
+        if not start.exists():
+            raise NotARepository(f"{start}: no such directory")
+        index_file = os.environ.get("GIT_INDEX_FILE")
+        if index_file and not os.path.isabs(index_file):
+            # git gives hooks a path relative to the directory the hook runs in
+            index_file = str(Path.cwd() / index_file)
+        env = dict(os.environ)
+        if Path(path).resolve() != Path.cwd().resolve():
+            # an explicit --repo elsewhere must not pick up the caller's hook variables
+            for var in (*_LOCATION_VARS, "GIT_INDEX_FILE"):
+                env.pop(var, None)
+            index_file = None
+        proc = subprocess.run(
+            ["git", "rev-parse", "--absolute-git-dir", "--is-bare-repository"],
+            cwd=start,
+            env=env,
+            capture_output=True,
+        )
+        if proc.returncode != 0:
+            raise NotARepository(f"{start}: not a git repository (run this inside a git work tree)")
+        git_dir_s, bare = proc.stdout.decode().splitlines()[:2]
+        work_tree: Path | None = None
+        if bare != "true":
+            top = subprocess.run(
+                ["git", "rev-parse", "--show-toplevel"], cwd=start, env=env, capture_output=True
+            )
+            if top.returncode != 0:
+                raise NotARepository(f"{start}: inside the .git directory, not a work tree")
+            work_tree = Path(top.stdout.decode().rstrip("\n"))
+        return cls(Path(git_dir_s), work_tree, index_file)
+
+    # -- running -------------------------------------------------------------------------
+    def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
+        proc = subprocess.run(
+            ["git", *args], cwd=self._cwd, env=self.env, input=input, capture_output=True
+        )
+        if check and proc.returncode != 0:
+            msg = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
+        return proc.stdout
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        """Start a git command to read later: lets independent reads run side by side."""
+        return subprocess.Popen(
+            ["git", *args],
+            cwd=self._cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    @staticmethod
+    def finish(proc: subprocess.Popen[bytes], what: str) -> bytes:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            lines = err.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git {what} failed: {lines[-1] if lines else proc.returncode}")
+        return out
+
+    # -- small questions -----------------------------------------------------------------
+    @property
+    def is_bare(self) -> bool:
+        return self.work_tree is None
+
+    def git_path(self, name: str) -> Path:
+        out = self.run("rev-parse", "--git-path", name).decode().rstrip("\n")
+        p = Path(out)
+        return p if p.is_absolute() else Path(self._cwd) / p
+
+    def resolve_commit(self, rev: str) -> str | None:
+        """The commit id ``rev`` names, or None (unborn HEAD, unknown rev, pruned object)."""
+        out = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}",
+                       check=False)
+        return out.decode().strip() or None
+
+    def has_commit(self, oid: str) -> bool:
+        return self.resolve_commit(oid) is not None
+
+    def head(self) -> str | None:
+        return self.resolve_commit("HEAD")
+
+    def empty_tree(self) -> str:
+        return self.run("hash-object", "-t", "tree", "/dev/null").decode().strip()
+
+    def shallow(self) -> bool:
+        return self.run("rev-parse", "--is-shallow-repository").decode().strip() == "true"
+
+
+# -- parsers for -z output -------------------------------------------------------------------
+def _records(out: bytes) -> Iterator[bytes]:
+    for rec in out.split(b"\0"):
+        if rec:
+            yield rec
+
+
+def parse_ls_files(out: bytes) -> dict[str, Entry]:
+    """``git ls-files -s -z``: ``<mode> <oid> <stage>\\t<path>``; conflicts keep "ours"."""
+    entries: dict[str, Entry] = {}
+    for rec in _records(out):
+        meta, _, raw = rec.partition(b"\t")
+        mode, oid, stage = meta.decode().split(" ")
+        path = paths.from_git(raw)
+        if stage in ("0", "2") or path not in entries:
+            entries[path] = (normalize_mode(mode), oid)
+    return entries
+
+
+def parse_ls_tree(out: bytes) -> dict[str, Entry]:
+    """``git ls-tree -r -z``: ``<mode> <type> <oid>\\t<path>``."""
+    entries: dict[str, Entry] = {}
+    for rec in _records(out):
+        meta, _, raw = rec.partition(b"\t")
+        mode, _type, oid = meta.decode().split(" ")
+        entries[paths.from_git(raw)] = (normalize_mode(mode), oid)
+    return entries
+
+
+def parse_raw_diff(out: bytes) -> list[Diff]:
+    """``git diff-* -z --no-renames`` raw output: ``:m1 m2 o1 o2 S\\0path\\0``."""
+    diffs: list[Diff] = []
+    fields = out.split(b"\0")
+    i = 0
+    while i + 1 < len(fields):
+        head = fields[i]
+        if not head.startswith(b":"):
+            i += 1
+            continue
+        m1, m2, o1, o2, status = head[1:].decode().split(" ")
+        raw = fields[i + 1]
+        i += 2
+        old = None if set(m1) == {"0"} else (normalize_mode(m1), o1)
+        new = None if set(m2) == {"0"} else (normalize_mode(m2), o2)
+        diffs.append(Diff(paths.from_git(raw), raw, new, old, unmerged=status.startswith("U")))
+    return diffs
+
+
+def parse_untracked(out: bytes) -> list[bytes]:
+    """``git ls-files -o -z``; a nested repository shows as ``dir/`` and is not ours to scan."""
+    return [rec for rec in _records(out) if not rec.endswith(b"/")]

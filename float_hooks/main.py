@@ -1,0 +1,111 @@
+"""The command line: ``float-hooks [--repo PATH] COMMAND ...`` (same as ``python -m float_hooks``).
+
+Exit codes are a contract: 0 success, 1 "ran, and found what you asked to be told about",
+2 usage or environment error (not a git repo, no DB, corrupt or locked DB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sqlite3
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from float_hooks import __version__
+from float_hooks.errors import EXIT_ERROR, FloatError
+from float_hooks.output import error
+
+# subcommand -> module in float_hooks.commands (each has HELP, add_arguments, run)
+COMMANDS: dict[str, str] = {
+    "init": "init",
+    "sync": "sync",
+    "status": "status",
+    "stale": "stale",
+    "why": "why",
+    "show": "show",
+    "set": "set",
+    "log": "log",
+    "question": "question",
+    "ref": "ref",
+    "search": "search",
+    "query": "query",
+    "archive": "archive",
+}
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"float_hooks.commands.{COMMANDS[name]}")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        error(message)
+        raise SystemExit(EXIT_ERROR)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = _Parser(prog="float-hooks", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--repo", default=".", metavar="PATH",
+                        help="the repository to work on (default: the current directory)")
+    parser.add_argument("--version", action="version", version=f"float-hooks {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        if only is not None and name != only:
+            # only the chosen command's module is imported: hooks start fast
+            sub.add_parser(name)
+            continue
+        module = _module(name)
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(func=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    chosen = _first_command(args_list)
+    try:
+        args = build_parser(chosen).parse_args(args_list)
+    except SystemExit as e:
+        return int(e.code or 0)
+    try:
+        return int(args.func(args))
+    except FloatError as e:
+        error(str(e))
+        return e.exit_code
+    except sqlite3.Error as e:  # an SQLite failure not mapped where it happened
+        from float_hooks.db import translate
+
+        error(str(translate(e, _db_hint(args))))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _first_command(argv: list[str]) -> str | None:
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--repo":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def _db_hint(args: argparse.Namespace) -> object:
+    from pathlib import Path
+
+    return Path(args.repo) / ".float" / "index.db"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""Printing for people and for agents: JSON on request, a progress line only on a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def emit(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"float-hooks: {message}\n")
+
+
+class Progress:
+    """``label: 1234/7500`` redrawn in place on stderr, at most ten times a second, and only
+    when stderr is a terminal: hooks, CI logs and agents see nothing."""
+
+    def __init__(self, label: str, enabled: bool | None = None):
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < 1000:
+            return
+        t = time.monotonic()
+        if done < total and t - self._last < 0.1:
+            return
+        self._last = t
+        self._shown = True
+        sys.stderr.write(f"\r{self.label}: {done}/{total}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def table(rows: list[list[str]]) -> str:
+    if not rows:
+        return ""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )

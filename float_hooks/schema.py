@@ -1,0 +1,240 @@
+"""The schema, as numbered migrations recorded in the DB (``migrations`` table and
+``PRAGMA user_version``). Opening an older DB applies the missing ones in one transaction.
+Append new migrations; never edit one that has shipped."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "seed tables with staleness, uids and meta",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+
+        -- Derived facts (files, hashes, folder hashes) next to authored content (map_*,
+        -- context_*). status is derived, never stored: pending without context, current
+        -- when the context was written for the folder's present hash, stale otherwise.
+        CREATE TABLE folders (
+            path TEXT PRIMARY KEY,
+            parent_path TEXT,
+            name TEXT NOT NULL,
+            map_summary TEXT,
+            map_children TEXT,            -- JSON array
+            context_what TEXT,
+            context_why TEXT,
+            context_patterns TEXT,        -- JSON array
+            source_hash TEXT NOT NULL,
+            last_scanned_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            context_hash TEXT,            -- the source_hash the context was written against
+            context_commit TEXT,
+            ai_model TEXT,
+            ai_updated TEXT,
+            uid TEXT UNIQUE,
+            status TEXT GENERATED ALWAYS AS (
+                CASE WHEN context_hash IS NULL THEN 'pending'
+                     WHEN context_hash = source_hash THEN 'current'
+                     ELSE 'stale' END) VIRTUAL
+        );
+        CREATE INDEX folders_parent ON folders(parent_path);
+        CREATE INDEX folders_status ON folders(status);
+
+        CREATE TABLE files (
+            path TEXT PRIMARY KEY,
+            folder_path TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            last_scanned_at TEXT
+        );
+        CREATE INDEX files_folder ON files(folder_path);
+
+        CREATE TABLE log_entries (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            folder_path TEXT,
+            date TEXT NOT NULL,
+            topic TEXT,
+            status TEXT NOT NULL DEFAULT 'accepted',
+            title TEXT NOT NULL,
+            decision TEXT,
+            rationale TEXT,
+            before_state TEXT,
+            after_state TEXT,
+            files_changed TEXT,           -- JSON array
+            future_agent TEXT,
+            supersedes TEXT,              -- uid of the entry this one replaces
+            superseded_by TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX log_entries_folder ON log_entries(folder_path);
+        CREATE INDEX log_entries_date ON log_entries(date);
+
+        CREATE TABLE "references" (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            source_type TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            target_type TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            context TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX references_source ON "references"(source_type, source_id);
+        CREATE INDEX references_target ON "references"(target_type, target_id);
+
+        CREATE TABLE open_questions (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            question TEXT NOT NULL,
+            context TEXT,
+            folder_path TEXT,
+            resolved_by TEXT,
+            created_at TEXT NOT NULL,
+            resolved_at TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX open_questions_folder ON open_questions(folder_path);
+
+        CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+        CREATE TABLE log_entry_tags (
+            log_entry_id INTEGER NOT NULL REFERENCES log_entries(id) ON DELETE CASCADE,
+            tag_id INTEGER NOT NULL REFERENCES tags(id),
+            PRIMARY KEY (log_entry_id, tag_id)
+        );
+        """,
+    ),
+    (
+        2,
+        "sync state: overlay, change tracking, archive, context versions",
+        """
+        -- Paths where the synced snapshot differs from the base commit (meta.base_commit),
+        -- with the base commit's entry, so the next sync diffs only these plus git's diff.
+        CREATE TABLE overlay (path TEXT PRIMARY KEY, base_mode TEXT, base_hash TEXT);
+
+        -- Files whose blob changed since a folder's context was written: answers `why`.
+        -- old_hash/old_mode are the file's state when the context was written (NULL: absent).
+        CREATE TABLE changed_since (
+            folder_path TEXT NOT NULL,
+            file_path TEXT NOT NULL,
+            old_hash TEXT,
+            old_mode TEXT,
+            PRIMARY KEY (folder_path, file_path)
+        ) WITHOUT ROWID;
+
+        -- Authored content of folders that were deleted: kept, listable, restorable.
+        CREATE TABLE archived_folders (
+            id INTEGER PRIMARY KEY,
+            uid TEXT,
+            path TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            source_hash TEXT,
+            content TEXT NOT NULL,        -- JSON object of the authored fields
+            archived_at TEXT NOT NULL,
+            restored_to TEXT,
+            restored_at TEXT
+        );
+        CREATE INDEX archived_folders_path ON archived_folders(path);
+
+        -- Every context ever written, by folder and hash: a folder whose hash returns to one
+        -- it had (revert, branch switch back) gets that context back without regenerating.
+        CREATE TABLE context_versions (
+            folder_path TEXT NOT NULL,
+            source_hash TEXT NOT NULL,
+            content TEXT NOT NULL,        -- JSON object of the authored fields
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (folder_path, source_hash)
+        ) WITHOUT ROWID;
+        """,
+    ),
+    (
+        3,
+        "full-text search over context, decisions and questions",
+        """
+        CREATE VIRTUAL TABLE folders_fts USING fts5(
+            path UNINDEXED, map_summary, context_what, context_why, context_patterns,
+            content='folders', tokenize='porter unicode61');
+        CREATE TRIGGER folders_fts_ai AFTER INSERT ON folders BEGIN
+            INSERT INTO folders_fts(rowid, path, map_summary, context_what, context_why,
+                                    context_patterns)
+            VALUES (new.rowid, new.path, new.map_summary, new.context_what, new.context_why,
+                    new.context_patterns);
+        END;
+        CREATE TRIGGER folders_fts_ad AFTER DELETE ON folders BEGIN
+            INSERT INTO folders_fts(folders_fts, rowid, path, map_summary, context_what,
+                                    context_why, context_patterns)
+            VALUES ('delete', old.rowid, old.path, old.map_summary, old.context_what,
+                    old.context_why, old.context_patterns);
+        END;
+        CREATE TRIGGER folders_fts_au
+        AFTER UPDATE OF map_summary, context_what, context_why, context_patterns ON folders
+        BEGIN
+            INSERT INTO folders_fts(folders_fts, rowid, path, map_summary, context_what,
+                                    context_why, context_patterns)
+            VALUES ('delete', old.rowid, old.path, old.map_summary, old.context_what,
+                    old.context_why, old.context_patterns);
+            INSERT INTO folders_fts(rowid, path, map_summary, context_what, context_why,
+                                    context_patterns)
+            VALUES (new.rowid, new.path, new.map_summary, new.context_what, new.context_why,
+                    new.context_patterns);
+        END;
+
+        CREATE VIRTUAL TABLE log_entries_fts USING fts5(
+            title, decision, rationale, topic, content='log_entries', content_rowid='id',
+            tokenize='porter unicode61');
+        CREATE TRIGGER log_entries_fts_ai AFTER INSERT ON log_entries BEGIN
+            INSERT INTO log_entries_fts(rowid, title, decision, rationale, topic)
+            VALUES (new.id, new.title, new.decision, new.rationale, new.topic);
+        END;
+        CREATE TRIGGER log_entries_fts_ad AFTER DELETE ON log_entries BEGIN
+            INSERT INTO log_entries_fts(log_entries_fts, rowid, title, decision, rationale, topic)
+            VALUES ('delete', old.id, old.title, old.decision, old.rationale, old.topic);
+        END;
+        CREATE TRIGGER log_entries_fts_au
+        AFTER UPDATE OF title, decision, rationale, topic ON log_entries BEGIN
+            INSERT INTO log_entries_fts(log_entries_fts, rowid, title, decision, rationale, topic)
+            VALUES ('delete', old.id, old.title, old.decision, old.rationale, old.topic);
+            INSERT INTO log_entries_fts(rowid, title, decision, rationale, topic)
+            VALUES (new.id, new.title, new.decision, new.rationale, new.topic);
+        END;
+
+        CREATE VIRTUAL TABLE open_questions_fts USING fts5(
+            question, context, content='open_questions', content_rowid='id',
+            tokenize='porter unicode61');
+        CREATE TRIGGER open_questions_fts_ai AFTER INSERT ON open_questions BEGIN
+            INSERT INTO open_questions_fts(rowid, question, context)
+            VALUES (new.id, new.question, new.context);
+        END;
+        CREATE TRIGGER open_questions_fts_ad AFTER DELETE ON open_questions BEGIN
+            INSERT INTO open_questions_fts(open_questions_fts, rowid, question, context)
+            VALUES ('delete', old.id, old.question, old.context);
+        END;
+        CREATE TRIGGER open_questions_fts_au
+        AFTER UPDATE OF question, context ON open_questions BEGIN
+            INSERT INTO open_questions_fts(open_questions_fts, rowid, question, context)
+            VALUES ('delete', old.id, old.question, old.context);
+            INSERT INTO open_questions_fts(rowid, question, context)
+            VALUES (new.id, new.question, new.context);
+        END;
+        """,
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+# The authored fields of a folder: what must travel with a rename, be archived on deletion,
+# be versioned by hash, and be exported. One list, used by all of those.
+AUTHORED_FOLDER_FIELDS = (
+    "map_summary",
+    "map_children",
+    "context_what",
+    "context_why",
+    "context_patterns",
+    "context_hash",
+    "context_commit",
+    "ai_model",
+    "ai_updated",
+    "uid",
+)

@@ -1,0 +1,134 @@
+"""What a snapshot (a commit's tree, the index, the work tree) holds, read from git.
+
+A sync compares a snapshot with what the DB holds. The DB remembers the *base* commit it was
+synced against and the *overlay*: the paths where its snapshot differed from that commit (with
+the commit's entries). So the paths that can differ between the DB and a new snapshot are
+overlay ∪ diff(base, HEAD) ∪ diff(HEAD, snapshot), all of which git computes skipping equal
+subtrees and clean index entries: the work is proportional to the change, not the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+from float_hooks import paths
+from float_hooks.errors import FloatError
+from float_hooks.git import (
+    Diff,
+    Entry,
+    Git,
+    parse_ls_files,
+    parse_ls_tree,
+    parse_raw_diff,
+    parse_untracked,
+)
+
+Kind = Literal["commit", "index", "worktree"]
+NULL_OID_CHARS = {"0"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A snapshot to sync to. For ``commit``, ``rev`` names it (HEAD when None)."""
+
+    kind: Kind
+    rev: str | None = None
+
+    def describe(self) -> str:
+        return self.rev or "HEAD" if self.kind == "commit" else self.kind
+
+
+@dataclass
+class Plan:
+    """What a sync will write: new entries for candidate paths (every path when ``full``)."""
+
+    full: bool
+    head: str | None  # the commit the snapshot is based on (None: no commit yet)
+    values: dict[str, Entry | None]
+    overlay: dict[str, Entry | None] = field(default_factory=dict)  # path -> head's entry
+
+
+def resolve_head(git: Git, target: Target) -> str | None:
+    if target.kind == "commit" and target.rev is not None:
+        oid = git.resolve_commit(target.rev)
+        if oid is None:
+            raise FloatError(f"{target.rev}: not a commit in this repository")
+        return oid
+    return git.head()
+
+
+def diff_head_to_target(git: Git, head: str | None, target: Target) -> list[Diff]:
+    """Paths where ``target`` differs from ``head``, with their entries on both sides."""
+    if target.kind == "commit":
+        return []
+    tree = head or git.empty_tree()
+    cached = git.start("diff-index", "--cached", "-z", "--no-renames", tree)
+    if target.kind == "index":
+        diffs = parse_raw_diff(Git.finish(cached, "diff-index"))
+        return [_resolve_unmerged(git, d) for d in diffs]
+    if git.work_tree is None:
+        raise FloatError("a bare repository has no work tree; use --rev")
+    files = git.start("diff-files", "-z", "--no-renames", "--ignore-submodules=dirty")
+    untracked = git.start("ls-files", "-o", "--exclude-standard", "-z")
+    staged = {d.path: d for d in parse_raw_diff(Git.finish(cached, "diff-index"))}
+    unstaged = parse_raw_diff(Git.finish(files, "diff-files"))
+    new_files = parse_untracked(Git.finish(untracked, "ls-files"))
+
+    from float_hooks.worktree import WorktreeHasher
+
+    hasher = WorktreeHasher(git)
+    out: dict[str, Diff] = dict(staged)
+    for d in unstaged:
+        # worktree vs index; the head side is the staged diff's old side, else the index entry
+        head_side = staged[d.path].old if d.path in staged else d.old
+        new = d.new
+        if new is not None and set(new[1]) == NULL_OID_CHARS:
+            new = hasher.entry(d.raw, new[0])
+        out[d.path] = Diff(d.path, d.raw, new, head_side)
+    for raw in new_files:
+        path = paths.from_git(raw)
+        out[path] = Diff(path, raw, hasher.entry(raw), None)
+    return [d for d in out.values() if d.new != d.old]
+
+
+def _resolve_unmerged(git: Git, d: Diff) -> Diff:
+    if not d.unmerged:
+        return d
+    entries = parse_ls_files(git.run("ls-files", "-s", "-z", "--", os.fsdecode(d.raw)))
+    return Diff(d.path, d.raw, entries.get(d.path), d.old)
+
+
+def full_plan(git: Git, target: Target) -> Plan:
+    head = resolve_head(git, target)
+    if target.kind == "commit":
+        values: dict[str, Entry | None] = dict(
+            parse_ls_tree(git.run("ls-tree", "-r", "-z", "--full-tree", head)) if head else {}
+        )
+        return Plan(True, head, values)
+    listing = git.start("ls-files", "-s", "-z")
+    diffs = diff_head_to_target(git, head, target)
+    values = dict(parse_ls_files(Git.finish(listing, "ls-files")))
+    for d in diffs:
+        values[d.path] = d.new
+    return Plan(True, head, values, {d.path: d.old for d in diffs})
+
+
+def incremental_plan(
+    git: Git, target: Target, base: str | None, overlay: dict[str, Entry | None]
+) -> Plan:
+    """Candidates = overlay ∪ diff(base, head) ∪ diff(head, target); ``base`` must exist."""
+    head = resolve_head(git, target)
+    values: dict[str, Entry | None] = dict(overlay)  # unchanged since base: base's entry
+    if head != base:
+        old_tree = base or git.empty_tree()
+        new_tree = head or git.empty_tree()
+        out = git.run("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", old_tree,
+                      new_tree)
+        for d in parse_raw_diff(out):
+            values[d.path] = d.new
+    diffs = diff_head_to_target(git, head, target)
+    for d in diffs:
+        values[d.path] = d.new
+    return Plan(False, head, values, {d.path: d.old for d in diffs})

@@ -1,0 +1,113 @@
+"""The sync core every trigger calls: read a snapshot from git, diff it against the store, and
+apply the changes in one transaction (a killed process leaves the previous state intact)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from float_hooks import paths
+from float_hooks.apply import Applied, Change, Progress, apply_changes, select_in
+from float_hooks.db import Store, now
+from float_hooks.errors import GitError
+from float_hooks.git import Entry, Git
+from float_hooks.snapshot import Plan, Target, full_plan, incremental_plan
+
+BASE_KEY = "base_commit"  # the commit the synced snapshot is based on ('' = none yet)
+SCOPE_KEY = "scope"  # the exclude rules the files table was built with
+
+
+@dataclass
+class SyncResult:
+    target: str
+    mode: str  # "full" | "incremental"
+    head: str | None
+    applied: Applied = field(default_factory=Applied)
+
+    def as_json(self) -> dict[str, Any]:
+        a = asdict(self.applied)
+        a["moved"] = [{"from": s, "to": d} for s, d in self.applied.moved]
+        return {"target": self.target, "mode": self.mode, "head": self.head, **a}
+
+
+class Scope:
+    """What is scanned: git's view, minus .float/ and the configured excludes."""
+
+    def __init__(self, excludes: list[str]):
+        self.excludes = list(excludes)
+        self._spec: Any = None
+        if self.excludes:
+            import pathspec  # only paid for when excludes are configured
+
+            self._spec = pathspec.PathSpec.from_lines("gitwildmatch", self.excludes)
+
+    def signature(self) -> str:
+        return json.dumps(self.excludes)
+
+    def includes(self, path: str) -> bool:
+        if paths.is_float_path(path):
+            return False
+        return self._spec is None or not self._spec.match_file(paths.to_git(path))
+
+
+def sync(
+    git: Git,
+    store: Store,
+    target: Target,
+    *,
+    scope: Scope | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> SyncResult:
+    scope = scope or Scope([])
+    with store.write() as conn:
+        base = store.get_meta(BASE_KEY)
+        rebuild = full or base is None or store.get_meta(SCOPE_KEY) != scope.signature()
+        plan: Plan | None = None
+        if not rebuild:
+            overlay = {
+                r[0]: (r[1], r[2]) if r[2] is not None else None
+                for r in conn.execute("SELECT path, base_mode, base_hash FROM overlay")
+            }
+            try:
+                plan = incremental_plan(git, target, base or None, overlay)
+            except GitError:
+                plan = None  # base commit gone (force push, gc, shallow clone): rebuild
+        if plan is None:
+            plan = full_plan(git, target)
+        changes = _changes(conn, plan, scope)
+        applied = apply_changes(conn, changes, progress)
+        conn.execute("DELETE FROM overlay")
+        conn.executemany(
+            "INSERT INTO overlay(path, base_mode, base_hash) VALUES (?, ?, ?)",
+            [(p, e and e[0], e and e[1]) for p, e in plan.overlay.items() if scope.includes(p)],
+        )
+        store.set_meta(BASE_KEY, plan.head or "")
+        store.set_meta(SCOPE_KEY, scope.signature())
+        store.set_meta("snapshot", target.describe())
+        store.set_meta("synced_at", now())
+    return SyncResult(target.describe(), "full" if plan.full else "incremental", plan.head,
+                      applied)
+
+
+def _changes(conn: Any, plan: Plan, scope: Scope) -> dict[str, Change]:
+    wanted = {p: e for p, e in plan.values.items() if e is not None and scope.includes(p)}
+    if plan.full:
+        stored: dict[str, Entry] = {
+            r[0]: (r[1], r[2]) for r in conn.execute("SELECT path, mode, content_hash FROM files")
+        }
+        candidates = set(stored) | set(wanted)
+    else:
+        candidates = set(plan.values)
+        stored = {
+            r[0]: (r[1], r[2])
+            for r in select_in(conn, "SELECT path, mode, content_hash FROM files"
+                               " WHERE path IN ({})", candidates)
+        }
+    changes: dict[str, Change] = {}
+    for path in candidates:
+        old, new = stored.get(path), wanted.get(path)
+        if old != new:
+            changes[path] = (old, new)
+    return changes
