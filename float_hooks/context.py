@@ -34,7 +34,7 @@ def folder_json(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def get_folder(conn: sqlite3.Connection, path: str) -> sqlite3.Row:
-    row = conn.execute(
+    row: sqlite3.Row | None = conn.execute(
         "SELECT path, parent_path, name, status, map_summary, map_children, context_what,"
         " context_why, context_patterns, source_hash, context_hash, context_commit, ai_model,"
         " ai_updated, uid, last_scanned_at, created_at, updated_at FROM folders WHERE path = ?",

@@ -11,6 +11,7 @@ import importlib
 import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 
 from float_hooks import __version__
@@ -101,9 +102,7 @@ def _first_command(argv: list[str]) -> str | None:
     return None
 
 
-def _db_hint(args: argparse.Namespace) -> object:
-    from pathlib import Path
-
+def _db_hint(args: argparse.Namespace) -> Path:
     return Path(args.repo) / ".float" / "index.db"
 
 

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import GitRepo, init_repo
+
+PINNED = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.invalid",
+    "GIT_COMMITTER_NAME": "Test Committer",
+    "GIT_COMMITTER_EMAIL": "committer@example.invalid",
+    "GIT_AUTHOR_DATE": "2026-01-15T12:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2026-01-15T12:00:00+00:00",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+@pytest.fixture(scope="session")
+def _git_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text(
+        "[init]\n\tdefaultBranch = main\n"
+        "[protocol \"file\"]\n\tallow = always\n"
+        "[advice]\n\tdetachedHead = false\n"
+    )
+    return home
+
+
+@pytest.fixture(autouse=True)
+def git_env(monkeypatch: pytest.MonkeyPatch, _git_home: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test sees the same git identity and config, and none of the caller's git state."""
+    for var in list(os.environ):
+        if var.startswith("GIT_") or var.startswith("FLOAT_"):
+            monkeypatch.delenv(var)
+    for k, v in PINNED.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("HOME", str(_git_home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(_git_home / ".config"))
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(_git_home / "pre-commit-cache"))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[GitRepo]:
+    yield init_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def synced(repo: GitRepo) -> GitRepo:
+    """A repository with a small tree, committed, initialised and synced."""
+    repo.write("README.md", "# demo\n")
+    repo.write("src/app.py", "print('app')\n")
+    repo.write("src/auth/login.py", "def login(): ...\n")
+    repo.write("src/auth/tokens/jwt.py", "JWT = 1\n")
+    repo.write("docs/guide.md", "# guide\n")
+    repo.commit("initial")
+    repo.float_ok("init")
+    return repo

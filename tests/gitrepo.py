@@ -1,0 +1,95 @@
+"""Real temporary git repositories for tests (pre-commit's testing/fixtures.py, in spirit)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from float_hooks.main import main
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class GitRepo:
+    def __init__(self, path: Path):
+        self.path = path
+
+    # -- git ---------------------------------------------------------------------------------
+    def git(self, *args: str | bytes, check: bool = True, env: dict[str, str] | None = None,
+            input: bytes | None = None) -> str:
+        proc = subprocess.run(["git", *args], cwd=self.path, capture_output=True, input=input,
+                              env={**os.environ, **(env or {})})
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"git {args} failed ({proc.returncode}):\n{proc.stdout.decode()}"
+                f"{proc.stderr.decode()}")
+        return proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+
+    def write(self, rel: str | bytes, content: str | bytes = "x\n") -> Path:
+        target = os.path.join(os.fsencode(self.path), os.fsencode(rel))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(content.encode() if isinstance(content, str) else content)
+        return Path(os.fsdecode(target))
+
+    def remove(self, rel: str) -> None:
+        os.remove(self.path / rel)
+
+    def commit(self, message: str = "change", *args: str) -> str:
+        if not args:
+            self.git("add", "-A")
+        self.git("commit", "-q", "-m", message, *args)
+        return self.head()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    # -- float-hooks, in process (fast) or as a real process --------------------------------
+    def float(self, *args: str) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["--repo", str(self.path), *args])
+        return Result(code, out.getvalue(), err.getvalue())
+
+    def float_ok(self, *args: str) -> Result:
+        r = self.float(*args)
+        assert r.code == 0, f"float-hooks {args} exited {r.code}:\n{r.out}\n{r.err}"
+        return r
+
+    def float_json(self, *args: str) -> Any:
+        return self.float_ok(*args, "--json").json()
+
+    def float_proc(self, *args: str, env: dict[str, str] | None = None,
+                   input: str | None = None) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "float_hooks", *args], cwd=self.path, capture_output=True,
+            text=True, env={**os.environ, **(env or {})}, input=input)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def folders(self) -> dict[str, str]:
+        """path -> status, straight from the DB."""
+        rows = self.float_json("query", "SELECT path, status FROM folders")
+        return {r["path"]: r["status"] for r in rows}
+
+
+def init_repo(path: Path) -> GitRepo:
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    return GitRepo(path)
