@@ -12,8 +12,9 @@ from float_hooks.project import Project
 from float_hooks.sync import SyncResult
 
 
-def before_sync(project: Project, store: Store) -> None:
-    """Bring in authored content from the committed export when it changed (issue: export)."""
+def before_sync(project: Project, store: Store, rev: str | None = None) -> None:
+    """Bring in authored content from the committed export when it changed (issue: export):
+    from the work tree's ``.float/project/``, or from commit ``rev``'s tree for a bare mirror."""
 
 
 def after_sync(project: Project, store: Store, result: SyncResult, event: str) -> None:
