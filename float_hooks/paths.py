@@ -58,7 +58,7 @@ def is_within(path: str, folder: str) -> bool:
 
 def normalize(user_path: str) -> str:
     """A folder path as a user may type it (``src/auth/``, ``./src``, ``/src``) -> ``/src``."""
-    parts = [p for p in user_path.replace("\\", "/").split("/") if p not in ("", ".")]
+    parts = [p for p in user_path.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise ValueError(f"path may not contain '..': {user_path!r}")
     return "/" + "/".join(parts)

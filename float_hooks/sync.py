@@ -40,7 +40,7 @@ class Scope:
         if self.excludes:
             import pathspec  # only paid for when excludes are configured
 
-            self._spec = pathspec.PathSpec.from_lines("gitwildmatch", self.excludes)
+            self._spec = pathspec.GitIgnoreSpec.from_lines(self.excludes)
 
     def signature(self) -> str:
         return json.dumps(self.excludes)
