@@ -33,6 +33,10 @@ COMMANDS: dict[str, str] = {
     "search": "search",
     "query": "query",
     "archive": "archive",
+    "install": "install",
+    "uninstall": "uninstall",
+    "check": "check",
+    "hook-impl": "hook_impl",  # what hook shims run; HELP "" keeps it out of --help
 }
 
 
@@ -60,7 +64,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             sub.add_parser(name)
             continue
         module = _module(name)
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        shown = {"help": module.HELP} if module.HELP else {}  # no help: hidden from the list
+        p = sub.add_parser(name, description=module.HELP or None, **shown)
         module.add_arguments(p)
         p.set_defaults(func=module.run)
     return parser

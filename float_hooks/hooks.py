@@ -1,0 +1,182 @@
+"""What each git hook does: pick the snapshot, call the shared sync, print at most one line.
+
+Every hook is a thin caller of ``triggers.before_sync`` -> ``sync`` -> ``triggers.after_sync``,
+so the hooks cannot drift from the webhook worker or the Action. A hook must never cost the
+user a commit: any internal failure (corrupt or locked DB, a bug) prints one line on stderr and
+exits 0, unless ``[hooks] strict = true``. Only ``check`` (the float-check hook) fails a commit
+on purpose, and only when the user configured a threshold in ``[check]``.
+
+Kept light on purpose: it runs on every commit, so it imports no pygit2, yaml or HTTP library
+(the index and commit snapshots are read with git subprocesses).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from float_hooks.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, FloatError
+
+if TYPE_CHECKING:
+    from float_hooks.project import Project
+
+# Hooks git calls, in the order a user meets them, and what each syncs to.
+HOOKS = ("pre-commit", "post-commit", "post-merge", "post-checkout", "post-rewrite")
+CHECK = "check"  # pre-commit + the [check] threshold: the float-check hook
+NAMES = (*HOOKS, CHECK)
+# after a post-merge or post-checkout the committed export may have changed: import it first
+_IMPORTS_EXPORT = ("post-merge", "post-checkout")
+_SHOWN = 6  # folder paths printed before "(+N more)": the report stays one short line
+
+
+# (exit code, a line for stderr or ""). A plain tuple: importing dataclasses costs ~25 ms.
+Outcome = tuple[int, str]
+
+
+def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
+    """Run hook ``name`` (one of :data:`NAMES`) in the repository at ``cwd``; the exit code."""
+    strict: list[bool] = [False]  # set as soon as the config is read
+    try:
+        out = _run(name, list(argv), cwd, strict)
+    except ImportError as e:
+        if sys.flags.no_site:  # the fast shim start could not find a module: start normally
+            _restart_with_site(name, argv)
+        out = _internal(e, strict[0])
+    except FloatError as e:
+        out = _internal(e, strict[0])
+    except sqlite3.Error as e:
+        from float_hooks.db import translate
+
+        out = _internal(translate(e, _db_hint(cwd)), strict[0])
+    except Exception as e:  # a bug must not cost the user a commit either
+        out = _internal(e, strict[0], bug=True)
+    code, message = out
+    if message:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    return code
+
+
+def _run(name: str, argv: list[str], cwd: str, strict: list[bool]) -> Outcome:
+    if name not in NAMES:
+        raise FloatError(f"unknown hook {name!r} (one of: {', '.join(NAMES)})")
+    if name == "post-rewrite":
+        _drain_stdin()  # git writes "old new" pairs; we sync to HEAD and do not need them
+    if name == "post-checkout" and _checkout_type(argv) == "0":
+        return (EXIT_OK, "")  # `git checkout -- <file>`: HEAD did not move
+
+    from float_hooks.project import Project  # after the cheap early exits above
+
+    project = Project.discover(cwd)
+    if project.work_tree is None or not project.float_dir.is_dir():
+        return (EXIT_OK, "")  # not initialised here: say nothing, cost nothing
+    strict[0] = bool(project.config["hooks"]["strict"])
+    return _sync(project, name)
+
+
+def _sync(project: Project, name: str) -> Outcome:
+    from float_hooks import triggers
+    from float_hooks.snapshot import Target
+    from float_hooks.sync import sync
+
+    staged = name in ("pre-commit", CHECK)
+    # a fresh clone or new worktree has .float/ (committed) but no DB yet: build it, like `sync`
+    store = project.open_store(create=True)
+    try:
+        if name in _IMPORTS_EXPORT:
+            triggers.before_sync(project, store)
+        # pre-commit reads the index being committed (GIT_INDEX_FILE: a temporary index for
+        # `commit -a` and `commit <paths>`); the post-* hooks read the new HEAD
+        target = Target("index") if staged else Target("commit")
+        result = sync(project.git, store, target, scope=project.scope())
+        if not staged:
+            triggers.after_sync(project, store, result, name)
+        message = stale_line(result.applied.became_stale)
+        if name == CHECK:
+            failure = check_threshold(store.conn, project.config["check"])
+            if failure:
+                return (EXIT_FOUND, "\n".join(m for m in (message, failure) if m))
+        return (EXIT_OK, message)
+    finally:
+        store.close()
+
+
+def stale_line(folders: Sequence[str]) -> str:
+    """``float: 3 folders go stale: /src/auth /src /`` (or "" when none did)."""
+    if not folders:
+        return ""
+    ordered = sorted(folders, key=lambda p: (-p.count("/") if p != "/" else 1, p))
+    shown = " ".join(ordered[:_SHOWN])
+    more = f" (+{len(ordered) - _SHOWN} more)" if len(ordered) > _SHOWN else ""
+    noun = "folder goes" if len(ordered) == 1 else "folders go"
+    return f"float: {len(ordered)} {noun} stale: {shown}{more}"
+
+
+def check_threshold(conn: sqlite3.Connection, settings: dict[str, Any]) -> str:
+    """Why the float-check hook fails this commit per ``[check]``, or "" when it passes."""
+    max_stale = int(settings["max_stale"])
+    watched = [str(f) for f in settings["folders"]]
+    if max_stale < 0 and not watched:
+        return ""  # no threshold configured: the check is opt-in
+    stale = [r[0] for r in conn.execute(
+        "SELECT path FROM folders WHERE status = 'stale' ORDER BY path")]
+    problems = []
+    if 0 <= max_stale < len(stale):
+        problems.append(f"{len(stale)} folders are stale, more than [check] max_stale ="
+                        f" {max_stale} allows")
+    from float_hooks import paths
+
+    hit = [f for f in (_normal(paths, w) for w in watched) if f in set(stale)]
+    if hit:
+        problems.append(f"watched folders are stale: {' '.join(hit)}")
+    if not problems:
+        return ""
+    return (f"float-check: {'; '.join(problems)}. Refresh their context (`float-hooks stale`"
+            " lists them), or commit with --no-verify to skip the check.")
+
+
+def _normal(paths: Any, folder: str) -> str:
+    try:
+        return str(paths.normalize(folder))
+    except ValueError:
+        return folder
+
+
+def _checkout_type(argv: list[str]) -> str:
+    """post-checkout's third argument (1 = branch checkout, 0 = file checkout). The pre-commit
+    framework passes it in PRE_COMMIT_CHECKOUT_TYPE instead of arguments."""
+    if len(argv) >= 3:
+        return argv[2]
+    return os.environ.get("PRE_COMMIT_CHECKOUT_TYPE", "1")
+
+
+def _drain_stdin() -> None:
+    try:
+        if sys.stdin is not None and not sys.stdin.isatty():
+            sys.stdin.buffer.read()
+    except (OSError, ValueError):
+        pass
+
+
+def _internal(e: BaseException, strict: bool, bug: bool = False) -> Outcome:
+    what = f"internal error ({type(e).__name__}: {e})" if bug else str(e)
+    what = " ".join(what.split())  # one line, whatever the exception carried
+    if strict:
+        return (EXIT_ERROR, f"float-hooks: {what} ([hooks] strict = true: failing)")
+    return (EXIT_OK, f"float-hooks: {what} (hook skipped; the git operation goes on)")
+
+
+def _db_hint(cwd: str) -> Any:
+    from pathlib import Path
+
+    return Path(cwd) / ".float" / "index.db"
+
+
+def _restart_with_site(name: str, argv: Sequence[str]) -> None:
+    """The shims start Python with -S (no site: ~40 ms faster). If a module lives where only
+    site processing finds it (an unusual install), run again the ordinary way."""
+    exe = sys.executable
+    os.execv(exe, [exe, "-m", "float_hooks", "hook-impl", name, *argv])
