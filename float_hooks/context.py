@@ -144,37 +144,63 @@ def set_context(
     *,
     model: str | None = None,
     for_hash: str | None = None,
+    expected_hash: str | None = None,
 ) -> dict[str, Any]:
     """Write authored context for ``path``. It is current for ``for_hash`` (default: the
-    folder's hash now); written for an older hash, the folder stays stale."""
+    folder's hash now); written for an older hash, the folder stays stale. With
+    ``expected_hash``, nothing is written (:class:`HashMismatch`) unless the folder's hash is
+    still that one, checked inside the write transaction."""
+    with store.write() as conn:
+        return write_context(conn, store, path, fields, model=model, for_hash=for_hash,
+                             expected_hash=expected_hash)
+
+
+class HashMismatch(FloatError):
+    """The folder changed since the context was prepared for it."""
+
+
+def write_context(
+    conn: sqlite3.Connection,
+    store: Store,
+    path: str,
+    fields: dict[str, Any],
+    *,
+    model: str | None = None,
+    for_hash: str | None = None,
+    expected_hash: str | None = None,
+) -> dict[str, Any]:
+    """:func:`set_context` inside a write transaction the caller holds (so a caller can
+    apply a result and record that in the same transaction)."""
     unknown = set(fields) - set(WRITABLE_FIELDS)
     if unknown:
         raise FloatError(f"unknown context fields: {', '.join(sorted(unknown))}")
     for f in JSON_FIELDS:
         if f in fields and fields[f] is not None and not isinstance(fields[f], list):
             raise FloatError(f"{f} must be a JSON array")
-    with store.write() as conn:
-        row = get_folder(conn, path)
-        values = {f: json.dumps(v) if f in JSON_FIELDS and v is not None else v
-                  for f, v in fields.items()}
-        values["context_hash"] = for_hash or row["source_hash"]
-        values["context_commit"] = store.get_meta(BASE_KEY) or None
-        values["ai_model"] = model
-        values["ai_updated"] = now()
-        values["uid"] = row["uid"] or new_uid()
-        conn.execute(
-            "UPDATE folders SET " + ", ".join(f"{k} = ?" for k in values) + ", updated_at = ?"
-            " WHERE path = ?",
-            (*values.values(), values["ai_updated"], path),
-        )
-        conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (path,))
-        saved = get_folder(conn, path)
-        conn.execute(
-            "INSERT OR REPLACE INTO context_versions(folder_path, source_hash, content,"
-            " created_at) VALUES (?, ?, ?, ?)",
-            (path, values["context_hash"], json.dumps(authored(saved)), values["ai_updated"]),
-        )
-        return folder_json(saved)
+    row = get_folder(conn, path)
+    if expected_hash is not None and row["source_hash"] != expected_hash:
+        raise HashMismatch(f"{path}: changed since the context was prepared"
+                           f" ({expected_hash[:12]} -> {row['source_hash'][:12]})")
+    values = {f: json.dumps(v) if f in JSON_FIELDS and v is not None else v
+              for f, v in fields.items()}
+    values["context_hash"] = for_hash or row["source_hash"]
+    values["context_commit"] = store.get_meta(BASE_KEY) or None
+    values["ai_model"] = model
+    values["ai_updated"] = now()
+    values["uid"] = row["uid"] or new_uid()
+    conn.execute(
+        "UPDATE folders SET " + ", ".join(f"{k} = ?" for k in values) + ", updated_at = ?"
+        " WHERE path = ?",
+        (*values.values(), values["ai_updated"], path),
+    )
+    conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (path,))
+    saved = get_folder(conn, path)
+    conn.execute(
+        "INSERT OR REPLACE INTO context_versions(folder_path, source_hash, content,"
+        " created_at) VALUES (?, ?, ?, ?)",
+        (path, values["context_hash"], json.dumps(authored(saved)), values["ai_updated"]),
+    )
+    return folder_json(saved)
 
 
 def archived(conn: sqlite3.Connection, include_restored: bool = False) -> list[dict[str, Any]]:
