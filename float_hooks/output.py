@@ -22,16 +22,18 @@ def error(message: str) -> None:
 
 class Progress:
     """``label: 1234/7500`` redrawn in place on stderr, at most ten times a second, and only
-    when stderr is a terminal: hooks, CI logs and agents see nothing."""
+    when the output goes to a terminal: hooks, CI logs, pipes and agents see nothing."""
 
     def __init__(self, label: str, enabled: bool | None = None):
         self.label = label
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        if enabled is None:
+            enabled = sys.stdout.isatty() and sys.stderr.isatty()
+        self.enabled = enabled
         self._last = 0.0
         self._shown = False
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total < 1000:
+        if not self.enabled or total < 500:
             return
         t = time.monotonic()
         if done < total and t - self._last < 0.1:

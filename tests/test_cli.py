@@ -233,3 +233,29 @@ def test_bare_repository_syncs_a_commit(synced: GitRepo, tmp_path: Path) -> None
                         "--json"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["target"] == "HEAD"
+
+
+def test_progress_is_drawn_on_a_terminal(synced: GitRepo) -> None:
+    import os
+    import pty
+
+    for i in range(600):
+        synced.write(f"wide/f{i}/x.txt", f"{i}\n")
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the real CLI with a terminal on stdout and stderr
+        os.chdir(synced.path)
+        os.execv(sys.executable, [sys.executable, "-m", "float_hooks", "sync"])
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    out = b"".join(chunks).decode()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert "float-hooks: hashing folders: " in out and "/602" in out
+    assert "600 files changed" in out
