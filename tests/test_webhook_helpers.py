@@ -1,0 +1,212 @@
+"""Shared helpers for the webhook tests (a local bare origin, GitHub-shaped payloads, signed
+posts), plus the tests of the small pieces: signatures, names and settings."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.gitrepo import GitRepo, init_repo
+from webhook import create_app
+from webhook.deliveries import Queue
+from webhook.github import signature, verify
+from webhook.names import InvalidName, repo_dir, split
+from webhook.settings import SettingsError, load
+
+SECRET = "test-secret"
+TOKEN = "api-token"
+ZERO = "0" * 40
+
+
+class Origin:
+    """A bare repository standing in for GitHub, and a clone to push commits from."""
+
+    def __init__(self, root: Path, full_name: str = "acme/widgets"):
+        self.root = root
+        self.full_name = full_name
+        self.bare = root / "origin" / f"{full_name}.git"
+        self.bare.parent.mkdir(parents=True, exist_ok=True)
+        init_repo(self.bare.parent).git("init", "-q", "--bare", str(self.bare))
+        self.work = init_repo(root / "work" / full_name)
+        self.work.git("remote", "add", "origin", str(self.bare))
+
+    @property
+    def template(self) -> str:
+        return str(self.root / "origin") + "/{full_name}.git"
+
+    def commit(self, files: dict[str, str], message: str = "change") -> str:
+        for rel, content in files.items():
+            self.work.write(rel, content)
+        return self.work.commit(message)
+
+    def push(self, ref: str = "main", *, force: bool = False) -> tuple[str, str]:
+        """Push the work clone's HEAD to ``ref``; returns (before, after) as GitHub reports."""
+        before = self.tip(ref)
+        args = ["push", "-q", "origin", f"HEAD:refs/heads/{ref}"]
+        if force:
+            args.insert(2, "--force")
+        self.work.git(*args)
+        return before, self.tip(ref)
+
+    def delete(self, ref: str) -> str:
+        before = self.tip(ref)
+        self.work.git("push", "-q", "origin", f":refs/heads/{ref}")
+        return before
+
+    def tip(self, ref: str) -> str:
+        out = GitRepo(self.bare).git("rev-parse", "--verify", "--quiet", f"refs/heads/{ref}",
+                                     check=False).strip()
+        return out or ZERO
+
+    def payload(self, before: str, after: str, ref: str = "main", *,
+                default_branch: str = "main", forced: bool = False,
+                commits: int | None = None) -> dict[str, Any]:
+        """A push payload with the fields GitHub sends that the server reads."""
+        owner, name = self.full_name.split("/")
+        n = commits if commits is not None else (0 if after == ZERO else 1)
+        return {
+            "ref": f"refs/heads/{ref}", "before": before, "after": after,
+            "created": before == ZERO, "deleted": after == ZERO, "forced": forced,
+            "base_ref": None, "compare": f"https://github.com/{self.full_name}/compare",
+            "commits": [{"id": after, "message": f"c{i}", "distinct": True} for i in range(n)],
+            "head_commit": None if after == ZERO else {"id": after},
+            "repository": {"id": 1, "name": name, "full_name": self.full_name,
+                           "owner": {"login": owner, "name": owner},
+                           "default_branch": default_branch, "private": False},
+            "pusher": {"name": "tester"}, "sender": {"login": "tester"},
+        }
+
+
+def app_config(tmp: Path, origin: Origin | None = None, **extra: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "FLOAT_WEBHOOK_SECRET": SECRET,
+        "FLOAT_DATA_DIR": str(tmp / "data"),
+        "FLOAT_API_TOKEN": TOKEN,
+        "FLOAT_ON_PUSH": "queue",
+        "FLOAT_POLL_SECONDS": "0.2",
+        "TESTING": True,
+    }
+    if origin is not None:
+        cfg["FLOAT_GIT_URL_TEMPLATE"] = origin.template
+    cfg.update(extra)
+    return cfg
+
+
+def signed(body: bytes, event: str, delivery: str | None = None,
+           secret: str = SECRET, content_type: str = "application/json") -> dict[str, str]:
+    return {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": signature(secret.encode(), body),
+        "Content-Type": content_type,
+        "User-Agent": "GitHub-Hookshot/test",
+    }
+
+
+def post(client: FlaskClient, event: str, payload: Any, *, delivery: str | None = None,
+         form: bool = False) -> Any:
+    if form:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        headers = signed(body, event, delivery, content_type="application/x-www-form-urlencoded")
+    else:
+        body = json.dumps(payload).encode()
+        headers = signed(body, event, delivery)
+    return client.post("/webhook", data=body, headers=headers)
+
+
+def wait_idle(app: Flask, timeout: float = 60.0) -> None:
+    """Wait (bounded) until the worker threads have nothing queued or running."""
+    q = Queue(app.extensions["float_settings"].data_dir)
+    try:
+        deadline = time.monotonic() + timeout
+        while q.pending():
+            assert time.monotonic() < deadline, f"deliveries still pending: {q.rows()}"
+            time.sleep(0.05)
+    finally:
+        q.close()
+
+
+def rows(app: Flask) -> list[dict[str, Any]]:
+    q = Queue(app.extensions["float_settings"].data_dir)
+    try:
+        return q.rows()
+    finally:
+        q.close()
+
+
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+# -- tests of the pieces -------------------------------------------------------------------------
+def test_github_documented_signature_vector() -> None:
+    # docs.github.com, "Validating webhook deliveries" -> "Testing the webhook payload validation"
+    secret, payload = b"It's a Secret to Everybody", b"Hello, World!"
+    expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert signature(secret, payload) == expected
+    assert verify(secret, payload, expected)
+    assert not verify(secret, payload + b" ", expected)
+    assert not verify(secret, payload, expected.replace("sha256=7", "sha256=8"))
+    assert not verify(secret, payload, None)
+    assert not verify(secret, payload, "sha1=" + expected[7:])
+    assert not verify(secret, payload, "sha256=\u00e9")
+
+
+@pytest.mark.parametrize("name", [
+    "acme/widgets", "a/b", "Acme-Corp/my.repo_name-2", "x" * 39 + "/" + "y" * 100, "o/.github",
+])
+def test_valid_names(name: str) -> None:
+    assert split(name) == tuple(name.split("/"))
+
+
+@pytest.mark.parametrize("name", [
+    "acme", "acme/widgets/extra", "../widgets", "acme/..", "acme/.", "acme/%2e%2e",
+    "acme/%2E%2E", "ac me/widgets", "acme/wid\ngets", "acme/widgets\n", "acme/wid\x00gets",
+    "x" * 40 + "/widgets", "acme/" + "y" * 101, "/widgets", "acme/", "-acme/widgets",
+    "acme\\..\\x/widgets", "acme/wíd", 42, None,
+])
+def test_invalid_names(name: Any) -> None:
+    with pytest.raises(InvalidName):
+        split(name)
+
+
+def test_repo_dir_is_lower_case_and_inside(tmp_path: Path) -> None:
+    assert repo_dir(tmp_path, "Acme/Widgets") == tmp_path / "acme" / "widgets"
+
+
+def test_settings_refuse_to_start_without_secret(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="FLOAT_WEBHOOK_SECRET"):
+        load({"FLOAT_DATA_DIR": str(tmp_path)}, environ={})
+    with pytest.raises(SettingsError):
+        create_app({"FLOAT_DATA_DIR": str(tmp_path / "d")})
+    assert not (tmp_path / "d").exists()
+    insecure = load({"FLOAT_DATA_DIR": str(tmp_path), "FLOAT_WEBHOOK_INSECURE": "1"},
+                    environ={})
+    assert insecure.secret is None
+
+
+@pytest.mark.parametrize("bad", [
+    {"FLOAT_ON_PUSH": "sometimes"}, {"FLOAT_WORKER": "fork"}, {"FLOAT_REPOS": "acme/../x"},
+    {"FLOAT_GIT_URL_TEMPLATE": "https://github.com/x.git"}, {"FLOAT_WORKER_THREADS": "0"},
+])
+def test_settings_reject_bad_values(tmp_path: Path, bad: dict[str, str]) -> None:
+    with pytest.raises(SettingsError):
+        load({"FLOAT_WEBHOOK_SECRET": "s", "FLOAT_DATA_DIR": str(tmp_path), **bad}, environ={})
+
+
+def test_settings_from_environment(tmp_path: Path) -> None:
+    s = load(None, environ={"FLOAT_WEBHOOK_SECRET": "s", "FLOAT_DATA_DIR": str(tmp_path),
+                            "FLOAT_REPOS": "Acme/Widgets, acme/gadgets",
+                            "FLOAT_GITHUB_API_URL": "https://ghe.example/api/v3/"})
+    assert s.allowed("acme/widgets") and s.allowed("ACME/gadgets")
+    assert not s.allowed("acme/other")
+    assert s.github_api_url == "https://ghe.example/api/v3"
+    assert s.on_push == "regenerate" and s.git_url_template.startswith("https://github.com/")

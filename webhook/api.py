@@ -1,0 +1,156 @@
+"""The read API for agents and dashboards (and a manual resync), behind a bearer token.
+
+``GET /health`` is open; everything under ``/repos/<owner>/<repo>/`` needs
+``Authorization: Bearer <FLOAT_API_TOKEN>`` and answers 401 without it (or when no token is
+configured: an API without a token would publish every repository's map).
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
+
+from webhook.deliveries import Queue
+from webhook.names import InvalidName, check, repo_dir, repo_key
+from webhook.pipeline import BRANCH_KEY, INDEX_DB
+from webhook.settings import Settings
+
+bp = Blueprint("api", __name__)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["float_settings"]
+    return settings
+
+
+@bp.get("/health")
+def health() -> Any:
+    settings = _settings()
+    q = Queue(settings.data_dir, create=False)
+    try:
+        pending = q.pending()
+    finally:
+        q.close()
+    return jsonify(status="ok", queued=pending)
+
+
+@bp.before_request
+def _auth() -> None:
+    if request.endpoint in ("api.health",):
+        return
+    token = _settings().api_token
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header[:7].lower() == "bearer " else ""
+    if not token or not given or not hmac.compare_digest(
+            given.encode("utf-8", "replace"), token.encode()):
+        raise Unauthorized("missing or wrong Authorization: Bearer token")
+
+
+def _repo(owner: str, repo: str) -> str:
+    try:
+        check(owner, repo)
+    except InvalidName as e:
+        raise BadRequest(str(e)) from e
+    full_name = f"{owner}/{repo}"
+    if not _settings().allowed(full_name):
+        raise Forbidden(f"{full_name} is not in FLOAT_REPOS")
+    return full_name
+
+
+def _open(full_name: str) -> Any:
+    from float_hooks.db import Store
+
+    path = repo_dir(_settings().data_dir, full_name) / INDEX_DB
+    if not path.exists():
+        raise NotFound(f"{full_name}: no map yet (no push to its tracked branch received)")
+    return Store.open_readonly(path, timeout=10.0)
+
+
+@bp.get("/repos/<owner>/<repo>/status")
+def status(owner: str, repo: str) -> Any:
+    full_name = _repo(owner, repo)
+    from float_hooks.context import status_counts
+
+    store = _open(full_name)
+    try:
+        counts = status_counts(store)
+        counts["branch"] = store.get_meta(BRANCH_KEY)
+    finally:
+        store.close()
+    q = Queue(_settings().data_dir, create=False)
+    try:
+        counts["queued_deliveries"] = q.pending(repo_key(full_name))
+    finally:
+        q.close()
+    counts["repository"] = full_name
+    return jsonify(counts)
+
+
+@bp.get("/repos/<owner>/<repo>/stale")
+def stale(owner: str, repo: str) -> Any:
+    full_name = _repo(owner, repo)
+    from float_hooks.context import stale_list
+
+    store = _open(full_name)
+    try:
+        return jsonify(stale_list(store.conn))
+    finally:
+        store.close()
+
+
+@bp.get("/repos/<owner>/<repo>/folders/")
+@bp.get("/repos/<owner>/<repo>/folders/<path:folder>")
+def folder(owner: str, repo: str, folder: str = "") -> Any:
+    full_name = _repo(owner, repo)
+    from float_hooks import paths, records
+    from float_hooks.context import children, folder_json, get_folder
+    from float_hooks.errors import NotFound as FolderNotFound
+
+    try:
+        path = paths.normalize("/" + folder)
+    except ValueError as e:
+        raise BadRequest(str(e)) from e
+    store = _open(full_name)
+    try:
+        conn = store.conn
+        try:
+            data = folder_json(get_folder(conn, path))
+        except FolderNotFound as e:
+            raise NotFound(str(e)) from e
+        # the same document as `float-hooks show --json`
+        data["children"] = children(conn, path)
+        data["decisions"] = records.list_logs(conn, folder=path)
+        data["questions"] = records.list_questions(conn, folder=path)
+        data["references"] = records.list_refs(conn, about=path)
+        return jsonify(data)
+    finally:
+        store.close()
+
+
+@bp.get("/repos/<owner>/<repo>/deliveries")
+def deliveries(owner: str, repo: str) -> Any:
+    full_name = _repo(owner, repo)
+    q = Queue(_settings().data_dir, create=False)
+    try:
+        return jsonify(q.rows(repo_key(full_name), limit=100))
+    finally:
+        q.close()
+
+
+@bp.post("/repos/<owner>/<repo>/sync")
+def resync(owner: str, repo: str) -> Any:
+    """Queue a full rebuild from the tracked branch's tip (after fetching the mirror)."""
+    full_name = _repo(owner, repo)
+    settings = _settings()
+    delivery = f"resync-{uuid.uuid4()}"
+    q = Queue(settings.data_dir, create=False)
+    try:
+        q.record(delivery, "resync", repo_key(full_name), full_name)
+    finally:
+        q.close()
+    current_app.extensions["float_worker"].notify()
+    return jsonify(status="queued", delivery=delivery, repository=full_name), 202

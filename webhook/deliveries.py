@@ -1,0 +1,231 @@
+"""The durable delivery queue: ``DATA_DIR/deliveries.db`` (SQLite, WAL).
+
+A push is answered only after its row is committed, so an acknowledged delivery survives a
+crash or restart. Claiming is one ``BEGIN IMMEDIATE`` transaction, which makes it safe across
+threads and across gunicorn worker processes sharing the file. A repository's rows are handed
+out strictly in the order they were received, one at a time (the oldest unfinished row of a
+repository is the only one that can be claimed); different repositories run in parallel.
+A claimed row carries a lease that its worker renews; a worker that dies lets the lease run out
+and the row is claimed again (the sync is idempotent, so doing it twice is harmless).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DB_FILE = "deliveries.db"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- receipt order
+    delivery TEXT NOT NULL UNIQUE,         -- X-GitHub-Delivery: a redelivery is a no-op
+    kind TEXT NOT NULL,                    -- push | resync
+    repo TEXT NOT NULL,                    -- lower-cased owner/name (the queue's key)
+    full_name TEXT NOT NULL,               -- as GitHub spells it (for URLs)
+    ref TEXT, before TEXT, after TEXT, default_branch TEXT,
+    created INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    forced INTEGER NOT NULL DEFAULT 0,
+    commits INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'queued',  -- queued | running | done | ignored | failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0,    -- retry backoff
+    owner TEXT, lease_until REAL,
+    received_at REAL NOT NULL, started_at REAL, finished_at REAL,
+    done_seq INTEGER,                      -- order in which rows finished
+    result TEXT, error TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(repo, id)
+    WHERE state IN ('queued', 'running');
+"""
+
+OPEN = ("queued", "running")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    delivery: str
+    kind: str
+    repo: str
+    full_name: str
+    ref: str | None
+    before: str | None
+    after: str | None
+    default_branch: str | None
+    created: bool
+    deleted: bool
+    forced: bool
+    commits: int
+    attempts: int
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Queue:
+    """One connection per thread: open one Queue per thread (sqlite3 connections are not
+    shared across threads)."""
+
+    def __init__(self, data_dir: Path, *, create: bool = True, timeout: float = 30.0):
+        self.path = data_dir / DB_FILE
+        if create:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                    check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.conn.execute("PRAGMA journal_mode = wal")
+        # NORMAL would be atomic but could drop the last commits on power loss; an
+        # acknowledged delivery must survive, so commits are synced (cheap: one small row).
+        self.conn.execute("PRAGMA synchronous = FULL")
+        if create:
+            self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- recording ---------------------------------------------------------------------------
+    def record(self, delivery: str, kind: str, repo: str, full_name: str, *,
+               ref: str | None = None, before: str | None = None, after: str | None = None,
+               default_branch: str | None = None, created: bool = False,
+               deleted: bool = False, forced: bool = False, commits: int = 0) -> bool:
+        """Insert a delivery; False when this delivery id was seen before (a redelivery)."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO deliveries(delivery, kind, repo, full_name, ref, before,"
+                " after, default_branch, created, deleted, forced, commits, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (delivery, kind, repo, full_name, ref, before, after, default_branch,
+                 int(created), int(deleted), int(forced), commits, time.time()))
+            return cur.rowcount == 1
+
+    # -- claiming ----------------------------------------------------------------------------
+    def claim(self, owner: str, lease_seconds: float) -> Delivery | None:
+        """The oldest claimable row of some repository, leased to ``owner``; None if none."""
+        now = time.time()
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT d.* FROM deliveries d"
+                " WHERE d.state IN ('queued', 'running')"
+                "   AND d.id = (SELECT min(e.id) FROM deliveries e"
+                "               WHERE e.repo = d.repo AND e.state IN ('queued', 'running'))"
+                "   AND (d.state = 'queued' OR d.lease_until < ?)"
+                "   AND d.not_before <= ?"
+                " ORDER BY d.id LIMIT 1", (now, now)).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE deliveries SET state = 'running', owner = ?, lease_until = ?,"
+                " started_at = ?, attempts = attempts + 1 WHERE id = ?",
+                (owner, now + lease_seconds, now, row["id"]))
+        return Delivery(
+            id=row["id"], delivery=row["delivery"], kind=row["kind"], repo=row["repo"],
+            full_name=row["full_name"], ref=row["ref"], before=row["before"],
+            after=row["after"], default_branch=row["default_branch"],
+            created=bool(row["created"]), deleted=bool(row["deleted"]),
+            forced=bool(row["forced"]), commits=row["commits"], attempts=row["attempts"] + 1)
+
+    def renew(self, row_id: int, owner: str, lease_seconds: float) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE deliveries SET lease_until = ? WHERE id = ? AND owner = ?"
+                         " AND state = 'running'", (time.time() + lease_seconds, row_id, owner))
+
+    def finish(self, row_id: int, owner: str, state: str, result: dict[str, Any]) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = ?, result = ?, error = NULL, finished_at = ?,"
+                " lease_until = NULL, done_seq = (SELECT coalesce(max(done_seq), 0) + 1"
+                " FROM deliveries) WHERE id = ? AND owner = ?",
+                (state, json.dumps(result), time.time(), row_id, owner))
+
+    def fail(self, row_id: int, owner: str, error: str, *, retry_in: float | None) -> None:
+        """Record an error; requeue after ``retry_in`` seconds, or give up (None)."""
+        with self._tx() as conn:
+            if retry_in is None:
+                conn.execute(
+                    "UPDATE deliveries SET state = 'failed', error = ?, finished_at = ?,"
+                    " lease_until = NULL, done_seq = (SELECT coalesce(max(done_seq), 0) + 1"
+                    " FROM deliveries) WHERE id = ? AND owner = ?",
+                    (error, time.time(), row_id, owner))
+            else:
+                conn.execute(
+                    "UPDATE deliveries SET state = 'queued', error = ?, not_before = ?,"
+                    " owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?",
+                    (error, time.time() + retry_in, row_id, owner))
+
+    def release(self, owner: str) -> int:
+        """Hand back every row ``owner`` holds (a clean shutdown mid-job)."""
+        with self._tx() as conn:
+            return conn.execute(
+                "UPDATE deliveries SET state = 'queued', owner = NULL, lease_until = NULL,"
+                " attempts = max(attempts - 1, 0) WHERE state = 'running' AND owner = ?",
+                (owner,)).rowcount
+
+    def release_dead(self) -> int:
+        """Rows held by processes on this host that no longer exist go back to the queue at
+        once (a restart after a crash need not wait for their leases to run out)."""
+        host = socket.gethostname()
+        dead = []
+        for (owner,) in self.conn.execute(
+                "SELECT DISTINCT owner FROM deliveries WHERE state = 'running'"):
+            h, _, pid = (owner or "").rpartition(":")
+            if h == host and pid.isdigit() and not _alive(int(pid)):
+                dead.append(owner)
+        return sum(self.release(o) for o in dead)
+
+    # -- reading -----------------------------------------------------------------------------
+    def pending(self, repo: str | None = None) -> int:
+        sql = "SELECT count(*) FROM deliveries WHERE state IN ('queued', 'running')"
+        args: tuple[str, ...] = ()
+        if repo is not None:
+            sql += " AND repo = ?"
+            args = (repo,)
+        return int(self.conn.execute(sql, args).fetchone()[0])
+
+    def rows(self, repo: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM deliveries"
+        args: tuple[Any, ...] = ()
+        if repo is not None:
+            sql += " WHERE repo = ?"
+            args = (repo,)
+        out = []
+        for r in self.conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)):
+            item = {k: r[k] for k in r.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
+            item["result"] = json.loads(item["result"]) if item["result"] else None
+            for flag in ("created", "deleted", "forced"):
+                item[flag] = bool(item[flag])
+            out.append(item)
+        out.reverse()
+        return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

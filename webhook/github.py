@@ -1,0 +1,133 @@
+"""``POST /webhook``: verify, record, queue, answer. No git work happens in the request.
+
+Checks, in order, each answered before anything is written: body size (413, by Flask's
+MAX_CONTENT_LENGTH), signature over the raw body (401), event and delivery headers (400),
+payload decoding (400), repository name (400), allowlist (403). Only then is a push recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import threading
+from typing import Any
+from urllib.parse import parse_qs
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
+
+from webhook.deliveries import Queue
+from webhook.names import InvalidName, repo_key, split
+from webhook.settings import Settings
+
+bp = Blueprint("github", __name__)
+
+_DELIVERY = re.compile(r"[A-Za-z0-9-]{1,100}")
+_EVENT = re.compile(r"[a-z_]{1,64}")
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def signature(secret: bytes, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: bytes, body: bytes, header: str | None) -> bool:
+    if not header:
+        return False
+    # compare_digest on bytes: constant time, and no error for non-ASCII input
+    return hmac.compare_digest(signature(secret, body).encode(), header.encode("utf-8", "replace"))
+
+
+def _payload(body: bytes, content_type: str) -> dict[str, Any]:
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        try:
+            form = parse_qs(body.decode("utf-8"), strict_parsing=True, max_num_fields=10)
+        except (UnicodeDecodeError, ValueError) as e:
+            raise BadRequest("malformed form body") from e
+        values = form.get("payload")
+        if not values or len(values) != 1:
+            raise BadRequest("form body without exactly one payload= field")
+        text = values[0]
+    else:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BadRequest("body is not UTF-8") from e
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise BadRequest("malformed JSON payload") from e
+    if not isinstance(data, dict):
+        raise BadRequest("payload is not a JSON object")
+    return data
+
+
+def _str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{key} must be a string")
+    return value
+
+
+_local = threading.local()
+
+
+def queue(settings: Settings) -> Queue:
+    """This thread's connection to the queue (kept open: a request only inserts one row)."""
+    cached: tuple[Any, Queue] | None = getattr(_local, "queue", None)
+    if cached is None or cached[0] != settings.data_dir:
+        cached = (settings.data_dir, Queue(settings.data_dir, create=False))
+        _local.queue = cached
+    return cached[1]
+
+
+@bp.post("/webhook")
+def receive() -> Any:
+    settings: Settings = current_app.extensions["float_settings"]
+    body = request.get_data(cache=True)  # raw bytes: the signature covers exactly these
+    if settings.secret is not None and not verify(
+            settings.secret, body, request.headers.get("X-Hub-Signature-256")):
+        raise Unauthorized("missing or wrong X-Hub-Signature-256")
+    event = request.headers.get("X-GitHub-Event", "")
+    delivery = request.headers.get("X-GitHub-Delivery", "")
+    if not _EVENT.fullmatch(event) or not _DELIVERY.fullmatch(delivery):
+        raise BadRequest("missing or invalid X-GitHub-Event / X-GitHub-Delivery header")
+    data = _payload(body, request.content_type or "")
+    if event == "ping":
+        return jsonify(status="pong", zen=data.get("zen")), 200
+    if event != "push":
+        return "", 204
+    repository = data.get("repository")
+    if not isinstance(repository, dict):
+        raise BadRequest("push without a repository object")
+    full_name = repository.get("full_name")
+    try:
+        owner, name = split(full_name)
+    except InvalidName as e:
+        raise BadRequest(str(e)) from e
+    full_name = f"{owner}/{name}"
+    if not settings.allowed(full_name):
+        raise Forbidden(f"{full_name} is not in FLOAT_REPOS")
+    ref = _str(data, "ref")
+    before, after = _str(data, "before"), _str(data, "after")
+    if ref is None or not ref.startswith("refs/") or any(ord(c) < 0x20 for c in ref):
+        raise BadRequest("push without a valid ref")
+    for sha in (before, after):
+        if sha is not None and not _SHA.fullmatch(sha):
+            raise BadRequest("before/after must be commit ids")
+    default_branch = repository.get("default_branch")
+    if not isinstance(default_branch, str) or any(ord(c) < 0x20 for c in default_branch):
+        default_branch = None
+    commits = data.get("commits")
+    q = queue(settings)
+    fresh = q.record(
+        delivery, "push", repo_key(full_name), full_name, ref=ref, before=before,
+        after=after, default_branch=default_branch, created=data.get("created") is True,
+        deleted=data.get("deleted") is True, forced=data.get("forced") is True,
+        commits=len(commits) if isinstance(commits, list) else 0)
+    if not fresh:
+        return jsonify(status="duplicate", delivery=delivery), 200
+    current_app.extensions["float_worker"].notify()
+    return jsonify(status="queued", delivery=delivery, repository=full_name), 202

@@ -1,0 +1,171 @@
+"""What the worker does with one delivery: update the mirror, then run exactly what the hooks
+run (``before_sync`` -> ``sync`` -> ``after_sync``, then regeneration per ``FLOAT_ON_PUSH``)
+against the repository's DB, and report a commit status."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from float_hooks import config as float_config
+from float_hooks.git import Git
+from float_hooks.project import Project
+from webhook import mirror, status
+from webhook.deliveries import Delivery
+from webhook.names import repo_dir
+from webhook.settings import Settings
+
+log = logging.getLogger("webhook")
+
+INDEX_DB = "index.db"
+BRANCH_KEY = "webhook_branch"  # meta: the branch this repository's map follows
+LIST_LIMIT = 50  # paths listed per kind in a delivery's result (counts are always complete)
+
+
+class Retry(Exception):
+    """A failure worth trying again later (network, a locked DB)."""
+
+
+class MirrorProject(Project):
+    """A project on the server's bare mirror. Settings come from the pushed commit's
+    ``.float/config.toml`` (a bare repository has no work tree to read it from), except that
+    the server, not the repository, decides what happens after a sync: a repository's own
+    command or HTTP regenerator runs only when the operator trusts repository configs, since
+    anyone who can push could otherwise run commands on the server or read its secrets."""
+
+    def __init__(self, git: Git, db_path: Path, rev: str, settings: Settings):
+        super().__init__(git, db_path=db_path)
+        self.rev = rev
+        self.settings = settings
+        self.notes: list[str] = []
+
+    @property
+    def config(self) -> dict[str, dict[str, Any]]:
+        if self._config is None:
+            merged = float_config.load(None)
+            text = self.git.run("cat-file", "blob", f"{self.rev}:.float/config.toml",
+                                check=False)
+            if text:
+                merged = float_config.merge(merged, text.decode("utf-8", "replace"),
+                                            f"{self.rev[:12]}:.float/config.toml")
+            # the server's FLOAT_ON_PUSH decides; never start a detached background worker
+            merged["trigger"]["on_commit"] = "off" if self.settings.on_push == "off" else "queue"
+            self._config = merged
+        return self._config
+
+    def may_regenerate(self) -> bool:
+        kind = self.config["regenerate"]["kind"]
+        if kind == "builtin" or self.settings.trust_repo_config:
+            return True
+        self.notes.append(f"regenerator kind {kind!r} not run: set FLOAT_TRUST_REPO_CONFIG=1 "
+                          "to let repository configs choose commands or endpoints")
+        return False
+
+
+def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
+    """Apply one delivery; returns (final state, result). Raises Retry for transient errors."""
+    tracked = settings.branch or d.default_branch
+    if d.kind == "push":
+        if not tracked or d.ref != f"refs/heads/{tracked}":
+            return "ignored", {"reason": f"{d.ref} is not the tracked branch ({tracked})"}
+        if d.deleted:
+            return "ignored", {"reason": "the tracked branch was deleted; map left as it was"}
+    try:
+        path = mirror.update(settings.data_dir, settings.git_url_template, d.full_name)
+    except mirror.MirrorError as e:
+        raise Retry(str(e)) from e
+    git = Git(path, None)
+    db_path = repo_dir(settings.data_dir, d.full_name) / INDEX_DB
+    rev, full = _target(git, db_path, d, tracked)
+    if rev is None:
+        return "ignored", {"reason": f"branch {tracked} does not exist in the mirror"}
+    project = MirrorProject(git, db_path, rev, settings)
+    from float_hooks import triggers
+    from float_hooks.errors import LockedDatabase
+    from float_hooks.snapshot import Target
+    from float_hooks.sync import sync
+
+    try:
+        store = project.open_store(create=True)
+    except LockedDatabase as e:
+        raise Retry(str(e)) from e
+    try:
+        triggers.before_sync(project, store, rev=rev)
+        result = sync(git, store, Target("commit", rev), scope=project.scope(), full=full)
+        store.set_meta(BRANCH_KEY, d.ref.removeprefix("refs/heads/") if d.ref else tracked)
+        out: dict[str, Any] = {"sync": _summary(result.as_json())}
+        if settings.on_push != "off":
+            triggers.after_sync(project, store, result, "push")
+        if settings.on_push == "regenerate" and project.may_regenerate():
+            from float_hooks import regenerate
+
+            out["regenerate"] = _jsonable(regenerate.run_jobs(project, store))
+        from float_hooks.context import status_counts
+
+        counts = status_counts(store)
+        out["status"] = counts
+    except LockedDatabase as e:
+        raise Retry(str(e)) from e
+    finally:
+        store.close()
+    if project.notes:
+        out["notes"] = project.notes
+    if settings.github_token and rev:
+        out["commit_status"] = status.report(settings.github_api_url, settings.github_token,
+                                             d.full_name, rev, counts)
+        if not out["commit_status"]["sent"]:
+            log.warning("commit status for %s not sent: %s", d.full_name,
+                        out["commit_status"].get("error"))
+    return "done", out
+
+
+def _target(git: Git, db_path: Path, d: Delivery,
+            tracked: str | None) -> tuple[str | None, bool]:
+    """(commit to sync to, full rebuild?)."""
+    if d.kind == "push":
+        # normally ``after`` itself; if it is gone already (force-pushed away before the fetch)
+        # the branch's current tip, which a later delivery will name anyway
+        rev = git.resolve_commit(d.after or "") if d.after else None
+        if rev is None and d.ref:
+            rev = git.resolve_commit(d.ref)
+        # a (re)created branch shares no history we can trust with what was synced: rebuild
+        return rev, d.created
+    branch = tracked or _stored_branch(db_path) or mirror.head_branch(git.git_dir)
+    if not branch:
+        return None, True
+    return git.resolve_commit(f"refs/heads/{branch}"), True
+
+
+def _stored_branch(db_path: Path) -> str | None:
+    if not db_path.exists():
+        return None
+    from float_hooks.db import Store
+
+    store = Store.open(db_path)
+    try:
+        return store.get_meta(BRANCH_KEY)
+    finally:
+        store.close()
+
+
+def _summary(sync_json: dict[str, Any]) -> dict[str, Any]:
+    """Counts for every list, and the first paths of each (a first sync lists every folder)."""
+    out: dict[str, Any] = {}
+    for key, value in sync_json.items():
+        if isinstance(value, list):
+            out[key] = value[:LIST_LIMIT]
+            out[f"{key}_count"] = len(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "as_json"):
+        return value.as_json()
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    return value

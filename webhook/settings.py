@@ -1,0 +1,109 @@
+"""The server's configuration: an environment contract (``FLOAT_*``), overridable by the mapping
+given to ``create_app`` (tests). Read once, validated once, then passed around as a value."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from webhook.names import InvalidName, repo_key
+
+ON_PUSH_MODES = ("regenerate", "queue", "off")
+WORKER_MODES = ("thread", "off")
+
+
+class SettingsError(Exception):
+    """A configuration the server must refuse to start with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret: bytes | None  # None only with the explicit insecure dev flag
+    data_dir: Path
+    git_url_template: str
+    api_token: str | None
+    repos: frozenset[str] | None  # lower-cased owner/name allowlist; None = any repository
+    on_push: str
+    github_token: str | None
+    github_api_url: str
+    branch: str | None  # tracked branch for every repository; None = the default branch
+    trust_repo_config: bool  # run a repository's own command/HTTP regenerator settings
+    worker: str  # "thread": worker threads in the app; "off": a separate process does it
+    worker_threads: int
+    lease_seconds: float
+    poll_seconds: float
+    max_attempts: int
+
+    def allowed(self, full_name: str) -> bool:
+        return self.repos is None or repo_key(full_name) in self.repos
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def load(config: Mapping[str, Any] | None = None,
+         environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``environ`` (default: os.environ), with ``config`` taking precedence.
+    Keys are the environment names, e.g. ``{"FLOAT_WEBHOOK_SECRET": "..."}``."""
+    env: dict[str, Any] = dict(os.environ if environ is None else environ)
+    env.update(config or {})
+
+    def get(name: str, default: str | None = None) -> str | None:
+        value = env.get(name)
+        if value is None or str(value) == "":
+            return default
+        return str(value)
+
+    secret = get("FLOAT_WEBHOOK_SECRET")
+    if secret is None and not _flag(get("FLOAT_WEBHOOK_INSECURE")):
+        # Without a secret anyone who can reach the server could queue work for any repository.
+        raise SettingsError(
+            "FLOAT_WEBHOOK_SECRET is not set: refusing to start (set it to the webhook's "
+            "secret; FLOAT_WEBHOOK_INSECURE=1 skips signature checks for local development)")
+    data_dir = Path(get("FLOAT_DATA_DIR") or "float-data").resolve()
+    template = get("FLOAT_GIT_URL_TEMPLATE", "https://github.com/{full_name}.git") or ""
+    if "{full_name}" not in template:
+        raise SettingsError("FLOAT_GIT_URL_TEMPLATE must contain {full_name}")
+    repos: frozenset[str] | None = None
+    if get("FLOAT_REPOS"):
+        names = [n.strip() for n in (get("FLOAT_REPOS") or "").split(",") if n.strip()]
+        try:
+            repos = frozenset(repo_key(n) for n in names)
+        except InvalidName as e:
+            raise SettingsError(f"FLOAT_REPOS: {e}") from e
+    on_push = get("FLOAT_ON_PUSH", "regenerate") or ""
+    if on_push not in ON_PUSH_MODES:
+        raise SettingsError(f"FLOAT_ON_PUSH must be one of {', '.join(ON_PUSH_MODES)}")
+    worker = get("FLOAT_WORKER", "thread") or ""
+    if worker not in WORKER_MODES:
+        raise SettingsError(f"FLOAT_WORKER must be one of {', '.join(WORKER_MODES)}")
+    try:
+        threads = int(get("FLOAT_WORKER_THREADS", "2") or "2")
+        lease = float(get("FLOAT_LEASE_SECONDS", "120") or "120")
+        poll = float(get("FLOAT_POLL_SECONDS", "1") or "1")
+        attempts = int(get("FLOAT_MAX_ATTEMPTS", "3") or "3")
+    except ValueError as e:
+        raise SettingsError(f"invalid number in the worker settings: {e}") from e
+    if threads < 1 or lease <= 0 or poll <= 0 or attempts < 1:
+        raise SettingsError("worker settings must be positive")
+    return Settings(
+        secret=secret.encode() if secret is not None else None,
+        data_dir=data_dir,
+        git_url_template=template,
+        api_token=get("FLOAT_API_TOKEN"),
+        repos=repos,
+        on_push=on_push,
+        github_token=get("FLOAT_GITHUB_TOKEN"),
+        github_api_url=(get("FLOAT_GITHUB_API_URL", "https://api.github.com") or "").rstrip("/"),
+        branch=get("FLOAT_BRANCH"),
+        trust_repo_config=_flag(get("FLOAT_TRUST_REPO_CONFIG")),
+        worker=worker,
+        worker_threads=threads,
+        lease_seconds=lease,
+        poll_seconds=poll,
+        max_attempts=attempts,
+    )

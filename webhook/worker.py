@@ -1,0 +1,189 @@
+"""The worker: takes deliveries from the queue and applies them (``pipeline.process``).
+
+By default the app runs it as threads in each server process; ``FLOAT_WORKER=off`` leaves the
+work to a separate process, ``python -m webhook.worker``. Any number of threads and processes
+can share one data directory: the queue hands each repository to one of them at a time, in
+the order its deliveries arrived, while other repositories proceed in parallel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from webhook import pipeline
+from webhook.deliveries import Delivery, Queue, worker_id
+from webhook.settings import Settings, SettingsError, load
+
+log = logging.getLogger("webhook")
+
+BACKOFF_SECONDS = 5.0
+
+
+class Worker:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.owner = f"{worker_id()}:{uuid.uuid4().hex[:8]}"
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.pid: int | None = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the threads once per process (again in a forked child, whose copy of the
+        parent's threads does not run)."""
+        with self._lock:
+            if self.pid == os.getpid() and self.threads:
+                return
+            self.pid = os.getpid()
+            self.owner = f"{worker_id()}:{uuid.uuid4().hex[:8]}"
+            self.stopping.clear()
+            q = Queue(self.settings.data_dir)
+            try:
+                q.release_dead()
+            finally:
+                q.close()
+            self.threads = [
+                threading.Thread(target=self._loop, name=f"float-worker-{i}", daemon=True)
+                for i in range(self.settings.worker_threads)
+            ]
+            for t in self.threads:
+                t.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the jobs in hand (up to ``timeout``), then hand back anything unfinished."""
+        self.stopping.set()
+        self.wake.set()
+        for t in self.threads:
+            t.join(timeout)
+        q = Queue(self.settings.data_dir)
+        try:
+            q.release(self.owner)
+        finally:
+            q.close()
+        self.threads = []
+
+    def notify(self) -> None:
+        self.wake.set()
+
+    def _loop(self) -> None:
+        q = Queue(self.settings.data_dir)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    did = self.run_one(q)
+                except Exception:  # the loop must survive anything (a full disk, a bug)
+                    log.exception("worker loop error")
+                    did = False
+                if not did:
+                    self.wake.wait(self.settings.poll_seconds)
+                    self.wake.clear()
+        finally:
+            q.close()
+
+    # -- one job -------------------------------------------------------------------------
+    def run_one(self, q: Queue) -> bool:
+        """Claim and apply one delivery; False when there was nothing to claim."""
+        d = q.claim(self.owner, self.settings.lease_seconds)
+        if d is None:
+            return False
+        self._apply(q, d)
+        return True
+
+    def run_until_idle(self) -> int:
+        """Apply everything claimable now, in this thread; returns how many were applied."""
+        q = Queue(self.settings.data_dir)
+        n = 0
+        try:
+            while self.run_one(q):
+                n += 1
+        finally:
+            q.close()
+        return n
+
+    def _apply(self, q: Queue, d: Delivery) -> None:
+        renew = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(d, renew), daemon=True)
+        beat.start()
+        try:
+            state, result = pipeline.process(self.settings, d)
+        except pipeline.Retry as e:
+            retry = d.attempts < self.settings.max_attempts
+            log.warning("delivery %s (%s): %s%s", d.delivery, d.full_name, e,
+                        "; will retry" if retry else "; giving up")
+            q.fail(d.id, self.owner, str(e),
+                   retry_in=BACKOFF_SECONDS * 2 ** (d.attempts - 1) if retry else None)
+            return
+        except Exception as e:
+            # a deterministic failure (bad config in the repository, a bug): trying again
+            # would fail the same way and hold up the repository's later pushes
+            log.error("delivery %s (%s) failed:\n%s", d.delivery, d.full_name,
+                      traceback.format_exc())
+            q.fail(d.id, self.owner, f"{type(e).__name__}: {e}", retry_in=None)
+            return
+        finally:
+            renew.set()
+            beat.join()
+        q.finish(d.id, self.owner, state, result)
+        log.info("delivery %s (%s %s): %s", d.delivery, d.full_name, d.ref or d.kind, state)
+
+    def _heartbeat(self, d: Delivery, done: threading.Event) -> None:
+        q: Queue | None = None
+        try:
+            while not done.wait(self.settings.lease_seconds / 3):
+                q = q or Queue(self.settings.data_dir)
+                q.renew(d.id, self.owner, self.settings.lease_seconds)
+        except Exception:
+            log.exception("lease renewal failed for delivery %s", d.delivery)
+        finally:
+            if q is not None:
+                q.close()
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, Any] | None = None) -> int:
+    """``python -m webhook.worker``: the worker as its own process (FLOAT_* environment)."""
+    p = argparse.ArgumentParser(prog="python -m webhook.worker", description=__doc__)
+    p.add_argument("--until-idle", action="store_true",
+                   help="apply what is queued now, then exit (cron, tests)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        settings = load(None, environ)
+    except SettingsError as e:
+        print(f"webhook.worker: {e}", file=sys.stderr)
+        return 2
+    worker = Worker(settings)
+    if args.until_idle:
+        q = Queue(settings.data_dir)
+        try:
+            q.release_dead()
+        finally:
+            q.close()
+        n = worker.run_until_idle()
+        print(f"applied {n} deliveries")
+        return 0
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker.start()
+    stop.wait()
+    worker.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
