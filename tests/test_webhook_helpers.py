@@ -35,6 +35,8 @@ class Origin:
         self.bare = root / "origin" / f"{full_name}.git"
         self.bare.parent.mkdir(parents=True, exist_ok=True)
         init_repo(self.bare.parent).git("init", "-q", "--bare", str(self.bare))
+        # GitHub lets an admin delete (and re-create) the default branch; so must the stand-in
+        GitRepo(self.bare).git("config", "receive.denyDeleteCurrent", "ignore")
         self.work = init_repo(root / "work" / full_name)
         self.work.git("remote", "add", "origin", str(self.bare))
 

@@ -190,7 +190,9 @@ class Queue:
         dead = []
         for (owner,) in self.conn.execute(
                 "SELECT DISTINCT owner FROM deliveries WHERE state = 'running'"):
-            h, _, pid = (owner or "").rpartition(":")
+            # owners are "host:pid:tag" (worker_id() plus a per-start tag)
+            h, _, rest = (owner or "").partition(":")
+            pid = rest.split(":")[0]
             if h == host and pid.isdigit() and not _alive(int(pid)):
                 dead.append(owner)
         return sum(self.release(o) for o in dead)
