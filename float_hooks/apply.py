@@ -20,6 +20,8 @@ from float_hooks.hashing import FOLDER_MODE, folder_hash
 from float_hooks.schema import AUTHORED_FOLDER_FIELDS
 
 Change = tuple[Entry | None, Entry | None]  # (old, new)
+# archived_folders.reason of context imported from an export for a folder not in the tree
+IMPORTED = "imported"
 Progress = Callable[[int, int], None]
 
 
@@ -119,6 +121,7 @@ def apply_changes(
         progress(len(ordered), len(ordered))
 
     _move_or_archive(conn, changes, removed_rows, result, stamp)
+    _restore_imported(conn, result.added)
     _reuse_versions(conn, result.folders_changed)
     _report_status(conn, before, result)
     return result
@@ -260,6 +263,38 @@ def _move_authored(
     conn.execute('UPDATE "references" SET target_id = ? WHERE target_type = \'folder\''
                  " AND target_id = ?", (dst, src))
     conn.execute("UPDATE changed_since SET folder_path = ? WHERE folder_path = ?", (dst, src))
+
+
+def _restore_imported(conn: sqlite3.Connection, added: list[str]) -> None:
+    """Context imported for a folder this DB did not have yet (a merge brings a teammate's new
+    folder and the export describing it; the hook imports before it syncs) waited in the
+    archive: it moves onto the folder when the folder appears, and leaves the archive."""
+    rows = select_in(
+        conn,
+        "SELECT a.id, a.path, a.content FROM archived_folders a JOIN folders f ON f.path = a.path"
+        " WHERE a.reason = '" + IMPORTED + "' AND a.restored_at IS NULL AND f.context_hash IS"
+        " NULL AND a.path IN ({})",
+        added,
+    )
+    latest: dict[str, dict[str, object]] = {}
+    for r in rows:  # several imports for one path: the newest context wins
+        content = json.loads(r["content"])
+        held = latest.get(r["path"])
+        newer = str(content.get("ai_updated") or "") > str((held or {}).get("ai_updated") or "")
+        if held is None or newer:
+            latest[r["path"]] = content
+    for path, content in latest.items():
+        fields = {k: v for k, v in content.items() if k in AUTHORED_FOLDER_FIELDS}
+        if fields.get("uid") is not None and conn.execute(
+                "SELECT 1 FROM folders WHERE uid = ?", (fields["uid"],)).fetchone():
+            fields.pop("uid")  # uids are unique; the folder keeps none rather than steal one
+        conn.execute(
+            "UPDATE folders SET " + ", ".join(f"{f} = ?" for f in fields) + " WHERE path = ?",
+            (*fields.values(), path),
+        )
+        conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (path,))
+        conn.execute("DELETE FROM archived_folders WHERE path = ? AND reason = ?"
+                     " AND restored_at IS NULL", (path, IMPORTED))
 
 
 def _reuse_versions(conn: sqlite3.Connection, folders: list[str]) -> None:
