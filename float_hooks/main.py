@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "search": "search",
     "query": "query",
     "archive": "archive",
+    "export": "export",
+    "import": "import_",
     "install": "install",
     "uninstall": "uninstall",
     "check": "check",

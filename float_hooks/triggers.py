@@ -14,7 +14,13 @@ from float_hooks.sync import SyncResult
 
 def before_sync(project: Project, store: Store, rev: str | None = None) -> None:
     """Bring in authored content from the committed export when it changed (issue: export):
-    from the work tree's ``.float/project/``, or from commit ``rev``'s tree for a bare mirror."""
+    from the work tree's ``.float/project/``, or from commit ``rev``'s tree for a bare mirror.
+
+    Cheap when nothing changed (it runs in hooks): one ``git rev-parse REV:.float/project``
+    compared with the tree id of the export imported last."""
+    from float_hooks import importer  # only paid for by the triggers that call it
+
+    importer.import_if_changed(project, store, rev)
 
 
 def after_sync(project: Project, store: Store, result: SyncResult, event: str) -> None:

@@ -33,11 +33,19 @@ def target_for(proj: Project, staged: bool, rev: str | None) -> Target:
 def run_sync(proj: Project, args: argparse.Namespace, *, staged: bool, rev: str | None,
              full: bool) -> SyncResult:
     _common.require_initialised(proj)
+    fresh = not proj.db_path.exists()
     store = proj.open_store(create=True)
     progress = Progress("float-hooks: hashing folders")
     try:
-        return sync(proj.git, store, target_for(proj, staged, rev), scope=proj.scope(),
-                    full=full, progress=progress)
+        result = sync(proj.git, store, target_for(proj, staged, rev), scope=proj.scope(),
+                      full=full, progress=progress)
+        if fresh:
+            # a new DB (fresh clone, deleted DB): authored content comes back from the
+            # committed export; imported after the sync so every folder it names exists
+            from float_hooks import importer
+
+            importer.import_committed(proj, store, rev)
+        return result
     finally:
         progress.close()
         store.close()

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from float_hooks.commands import _common
+from float_hooks.errors import FloatError
+from float_hooks.output import emit, emit_json
+
+HELP = "write the markdown export (default .float/project/): one page per folder, the log"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", help="where to write (default: [export] dir, relative"
+                   " to the repository)")
+    _common.add_json(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from float_hooks import export
+
+    proj = _common.project(args)
+    store = proj.open_store()
+    out = _out_dir(proj.work_tree, args.out, str(proj.config["export"]["dir"]))
+    result = export.export(store.conn, out)
+    where = str(args.out) if args.out else str(proj.config["export"]["dir"])
+    if args.json:
+        emit_json(result.as_json(where))
+    else:
+        emit(f"exported {result.pages} pages to {where}: {len(result.written)} written,"
+             f" {len(result.removed)} removed")
+    return 0
+
+
+def _out_dir(work_tree: Path | None, given: str | None, configured: str) -> Path:
+    if given is not None:
+        return Path(given).resolve()
+    if work_tree is None:
+        raise FloatError("a bare repository has no work tree to export into; pass --out DIR")
+    return work_tree / configured
