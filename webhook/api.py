@@ -67,7 +67,11 @@ def _open(full_name: str) -> Any:
     path = repo_dir(_settings().data_dir, full_name) / INDEX_DB
     if not path.exists():
         raise NotFound(f"{full_name}: no map yet (no push to its tracked branch received)")
-    return Store.open_readonly(path, timeout=10.0)
+    store = Store.open_readonly(path, timeout=10.0)
+    if store.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+        store.close()  # the first sync is still creating it
+        raise NotFound(f"{full_name}: the map is being built; try again shortly")
+    return store
 
 
 @bp.get("/repos/<owner>/<repo>/status")

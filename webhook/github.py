@@ -121,13 +121,20 @@ def receive() -> Any:
     if not isinstance(default_branch, str) or any(ord(c) < 0x20 for c in default_branch):
         default_branch = None
     commits = data.get("commits")
+    # a push to a branch the map does not follow needs no work: settle it now
+    tracked = settings.branch or default_branch
+    ignored = None if ref == f"refs/heads/{tracked}" else (
+        f"{ref} is not the tracked branch ({tracked})")
     q = queue(settings)
     fresh = q.record(
         delivery, "push", repo_key(full_name), full_name, ref=ref, before=before,
         after=after, default_branch=default_branch, created=data.get("created") is True,
         deleted=data.get("deleted") is True, forced=data.get("forced") is True,
-        commits=len(commits) if isinstance(commits, list) else 0)
+        commits=len(commits) if isinstance(commits, list) else 0, ignored=ignored)
     if not fresh:
         return jsonify(status="duplicate", delivery=delivery), 200
+    if ignored:
+        return jsonify(status="ignored", delivery=delivery, repository=full_name,
+                       reason=ignored), 202
     current_app.extensions["float_worker"].notify()
     return jsonify(status="queued", delivery=delivery, repository=full_name), 202

@@ -5,6 +5,7 @@ against the repository's DB, and report a commit status."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +72,13 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
             return "ignored", {"reason": f"{d.ref} is not the tracked branch ({tracked})"}
         if d.deleted:
             return "ignored", {"reason": "the tracked branch was deleted; map left as it was"}
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
     try:
         path = mirror.update(settings.data_dir, settings.git_url_template, d.full_name)
     except mirror.MirrorError as e:
         raise Retry(str(e)) from e
+    timings["fetch"] = time.perf_counter() - t0
     git = Git(path, None)
     db_path = repo_dir(settings.data_dir, d.full_name) / INDEX_DB
     rev, full = _target(git, db_path, d, tracked)
@@ -91,20 +95,27 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
     except LockedDatabase as e:
         raise Retry(str(e)) from e
     try:
+        t0 = time.perf_counter()
         triggers.before_sync(project, store, rev=rev)
+        timings["import"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         result = sync(git, store, Target("commit", rev), scope=project.scope(), full=full)
         store.set_meta(BRANCH_KEY, d.ref.removeprefix("refs/heads/") if d.ref else tracked)
+        timings["sync"] = time.perf_counter() - t0
         out: dict[str, Any] = {"sync": _summary(result.as_json())}
+        t0 = time.perf_counter()
         if settings.on_push != "off":
             triggers.after_sync(project, store, result, "push")
         if settings.on_push == "regenerate" and project.may_regenerate():
             from float_hooks import regenerate
 
             out["regenerate"] = _jsonable(regenerate.run_jobs(project, store))
+        timings["after_sync"] = time.perf_counter() - t0
         from float_hooks.context import status_counts
 
         counts = status_counts(store)
         out["status"] = counts
+        out["timings"] = {k: round(v, 4) for k, v in timings.items()}
     except LockedDatabase as e:
         raise Retry(str(e)) from e
     finally:

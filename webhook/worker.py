@@ -9,6 +9,7 @@ the order its deliveries arrived, while other repositories proceed in parallel.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -26,6 +27,7 @@ from webhook.settings import Settings, SettingsError, load
 log = logging.getLogger("webhook")
 
 BACKOFF_SECONDS = 5.0
+WORKER_NICE = 10
 
 
 class Worker:
@@ -77,6 +79,10 @@ class Worker:
         self.wake.set()
 
     def _loop(self) -> None:
+        # Linux nice values are per thread and inherited by the git processes this thread
+        # starts: mirror fetches and syncs then yield the CPU to answering deliveries.
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
         q = Queue(self.settings.data_dir)
         try:
             while not self.stopping.is_set():
