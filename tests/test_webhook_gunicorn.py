@@ -103,6 +103,6 @@ def test_gunicorn_end_to_end(server: str, origin: Origin) -> None:
         time.sleep(0.1)
     assert r.json()["files"] == 2
     r = requests.get(server + "/repos/acme/widgets/deliveries", headers=auth, timeout=10)
-    assert [(d["delivery"], d["state"]) for d in r.json()][0] == ("gh-1", "done")
+    assert next((d["delivery"], d["state"]) for d in r.json()) == ("gh-1", "done")
     assert [d["state"] for d in r.json()] == ["done", "done"]
     assert requests.get(server + "/repos/acme/widgets/stale", timeout=10).status_code == 401

@@ -1,0 +1,300 @@
+"""Webhook server benchmark, against the production command (gunicorn on loopback).
+
+1. Acknowledgement latency: ``--concurrency`` (default 100) signed push deliveries sent at once
+   (one thread and connection each, released by a barrier), per-request time from sending the
+   request to reading the whole answer; p50/p99 over ``--rounds`` rounds after a warm-up
+   round. The pushes name a non-tracked branch, so the worker threads also record each one
+   (claim + finish) while the requests are being answered, as in production.
+2. Push-to-stale-marked: a ~90k-file repository (``generate.py``) as the origin; after the
+   first delivery (clone + full sync, timed too) every folder is marked current (standing in
+   for a regenerated map), then ``--runs`` times: commit 10 files in 10 folders, ``git push``,
+   POST the delivery, and poll the read API until the map's head is the pushed commit and the
+   edited folders are stale. Reported: POST-to-stale-visible time, and the worker's own split
+   (fetch / sync) from the delivery's recorded timings.
+
+    python bench/bench_webhook.py                  # both parts, 90k files
+    python bench/bench_webhook.py --quick          # 5k files, 1 round: a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import platform
+import selectors
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from generate import cached_repo, commit, edit_files, fresh_copy, git_env
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret"
+TOKEN = "bench-token"
+ZERO = "0" * 40
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, data: Path, template: str, workers: int, threads: int):
+        self.port = free_port()
+        env = {**os.environ, "FLOAT_WEBHOOK_SECRET": SECRET, "FLOAT_API_TOKEN": TOKEN,
+               "FLOAT_DATA_DIR": str(data), "FLOAT_GIT_URL_TEMPLATE": template,
+               "FLOAT_ON_PUSH": "queue"}
+        cmd = [sys.executable, "-m", "gunicorn", "webhook:create_app()",
+               "-b", f"127.0.0.1:{self.port}", "-w", str(workers), "--backlog", "2048",
+               "--log-level", "warning"]
+        if threads > 1:
+            cmd += ["-k", "gthread", "--threads", str(threads)]
+        self.cmd = " ".join(cmd[2:])
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.request("GET", "/health")[0] == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise SystemExit("gunicorn did not start")
+            time.sleep(0.1)
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def api(self, path: str) -> Any:
+        status, body = self.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+        return json.loads(body) if status == 200 else None
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def signed(payload: dict[str, Any], event: str = "push") -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(payload).encode()
+    sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()),
+                  "X-Hub-Signature-256": sig, "Content-Type": "application/json"}
+
+
+def payload(full_name: str, ref: str, before: str, after: str) -> dict[str, Any]:
+    owner, name = full_name.split("/")
+    return {"ref": ref, "before": before, "after": after, "created": before == ZERO,
+            "deleted": False, "forced": False, "commits": [{"id": after}],
+            "repository": {"full_name": full_name, "name": name, "owner": {"login": owner},
+                           "default_branch": "main"}}
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
+
+
+# -- 1. acknowledgement latency -------------------------------------------------------------
+def _raw_request(port: int, body: bytes, headers: dict[str, str]) -> bytes:
+    lines = ["POST /webhook HTTP/1.1", f"Host: 127.0.0.1:{port}",
+             f"Content-Length: {len(body)}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def burst(port: int, requests: list[bytes]) -> tuple[list[float], list[int]]:
+    """Send every request at once on its own connection; per-request latency in ms.
+
+    One client thread with non-blocking sockets: 100 Python client threads would spend the
+    two CPUs' time on the client's own GIL contention, not on the server being measured."""
+    socks = []
+    for _ in requests:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        socks.append(s)
+    sel = selectors.DefaultSelector()
+    sent: dict[int, float] = {}
+    bufs: dict[int, bytes] = {}
+    for i, (s, req) in enumerate(zip(socks, requests, strict=True)):
+        sent[i] = time.perf_counter()
+        s.sendall(req)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, i)
+        bufs[i] = b""
+    done: dict[int, float] = {}
+    while len(done) < len(socks):
+        for key, _ in sel.select(timeout=30):
+            i = key.data
+            chunk = key.fileobj.recv(65536)  # type: ignore[union-attr]
+            if chunk:
+                bufs[i] += chunk
+                continue
+            done[i] = time.perf_counter()  # the server closed: the whole answer is in
+            sel.unregister(key.fileobj)
+            key.fileobj.close()  # type: ignore[union-attr]
+    ms = [(done[i] - sent[i]) * 1000 for i in range(len(socks))]
+    codes = [int(bufs[i].split(b" ", 2)[1]) for i in range(len(socks))]
+    return ms, codes
+
+
+def ack_latency(server: Server, concurrency: int, rounds: int,
+                ref: str = "refs/heads/feature-{rnd}-{i}") -> dict[str, float]:
+    all_ms: list[float] = []
+    for rnd in range(rounds + 1):  # round 0 warms up imports and the DB
+        reqs = []
+        for i in range(concurrency):
+            body, headers = signed(payload("bench/acks", ref.format(rnd=rnd, i=i), ZERO,
+                                           "a" * 40))
+            reqs.append(_raw_request(server.port, body, headers))
+        ms, codes = burst(server.port, reqs)
+        assert set(codes) == {202}, codes
+        if rnd:
+            all_ms += ms
+        time.sleep(0.5)  # let the worker record the previous burst
+    return {"n": len(all_ms), "p50": statistics.median(all_ms), "p99": pct(all_ms, 99),
+            "max": max(all_ms)}
+
+
+# -- 2. push to stale-marked ----------------------------------------------------------------
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, env=git_env(), check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def wait_for(server: Server, full_name: str, after: str, timeout: float = 600) -> float:
+    t0 = time.perf_counter()
+    while True:
+        st = server.api(f"/repos/{full_name}/status")
+        if st and st["head"] == after:
+            return time.perf_counter() - t0
+        if time.perf_counter() - t0 > timeout:
+            raise SystemExit(f"push {after} not applied after {timeout} s: {st}")
+        time.sleep(0.005)
+
+
+def push_to_stale(server: Server, tmp: Path, data: Path, files: int,
+                  runs: int) -> dict[str, Any]:
+    full_name = "bench/big"
+    origin = tmp / "origin" / f"{full_name}.git"
+    origin.parent.mkdir(parents=True)
+    git(tmp, "clone", "-q", "--bare", str(cached_repo(files)), str(origin))
+    work = fresh_copy(files, tmp / "work", link=True)
+    git(work, "remote", "add", "bench-origin", str(origin))
+    head = git(work, "rev-parse", "HEAD")
+
+    def deliver(before: str, after: str) -> float:
+        body, headers = signed(payload(full_name, "refs/heads/main", before, after))
+        t0 = time.perf_counter()
+        status, _ = server.request("POST", "/webhook", body, headers)
+        assert status == 202, status
+        return t0
+
+    t0 = deliver(ZERO, head)
+    first = wait_for(server, full_name, head) + (time.perf_counter() - t0) * 0
+    first_total = time.perf_counter() - t0
+    # stand in for a regenerated map: every folder's context written for its current hash
+    db = sqlite3.connect(data / full_name / "index.db", timeout=30)
+    with db:
+        db.execute("UPDATE folders SET context_hash = source_hash, map_summary = 'bench'")
+    n_folders = db.execute("SELECT count(*) FROM folders").fetchone()[0]
+    db.close()
+
+    results = []
+    before = head
+    for i in range(runs):
+        edited = edit_files(work, 10, seed=100 + i)
+        after = commit(work, f"bench edit {i}")
+        git(work, "push", "-q", "bench-origin", "HEAD:refs/heads/main")
+        t0 = deliver(before, after)
+        wait_for(server, full_name, after)
+        visible = time.perf_counter() - t0
+        stale = server.api(f"/repos/{full_name}/stale")
+        stale_paths = {f["path"] for f in stale}
+        folders = {"/" + p.rpartition("/")[0] if "/" in p else "/" for p in edited}
+        assert folders <= stale_paths, (folders - stale_paths)
+        rows = server.api(f"/repos/{full_name}/deliveries")
+        timing = rows[-1]["result"]["timings"]
+        results.append({"visible": visible, "stale": len(stale_paths), **timing})
+        before = after
+        # regenerate between runs so each run starts from an all-current map
+        db = sqlite3.connect(data / full_name / "index.db", timeout=30)
+        with db:
+            db.execute("UPDATE folders SET context_hash = source_hash")
+            db.execute("DELETE FROM changed_since")
+        db.close()
+    return {"files": files, "folders": n_folders, "first_delivery": first_total,
+            "first_wait": first, "runs": results}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--files", type=int, default=90_000)
+    ap.add_argument("--concurrency", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    ap.add_argument("--threads", type=int, default=1, help=">1: gthread worker class")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--skip-acks", action="store_true")
+    ap.add_argument("--skip-push", action="store_true")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.files, args.rounds, args.runs = 5_000, 1, 2
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    with tempfile.TemporaryDirectory(prefix="bench-webhook-") as t:
+        tmp = Path(t)
+        data = tmp / "data"
+        server = Server(data, str(tmp / "origin") + "/{full_name}.git", args.workers,
+                        args.threads)
+        print(f"# server: gunicorn {server.cmd}")
+        try:
+            if not args.skip_acks:
+                a = ack_latency(server, args.concurrency, args.rounds)
+                print(f"ack latency, {args.concurrency} concurrent signed deliveries, "
+                      f"{a['n']} requests: p50 {a['p50']:.1f} ms, p99 {a['p99']:.1f} ms, "
+                      f"max {a['max']:.1f} ms (target p99 <= 50 ms)")
+            if not args.skip_push:
+                r = push_to_stale(server, tmp, data, args.files, args.runs)
+                print(f"repository: {r['files']} files, {r['folders']} folders; first "
+                      f"delivery (clone --mirror + full sync): {r['first_delivery']:.1f} s")
+                for i, run in enumerate(r["runs"]):
+                    print(f"  run {i}: 10-file push, POST -> stale visible in the API "
+                          f"{run['visible'] * 1000:.0f} ms (worker: fetch "
+                          f"{run['fetch'] * 1000:.0f} ms, sync {run['sync'] * 1000:.0f} ms, "
+                          f"import {run['import'] * 1000:.0f} ms); {run['stale']} folders stale")
+                vis = [x["visible"] for x in r["runs"]]
+                print(f"push-to-stale-marked: median {statistics.median(vis) * 1000:.0f} ms, "
+                      f"max {max(vis) * 1000:.0f} ms (target <= 1000 ms)")
+        finally:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
