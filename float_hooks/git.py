@@ -70,6 +70,16 @@ class Git:
             for var in (*_LOCATION_VARS, "GIT_INDEX_FILE"):
                 env.pop(var, None)
             index_file = None
+        # one git process in the common case (a work tree): hooks pay for every spawn
+        proc = subprocess.run(
+            ["git", "rev-parse", "--absolute-git-dir", "--is-bare-repository", "--show-toplevel"],
+            cwd=start,
+            env=env,
+            capture_output=True,
+        )
+        lines = proc.stdout.decode().splitlines()
+        if proc.returncode == 0 and len(lines) == 3 and lines[1] == "false":
+            return cls(Path(lines[0]), Path(lines[2]), index_file)
         proc = subprocess.run(
             ["git", "rev-parse", "--absolute-git-dir", "--is-bare-repository"],
             cwd=start,
