@@ -51,11 +51,11 @@ FOLDER_JSON = ("map_children", "context_patterns")
 
 
 # -- records: the DB rows as the plain dicts the front matter holds -------------------------------
-def decode_json(text: str | None) -> Any:
+def decode_json(text: Any) -> Any:
     """A JSON column as YAML will carry it: a decoded list, or the raw text if it is not one
     (so a value is never reinterpreted; import stores a list as JSON and text as is)."""
-    if text is None:
-        return None
+    if not isinstance(text, str):
+        return text  # already decoded (a record read back from front matter)
     try:
         value = json.loads(text)
     except ValueError:

@@ -1,0 +1,173 @@
+"""Property tests: export -> delete DB -> sync -> export gives the same bytes, and merging two
+diverged exports keeps every record of both (in either order, with the same result)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from float_hooks import context, export, importer, records
+from float_hooks.db import now
+from float_hooks.project import Project
+from tests.gitrepo import GitRepo, init_repo
+
+FOLDERS = ["/", "/src", "/src/auth", "/docs", "/_odd name"]
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=25)
+SOME = st.one_of(st.none(), TEXT)
+NONEMPTY = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=25)
+TAG = st.text("abcxyz-_", min_size=1, max_size=5)
+
+FOLDER_CTX = st.fixed_dictionaries({
+    "map_summary": SOME, "context_what": SOME, "context_why": SOME,
+    "context_patterns": st.one_of(st.none(), st.lists(TEXT, max_size=3)),
+    "map_children": st.one_of(st.none(), st.lists(st.fixed_dictionaries(
+        {"name": TEXT, "summary": SOME}), max_size=2)),
+})
+LOG = st.fixed_dictionaries({
+    "title": NONEMPTY, "decision": SOME, "rationale": SOME, "before_state": SOME,
+    "after_state": SOME, "future_agent": SOME, "topic": SOME,
+    "status": st.sampled_from([None, "accepted", "proposed", "locked"]),
+    "date": st.dates().map(lambda d: d.isoformat()),
+    "folder_path": st.sampled_from([None, *FOLDERS]),
+    "tags": st.lists(TAG, max_size=3, unique=True), "files": st.lists(TEXT, max_size=2),
+    "supersede": st.booleans(),
+})
+QUESTION = st.tuples(NONEMPTY, SOME, st.sampled_from([None, *FOLDERS]), SOME)
+REF = st.tuples(st.sampled_from(records.REF_TYPES), NONEMPTY, st.sampled_from(records.REF_TYPES),
+                NONEMPTY, SOME)
+ARCHIVED = st.tuples(st.sampled_from(["/gone", "/old/x", "/src/auth"]), FOLDER_CTX)
+CONTENT = st.fixed_dictionaries({
+    "folders": st.dictionaries(st.sampled_from(FOLDERS), FOLDER_CTX, max_size=3),
+    "logs": st.lists(LOG, max_size=3),
+    "questions": st.lists(QUESTION, max_size=2),
+    "refs": st.lists(REF, max_size=2),
+    "archived": st.lists(ARCHIVED, max_size=2),
+})
+
+
+def make_base(root: Path) -> Path:
+    repo = init_repo(root / "base")
+    for f in FOLDERS:
+        repo.write(f.lstrip("/") + "/file.txt" if f != "/" else "top.txt", f + "\n")
+    repo.commit("tree")
+    repo.float_ok("init")
+    return repo.path
+
+
+def fill(repo: GitRepo, content: dict[str, Any]) -> None:
+    store = Project.discover(repo.path).open_store()
+    try:
+        for path, fields in content["folders"].items():
+            context.set_context(store, path, fields, model="m")
+        last = None
+        for log in content["logs"]:
+            fields = {k: log[k] for k in records.LOG_FIELDS if k in log}
+            fields["supersedes"] = last if log["supersede"] else None
+            last = records.add_log(store, fields, log["tags"], log["files"])["uid"]
+        for i, (question, ctx, folder, resolution) in enumerate(content["questions"]):
+            q = records.add_question(store, question, ctx, folder)
+            if resolution is not None and i % 2 == 0:
+                records.resolve_question(store, q["uid"], resolution)
+        for st_, sid, tt, tid, ctx in content["refs"]:
+            records.add_ref(store, st_, sid, tt, tid, ctx)
+        with store.write() as conn:
+            for path, fields in content["archived"]:
+                body = {f: fields.get(f) for f in ("map_summary", "context_what")}
+                conn.execute("INSERT INTO archived_folders(uid, path, reason, source_hash,"
+                             " content, archived_at) VALUES (?, ?, 'deleted', 'h', ?, ?)",
+                             (context.new_uid(), path, json.dumps(body), now()))
+    finally:
+        store.close()
+
+
+def copy_of(base: Path, where: Path) -> GitRepo:
+    shutil.copytree(base, where, symlinks=True)
+    return GitRepo(where)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def drop_db(repo: GitRepo) -> None:
+    for p in (repo.path / ".float").glob("index.db*"):
+        p.unlink()
+
+
+def records_of(root: Path) -> importer.ExportData:
+    return importer.read_dir(root)
+
+
+def test_export_delete_db_sync_export_same_bytes(tmp_path: Path) -> None:
+    base = make_base(tmp_path)
+
+    @settings(max_examples=25, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(CONTENT)
+    def check(content: dict[str, Any]) -> None:
+        with tempfile.TemporaryDirectory(dir=tmp_path) as d:
+            repo = copy_of(base, Path(d) / "r")
+            fill(repo, content)
+            repo.float_ok("export")
+            first = snapshot(repo.path / ".float/project")
+            drop_db(repo)
+            repo.float_ok("sync")
+            assert repo.float_json("export")["changed"] is False
+            assert snapshot(repo.path / ".float/project") == first
+
+    check()
+
+
+def test_two_diverged_exports_merge_keeping_every_record(tmp_path: Path) -> None:
+    base = make_base(tmp_path)
+
+    @settings(max_examples=25, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(CONTENT, CONTENT)
+    def check(a: dict[str, Any], b: dict[str, Any]) -> None:
+        with tempfile.TemporaryDirectory(dir=tmp_path) as d:
+            exports = {}
+            for name, content in (("a", a), ("b", b)):
+                side = copy_of(base, Path(d) / name)
+                fill(side, content)
+                side.float_ok("export", "--out", str(Path(d) / f"exp-{name}"))
+                exports[name] = records_of(Path(d) / f"exp-{name}")
+            merged_bytes = []
+            for order in ("ab", "ba"):
+                repo = copy_of(base, Path(d) / f"m{order}")
+                drop_db(repo)
+                repo.float_ok("sync")
+                for name in order:
+                    repo.float_ok("import", "--from", str(Path(d) / f"exp-{name}"))
+                repo.float_ok("export", "--out", str(Path(d) / f"out-{order}"))
+                merged_bytes.append(snapshot(Path(d) / f"out-{order}"))
+                got = records_of(Path(d) / f"out-{order}")
+                for kind in ("decisions", "questions", "references"):
+                    have = {r["uid"]: r for r in getattr(got, kind)}
+                    for name in "ab":
+                        for r in getattr(exports[name], kind):
+                            assert r["uid"] in have
+                    # each merged record is one side's version of it, unchanged
+                    sides = [r for n in "ab" for r in getattr(exports[n], kind)]
+                    for r in have.values():
+                        assert r in sides
+                folders = {f["path"]: export.folder_record(f) for f in got.folders}
+                for name in "ab":
+                    for f in exports[name].folders:
+                        mine = export.folder_record(f)
+                        if any(k != "uid" for k in mine):
+                            assert set(folders[f["path"]]) - {"uid"}, f["path"]
+                archived = {json.dumps(x["content"], sort_keys=True) for x in got.archived}
+                for name in "ab":
+                    for x in exports[name].archived:
+                        assert json.dumps(x["content"], sort_keys=True) in archived
+            assert merged_bytes[0] == merged_bytes[1]
+
+    check()
