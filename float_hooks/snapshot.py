@@ -90,7 +90,9 @@ def diff_head_to_target(git: Git, head: str | None, target: Target) -> list[Diff
     for raw in new_files:
         path = paths.from_git(raw)
         out[path] = Diff(path, raw, hasher.entry(raw), None)
-    return [d for d in out.values() if d.new != d.old]
+    # Paths where the target equals head are kept: a full plan starts from the index and
+    # must still override it (staged, then deleted from the work tree); overlays skip them.
+    return list(out.values())
 
 
 def _resolve_unmerged(git: Git, d: Diff) -> Diff:
@@ -112,7 +114,7 @@ def full_plan(git: Git, target: Target) -> Plan:
     values = dict(parse_ls_files(Git.finish(listing, "ls-files")))
     for d in diffs:
         values[d.path] = d.new
-    return Plan(True, head, values, {d.path: d.old for d in diffs})
+    return Plan(True, head, values, _overlay(diffs))
 
 
 def incremental_plan(
@@ -131,4 +133,9 @@ def incremental_plan(
     diffs = diff_head_to_target(git, head, target)
     for d in diffs:
         values[d.path] = d.new
-    return Plan(False, head, values, {d.path: d.old for d in diffs})
+    return Plan(False, head, values, _overlay(diffs))
+
+
+def _overlay(diffs: list[Diff]) -> dict[str, Entry | None]:
+    """Where the snapshot differs from head: those paths, with head's entries."""
+    return {d.path: d.old for d in diffs if d.new != d.old}
