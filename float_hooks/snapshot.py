@@ -81,6 +81,8 @@ def diff_head_to_target(git: Git, head: str | None, target: Target) -> list[Diff
     hasher = WorktreeHasher(git)
     out: dict[str, Diff] = dict(staged)
     for d in unstaged:
+        if paths.is_float_path(d.path):
+            continue  # never in scope; don't pay for hashing it (or for importing pygit2)
         # worktree vs index; the head side is the staged diff's old side, else the index entry
         head_side = staged[d.path].old if d.path in staged else d.old
         new = d.new
@@ -89,7 +91,8 @@ def diff_head_to_target(git: Git, head: str | None, target: Target) -> list[Diff
         out[d.path] = Diff(d.path, d.raw, new, head_side)
     for raw in new_files:
         path = paths.from_git(raw)
-        out[path] = Diff(path, raw, hasher.entry(raw), None)
+        if not paths.is_float_path(path):  # e.g. a fresh `init`'s uncommitted .float/ files
+            out[path] = Diff(path, raw, hasher.entry(raw), None)
     # Paths where the target equals head are kept: a full plan starts from the index and
     # must still override it (staged, then deleted from the work tree); overlays skip them.
     return list(out.values())

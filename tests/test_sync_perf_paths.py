@@ -3,6 +3,9 @@ benchmark in bench/ measures; these tests prove the shortcuts are behaviour-pres
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from tests.gitrepo import GitRepo
 
 
@@ -25,3 +28,22 @@ def test_staged_new_file_deleted_from_work_tree_is_absent_in_a_full_sync(repo: G
     assert set(files(repo)) == {"/a.py"}
     repo.float_ok("sync", "--staged")  # the index snapshot does hold it
     assert set(files(repo)) == {"/a.py", "/b.py"}
+
+
+def test_work_tree_sync_does_not_hash_float_files(repo: GitRepo) -> None:
+    # right after `init`, .float/boot.md and config.toml are untracked; they are out of scope,
+    # so a no-op sync must not hash them (hashing imports pygit2, ~50-90 ms per sync)
+    repo.write("src/a.py", "a\n")
+    repo.commit("one")
+    repo.float_ok("init")
+    probe = (
+        "import sys\n"
+        "from float_hooks.main import main\n"
+        "rc = main(['sync'])\n"
+        "print('PYGIT2' if 'pygit2' in sys.modules else 'NO-PYGIT2')\n"
+        "sys.exit(rc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=repo.path, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip().endswith("NO-PYGIT2"), out
+    assert "/.float/boot.md" not in files(repo)
