@@ -208,6 +208,10 @@ def fresh_copy(files: int, dest: Path, folders: int | None = None, seed: int = 0
     if top:
         subprocess.run(["cp", "-al", *top, str(dest)], check=True)
     subprocess.run(["cp", "-a", str(src / ".git"), str(dest / ".git")], check=True)
+    # Every new link to an inode changes its ctime, in *all* copies: a later copy would make
+    # this one's index look stat-dirty (and every file get re-hashed). Git is told to ignore
+    # ctime here; mtime, size and inode still catch real edits.
+    _git(dest, "config", "core.trustctime", "false")
     # linking changed the files' ctime: let git re-stat them once now, not in a timed run
     _git(dest, "update-index", "-q", "--refresh")
     return dest
