@@ -361,3 +361,17 @@ def test_unreachable_origin_fails_without_blocking_others(tmp_path: Path, origin
     assert states["acme/missing"][0] == "failed" and "acme/missing" in states["acme/missing"][1]
     assert states["acme/widgets"] == ("done", None)
     assert describe(app)["head"] == good
+
+
+def test_push_whose_branch_is_gone_before_the_worker_runs(make_app: Factory,
+                                                          origin: Origin) -> None:
+    app = make_app(FLOAT_WORKER="off")
+    client = app.test_client()
+    before, after = origin.push()
+    origin.delete("main")
+    post(client, "push", origin.payload(before, after))
+    post(client, "push", origin.payload(after, ZERO))
+    assert app.extensions["float_worker"].run_until_idle() == 2
+    first, second = rows(app)
+    assert first["state"] == "ignored" and "does not exist" in first["result"]["reason"]
+    assert second["state"] == "ignored" and "deleted" in second["result"]["reason"]

@@ -1,7 +1,8 @@
 """The per-repository bare mirror, ``DATA_DIR/<owner>/<repo>/mirror.git``, kept with GitPython.
 
-``clone --mirror`` the first time, ``fetch --prune`` afterwards: the mirror then holds every
-branch exactly as the origin has it, including after forced pushes and deletions. Credentials
+A bare repository whose branches and tags are fetched with ``--prune`` onto the same names
+(a mirror without GitHub's ``refs/pull/*``): it holds every branch exactly as the origin has
+it, including after forced pushes and deletions. Credentials
 come from git's own configuration (credential helpers, ``url.<base>.insteadOf``), never from
 the URL template, so no token lands in the mirror's config file.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from webhook.names import repo_dir, split
 
@@ -33,35 +35,89 @@ def mirror_path(data_dir: Path, full_name: str) -> Path:
     return repo_dir(data_dir, full_name) / MIRROR
 
 
-def update(data_dir: Path, template: str, full_name: str) -> Path:
-    """Clone or fetch the mirror; returns its path."""
+def update(data_dir: Path, template: str, full_name: str,
+           default_branch: str | None = None, branch: str | None = None) -> Path:
+    """Create or fetch the mirror; returns its path. ``default_branch`` (from the payload)
+    keeps the mirror's HEAD naming the origin's default branch; ``branch`` limits an update
+    of an existing mirror to that branch."""
     import git  # GitPython: imported here so that answering a request never pays for it
 
     path = mirror_path(data_dir, full_name)
     url = clone_url(template, full_name)
-    env = {**_location_free_env(), **_GIT_ENV}
     try:
         if (path / "HEAD").exists():
             repo = git.Repo(path)
-            with repo.git.custom_environment(**_GIT_ENV):
-                # the URL follows the template, so a changed template (or a renamed origin)
-                # takes effect without deleting the mirror
-                repo.git.remote("set-url", "origin", url)
-                repo.git.fetch("--prune", "--quiet", "origin")
+        else:
+            # built under a temporary name and renamed: a crash half-way never leaves a
+            # directory that looks like a mirror
+            tmp = path.with_name(MIRROR + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            repo = git.Repo.init(tmp, bare=True)
+            repo.git.remote("add", "origin", url)
+            # branches and tags only: `clone --mirror` would also copy GitHub's refs/pull/*,
+            # which for a busy repository is most of the refs and none of the map
+            repo.git.config("remote.origin.fetch", "+refs/heads/*:refs/heads/*")
+            repo.git.config("--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*")
+            repo.git.config("gc.auto", "0")  # no gc racing a sync; `git gc` from cron instead
+            # the forced-update check walks history only to print a message; the sync finds
+            # rewritten history by itself
+            repo.git.config("fetch.showForcedUpdates", "false")
+            repo.git.config("advice.fetchShowForcedUpdates", "false")
+            _fetch(repo, url)
+            _set_head(repo, default_branch or _remote_head(repo))
+            repo.close()
+            os.replace(tmp, path)
             return path
-        tmp = path.with_name(MIRROR + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        # clone into a temporary name and rename: a crash mid-clone never leaves a
-        # half-cloned directory that later looks like a mirror
-        git.Repo.clone_from(url, tmp, mirror=True, env=env)
-        os.replace(tmp, path)
+        _fetch(repo, url, branch)
+        if default_branch:
+            _set_head(repo, default_branch)
+        repo.close()
         return path
     except git.GitCommandError as e:
         detail = (e.stderr or "").strip().splitlines()
         raise MirrorError(
             f"git {e.command[1] if len(e.command) > 1 else ''} for {full_name} failed: "
             f"{detail[-1] if detail else e.status}") from e
+
+
+def _fetch(repo: Any, url: str, branch: str | None = None) -> None:
+    """Fetch every branch and tag, or only ``branch`` (what a push needs: one ref to
+    negotiate instead of all of them). Each git process costs milliseconds, so the
+    bookkeeping around the fetch reads files through GitPython instead of running git."""
+    with repo.git.custom_environment(**_GIT_ENV):
+        if repo.remotes.origin.url != url:
+            # the URL follows the template, so a changed template takes effect in place
+            repo.git.remote("set-url", "origin", url)
+        args = ["--prune", "--quiet", "--no-write-fetch-head", "origin"]
+        if branch:
+            try:
+                repo.git.fetch(*args, f"+refs/heads/{branch}:refs/heads/{branch}")
+                return
+            except Exception as e:  # git.GitCommandError; the branch is gone since the push
+                if "couldn't find remote ref" not in str(getattr(e, "stderr", "")):
+                    raise
+        repo.git.fetch(*args)
+
+
+def _remote_head(repo: Any) -> str | None:
+    with repo.git.custom_environment(**_GIT_ENV):
+        out = str(repo.git.ls_remote("--symref", "origin", "HEAD"))
+    for line in out.splitlines():
+        if line.startswith("ref: refs/heads/"):
+            return line[len("ref: refs/heads/"):].split("\t")[0]
+    return None
+
+
+def _set_head(repo: Any, branch: str | None) -> None:
+    if not branch:
+        return
+    head = (Path(repo.git_dir) / "HEAD").read_text(encoding="utf-8", errors="replace")
+    if head.strip() == f"ref: refs/heads/{branch}":
+        return
+    if repo.git.rev_parse("--verify", "--quiet", f"refs/heads/{branch}",
+                          with_exceptions=False):
+        repo.git.symbolic_ref("HEAD", f"refs/heads/{branch}")
 
 
 def head_branch(path: Path) -> str | None:
@@ -75,6 +131,3 @@ def head_branch(path: Path) -> str | None:
     return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
 
 
-def _location_free_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items()
-            if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX")}

@@ -75,7 +75,8 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     try:
-        path = mirror.update(settings.data_dir, settings.git_url_template, d.full_name)
+        path = mirror.update(settings.data_dir, settings.git_url_template, d.full_name,
+                             d.default_branch, tracked if d.kind == "push" else None)
     except mirror.MirrorError as e:
         raise Retry(str(e)) from e
     timings["fetch"] = time.perf_counter() - t0

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import traceback
@@ -64,16 +65,21 @@ class Worker:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the jobs in hand (up to ``timeout``), then hand back anything unfinished."""
+        if not self.threads or self.pid != os.getpid():
+            return
         self.stopping.set()
         self.wake.set()
         for t in self.threads:
             t.join(timeout)
-        q = Queue(self.settings.data_dir)
-        try:
-            q.release(self.owner)
-        finally:
-            q.close()
         self.threads = []
+        try:
+            q = Queue(self.settings.data_dir, create=False)
+            try:
+                q.release(self.owner)
+            finally:
+                q.close()
+        except sqlite3.Error:
+            log.exception("could not hand back unfinished deliveries (their leases will)")
 
     def notify(self) -> None:
         self.wake.set()
