@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from float_hooks import paths
 from float_hooks.db import now
@@ -43,10 +44,10 @@ def in_chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
 
 
 def select_in(
-    conn: sqlite3.Connection, sql: str, keys: Iterable[str]
-) -> list[sqlite3.Row]:
+    conn: sqlite3.Connection | sqlite3.Cursor, sql: str, keys: Iterable[str]
+) -> list[Any]:
     """Run ``sql`` (with one ``{}`` for a placeholder list) over ``keys`` in chunks."""
-    rows: list[sqlite3.Row] = []
+    rows: list[Any] = []
     for chunk in in_chunks(sorted(set(keys))):
         rows += conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
     return rows
@@ -68,55 +69,57 @@ def apply_changes(
         return result
     stamp = now()
     _write_files(conn, changes, stamp)
-    _track_changed_since(conn, changes)
+    chains = _ancestor_chains(changes)
+    _track_changed_since(conn, changes, chains)
 
-    dirty: set[str] = set()
-    for path in changes:
-        dirty.update(paths.ancestors(path))
+    dirty: set[str] = set().union(*chains.values())
     before = {r["path"]: r for r in select_in(conn, "SELECT * FROM folders WHERE path IN ({})",
                                                dirty)}
+    files, subfolders = _children(conn, dirty)
     removed_rows: dict[str, sqlite3.Row] = {}
+    inserts: list[tuple[str, str | None, str, str, str, str, str]] = []
+    updates: list[tuple[str, str, str, str]] = []
     ordered = sorted(dirty, key=paths.depth, reverse=True)  # children before parents
     for i, folder in enumerate(ordered):
         if progress is not None and i % 500 == 0:
             progress(i, len(ordered))
-        children = [
-            (paths.name(r[0]), r[1], r[2])
-            for r in conn.execute(
-                "SELECT path, mode, content_hash FROM files WHERE folder_path = ?", (folder,)
-            )
-        ]
-        children += [
-            (paths.name(r[0]), FOLDER_MODE, r[1])
-            for r in conn.execute(
-                "SELECT path, source_hash FROM folders WHERE parent_path = ?", (folder,)
-            )
-        ]
+        children = files.get(folder, [])
+        sub = subfolders.get(folder)
+        if sub:
+            children = children + [(paths.name(p), FOLDER_MODE, h) for p, h in sub.items()]
+        # the parent is dirty too (processed later): it sees this folder's new state
+        siblings = None if folder == paths.ROOT else subfolders.setdefault(paths.parent(folder),
+                                                                           {})
         old = before.get(folder)
         if not children:
             if old is not None:
-                conn.execute("DELETE FROM folders WHERE path = ?", (folder,))
                 removed_rows[folder] = old
                 result.removed.append(folder)
+                if siblings is not None:
+                    siblings.pop(folder, None)
             continue
         new_hash = folder_hash(children)
+        if siblings is not None:
+            siblings[folder] = new_hash
         if old is None:
-            conn.execute(
-                "INSERT INTO folders(path, parent_path, name, source_hash, last_scanned_at,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (folder, None if folder == paths.ROOT else paths.parent(folder),
-                 paths.name(folder), new_hash, stamp, stamp, stamp),
-            )
+            inserts.append((folder, None if folder == paths.ROOT else paths.parent(folder),
+                            paths.name(folder), new_hash, stamp, stamp, stamp))
             result.added.append(folder)
         elif old["source_hash"] != new_hash:
-            conn.execute(
-                "UPDATE folders SET source_hash = ?, last_scanned_at = ?, updated_at = ?"
-                " WHERE path = ?",
-                (new_hash, stamp, stamp, folder),
-            )
+            updates.append((new_hash, stamp, stamp, folder))
         else:
             continue
         result.folders_changed.append(folder)
+    conn.executemany("DELETE FROM folders WHERE path = ?", [(p,) for p in result.removed])
+    conn.executemany(
+        "INSERT INTO folders(path, parent_path, name, source_hash, last_scanned_at,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        inserts,
+    )
+    conn.executemany(
+        "UPDATE folders SET source_hash = ?, last_scanned_at = ?, updated_at = ? WHERE path = ?",
+        updates,
+    )
     if progress is not None:
         progress(len(ordered), len(ordered))
 
@@ -125,6 +128,51 @@ def apply_changes(
     _reuse_versions(conn, result.folders_changed)
     _report_status(conn, before, result)
     return result
+
+
+def _ancestor_chains(changed: Iterable[str]) -> dict[str, list[str]]:
+    """Each path's folders, deepest first; worked out once per folder, not once per path."""
+    memo: dict[str, list[str]] = {}
+    out: dict[str, list[str]] = {}
+    for path in changed:
+        folder = paths.parent(path)
+        chain = memo.get(folder)
+        if chain is None:
+            chain = memo[folder] = [folder, *paths.ancestors(folder)]
+        out[path] = chain
+    return out
+
+
+# Above this many dirty folders, one pass over each table beats an indexed lookup per folder.
+SCAN_ABOVE = 1000
+
+
+def _children(
+    conn: sqlite3.Connection, dirty: set[str]
+) -> tuple[dict[str, list[tuple[str, str, str]]], dict[str, dict[str, str]]]:
+    """The dirty folders' immediate children as stored now: files as (name, mode, hash) and
+    child folders as path -> folder hash. Read in a few queries, not two per folder."""
+    file_cur, folder_cur = conn.cursor(), conn.cursor()
+    file_cur.row_factory = folder_cur.row_factory = None  # plain tuples: cheaper than Rows
+    file_rows: Iterable[Any]
+    folder_rows: Iterable[Any]
+    if len(dirty) > SCAN_ABOVE:
+        file_rows = file_cur.execute("SELECT folder_path, path, mode, content_hash FROM files")
+        folder_rows = folder_cur.execute("SELECT parent_path, path, source_hash FROM folders")
+    else:
+        file_rows = select_in(file_cur, "SELECT folder_path, path, mode, content_hash"
+                              " FROM files WHERE folder_path IN ({})", dirty)
+        folder_rows = select_in(folder_cur, "SELECT parent_path, path, source_hash"
+                                " FROM folders WHERE parent_path IN ({})", dirty)
+    files: dict[str, list[tuple[str, str, str]]] = {}
+    for folder, path, mode, content_hash in file_rows:
+        if folder in dirty:
+            files.setdefault(folder, []).append((path[path.rfind("/") + 1 :], mode, content_hash))
+    subfolders: dict[str, dict[str, str]] = {}
+    for parent, path, source_hash in folder_rows:
+        if parent in dirty:
+            subfolders.setdefault(parent, {})[path] = source_hash
+    return files, subfolders
 
 
 def _write_files(conn: sqlite3.Connection, changes: dict[str, Change], stamp: str) -> None:
@@ -142,11 +190,11 @@ def _write_files(conn: sqlite3.Connection, changes: dict[str, Change], stamp: st
     )
 
 
-def _track_changed_since(conn: sqlite3.Connection, changes: dict[str, Change]) -> None:
+def _track_changed_since(conn: sqlite3.Connection, changes: dict[str, Change],
+                         ancestors: dict[str, list[str]]) -> None:
     """Remember, per folder with context, each file that changed since that context was
     written (its first old state); forget it when the file returns to that state."""
-    ancestors = {p: paths.ancestors(p) for p in changes}
-    wanted = {a for chain in ancestors.values() for a in chain}
+    wanted: set[str] = set().union(*ancestors.values())
     with_context = {
         r[0]
         for r in select_in(

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
+
+from float_hooks import apply
+from float_hooks.db import Store
+from float_hooks.git import Git
+from float_hooks.snapshot import Target
+from float_hooks.sync import sync
 from tests.gitrepo import GitRepo
 
 
@@ -47,3 +55,50 @@ def test_work_tree_sync_does_not_hash_float_files(repo: GitRepo) -> None:
                          text=True, check=True).stdout
     assert out.strip().endswith("NO-PYGIT2"), out
     assert "/.float/boot.md" not in files(repo)
+
+
+def test_folder_hashing_scan_path_equals_lookup_path(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # apply.py reads the dirty folders' children with one table scan when many folders are
+    # dirty and with indexed lookups otherwise; both must give the same DB and report
+    steps: list[dict[str, str | None]] = [
+        {"a/b/c/one.py": "1", "a/b/two.py": "2", "a/x/three.py": "3", "top.md": "t",
+         "d/e/f/g/deep.txt": "deep"},
+        {"a/b/c/one.py": "1'", "d/e/f/g/deep.txt": None, "d/e/new.txt": "n"},
+        {"a/x/three.py": None, "a/y/three.py": "3", "top.md": None},  # a/x -> a/y
+        {"a/b/c/one.py": "1", "d/e/new.txt": None, "z/only.py": "z"},  # revert, empty d/
+    ]
+    g = Git.discover(repo.path)
+    stores = {n: Store.open(tmp_path / f"{n}.db", create=True) for n in ("scan", "lookup")}
+    for step in steps:
+        for rel, content in step.items():
+            if content is None:
+                repo.remove(rel)
+            else:
+                repo.write(rel, content + "\n")
+        repo.commit("step")
+        reports = {}
+        for name, store in stores.items():
+            monkeypatch.setattr(apply, "SCAN_ABOVE", 0 if name == "scan" else 10**9)
+            a = sync(g, store, Target("commit")).applied
+            reports[name] = (sorted(a.added), sorted(a.removed), sorted(a.folders_changed),
+                             sorted(a.became_stale), sorted(a.moved), sorted(a.archived))
+            with store.write() as conn:  # give every folder context: exercises stale/moves
+                conn.execute("UPDATE folders SET context_hash = source_hash,"
+                             " map_summary = 'ctx ' || path WHERE context_hash IS NULL")
+        assert reports["scan"] == reports["lookup"]
+        assert derived(stores["scan"]) == derived(stores["lookup"])
+    fresh = Store.open(tmp_path / "fresh.db", create=True)
+    sync(g, fresh, Target("commit"))
+    assert derived(fresh) == derived(stores["scan"])
+
+
+def derived(store: Store) -> tuple[list[tuple[str, ...]], ...]:
+    q = store.conn.execute
+    return (
+        [tuple(r) for r in q("SELECT path, folder_path, mode, content_hash FROM files"
+                             " ORDER BY path")],
+        [tuple(r) for r in q("SELECT path, parent_path, name, source_hash FROM folders"
+                             " ORDER BY path")],
+    )
