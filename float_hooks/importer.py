@@ -84,10 +84,12 @@ def parse_pages(pages: Iterable[tuple[str, str]]) -> ExportData:
         if parsed is None:
             continue
         meta = parsed[0]
-        if int(meta.get("format", 1)) > ex.FORMAT:
-            raise FloatError(f"{name}: written by a newer float-hooks; upgrade it")
+        if not isinstance(meta.get("format", 1), int) or meta.get("format", 1) > ex.FORMAT:
+            raise FloatError(f"{name}: format {meta.get('format')!r} is not one this"
+                             " float-hooks reads; upgrade it")
         kind = meta.get("kind")
         if kind == "folder":
+            _require(name, meta, ("path",))
             data.folders.append(meta)
         else:
             key = {"decisions": "decisions", "questions": "questions",

@@ -214,6 +214,14 @@ def test_import_rejects_records_without_keys(synced: GitRepo, tmp_path: Path) ->
     month.write_text(month.read_text().replace("- uid:", "- notuid:"))
     r = synced.float("import")
     assert r.code == 2 and "01-jan.md" in r.err and "uid" in r.err
+    month.write_text(month.read_text().replace("format: 1", "format: 99"))
+    r = synced.float("import")
+    assert r.code == 2 and "upgrade" in r.err
+    page = synced.path / EXPORT / "docs/_folder.md"
+    page.write_text(page.read_text().replace("path: /docs", "where: /docs"))
+    month.unlink()
+    r = synced.float("import")
+    assert r.code == 2 and "docs/_folder.md" in r.err and "path" in r.err
     assert front(synced, "_index.md")["kind"] == "index"
 
 
