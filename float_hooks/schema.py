@@ -220,6 +220,35 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         END;
         """,
     ),
+    (
+        4,
+        "regeneration job queue",
+        """
+        -- One job per folder (deduplicated by the primary key), for the folder hash it was
+        -- made for. state: queued | running (leased until lease_until) | failed (gave up
+        -- after max attempts; kept with its last error until the folder changes). Times are
+        -- unix seconds so backoff and lease arithmetic stay in SQL.
+        CREATE TABLE jobs (
+            folder_path TEXT PRIMARY KEY,
+            source_hash TEXT NOT NULL,
+            depth INTEGER NOT NULL,       -- children before parents: deepest first
+            reason TEXT NOT NULL,         -- pending | stale | child | forced
+            state TEXT NOT NULL DEFAULT 'queued',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before REAL NOT NULL DEFAULT 0,
+            lease_owner TEXT,
+            lease_until REAL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX jobs_ready ON jobs(state, depth);
+        -- after_sync queues the folders updated since it last looked (meta.jobs_mark): the
+        -- post-commit hook must not scan every folder, and a pre-commit sync may already have
+        -- applied the change the post-commit sync then finds nothing left of
+        CREATE INDEX folders_updated ON folders(updated_at);
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

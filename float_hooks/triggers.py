@@ -23,6 +23,29 @@ def before_sync(project: Project, store: Store, rev: str | None = None) -> None:
     importer.import_if_changed(project, store, rev)
 
 
+ON_COMMIT = ("queue", "background", "off")
+
+
 def after_sync(project: Project, store: Store, result: SyncResult, event: str) -> None:
     """Queue regeneration for stale/pending folders per ``[trigger] on_commit``
-    (issue: regeneration). ``event`` names the trigger: post-commit, post-merge, sync, push."""
+    (issue: regeneration). ``event`` names the trigger: post-commit, post-merge, sync, push.
+
+    Runs in hooks: only the folders updated since the last call are looked at (the cost
+    follows the change, not the repository; the pre-commit sync may have applied the change
+    already), and ``background`` starts a detached worker, never waits for it."""
+    mode = project.config["trigger"]["on_commit"]
+    if mode not in ON_COMMIT:
+        from float_hooks.errors import ConfigError
+
+        raise ConfigError(f"[trigger] on_commit = {mode!r}: must be one of {', '.join(ON_COMMIT)}")
+    if mode == "off":
+        return
+    from float_hooks import queue
+
+    with store.write() as conn:
+        queue.enqueue_changed(store, result.applied.removed)
+        pending = queue.has_open(conn)
+    if mode == "background" and pending:
+        from float_hooks import worker
+
+        worker.start_background(project)

@@ -1,0 +1,300 @@
+"""What a regenerator is given and what it must give back.
+
+The request for one folder is read from the DB (its files and child folders at the synced
+snapshot, its previous context, ``why`` it is stale) and from git (the first bytes of each
+file, by blob id, through ``git cat-file``; files that exist only in the work tree are read
+from disk). No file is read whole: a few KiB of each, with binary files detected and skipped.
+The answer is validated before anything is written, so a bad answer never replaces context.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from float_hooks import paths
+from float_hooks.context import JSON_FIELDS, WRITABLE_FIELDS, why
+from float_hooks.git import Git
+
+HEAD_BYTES = 8192  # read from each file: enough for a heading, a docstring, a manifest
+BATCH_MAX = 256 * 1024  # larger blobs are read by a process we stop after HEAD_BYTES
+KINDS = {"100644": "file", "100755": "executable", "120000": "symlink", "160000": "submodule"}
+
+INSTRUCTIONS = """\
+You write the context of one folder of a git repository for an AI-readable map.
+The request is JSON: the folder's path, its children (files with a first line, child folders
+with their summaries), excerpts of its files, its previous context, and what changed since.
+Answer with ONE JSON object and nothing else, with these keys:
+  "map_summary": one line (under 120 characters) saying what the folder is for,
+  "map_children": [{"name": ..., "summary": ...}, ...] one entry per child,
+  "context_what": a short paragraph: what is in the folder and how it fits together,
+  "context_why": a short paragraph: why it exists, decisions a newcomer should know,
+  "context_patterns": ["conventions or patterns to follow here", ...].
+Keep what is still true in the previous context; change what the changes made wrong."""
+
+
+class RegenError(Exception):
+    """A job failed (the regenerator's message is kept as the job's last error)."""
+
+
+@dataclass
+class FileHead:
+    path: str
+    name: str
+    kind: str
+    size: int | None
+    binary: bool
+    head: bytes  # the first HEAD_BYTES of the content ("" for binary files and submodules)
+
+    @property
+    def text(self) -> str:
+        return self.head.decode("utf-8", "replace")
+
+
+@dataclass
+class Request:
+    path: str
+    source_hash: str
+    snapshot: str | None  # the commit the synced snapshot is based on
+    folders: list[dict[str, Any]]  # child folders: name, path, status, map_summary
+    files: list[FileHead]
+    previous: dict[str, Any] | None  # the context written before, if any
+    changed: dict[str, Any] | None  # `why` output when the folder is stale
+    input_budget: int = 24000
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The request as sent to a command or an HTTP endpoint: file excerpts share
+        ``input_budget`` bytes, README and manifests first."""
+        texts = [f for f in self.files if not f.binary and f.kind in ("file", "executable")]
+        texts.sort(key=lambda f: (_priority(f.name), f.name))
+        left = self.input_budget
+        per_file = max(1024, self.input_budget // max(1, len(texts)))
+        excerpts = []
+        for f in texts:
+            if left <= 0:
+                break
+            take = f.head[: min(per_file, left)]
+            left -= len(take)
+            excerpts.append({"path": f.path, "excerpt": take.decode("utf-8", "replace"),
+                             "truncated": len(take) < (f.size or 0)})
+        children: list[dict[str, Any]] = [
+            {"name": c["name"], "kind": "folder", "status": c["status"],
+             "summary": c["map_summary"]} for c in self.folders
+        ]
+        children += [{"name": f.name, "kind": f.kind, "size": f.size, "binary": f.binary,
+                      "summary": first_line(f.name, f.text) if not f.binary else None}
+                     for f in self.files]
+        return {"instructions": INSTRUCTIONS, "path": self.path,
+                "source_hash": self.source_hash, "commit": self.snapshot,
+                "children": children, "files": excerpts, "previous": self.previous,
+                "changed_since": self.changed}
+
+    def estimate_tokens(self) -> int:
+        return len(json.dumps(self.as_json())) // 4
+
+
+def _priority(name: str) -> int:
+    low = name.lower()
+    if low.startswith("readme"):
+        return 0
+    if low in MANIFESTS or low == "__init__.py":
+        return 1
+    return 2
+
+
+MANIFESTS = ("pyproject.toml", "package.json", "cargo.toml", "go.mod", "setup.cfg")
+
+
+# -- reading the folder ----------------------------------------------------------------------
+def build_request(git: Git, conn: Any, path: str, expected_hash: str,
+                  input_budget: int) -> Request:
+    """The request for ``path`` as the DB holds it now. Raises ``HashMismatch`` when the
+    folder's hash is no longer ``expected_hash`` (a sync ran since the job was taken)."""
+    from float_hooks.context import HashMismatch, get_folder
+
+    conn.execute("BEGIN")  # one consistent read of the folder, its files and children
+    try:
+        row = get_folder(conn, path)
+        if row["source_hash"] != expected_hash:
+            raise HashMismatch(f"{path}: changed since the job was taken")
+        folders = [dict(r) for r in conn.execute(
+            "SELECT name, path, status, map_summary FROM folders WHERE parent_path = ?"
+            " ORDER BY name", (path,))]
+        entries = [(r[0], r[1], r[2]) for r in conn.execute(
+            "SELECT path, mode, content_hash FROM files WHERE folder_path = ? ORDER BY path",
+            (path,))]
+        previous = None
+        if row["context_hash"] is not None:
+            previous = {k: row[k] for k in (*WRITABLE_FIELDS, "ai_model", "ai_updated",
+                                            "context_commit")}
+            for f in JSON_FIELDS:
+                if previous[f] is not None:
+                    previous[f] = json.loads(previous[f])
+        changed = why(conn, path) if row["status"] == "stale" else None
+        snapshot = conn.execute("SELECT value FROM meta WHERE key = 'base_commit'").fetchone()
+    finally:
+        conn.execute("COMMIT")
+    files = read_heads(git, entries)
+    return Request(path, expected_hash, (snapshot[0] or None) if snapshot else None, folders,
+                   files, previous, changed, input_budget)
+
+
+def read_heads(git: Git, entries: list[tuple[str, str, str]]) -> list[FileHead]:
+    """The first bytes of each (path, mode, blob id). One ``cat-file --batch-check`` for the
+    sizes, one ``cat-file --batch`` for the small blobs, a stopped ``cat-file blob`` per big
+    one, and the work tree for blobs git does not have (untracked or unstaged files)."""
+    blobs = [(p, m, o) for p, m, o in entries if m != "160000"]
+    sizes: dict[str, int | None] = {}
+    if blobs:
+        out = git.run("cat-file", "--batch-check",
+                      input="".join(o + "\n" for _, _, o in blobs).encode())
+        for line in out.decode().splitlines():
+            parts = line.split()
+            sizes[parts[0]] = int(parts[2]) if len(parts) == 3 else None
+    small = sorted({o for _, _, o in blobs if (sizes.get(o) or BATCH_MAX + 1) <= BATCH_MAX})
+    heads = _batch(git, small)
+    result = []
+    for p, m, o in entries:
+        kind = KINDS.get(m, "file")
+        if m == "160000":
+            result.append(FileHead(p, paths.name(p), kind, None, False, b""))
+            continue
+        size = sizes.get(o)
+        if o in heads:
+            head = heads[o]
+        elif size is not None:
+            head = _stopped_read(git, o)
+        else:
+            size, head = _from_work_tree(git, p)
+        binary = b"\0" in head[:8000]  # git's own test for binary content
+        result.append(FileHead(p, paths.name(p), kind, size, binary, b"" if binary else head))
+    return result
+
+
+def _batch(git: Git, oids: list[str]) -> dict[str, bytes]:
+    if not oids:
+        return {}
+    out = git.run("cat-file", "--batch", input="".join(o + "\n" for o in oids).encode())
+    heads: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        nl = out.index(b"\n", pos)
+        header = out[pos:nl].split()
+        pos = nl + 1
+        if len(header) < 3:
+            continue  # "<oid> missing"
+        size = int(header[2])
+        heads[header[0].decode()] = out[pos : pos + min(size, HEAD_BYTES)]
+        pos += size + 1
+    return heads
+
+
+def _stopped_read(git: Git, oid: str) -> bytes:
+    proc = git.start("cat-file", "blob", oid)
+    assert proc.stdout is not None
+    try:
+        return proc.stdout.read(HEAD_BYTES)
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def _from_work_tree(git: Git, path: str) -> tuple[int | None, bytes]:
+    if git.work_tree is None:
+        return None, b""
+    target = Path(os.fsdecode(git.work_tree)) / paths.to_git(path)
+    try:
+        with open(target, "rb") as f:
+            return os.fstat(f.fileno()).st_size, f.read(HEAD_BYTES)
+    except OSError:
+        return None, b""
+
+
+# -- one line about a file -------------------------------------------------------------------
+_DOCSTRING = re.compile(r'^\s*[rRbBuU]?("""|\'\'\')\s*(.*?)\s*(?:\1|$)', re.S)
+_COMMENT = re.compile(r"^\s*(?:#|//+|--|;+|/\*+|\*|<!--)\s*(.*?)\s*(?:\*/|-->)?\s*$")
+
+
+def first_line(name: str, text: str) -> str | None:
+    """A file's first heading (markdown), docstring (Python) or comment line, or None."""
+    low = name.lower()
+    lines = text.splitlines()
+    if low.endswith((".md", ".markdown", ".rst", ".txt")) or low.startswith("readme"):
+        for i, line in enumerate(lines):
+            s = line.strip()
+            if s.startswith("#"):
+                return _clip(s.lstrip("#").strip())
+            if s and i + 1 < len(lines) and set(lines[i + 1].strip()) <= set("=-~") \
+                    and lines[i + 1].strip():
+                return _clip(s)  # setext / reStructuredText heading
+        return next((_clip(s.strip()) for s in lines if s.strip()), None)
+    if low.endswith((".py", ".pyi")):
+        body = "\n".join(s for s in lines if not s.startswith("#"))  # shebang, coding
+        m = _DOCSTRING.match(body)
+        if m and m.group(2):
+            return _clip(m.group(2).strip().splitlines()[0])
+    for line in lines[:40]:
+        s = line.strip()
+        if not s or s.startswith("#!") or ("coding" in s[:30] and s.startswith("#")):
+            continue
+        m = _COMMENT.match(s)
+        if m and s[:1] in "#/-;*<" and m.group(1).strip("*/-=# "):
+            return _clip(m.group(1))
+        if s[:1] not in "#/-;*<":
+            break  # code before any comment: no describing comment
+    return None
+
+
+def _clip(s: str, n: int = 160) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= n else s[: n - 1].rstrip() + "…"
+
+
+# -- the answer ------------------------------------------------------------------------------
+def parse_answer(text: str) -> dict[str, Any]:
+    """Context fields from a regenerator's text answer, or RegenError. Accepts a bare JSON
+    object, one inside a ```json fence, or an agent CLI's envelope ``{"result": "..."}``."""
+    obj = _json_object(text)
+    if isinstance(obj.get("result"), str) and not set(obj) & set(WRITABLE_FIELDS):
+        obj = _json_object(obj["result"])
+    return validate(obj)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    s = text.strip()
+    fence = re.search(r"```(?:json)?\s*(\{.*\})\s*```", s, re.S)
+    if fence:
+        s = fence.group(1)
+    elif not s.startswith("{") and "{" in s:
+        s = s[s.index("{") : s.rindex("}") + 1]
+    try:
+        obj = json.loads(s)
+    except json.JSONDecodeError as e:
+        raise RegenError(f"answer is not valid JSON ({e}): {_clip(text, 200)!r}") from e
+    if not isinstance(obj, dict):
+        raise RegenError(f"answer is JSON but not an object: {_clip(text, 200)!r}")
+    return obj
+
+
+def validate(obj: dict[str, Any]) -> dict[str, Any]:
+    """Keep the known fields with the right types; a null leaves the old value in place; an
+    answer without a non-empty map_summary is refused (it would replace context with less)."""
+    fields: dict[str, Any] = {}
+    for key in WRITABLE_FIELDS:
+        value = obj.get(key)
+        if value is None:
+            continue
+        if key in JSON_FIELDS:
+            if not isinstance(value, list):
+                raise RegenError(f"answer field {key} must be a JSON array")
+        elif not isinstance(value, str):
+            raise RegenError(f"answer field {key} must be a string")
+        fields[key] = value
+    if not str(fields.get("map_summary", "")).strip():
+        raise RegenError("answer has no map_summary; nothing written")
+    return fields

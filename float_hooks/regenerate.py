@@ -1,0 +1,227 @@
+"""Running regeneration jobs: take a job, build the folder's request, call the configured
+regenerator, and apply its answer only if the folder still has the hash the request was read
+for (checked inside the write transaction that writes the context and closes the job).
+
+:func:`run_jobs` is the one entry point: the `regenerate` command, the worker, and the webhook
+worker (``FLOAT_ON_PUSH=regenerate``) all call it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from float_hooks import queue
+from float_hooks.context import HashMismatch, write_context
+from float_hooks.db import Store
+from float_hooks.errors import ConfigError, NotFound
+from float_hooks.project import Project
+from float_hooks.regen_io import RegenError, Request, build_request
+
+Regenerator = Callable[[Request], tuple[dict[str, Any], str]]
+KINDS = ("builtin", "command", "openai")
+
+
+@dataclass
+class RunSummary:
+    queued: int = 0  # jobs made or refreshed before running
+    done: list[str] = field(default_factory=list)  # folders whose context was written
+    failed: list[dict[str, Any]] = field(default_factory=list)  # path, error, gave_up
+    requeued: list[str] = field(default_factory=list)  # folder changed while its job ran
+    skipped: list[str] = field(default_factory=list)  # current again or gone: job dropped
+    remaining: int = 0  # open jobs left in the queue (waiting, blocked or beyond --limit)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def regenerator(project: Project) -> Regenerator:
+    """The regenerator ``[regenerate] kind`` names."""
+    cfg = project.config["regenerate"]
+    kind = cfg["kind"]
+    if kind == "builtin":
+        from float_hooks import regen_builtin
+
+        return regen_builtin.regenerate
+    if kind == "command":
+        from float_hooks.regen_command import CommandRegenerator
+
+        cwd = project.work_tree or project.git.git_dir
+        return CommandRegenerator(cfg["command"], float(cfg["timeout"]), Path(cwd))
+    if kind == "openai":
+        from float_hooks.regen_openai import OpenAIRegenerator
+
+        return OpenAIRegenerator(cfg["base_url"], cfg["model"], cfg["api_key_env"],
+                                 float(cfg["timeout"]))
+    raise ConfigError(f"[regenerate] kind = {kind!r}: must be one of {', '.join(KINDS)}")
+
+
+def plan(project: Project, store: Store, paths: Sequence[str] | None = None,
+         force: bool = False) -> list[dict[str, Any]]:
+    """The jobs a run would do, children first, with an input-size estimate; writes nothing
+    (the queueing happens in a transaction that is rolled back)."""
+    conn = store.conn
+    conn.execute("BEGIN")
+    try:
+        queue.enqueue_all(conn, paths, force=force, retry_failed=True)
+        jobs = [j for j in queue.list_jobs(conn) if j["state"] != "failed"
+                and (not paths or any(_under(j["path"], p) for p in paths))]
+    finally:
+        conn.execute("ROLLBACK")
+    budget = int(project.config["regenerate"]["input_budget"])
+    out = []
+    for j in jobs:
+        try:
+            req = build_request(project.git, conn, j["path"], j["source_hash"], budget)
+        except (HashMismatch, NotFound):
+            continue
+        out.append({"path": j["path"], "source_hash": j["source_hash"], "reason": j["reason"],
+                    "files": len(req.files), "folders": len(req.folders),
+                    "estimated_tokens": req.estimate_tokens()})
+    return out
+
+
+def _under(path: str, folder: str) -> bool:
+    return folder == "/" or path == folder or path.startswith(folder + "/")
+
+
+def run_jobs(
+    project: Project,
+    store: Store,
+    *,
+    limit: int | None = None,
+    paths: Sequence[str] | None = None,
+    concurrency: int = 1,
+    enqueue: bool = True,
+    force: bool = False,
+    wait: bool = False,
+    regen: Regenerator | None = None,
+) -> RunSummary:
+    """Queue the stale and pending folders (at or below ``paths``; every folder with
+    ``force``) and run ready jobs until none is left or ``limit`` jobs ran. With ``wait``,
+    jobs waiting for a retry or a lease are waited for instead of left in the queue."""
+    summary = RunSummary()
+    if enqueue:
+        with store.write() as conn:
+            summary.queued = queue.enqueue_all(conn, paths, force=force, retry_failed=bool(paths)
+                                               or force)
+    regen = regen or regenerator(project)
+    runner = _Runner(project, regen, summary, limit, paths, wait)
+    if concurrency <= 1:
+        runner.loop(store)
+    else:
+        threads = [threading.Thread(target=runner.loop_own_store, daemon=True)
+                   for _ in range(concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if runner.error is not None:
+            raise runner.error
+    summary.remaining = queue.open_count(store.conn, paths)
+    return summary
+
+
+class _Runner:
+    """The job loop; several threads may share one (each with its own DB connection)."""
+
+    def __init__(self, project: Project, regen: Regenerator, summary: RunSummary,
+                 limit: int | None, within: Sequence[str] | None, wait: bool):
+        cfg = project.config["regenerate"]
+        self.project = project
+        self.regen = regen
+        self.summary = summary
+        self.limit = limit
+        self.within = list(within) if within else None
+        self.wait = wait
+        self.lease = float(cfg["lease_seconds"])
+        self.max_attempts = int(cfg["max_attempts"])
+        self.backoff = float(cfg["backoff_seconds"])
+        self.budget = int(cfg["input_budget"])
+        self.lock = threading.Lock()
+        self.started = 0
+        self.error: BaseException | None = None
+        self.owner_prefix = f"{os.uname().nodename}:{os.getpid()}"
+
+    def loop_own_store(self) -> None:
+        try:
+            store = self.project.open_store()
+            try:
+                self.loop(store)
+            finally:
+                store.close()
+        except BaseException as e:  # surfaced by run_jobs in the calling thread
+            self.error = e
+
+    def loop(self, store: Store) -> None:
+        owner = f"{self.owner_prefix}:{uuid.uuid4().hex[:8]}"
+        while True:
+            with self.lock:
+                if self.limit is not None and self.started >= self.limit:
+                    return
+                if self.error is not None:
+                    return
+                taken = queue.take(store, owner, lease_seconds=self.lease,
+                                   max_attempts=self.max_attempts, within=self.within)
+                self.summary.skipped += taken.skipped
+                self.summary.failed += [{"path": p, "error": "lease expired", "gave_up": True}
+                                        for p in taken.gave_up]
+                if taken.job is not None:
+                    self.started += 1
+            if taken.job is None:
+                pause = queue.next_ready_in(store.conn) if self.wait else None
+                if pause is None:
+                    return
+                time.sleep(min(max(pause, 0.2), 5.0))
+                continue
+            self.run_one(store, taken.job)
+
+    def run_one(self, store: Store, job: queue.Taken) -> None:
+        try:
+            request = build_request(self.project.git, store.conn, job.path, job.source_hash,
+                                    self.budget)
+            fields, model = self.regen(request)
+            self.apply(store, job, fields, model)
+        except HashMismatch:
+            with store.write() as conn:
+                queue.requeue(conn, job)
+            self._add("requeued", job.path)
+        except NotFound:
+            with store.write() as conn:
+                queue.forget(conn, [job.path])
+            self._add("skipped", job.path)
+        except (KeyboardInterrupt, SystemExit):
+            queue.release(store, job)
+            raise
+        except Exception as e:  # a regenerator's failure, or a bug in one: the job retries
+            message = str(e) if isinstance(e, RegenError) else f"{type(e).__name__}: {e}"
+            gave_up = queue.fail(store, job, message, backoff_seconds=self.backoff,
+                                 max_attempts=self.max_attempts)
+            with self.lock:
+                self.summary.failed.append({"path": job.path, "error": message,
+                                            "attempts": job.attempts, "gave_up": gave_up})
+
+    def apply(self, store: Store, job: queue.Taken, fields: dict[str, Any], model: str) -> None:
+        with store.write() as conn:
+            if not queue.holds(conn, job):
+                # our lease ran out and another worker has the job now: it will write
+                self._add("skipped", job.path)
+                return
+            before = conn.execute("SELECT map_summary FROM folders WHERE path = ?",
+                                  (job.path,)).fetchone()
+            write_context(conn, store, job.path, fields, model=model, for_hash=job.source_hash,
+                          expected_hash=job.source_hash)
+            queue.done(conn, job)
+            if before is not None and before[0] != fields.get("map_summary", before[0]):
+                queue.enqueue_parent(conn, job.path)
+        self._add("done", job.path)
+
+    def _add(self, what: str, path: str) -> None:
+        with self.lock:
+            getattr(self.summary, what).append(path)
