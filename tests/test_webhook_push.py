@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -375,3 +376,22 @@ def test_push_whose_branch_is_gone_before_the_worker_runs(make_app: Factory,
     first, second = rows(app)
     assert first["state"] == "ignored" and "does not exist" in first["result"]["reason"]
     assert second["state"] == "ignored" and "deleted" in second["result"]["reason"]
+
+
+def test_leases_renew_and_shutdown_hands_back(tmp_path: Path) -> None:
+    q = Queue(tmp_path)
+    q.record("d0", "push", "a/x", "a/x")
+    d = q.claim("w1", 0.01)
+    assert d is not None
+    q.renew(d.id, "w1", 3600)  # the heartbeat: no one else may take it now
+    q.renew(d.id, "intruder", 0)  # only the owner can renew
+    time.sleep(0.05)
+    assert q.claim("w2", 60) is None
+    assert q.release("w1") == 1  # a clean shutdown mid-job hands the row back
+    again = q.claim("w2", 60)
+    assert again is not None and again.delivery == "d0" and again.attempts == 1
+    q.fail(again.id, "w2", "network down", retry_in=3600)
+    assert q.claim("w3", 60) is None  # waiting for its retry time
+    row = q.rows()[0]
+    assert (row["state"], row["error"]) == ("queued", "network down")
+    q.close()
