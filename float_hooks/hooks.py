@@ -84,6 +84,8 @@ def _sync(project: Project, name: str) -> Outcome:
 
     staged = name in ("pre-commit", CHECK)
     # a fresh clone or new worktree has .float/ (committed) but no DB yet: build it, like `sync`
+    if not project.db_path.exists():
+        sys.stderr.write("float: building .float/index.db for this work tree (first run only)\n")
     store = project.open_store(create=True)
     try:
         if name in _IMPORTS_EXPORT:

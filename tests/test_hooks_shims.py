@@ -181,7 +181,8 @@ def test_detached_head_and_file_checkout(hooked: GitRepo) -> None:
 def test_linked_worktree_has_its_own_database(hooked: GitRepo, tmp_path: Path) -> None:
     main_base = hooked.head()
     wt_path = tmp_path / "wt"
-    hooked.git("worktree", "add", "-q", "-b", "wt", str(wt_path))
+    out = hooked.git("worktree", "add", "-q", "-b", "wt", str(wt_path))
+    assert "building .float/index.db for this work tree" in out
     wt = GitRepo(wt_path)
     assert (wt_path / ".float" / "index.db").exists()  # built by post-checkout
     assert_synced_to(wt)
