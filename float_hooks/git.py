@@ -127,6 +127,22 @@ class Git:
             raise GitError(f"git {what} failed: {lines[-1] if lines else proc.returncode}")
         return out
 
+    def diff_trees(self, old: str, new: str) -> bytes:
+        """``git diff-tree -r`` raw output between two trees (or commits)."""
+        # diff-tree reads the whole index before it starts (66 ms for 90k entries, against
+        # 7 ms for the diff itself), only to look up attributes that raw output never uses.
+        # A missing index file reads as an empty one, so it is pointed at a path that is
+        # never created.
+        env = {**self.env, "GIT_INDEX_FILE": str(self.git_dir / "float-no-index")}
+        proc = subprocess.run(
+            ["git", "diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", old, new],
+            cwd=self._cwd, env=env, capture_output=True,
+        )
+        if proc.returncode != 0:
+            msg = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git diff-tree failed: {msg[-1] if msg else proc.returncode}")
+        return proc.stdout
+
     # -- small questions -----------------------------------------------------------------
     @property
     def is_bare(self) -> bool:

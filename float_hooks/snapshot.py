@@ -129,8 +129,7 @@ def incremental_plan(
     if head != base:
         old_tree = base or git.empty_tree()
         new_tree = head or git.empty_tree()
-        out = git.run("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", old_tree,
-                      new_tree)
+        out = git.diff_trees(old_tree, new_tree)
         for d in parse_raw_diff(out):
             values[d.path] = d.new
     diffs = diff_head_to_target(git, head, target)

@@ -102,3 +102,23 @@ def derived(store: Store) -> tuple[list[tuple[str, ...]], ...]:
         [tuple(r) for r in q("SELECT path, parent_path, name, source_hash FROM folders"
                              " ORDER BY path")],
     )
+
+
+def test_commit_diff_reads_no_index_and_creates_none(repo: GitRepo) -> None:
+    # diff-tree runs with GIT_INDEX_FILE at a path that never exists (it would otherwise
+    # read the whole index): the diff is still right, and nothing is written there
+    repo.write("src/a.py", "a\n")
+    repo.write("src/b.py", "b\n")
+    repo.commit("one")
+    repo.float_ok("init")
+    repo.write("src/a.py", "a2\n")
+    repo.write("docs/new.md", "n\n")
+    repo.remove("src/b.py")
+    repo.git("add", "-A")
+    repo.git("rm", "-q", "--cached", "docs/new.md")  # index != commit: must not matter
+    repo.git("commit", "-q", "-m", "two")
+    result = repo.float_json("sync", "--rev", "HEAD")
+    assert result["mode"] == "incremental"
+    assert result["files_changed"] == 2
+    assert set(files(repo)) == {"/src/a.py"}
+    assert not (repo.path / ".git" / "float-no-index").exists()
