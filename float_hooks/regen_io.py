@@ -2,7 +2,7 @@
 
 The request for one folder is read from the DB (its files and child folders at the synced
 snapshot, its previous context, ``why`` it is stale) and from git (the first bytes of each
-file, by blob id, through ``git cat-file``; files that exist only in the work tree are read
+file, by blob id, through libgit2; files that exist only in the work tree are read
 from disk). No file is read whole: a few KiB of each, with binary files detected and skipped.
 The answer is validated before anything is written, so a bad answer never replaces context.
 """
@@ -21,7 +21,7 @@ from float_hooks.context import JSON_FIELDS, WRITABLE_FIELDS, why
 from float_hooks.git import Git
 
 HEAD_BYTES = 8192  # read from each file: enough for a heading, a docstring, a manifest
-BATCH_MAX = 256 * 1024  # larger blobs are read by a process we stop after HEAD_BYTES
+BATCH_MAX = 256 * 1024  # larger blobs are streamed by a process we stop early
 KINDS = {"100644": "file", "100755": "executable", "120000": "symlink", "160000": "submodule"}
 
 INSTRUCTIONS = """\
@@ -145,53 +145,34 @@ def build_request(git: Git, conn: Any, path: str, expected_hash: str,
 
 
 def read_heads(git: Git, entries: list[tuple[str, str, str]]) -> list[FileHead]:
-    """The first bytes of each (path, mode, blob id). One ``cat-file --batch-check`` for the
-    sizes, one ``cat-file --batch`` for the small blobs, a stopped ``cat-file blob`` per big
-    one, and the work tree for blobs git does not have (untracked or unstaged files)."""
-    blobs = [(p, m, o) for p, m, o in entries if m != "160000"]
-    sizes: dict[str, int | None] = {}
-    if blobs:
-        out = git.run("cat-file", "--batch-check",
-                      input="".join(o + "\n" for _, _, o in blobs).encode())
-        for line in out.decode().splitlines():
-            parts = line.split()
-            sizes[parts[0]] = int(parts[2]) if len(parts) == 3 else None
-    small = sorted({o for _, _, o in blobs if (sizes.get(o) or BATCH_MAX + 1) <= BATCH_MAX})
-    heads = _batch(git, small)
+    """The first bytes of each (path, mode, blob id), through libgit2: the object header gives
+    the size without inflating the blob; small blobs are read, big ones streamed from a
+    ``git cat-file blob`` we stop after HEAD_BYTES; blobs git does not have (untracked or
+    unstaged files of a work-tree sync) come from the work tree. ~10x faster than two
+    ``cat-file --batch`` processes per folder (bench/README.md)."""
+    import pygit2  # ~90 ms once per worker; never on the hook path
+
+    odb = pygit2.Repository(str(git.git_dir)).odb
     result = []
     for p, m, o in entries:
         kind = KINDS.get(m, "file")
         if m == "160000":
             result.append(FileHead(p, paths.name(p), kind, None, False, b""))
             continue
-        size = sizes.get(o)
-        if o in heads:
-            head = heads[o]
-        elif size is not None:
-            head = _stopped_read(git, o)
-        else:
+        size: int | None
+        try:
+            size = int(odb.read_header(o)[1])
+        except (KeyError, ValueError):  # not in the object DB (NotFoundError is a KeyError)
+            size = None
+        if size is None:
             size, head = _from_work_tree(git, p)
+        elif size <= BATCH_MAX:
+            head = bytes(odb.read(o)[1][:HEAD_BYTES])
+        else:
+            head = _stopped_read(git, o)
         binary = b"\0" in head[:8000]  # git's own test for binary content
         result.append(FileHead(p, paths.name(p), kind, size, binary, b"" if binary else head))
     return result
-
-
-def _batch(git: Git, oids: list[str]) -> dict[str, bytes]:
-    if not oids:
-        return {}
-    out = git.run("cat-file", "--batch", input="".join(o + "\n" for o in oids).encode())
-    heads: dict[str, bytes] = {}
-    pos = 0
-    while pos < len(out):
-        nl = out.index(b"\n", pos)
-        header = out[pos:nl].split()
-        pos = nl + 1
-        if len(header) < 3:
-            continue  # "<oid> missing"
-        size = int(header[2])
-        heads[header[0].decode()] = out[pos : pos + min(size, HEAD_BYTES)]
-        pos += size + 1
-    return heads
 
 
 def _stopped_read(git: Git, oid: str) -> bytes:
