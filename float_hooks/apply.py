@@ -62,8 +62,17 @@ def has_authored(row: sqlite3.Row | dict[str, object]) -> bool:
 
 
 def apply_changes(
-    conn: sqlite3.Connection, changes: dict[str, Change], progress: Progress | None = None
+    conn: sqlite3.Connection,
+    changes: dict[str, Change],
+    progress: Progress | None = None,
+    universe: dict[str, Entry] | None = None,
 ) -> Applied:
+    """Write ``changes`` (path -> (old, new)) and everything that follows from them.
+
+    ``universe``, when the caller has it at hand (a full sync), is every file the store holds
+    once the changes are written: folder hashes are then computed from it instead of reading
+    the files table back.
+    """
     result = Applied(files_changed=len(changes))
     if not changes:
         return result
@@ -75,7 +84,7 @@ def apply_changes(
     dirty: set[str] = set().union(*chains.values())
     before = {r["path"]: r for r in select_in(conn, "SELECT * FROM folders WHERE path IN ({})",
                                                dirty)}
-    files, subfolders = _children(conn, dirty)
+    files, subfolders = _children(conn, dirty, universe)
     removed_rows: dict[str, sqlite3.Row] = {}
     inserts: list[tuple[str, str | None, str, str, str, str, str]] = []
     updates: list[tuple[str, str, str, str]] = []
@@ -148,7 +157,7 @@ SCAN_ABOVE = 1000
 
 
 def _children(
-    conn: sqlite3.Connection, dirty: set[str]
+    conn: sqlite3.Connection, dirty: set[str], universe: dict[str, Entry] | None = None
 ) -> tuple[dict[str, list[tuple[str, str, str]]], dict[str, dict[str, str]]]:
     """The dirty folders' immediate children as stored now: files as (name, mode, hash) and
     child folders as path -> folder hash. Read in a few queries, not two per folder."""
@@ -156,7 +165,10 @@ def _children(
     file_cur.row_factory = folder_cur.row_factory = None  # plain tuples: cheaper than Rows
     file_rows: Iterable[Any]
     folder_rows: Iterable[Any]
-    if len(dirty) > SCAN_ABOVE:
+    if universe is not None:
+        file_rows = ((paths.parent(p), p, e[0], e[1]) for p, e in universe.items())
+        folder_rows = folder_cur.execute("SELECT parent_path, path, source_hash FROM folders")
+    elif len(dirty) > SCAN_ABOVE:
         file_rows = file_cur.execute("SELECT folder_path, path, mode, content_hash FROM files")
         folder_rows = folder_cur.execute("SELECT parent_path, path, source_hash FROM folders")
     else:

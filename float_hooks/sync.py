@@ -76,8 +76,10 @@ def sync(
                 plan = None  # base commit gone (force push, gc, shallow clone): rebuild
         if plan is None:
             plan = full_plan(git, target)
-        changes = _changes(conn, plan, scope)
-        applied = apply_changes(conn, changes, progress)
+        wanted = {p: e for p, e in plan.values.items() if e is not None and scope.includes(p)}
+        changes = _changes(conn, plan, wanted)
+        # after a full plan the files table holds exactly `wanted`: no need to read it back
+        applied = apply_changes(conn, changes, progress, wanted if plan.full else None)
         conn.execute("DELETE FROM overlay")
         conn.executemany(
             "INSERT INTO overlay(path, base_mode, base_hash) VALUES (?, ?, ?)",
@@ -91,13 +93,21 @@ def sync(
                       applied)
 
 
-def _changes(conn: Any, plan: Plan, scope: Scope) -> dict[str, Change]:
-    wanted = {p: e for p, e in plan.values.items() if e is not None and scope.includes(p)}
+def _changes(conn: Any, plan: Plan, wanted: dict[str, Entry]) -> dict[str, Change]:
     if plan.full:
         stored: dict[str, Entry] = {
             r[0]: (r[1], r[2]) for r in conn.execute("SELECT path, mode, content_hash FROM files")
         }
-        candidates = set(stored) | set(wanted)
+        # git's listing order is path order: keeping it makes the writes' sort nearly free
+        full: dict[str, Change] = {}
+        for path, entry in wanted.items():
+            was = stored.get(path)
+            if was != entry:
+                full[path] = (was, entry)
+        for path, was in stored.items():
+            if path not in wanted:
+                full[path] = (was, None)
+        return full
     else:
         candidates = set(plan.values)
         stored = {
