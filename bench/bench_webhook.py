@@ -53,11 +53,19 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data: Path, template: str, workers: int, threads: int):
+    def __init__(self, data: Path, template: str, workers: int, threads: int,
+                 separate_worker: bool = False):
         self.port = free_port()
         env = {**os.environ, "FLOAT_WEBHOOK_SECRET": SECRET, "FLOAT_API_TOKEN": TOKEN,
                "FLOAT_DATA_DIR": str(data), "FLOAT_GIT_URL_TEMPLATE": template,
                "FLOAT_ON_PUSH": "queue"}
+        self.worker: subprocess.Popen[bytes] | None = None
+        if separate_worker:
+            env["FLOAT_WORKER"] = "off"
+            data.mkdir(parents=True, exist_ok=True)
+            self.worker = subprocess.Popen(
+                [sys.executable, "-m", "webhook.worker"], cwd=ROOT,
+                env={**env, "FLOAT_POLL_SECONDS": "0.05"}, start_new_session=True)
         cmd = [sys.executable, "-m", "gunicorn", "webhook:create_app()",
                "-b", f"127.0.0.1:{self.port}", "-w", str(workers), "--backlog", "2048",
                "--log-level", "warning", "--worker-tmp-dir", "/dev/shm"]
@@ -92,6 +100,9 @@ class Server:
         return json.loads(body) if status == 200 else None
 
     def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.send_signal(signal.SIGTERM)
+            self.worker.wait(timeout=60)
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=30)
@@ -224,7 +235,7 @@ def push_to_stale(server: Server, tmp: Path, data: Path, files: int,
                   runs: int) -> dict[str, Any]:
     full_name = "bench/big"
     origin = tmp / "origin" / f"{full_name}.git"
-    origin.parent.mkdir(parents=True)
+    origin.parent.mkdir(parents=True, exist_ok=True)
     git(tmp, "clone", "-q", "--bare", str(cached_repo(files)), str(origin))
     work = fresh_copy(files, tmp / "work", link=True)
     git(work, "remote", "add", "bench-origin", str(origin))
@@ -285,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     ap.add_argument("--threads", type=int, default=1, help=">1: gthread worker class")
+    ap.add_argument("--separate-worker", action="store_true",
+                    help="FLOAT_WORKER=off and one `python -m webhook.worker` process")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-acks", action="store_true")
     ap.add_argument("--skip-push", action="store_true")
@@ -296,8 +309,10 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(t)
         data = tmp / "data"
         server = Server(data, str(tmp / "origin") + "/{full_name}.git", args.workers,
-                        args.threads)
-        print(f"# server: gunicorn {server.cmd}")
+                        args.threads, args.separate_worker)
+        print(f"# server: gunicorn {server.cmd}"
+              + (" (FLOAT_WORKER=off) + python -m webhook.worker" if args.separate_worker
+                 else " (worker threads in the app)"))
         try:
             if not args.skip_acks:
                 a = ack_latency(server, args.concurrency, args.rounds)

@@ -324,6 +324,7 @@ def test_worker_as_its_own_process(tmp_path: Path, origin: Origin, make_app: Fac
                           cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stderr
     assert "applied 1 deliveries" in proc.stdout
+    assert "RuntimeWarning" not in proc.stderr  # the package must not import its __main__
     assert rows(app)[0]["state"] == "done" and describe(app)["head"] == after
     env.pop("FLOAT_WEBHOOK_SECRET")
     proc = subprocess.run([sys.executable, "-m", "webhook.worker", "--until-idle"], env=env,

@@ -16,8 +16,6 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from webhook import settings as settings_mod
-from webhook.deliveries import Queue
-from webhook.worker import Worker
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 
@@ -25,6 +23,11 @@ MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app. ``config`` overrides the environment (keys are the ``FLOAT_*`` names; other
     keys, e.g. ``TESTING``, go to Flask's own config)."""
+    # imported here, not at module level: `python -m webhook.worker` imports this package
+    # first, and must not find its own module already imported
+    from webhook.deliveries import Queue
+    from webhook.worker import Worker
+
     settings = settings_mod.load(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY

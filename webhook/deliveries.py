@@ -153,6 +153,11 @@ class Queue:
     def claim(self, owner: str, lease_seconds: float) -> Delivery | None:
         """The oldest claimable row of some repository, leased to ``owner``; None if none."""
         now = time.time()
+        # a plain read first: idle workers poll, and must not take the write lock that
+        # answering deliveries needs just to find nothing
+        if self.conn.execute("SELECT 1 FROM deliveries WHERE state IN ('queued', 'running')"
+                             " LIMIT 1").fetchone() is None:
+            return None
         with self._tx() as conn:
             row = conn.execute(
                 "SELECT d.* FROM deliveries d"

@@ -84,7 +84,7 @@ def load(config: Mapping[str, Any] | None = None,
     try:
         threads = int(get("FLOAT_WORKER_THREADS", "2") or "2")
         lease = float(get("FLOAT_LEASE_SECONDS", "120") or "120")
-        poll = float(get("FLOAT_POLL_SECONDS", "1") or "1")
+        poll = float(get("FLOAT_POLL_SECONDS", "0.25") or "0.25")
         attempts = int(get("FLOAT_MAX_ATTEMPTS", "3") or "3")
     except ValueError as e:
         raise SettingsError(f"invalid number in the worker settings: {e}") from e
