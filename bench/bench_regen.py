@@ -84,6 +84,35 @@ def _cat_file_folder(git: object, entries: list[tuple[str, str, str]]) -> None:
     git.run("cat-file", "--batch", input=oids)  # type: ignore[attr-defined]
 
 
+def after_sync_cost(repo: Path, runs: int) -> dict[str, float]:
+    """``triggers.after_sync`` alone, in process, after syncing a 5-file commit, per mode."""
+    from float_hooks import triggers
+    from float_hooks.project import Project
+    from float_hooks.snapshot import Target
+    from float_hooks.sync import sync
+
+    out: dict[str, list[float]] = {"off": [], "queue": [], "background": []}
+    seed = 500
+    for _ in range(runs):
+        for mode in out:
+            _set_mode(repo, mode)
+            edit_files(repo, 5, seed=seed)
+            seed += 1
+            _run(repo, "git", "-c", "core.hooksPath=/dev/null", "commit", "-qam", "edit")
+            project = Project.discover(repo)
+            store = project.open_store()
+            try:
+                result = sync(project.git, store, Target("commit"), scope=project.scope())
+                t0 = time.perf_counter()
+                triggers.after_sync(project, store, result, "post-commit")
+                out[mode].append(time.perf_counter() - t0)
+            finally:
+                store.close()
+            _wait_idle(repo)
+            _float(repo, "regenerate")
+    return {m: statistics.median(v) for m, v in out.items()}
+
+
 def read_heads(repo: Path) -> dict[str, float]:
     """Every folder's file heads: our libgit2 reader versus cat-file processes per folder."""
     from float_hooks.git import Git
@@ -126,6 +155,9 @@ def main() -> int:
               f" ({folders / took:.0f} folders/s)")
         print("read heads:", {k: round(v, 3) if isinstance(v, float) else v
                               for k, v in read_heads(repo).items()})
+        inproc = after_sync_cost(repo, args.runs)
+        print("after_sync alone, median of", args.runs, "runs:",
+              {m: f"{v * 1000:.1f} ms" for m, v in inproc.items()})
         costs = hook_cost(repo, args.runs)
         print("post-commit shim, median of", args.runs, "runs:",
               {m: f"{v * 1000:.0f} ms" for m, v in costs.items()})
