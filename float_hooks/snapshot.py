@@ -10,6 +10,7 @@ subtrees and clean index entries: the work is proportional to the change, not th
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -61,20 +62,31 @@ def resolve_head(git: Git, target: Target) -> str | None:
 
 def diff_head_to_target(git: Git, head: str | None, target: Target) -> list[Diff]:
     """Paths where ``target`` differs from ``head``, with their entries on both sides."""
+    return _finish_diff(git, target, _start_diff(git, head, target))
+
+
+def _start_diff(git: Git, head: str | None, target: Target) -> list[subprocess.Popen[bytes]]:
+    """Start the git reads a target diff needs; they run while the caller does other work."""
     if target.kind == "commit":
         return []
-    tree = head or git.empty_tree()
-    cached = git.start("diff-index", "--cached", "-z", "--no-renames", tree)
-    if target.kind == "index":
-        diffs = parse_raw_diff(Git.finish(cached, "diff-index"))
-        return [_resolve_unmerged(git, d) for d in diffs]
-    if git.work_tree is None:
+    if target.kind == "worktree" and git.work_tree is None:
         raise FloatError("a bare repository has no work tree; use --rev")
-    files = git.start("diff-files", "-z", "--no-renames", "--ignore-submodules=dirty")
-    untracked = git.start("ls-files", "-o", "--exclude-standard", "-z")
-    staged = {d.path: d for d in parse_raw_diff(Git.finish(cached, "diff-index"))}
-    unstaged = parse_raw_diff(Git.finish(files, "diff-files"))
-    new_files = parse_untracked(Git.finish(untracked, "ls-files"))
+    procs = [git.start("diff-index", "--cached", "-z", "--no-renames", head or git.empty_tree())]
+    if target.kind == "worktree":
+        procs.append(git.start("diff-files", "-z", "--no-renames", "--ignore-submodules=dirty"))
+        procs.append(git.start("ls-files", "-o", "--exclude-standard", "-z"))
+    return procs
+
+
+def _finish_diff(git: Git, target: Target, procs: list[subprocess.Popen[bytes]]) -> list[Diff]:
+    if not procs:
+        return []
+    cached = Git.finish(procs[0], "diff-index")
+    if target.kind == "index":
+        return [_resolve_unmerged(git, d) for d in parse_raw_diff(cached)]
+    staged = {d.path: d for d in parse_raw_diff(cached)}
+    unstaged = parse_raw_diff(Git.finish(procs[1], "diff-files"))
+    new_files = parse_untracked(Git.finish(procs[2], "ls-files"))
 
     from float_hooks.worktree import WorktreeHasher
 
@@ -113,8 +125,16 @@ def full_plan(git: Git, target: Target) -> Plan:
         )
         return Plan(True, head, values)
     listing = git.start("ls-files", "-s", "-z")
-    diffs = diff_head_to_target(git, head, target)
-    values = dict(parse_ls_files(Git.finish(listing, "ls-files")))
+    pending = _start_diff(git, head, target)
+    try:
+        # parse the listing while git is still scanning the work tree
+        values = dict(parse_ls_files(Git.finish(listing, "ls-files")))
+    except BaseException:
+        for proc in pending:
+            proc.kill()
+            proc.wait()
+        raise
+    diffs = _finish_diff(git, target, pending)
     for d in diffs:
         values[d.path] = d.new
     return Plan(True, head, values, _overlay(diffs))
