@@ -330,3 +330,27 @@ def test_concurrent_hooks_and_sync_are_safe(hooked: GitRepo) -> None:
         assert b"float-hooks:" not in err  # no internal error, no lock failure
     assert_synced_to(hooked)
     assert stale(hooked) == {"/", "/src", "/src/auth", "/src/auth/tokens"}
+
+
+@pytest.mark.parametrize("paths", ["none", "package-only"])
+def test_shim_falls_back_to_a_normal_start_when_an_import_fails(
+        synced: GitRepo, monkeypatch: pytest.MonkeyPatch, paths: str) -> None:
+    """-I -S skips site processing; a module only site can find must not break the hook."""
+    from float_hooks.commands import install
+
+    root = str(Path(install.__file__).resolve().parents[2])
+    monkeypatch.setattr(install, "import_paths", lambda: [] if paths == "none" else [root])
+    config = synced.path / ".float" / "config.toml"
+    # excludes make the sync import pathspec, which lives in site-packages
+    config.write_text(config.read_text().replace("exclude = []", 'exclude = ["*.log"]'))
+    synced.float_ok("install")
+    synced.commit("float init")
+    make_current(synced)
+    synced.write("src/auth/login.py", "def login(): return 'fallback'\n")
+    synced.write("src/auth/debug.log", "excluded\n")
+    synced.git("add", "-A")
+    out = commit_out(synced)
+    assert "float: 3 folders go stale: /src/auth /src /" in out
+    assert "float-hooks:" not in out
+    expected = {p: h for p, h in tree_files(synced).items() if not p.endswith(".log")}
+    assert db_files(synced) == expected
