@@ -179,25 +179,47 @@ def _records(out: bytes) -> Iterator[bytes]:
             yield rec
 
 
+def _meta_and_paths(out: bytes) -> Iterator[tuple[str, str]]:
+    """``<meta>\\t<path>`` records of ``-z`` output as (meta, stored path)."""
+    try:
+        text = out.decode()
+    except UnicodeDecodeError:  # some path is not UTF-8: convert record by record
+        for rec in _records(out):
+            meta, _, raw = rec.partition(b"\t")
+            yield meta.decode(), paths.from_git(raw)
+        return
+    # All UTF-8 (the usual case): one decode instead of 90k; a path is then exactly what
+    # paths.from_git makes of it.
+    for line in text.split("\0"):
+        if line:
+            info, _, name = line.partition("\t")
+            yield info, "/" + name
+
+
 def parse_ls_files(out: bytes) -> dict[str, Entry]:
     """``git ls-files -s -z``: ``<mode> <oid> <stage>\\t<path>``; conflicts keep "ours"."""
     entries: dict[str, Entry] = {}
-    for rec in _records(out):
-        meta, _, raw = rec.partition(b"\t")
-        mode, oid, stage = meta.decode().split(" ")
-        path = paths.from_git(raw)
+    modes: dict[str, str] = {}
+    for meta, path in _meta_and_paths(out):
+        mode, oid, stage = meta.split(" ")
+        norm = modes.get(mode)
+        if norm is None:
+            norm = modes[mode] = normalize_mode(mode)
         if stage in ("0", "2") or path not in entries:
-            entries[path] = (normalize_mode(mode), oid)
+            entries[path] = (norm, oid)
     return entries
 
 
 def parse_ls_tree(out: bytes) -> dict[str, Entry]:
     """``git ls-tree -r -z``: ``<mode> <type> <oid>\\t<path>``."""
     entries: dict[str, Entry] = {}
-    for rec in _records(out):
-        meta, _, raw = rec.partition(b"\t")
-        mode, _type, oid = meta.decode().split(" ")
-        entries[paths.from_git(raw)] = (normalize_mode(mode), oid)
+    modes: dict[str, str] = {}
+    for meta, path in _meta_and_paths(out):
+        mode, _type, oid = meta.split(" ")
+        norm = modes.get(mode)
+        if norm is None:
+            norm = modes[mode] = normalize_mode(mode)
+        entries[path] = (norm, oid)
     return entries
 
 
