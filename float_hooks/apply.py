@@ -77,8 +77,8 @@ def apply_changes(
     if not changes:
         return result
     stamp = now()
-    _write_files(conn, changes, stamp)
     chains = _ancestor_chains(changes)
+    _write_files(conn, changes, stamp, chains)
     _track_changed_since(conn, changes, chains)
 
     dirty: set[str] = set().union(*chains.values())
@@ -144,7 +144,8 @@ def _ancestor_chains(changed: Iterable[str]) -> dict[str, list[str]]:
     memo: dict[str, list[str]] = {}
     out: dict[str, list[str]] = {}
     for path in changed:
-        folder = paths.parent(path)
+        cut = path.rfind("/")  # paths.parent, inlined: this runs once per file
+        folder = path[:cut] if cut > 0 else paths.ROOT
         chain = memo.get(folder)
         if chain is None:
             chain = memo[folder] = [folder, *paths.ancestors(folder)]
@@ -165,8 +166,14 @@ def _children(
     file_cur.row_factory = folder_cur.row_factory = None  # plain tuples: cheaper than Rows
     file_rows: Iterable[Any]
     folder_rows: Iterable[Any]
+    files: dict[str, list[tuple[str, str, str]]] = {}
     if universe is not None:
-        file_rows = ((paths.parent(p), p, e[0], e[1]) for p, e in universe.items())
+        file_rows = ()
+        for path, (mode, content_hash) in universe.items():
+            cut = path.rfind("/")
+            folder = path[:cut] if cut > 0 else paths.ROOT
+            if folder in dirty:
+                files.setdefault(folder, []).append((path[cut + 1 :], mode, content_hash))
         folder_rows = folder_cur.execute("SELECT parent_path, path, source_hash FROM folders")
     elif len(dirty) > SCAN_ABOVE:
         file_rows = file_cur.execute("SELECT folder_path, path, mode, content_hash FROM files")
@@ -176,7 +183,6 @@ def _children(
                               " FROM files WHERE folder_path IN ({})", dirty)
         folder_rows = select_in(folder_cur, "SELECT parent_path, path, source_hash"
                                 " FROM folders WHERE parent_path IN ({})", dirty)
-    files: dict[str, list[tuple[str, str, str]]] = {}
     for folder, path, mode, content_hash in file_rows:
         if folder in dirty:
             files.setdefault(folder, []).append((path[path.rfind("/") + 1 :], mode, content_hash))
@@ -187,7 +193,8 @@ def _children(
     return files, subfolders
 
 
-def _write_files(conn: sqlite3.Connection, changes: dict[str, Change], stamp: str) -> None:
+def _write_files(conn: sqlite3.Connection, changes: dict[str, Change], stamp: str,
+                 chains: dict[str, list[str]]) -> None:
     # In key order: B-tree inserts then touch neighbouring pages instead of random ones
     # (a first build of 90k files: 1.6 s -> 0.85 s CPU); `changes` comes from a set.
     ordered = sorted(changes.items())
@@ -198,7 +205,7 @@ def _write_files(conn: sqlite3.Connection, changes: dict[str, Change], stamp: st
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET"
         " content_hash = excluded.content_hash, mode = excluded.mode,"
         " last_scanned_at = excluded.last_scanned_at",
-        [(p, paths.parent(p), new[1], new[0], stamp) for p, (_, new) in ordered if new is not None],
+        [(p, chains[p][0], new[1], new[0], stamp) for p, (_, new) in ordered if new is not None],
     )
 
 
