@@ -56,11 +56,13 @@ input_budget = 24000
 # Attempts before a job is given up, and the first retry delay (doubles each time).
 max_attempts = 5
 backoff_seconds = 30
-# Seconds a worker may hold a job before another worker may take it over.
+# Seconds a worker may hold a job before another worker may take it over
+# (a worker that died leaves its job this long); keep it above timeout.
 lease_seconds = 600
 
 [trigger]
-# What the post-commit hook does with stale folders: "queue" records jobs,
+# What the post-commit, post-merge, post-checkout and post-rewrite hooks and
+# `watch` do with stale folders after their sync: "queue" records jobs,
 # "background" also starts one detached worker, "off" does neither.
 on_commit = "queue"
 

@@ -50,6 +50,10 @@ class CommandRegenerator:
             out, err = proc.communicate()
             raise RegenError(f"{argv[0]} timed out after {self.timeout:g}s"
                              + _tail(err)) from None
+        except BaseException:  # the worker is stopping (Ctrl-C, SIGTERM): stop the command too
+            _kill_group(proc)
+            proc.wait()
+            raise
         if proc.returncode != 0:
             raise RegenError(f"{argv[0]} exited with {proc.returncode}" + _tail(err))
         try:

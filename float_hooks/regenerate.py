@@ -67,7 +67,7 @@ def plan(project: Project, store: Store, paths: Sequence[str] | None = None,
     """The jobs a run would do, children first, with an input-size estimate; writes nothing
     (the queueing happens in a transaction that is rolled back)."""
     conn = store.conn
-    conn.execute("BEGIN")
+    conn.execute("BEGIN IMMEDIATE")  # it writes (then rolls back): take the lock up front
     try:
         queue.enqueue_all(conn, paths, force=force, retry_failed=True)
         jobs = [j for j in queue.list_jobs(conn) if j["state"] != "failed"

@@ -35,29 +35,40 @@ def lock_path(project: Project) -> Path:
 
 
 class WorkerLock:
-    """Held for a worker's lifetime; :class:`WorkerRunning` if another process holds it."""
+    """Held for a worker's lifetime; :class:`WorkerRunning` if another process holds it.
+    ``patience``: keep trying this many seconds (a probe by :func:`is_running` holds the lock
+    for microseconds and must not make a starting worker give up)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, record: bool = True, patience: float = 0.0):
         self.path = path
+        self.record = record
+        self.patience = patience
         self._file: IO[str] | None = None
 
     def __enter__(self) -> WorkerLock:
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+", encoding="utf-8")
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        f = open(self.path, "a+", encoding="utf-8")  # held until __exit__
+        deadline = time.monotonic() + self.patience
+        while True:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                f.seek(0)
+                pid = f.read().strip() or "?"
+                f.close()
+                raise WorkerRunning(f"a worker is already running for this repository"
+                                    f" (pid {pid})") from None
+        if self.record:
             f.seek(0)
-            pid = f.read().strip() or "?"
-            f.close()
-            raise WorkerRunning(f"a worker is already running for this repository (pid {pid})"
-                                ) from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
+            f.truncate()
+            f.write(str(os.getpid()))
+            f.flush()
         self._file = f
         return self
 
@@ -70,7 +81,7 @@ class WorkerLock:
 
 def is_running(project: Project) -> bool:
     try:
-        with WorkerLock(lock_path(project)):
+        with WorkerLock(lock_path(project), record=False):
             return False
     except WorkerRunning:
         return True
@@ -94,7 +105,7 @@ def start_background(project: Project) -> int | None:
 
 
 def run(project: Project, *, once: bool, drain: bool, concurrency: int,
-        report: bool = True) -> int:
+        report: bool = True, patience: float = 0.0) -> int:
     """The worker loop under the repository's lock. ``once``: the jobs ready now; ``drain``:
     until the queue is empty (waiting out retries); otherwise forever, polling."""
     from float_hooks import queue
@@ -102,7 +113,8 @@ def run(project: Project, *, once: bool, drain: bool, concurrency: int,
     from float_hooks.regenerate import regenerator, run_jobs
 
     done = 0
-    with WorkerLock(lock_path(project)):
+    _stop_on_sigterm()
+    with WorkerLock(lock_path(project), patience=patience):
         store = project.open_store()
         try:
             regen = regenerator(project)
@@ -120,3 +132,17 @@ def run(project: Project, *, once: bool, drain: bool, concurrency: int,
                 time.sleep(POLL_SECONDS)
         finally:
             store.close()
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends the worker like Ctrl-C: the job in hand is given back, not left leased."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(_sig: int, _frame: object) -> None:
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, stop)

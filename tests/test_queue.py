@@ -207,3 +207,33 @@ def test_child_summary_change_queues_a_current_parent(synced: GitRepo) -> None:
     assert children["auth"]["summary"] == folder(synced, "/src/auth")["map_summary"]
     # the root never had context: a changed child does not queue it as "child"
     assert "/" not in jobs(synced)
+
+
+def test_concurrent_runners_keep_children_before_parents(synced: GitRepo) -> None:
+    import threading
+    import time
+
+    for i in range(5):
+        synced.write(f"pkg{i}/sub/mod.py", f"X = {i}\n")
+    synced.float_ok("sync")
+    threads: set[int] = set()
+    lock = threading.Lock()
+
+    def regen(req: Request) -> tuple[dict[str, Any], str]:
+        for child in req.folders:
+            assert child["map_summary"] == f"summary of {child['path']}", (req.path, child)
+        with lock:
+            threads.add(threading.get_ident())
+        time.sleep(0.02)  # let the other runners take sibling jobs meanwhile
+        return {"map_summary": f"summary of {req.path}"}, "m"
+
+    proj = _project(synced)
+    store = proj.open_store()
+    try:
+        summary = run_jobs(proj, store, regen=regen, concurrency=3)
+    finally:
+        store.close()
+    assert summary.failed == [] and summary.remaining == 0
+    assert len(summary.done) == len(synced.folders()) == 15
+    assert set(synced.folders().values()) == {"current"}
+    assert threading.get_ident() not in threads  # the work ran on the runner threads

@@ -167,3 +167,29 @@ def test_sigkilled_worker_leaves_the_job_to_be_taken_again(synced: GitRepo,
     assert jobs(synced).get("/docs") is None
     # and the dead worker's lock died with it: a new worker starts
     assert synced.float("worker", "--once").code == 0
+
+
+def test_sigterm_stops_a_worker_and_gives_the_job_back(synced: GitRepo, tmp_path: Path) -> None:
+    pidfile = tmp_path / "agent.pid"
+    slow = script(tmp_path, "slow.py",
+                  f"import os, sys, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
+                  "sys.stdin.read()\ntime.sleep(120)\n")
+    configure(synced, kind="command", command=slow)
+    store = Project.discover(synced.path).open_store()
+    try:
+        with store.write() as conn:
+            queue.enqueue_all(conn, ["/docs"])
+    finally:
+        store.close()
+    worker = subprocess.Popen([sys.executable, "-m", "float_hooks", "--repo", str(synced.path),
+                               "worker"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: pidfile.exists() and jobs(synced)["/docs"]["state"] == "running")
+        worker.terminate()
+        assert worker.wait(timeout=20) == 143
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    job = jobs(synced)["/docs"]
+    assert (job["state"], job["attempts"], job["lease_owner"]) == ("queued", 0, None)
+    wait_for(lambda: not _alive(int(pidfile.read_text())), timeout=10)  # the agent went too

@@ -44,7 +44,7 @@ def test_post_commit_hook_starts_one_background_worker(synced: GitRepo, tmp_path
     # returned with its output pipes closed: the worker does not hold them
     synced.commit("change auth")
     wait_for(lambda: worker.is_running(project))
-    first_pid = _lock_pid(synced)
+    first_pid = wait_for(lambda: _lock_pid(synced))  # written right after the flock
     wait_for(lambda: any(j["state"] == "running" for j in jobs(synced).values()))
     assert folder(synced, "/src/auth")["status"] == "stale"
 

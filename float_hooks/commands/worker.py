@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
     _common.require_initialised(proj)
     try:
         worker.run(proj, once=args.once, drain=args.drain or args.background,
-                   concurrency=max(1, args.concurrency))
+                   concurrency=max(1, args.concurrency),
+                   patience=1.0 if args.background else 0.0)
     except worker.WorkerRunning:
         if args.background:
             return 0
