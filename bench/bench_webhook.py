@@ -54,7 +54,8 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, data: Path, template: str, workers: int, threads: int,
-                 separate_worker: bool = False):
+                 separate_worker: bool = False, app: str = "webhook:create_app()",
+                 cwd: Path = ROOT):
         self.port = free_port()
         env = {**os.environ, "FLOAT_WEBHOOK_SECRET": SECRET, "FLOAT_API_TOKEN": TOKEN,
                "FLOAT_DATA_DIR": str(data), "FLOAT_GIT_URL_TEMPLATE": template,
@@ -66,17 +67,17 @@ class Server:
             self.worker = subprocess.Popen(
                 [sys.executable, "-m", "webhook.worker"], cwd=ROOT,
                 env={**env, "FLOAT_POLL_SECONDS": "0.05"}, start_new_session=True)
-        cmd = [sys.executable, "-m", "gunicorn", "webhook:create_app()",
+        cmd = [sys.executable, "-m", "gunicorn", app,
                "-b", f"127.0.0.1:{self.port}", "-w", str(workers), "--backlog", "2048",
                "--log-level", "warning", "--worker-tmp-dir", "/dev/shm"]
         if threads > 1:
             cmd += ["-k", "gthread", "--threads", str(threads)]
         self.cmd = " ".join(cmd[2:])
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, start_new_session=True)
         deadline = time.monotonic() + 30
         while True:
             try:
-                if self.request("GET", "/health")[0] == 200:
+                if self.request("GET", "/health")[0] in (200, 202):
                     return
             except OSError:
                 pass
@@ -84,6 +85,20 @@ class Server:
                 self.stop()
                 raise SystemExit("gunicorn did not start")
             time.sleep(0.1)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of gunicorn and its workers so far (from /proc)."""
+        pids = [self.proc.pid] + [
+            int(p) for p in subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                                           capture_output=True, text=True).stdout.split()]
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -184,13 +199,38 @@ def ack_latency(server: Server, concurrency: int, rounds: int,
             body, headers = signed(payload("bench/acks", ref.format(rnd=rnd, i=i), ZERO,
                                            after))
             reqs.append(_raw_request(server.port, body, headers))
+        if rnd == 1:
+            cpu0 = server.cpu_seconds()
         ms, codes = burst(server.port, reqs)
         assert set(codes) == {202}, codes
         if rnd:
             all_ms += ms
         time.sleep(0.5)  # let the worker record the previous burst
+    cpu_ms = (server.cpu_seconds() - cpu0) * 1000 / len(all_ms)
     return {"n": len(all_ms), "p50": statistics.median(all_ms), "p99": pct(all_ms, 99),
-            "max": max(all_ms)}
+            "max": max(all_ms), "cpu_ms": cpu_ms}
+
+
+FLOOR_APP = """\
+def app(environ, start_response):
+    environ["wsgi.input"].read()
+    start_response("202 Accepted", [("Content-Type", "application/json"),
+                                    ("Content-Length", "2")])
+    return [b"{}"]
+"""
+
+
+def floor_latency(tmp: Path, args: argparse.Namespace) -> dict[str, float]:
+    """The same burst against a WSGI app that does nothing, under the same gunicorn: what
+    this machine, at this moment, can do at best (the rest is the webhook's own cost)."""
+    (tmp / "floor").mkdir()
+    (tmp / "floor" / "floor_app.py").write_text(FLOOR_APP)
+    server = Server(tmp / "floor-data", "{full_name}", args.workers, args.threads,
+                    app="floor_app:app", cwd=tmp / "floor")
+    try:
+        return ack_latency(server, args.concurrency, args.rounds)
+    finally:
+        server.stop()
 
 
 # -- 2. push to stale-marked ----------------------------------------------------------------
@@ -315,10 +355,16 @@ def main(argv: list[str] | None = None) -> int:
                  else " (worker threads in the app)"))
         try:
             if not args.skip_acks:
+                print(f"# load average before: {os.getloadavg()[0]:.1f}")
+                f = floor_latency(tmp, args)
+                print(f"floor (do-nothing WSGI app, same gunicorn and burst): p50 "
+                      f"{f['p50']:.1f} ms, p99 {f['p99']:.1f} ms; server CPU "
+                      f"{f['cpu_ms']:.2f} ms/request")
                 a = ack_latency(server, args.concurrency, args.rounds)
                 print(f"ack latency, {args.concurrency} concurrent signed deliveries "
                       f"(non-tracked branch), {a['n']} requests: p50 {a['p50']:.1f} ms, "
-                      f"p99 {a['p99']:.1f} ms, max {a['max']:.1f} ms (target p99 <= 50 ms)")
+                      f"p99 {a['p99']:.1f} ms, max {a['max']:.1f} ms (target p99 <= 50 ms); "
+                      f"server CPU {a['cpu_ms']:.2f} ms/request")
                 # the same burst to the tracked branch of a small real repository: every
                 # delivery is queued and the worker fetches and syncs while answers go out
                 small = tmp / "origin" / "bench" / "acks.git"
@@ -330,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"ack latency, {args.concurrency} concurrent signed deliveries "
                       f"(tracked branch, worker busy), {a['n']} requests: p50 {a['p50']:.1f} "
                       f"ms, p99 {a['p99']:.1f} ms, max {a['max']:.1f} ms")
+                print(f"# load average after: {os.getloadavg()[0]:.1f}")
                 wait_idle(server)
             if not args.skip_push:
                 r = push_to_stale(server, tmp, data, args.files, args.runs)

@@ -136,18 +136,19 @@ class Queue:
         """Insert a delivery; False when this delivery id was seen before (a redelivery).
         ``ignored`` records it as already settled, with that reason (no work to do)."""
         now = time.time()
-        with self._tx() as conn:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO deliveries(delivery, kind, repo, full_name, ref, before,"
-                " after, default_branch, created, deleted, forced, commits, received_at,"
-                " state, result, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?)",
-                (delivery, kind, repo, full_name, ref, before, after, default_branch,
-                 int(created), int(deleted), int(forced), commits, now,
-                 "queued" if ignored is None else "ignored",
-                 None if ignored is None else json.dumps({"reason": ignored}),
-                 None if ignored is None else now))
-            return cur.rowcount == 1
+        # one statement in autocommit mode is its own atomic transaction: no BEGIN/COMMIT
+        # round trips on the path that answers GitHub
+        cur = self._retry(lambda: self.conn.execute(
+            "INSERT OR IGNORE INTO deliveries(delivery, kind, repo, full_name, ref, before,"
+            " after, default_branch, created, deleted, forced, commits, received_at,"
+            " state, result, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?)",
+            (delivery, kind, repo, full_name, ref, before, after, default_branch,
+             int(created), int(deleted), int(forced), commits, now,
+             "queued" if ignored is None else "ignored",
+             None if ignored is None else json.dumps({"reason": ignored}),
+             None if ignored is None else now)))
+        return cur.rowcount == 1
 
     # -- claiming ----------------------------------------------------------------------------
     def claim(self, owner: str, lease_seconds: float) -> Delivery | None:
