@@ -39,3 +39,26 @@ def test_hook_impl_is_hidden_from_help_but_runs(repo: GitRepo) -> None:
     assert "install" in out and "hook-impl" not in out
     r = repo.float_proc("hook-impl", "post-commit")  # no .float/ here: nothing to do, exit 0
     assert r.code == 0 and r.err == ""
+
+
+def test_hook_path_imports_no_heavy_library(synced: GitRepo) -> None:
+    """Every hook runs on every commit: no pygit2 (~90 ms), flask, requests, yaml, GitPython."""
+    synced.commit("float init")
+    from float_hooks.commands.install import import_paths
+
+    code = (
+        "import sys\n"
+        f"sys.path.extend({import_paths()!r})\n"
+        "from float_hooks.hooks import run_hook\n"
+        "for hook, args in [('pre-commit', []), ('post-commit', []), ('post-merge', ['0']),\n"
+        "                   ('post-checkout', ['a', 'b', '1']), ('post-rewrite', ['amend']),\n"
+        "                   ('check', [])]:\n"
+        "    assert run_hook(hook, args) == 0, hook\n"
+        "heavy = ('pygit2', 'flask', 'requests', 'yaml', 'git', 'werkzeug', 'watchdog')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", code], cwd=synced.path,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    assert "float-hooks:" not in proc.stderr
