@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import gc
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 from float_hooks import importer, triggers
@@ -15,8 +17,19 @@ from tests.test_export import EXPORT, author, front, pages
 
 
 def drop_db(repo: GitRepo) -> None:
+    # in-process commands may leave a connection for the garbage collector; closed later, it
+    # would checkpoint into (and delete the WAL of) the new DB at the same path
+    gc.collect()
     for p in (repo.path / ".float").glob("index.db*"):
         p.unlink()
+
+
+def copy_db(src: Path, dst: Path) -> None:
+    gc.collect()
+    for p in dst.parent.glob(dst.name + "*"):
+        p.unlink()
+    with closing(sqlite3.connect(src)) as a, closing(sqlite3.connect(dst)) as b:
+        a.backup(b)
 
 
 def authored_state(repo: GitRepo) -> dict[str, object]:
@@ -93,14 +106,12 @@ def _edit(repo: GitRepo, sql: str, *args: object) -> None:
 def test_two_diverged_exports_keep_every_record(synced: GitRepo, tmp_path: Path) -> None:
     author(synced)
     base = tmp_path / "base.db"
-    shutil.copy(synced.path / ".float/index.db", base)
+    copy_db(synced.path / ".float/index.db", base)
     synced.float_ok("log", "add", "--title", "Only on A", "--date", "2026-02-01")
     synced.float_ok("set", "/docs", "--summary", "A's docs")
     _edit(synced, "UPDATE folders SET ai_updated = '2030-01-01T00:00:00Z' WHERE path = '/docs'")
     synced.float_ok("export", "--out", str(tmp_path / "a"))
-    shutil.copy(base, synced.path / ".float/index.db")
-    for side in ("-wal", "-shm"):
-        (synced.path / f".float/index.db{side}").unlink(missing_ok=True)
+    copy_db(base, synced.path / ".float/index.db")
     synced.float_ok("log", "add", "--title", "Only on B", "--date", "2026-02-02")
     synced.float_ok("question", "add", "B's question")
     synced.float_ok("set", "/docs", "--summary", "B's older docs")

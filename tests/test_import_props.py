@@ -3,6 +3,7 @@ diverged exports keeps every record of both (in either order, with the same resu
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import tempfile
@@ -87,6 +88,7 @@ def fill(repo: GitRepo, content: dict[str, Any]) -> None:
 
 
 def copy_of(base: Path, where: Path) -> GitRepo:
+    gc.collect()
     shutil.copytree(base, where, symlinks=True)
     return GitRepo(where)
 
@@ -97,6 +99,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def drop_db(repo: GitRepo) -> None:
+    gc.collect()  # close connections in-process commands left, before the files go
     for p in (repo.path / ".float").glob("index.db*"):
         p.unlink()
 
