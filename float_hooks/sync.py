@@ -50,6 +50,17 @@ class Scope:
             return False
         return self._spec is None or not self._spec.match_file(paths.to_git(path))
 
+    def present(self, values: dict[str, Entry | None]) -> dict[str, Entry]:
+        """The entries of ``values`` that exist and are in scope (order kept)."""
+        if self._spec is not None:
+            return {p: e for p, e in values.items() if e is not None and self.includes(p)}
+        # no excludes: only .float/ is out (paths.is_float_path, inlined: it runs once per
+        # file of a full sync; 60-85 ms -> 35-45 ms at 90k files)
+        top = "/" + paths.FLOAT_DIR
+        below = top + "/"
+        return {p: e for p, e in values.items()
+                if e is not None and not p.startswith(below) and p != top}
+
 
 def sync(
     git: Git,
@@ -76,7 +87,7 @@ def sync(
                 plan = None  # base commit gone (force push, gc, shallow clone): rebuild
         if plan is None:
             plan = full_plan(git, target)
-        wanted = {p: e for p, e in plan.values.items() if e is not None and scope.includes(p)}
+        wanted = scope.present(plan.values)
         changes = _changes(conn, plan, wanted)
         # after a full plan the files table holds exactly `wanted`: no need to read it back
         applied = apply_changes(conn, changes, progress, wanted if plan.full else None)
