@@ -93,6 +93,9 @@ def start_background(project: Project) -> int | None:
         return None
     root = project.work_tree or project.git.git_dir
     env = {k: v for k, v in os.environ.items() if k not in _GIT_VARS}
+    # the hook may run from a shim that found this package by path (-I -S): so must the worker
+    here = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
     # stdout/stderr go to the log, not to the hook's pipes: whoever runs `git commit` and
     # reads its output to the end must not wait for the worker
     with open(project.git.git_dir / LOG_NAME, "ab") as log:
