@@ -8,8 +8,10 @@ For each size (deterministic repos from ``generate.py``) it prints one table:
 
 Columns: wall time of the real CLI process (``python -m float_hooks``, interpreter start
 included), in-process time (from before ``import float_hooks`` to the end of ``main``, i.e.
-the work beyond interpreter start, measured in a separate process of its own), peak RSS of
-the child (``ru_maxrss`` from ``wait4``), and the CLI time as a multiple of ``git status``.
+the work beyond interpreter start, measured in a separate process of its own), CPU time of
+the CLI process and the git processes it ran (user + system, from ``wait4``: less sensitive
+than wall time to other load on the machine), peak RSS of the child (``ru_maxrss``), and the
+CLI wall time as a multiple of ``git status``.
 Medians of ``--runs`` runs. After the runs a full rescan (``sync --full``) must find nothing
 to change: the incremental state equals a full rebuild.
 
@@ -54,6 +56,7 @@ sys.exit(rc)
 class Run:
     wall: float  # seconds
     rss_mb: float
+    cpu: float  # user + system seconds of the child and the git processes it waited for
     inproc: float | None = None
 
 
@@ -68,6 +71,9 @@ class Row:
 
     def rss(self) -> float:
         return max(r.rss_mb for r in self.cli)
+
+    def cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.cli)
 
 
 def child_env() -> dict[str, str]:
@@ -94,7 +100,8 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[Run, bytes, 
     for line in stderr.decode(errors="replace").splitlines():
         if line.startswith("INPROC "):
             inproc = float(line.split()[1])
-    return Run(wall, usage.ru_maxrss / 1024, inproc), stdout, stderr
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(wall, usage.ru_maxrss / 1024, cpu, inproc), stdout, stderr
 
 
 class Bench:
@@ -180,13 +187,14 @@ def table(size: int, rows: list[Row], interp: float) -> str:
     lines = [
         f"### {size:,} files in {default_folders(size):,} folders",
         "",
-        "| operation | CLI wall (ms) | in-process (ms) | peak RSS (MB) | x git status |",
-        "|---|---:|---:|---:|---:|",
+        "| operation | CLI wall (ms) | in-process (ms) | CLI CPU (ms) | peak RSS (MB)"
+        " | x git status |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         inproc = f"{statistics.median(row.inproc) * 1000:.0f}" if row.inproc else ""
-        lines.append(f"| {row.label} | {row.wall() * 1000:.0f} | {inproc} | {row.rss():.0f} |"
-                     f" {row.wall() / status:.2f} |")
+        lines.append(f"| {row.label} | {row.wall() * 1000:.0f} | {inproc} |"
+                     f" {row.cpu() * 1000:.0f} | {row.rss():.0f} | {row.wall() / status:.2f} |")
     lines.append("")
     lines.append(f"Interpreter start (`python -c pass`): {interp * 1000:.0f} ms.")
     return "\n".join(lines)
