@@ -3,6 +3,7 @@ deliveries over HTTP, the push applied by the worker threads, read back through 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ import requests
 from tests.test_webhook_helpers import SECRET, TOKEN, Origin, signed
 
 ROOT = Path(__file__).resolve().parent.parent
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def free_port() -> int:
@@ -36,13 +38,14 @@ def origin(tmp_path: Path) -> Origin:
     return o
 
 
-@pytest.fixture
-def server(tmp_path: Path, origin: Origin) -> Iterator[str]:
+@contextlib.contextmanager
+def gunicorn(tmp_path: Path, origin: Origin, **extra: str) -> Iterator[str]:
+    """gunicorn on a free loopback port; bounded waits; always terminated."""
     port = free_port()
     env = {**os.environ, "FLOAT_WEBHOOK_SECRET": SECRET, "FLOAT_API_TOKEN": TOKEN,
            "FLOAT_DATA_DIR": str(tmp_path / "data"), "FLOAT_GIT_URL_TEMPLATE": origin.template,
-           "FLOAT_ON_PUSH": "queue", "FLOAT_POLL_SECONDS": "0.2"}
-    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
+           "FLOAT_ON_PUSH": "queue", "FLOAT_POLL_SECONDS": "0.2", **extra}
+    log = open(tmp_path / "gunicorn.log", "ab")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "webhook:create_app()", "-b", f"127.0.0.1:{port}",
          "-w", "2", "--graceful-timeout", "10"],
@@ -70,6 +73,23 @@ def server(tmp_path: Path, origin: Origin) -> Iterator[str]:
         log.close()
 
 
+@pytest.fixture
+def server(tmp_path: Path, origin: Origin) -> Iterator[str]:
+    with gunicorn(tmp_path, origin) as url:
+        yield url
+
+
+def wait_head(url: str, head: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        r = requests.get(url + "/repos/acme/widgets/status", headers=AUTH, timeout=10)
+        if r.status_code == 200 and r.json()["head"] == head \
+                and r.json()["queued_deliveries"] == 0:
+            return dict(r.json())
+        assert time.monotonic() < deadline, r.text
+        time.sleep(0.1)
+
+
 def deliver(url: str, event: str, payload: Any, delivery: str | None = None) -> Any:
     body = json.dumps(payload).encode()
     return requests.post(url + "/webhook", data=body, headers=signed(body, event, delivery),
@@ -92,17 +112,30 @@ def test_gunicorn_end_to_end(server: str, origin: Origin) -> None:
     before, second = origin.push()
     assert deliver(server, "push", origin.payload(before, second)).status_code == 202
 
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    deadline = time.monotonic() + 60
-    while True:
-        r = requests.get(server + "/repos/acme/widgets/status", headers=auth, timeout=10)
-        if r.status_code == 200 and r.json()["head"] == second \
-                and r.json()["queued_deliveries"] == 0:
-            break
-        assert time.monotonic() < deadline, r.text
-        time.sleep(0.1)
+    auth = AUTH
+    wait_head(server, second)
+    r = requests.get(server + "/repos/acme/widgets/status", headers=auth, timeout=10)
     assert r.json()["files"] == 2
     r = requests.get(server + "/repos/acme/widgets/deliveries", headers=auth, timeout=10)
     assert next((d["delivery"], d["state"]) for d in r.json()) == ("gh-1", "done")
     assert [d["state"] for d in r.json()] == ["done", "done"]
     assert requests.get(server + "/repos/acme/widgets/stale", timeout=10).status_code == 401
+
+
+def test_gunicorn_restart_resumes_queued_pushes(tmp_path: Path, origin: Origin) -> None:
+    # first run: no worker, so the acknowledged pushes are only in the queue when it stops
+    with gunicorn(tmp_path, origin, FLOAT_WORKER="off") as url:
+        before, first = origin.push()
+        assert deliver(url, "push", origin.payload(before, first)).status_code == 202
+        origin.commit({"docs/guide.md": "g v2\n"})
+        before, second = origin.push()
+        assert deliver(url, "push", origin.payload(before, second)).status_code == 202
+        r = requests.get(url + "/repos/acme/widgets/status", headers=AUTH, timeout=10)
+        assert r.status_code == 404  # nothing applied yet
+    # second run, default worker threads: the queued pushes are applied, in order
+    with gunicorn(tmp_path, origin) as url:
+        status = wait_head(url, second)
+        assert status["files"] == 2
+        r = requests.get(url + "/repos/acme/widgets/deliveries", headers=AUTH, timeout=10)
+        assert [(d["after"], d["state"]) for d in r.json()] == [(first, "done"),
+                                                                (second, "done")]
