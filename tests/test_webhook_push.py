@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 
 from float_hooks.context import set_context
 from float_hooks.db import Store
+from tests.gitrepo import GitRepo
 from tests.test_webhook_helpers import (
     ZERO,
     Origin,
@@ -347,6 +348,23 @@ def test_manual_resync(make_app: Factory, origin: Origin) -> None:
     assert (last["kind"], last["state"]) == ("resync", "done"), last
     assert last["result"]["sync"]["mode"] == "full"
     assert describe(app)["head"] == after
+    assert client.get("/repos/acme/widgets/status", headers=auth()).json["branch"] == "main"
+
+
+def test_resync_of_a_repository_never_pushed(make_app: Factory, origin: Origin) -> None:
+    # the origin's default branch comes from the remote's HEAD
+    origin.work.git("checkout", "-q", "-b", "trunk")
+    origin.commit({"trunk.txt": "t\n"})
+    _, tip = origin.push("trunk")
+    origin.work.git("push", "-q", "origin", "HEAD:refs/heads/main")
+    GitRepo(origin.bare).git("symbolic-ref", "HEAD", "refs/heads/trunk")
+    app = make_app()
+    client = app.test_client()
+    assert client.post("/repos/acme/widgets/sync", headers=auth()).status_code == 202
+    wait_idle(app)
+    assert rows(app)[-1]["state"] == "done", rows(app)[-1]
+    status = client.get("/repos/acme/widgets/status", headers=auth()).json
+    assert (status["head"], status["branch"]) == (tip, "trunk")
 
 
 def test_unreachable_origin_fails_without_blocking_others(tmp_path: Path, origin: Origin,

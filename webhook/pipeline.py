@@ -82,9 +82,9 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
     timings["fetch"] = time.perf_counter() - t0
     git = Git(path, None)
     db_path = repo_dir(settings.data_dir, d.full_name) / INDEX_DB
-    rev, full = _target(git, db_path, d, tracked)
+    rev, full, branch = _target(git, db_path, d, tracked)
     if rev is None:
-        return "ignored", {"reason": f"branch {tracked} does not exist in the mirror"}
+        return "ignored", {"reason": f"branch {branch} does not exist in the mirror"}
     project = MirrorProject(git, db_path, rev, settings)
     from float_hooks import triggers
     from float_hooks.errors import LockedDatabase
@@ -101,7 +101,7 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         timings["import"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         result = sync(git, store, Target("commit", rev), scope=project.scope(), full=full)
-        store.set_meta(BRANCH_KEY, d.ref.removeprefix("refs/heads/") if d.ref else tracked)
+        store.set_meta(BRANCH_KEY, branch)
         timings["sync"] = time.perf_counter() - t0
         out: dict[str, Any] = {"sync": _summary(result.as_json())}
         t0 = time.perf_counter()
@@ -133,8 +133,8 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
 
 
 def _target(git: Git, db_path: Path, d: Delivery,
-            tracked: str | None) -> tuple[str | None, bool]:
-    """(commit to sync to, full rebuild?)."""
+            tracked: str | None) -> tuple[str | None, bool, str | None]:
+    """(commit to sync to, full rebuild?, the branch it is on)."""
     if d.kind == "push":
         # normally ``after`` itself; if it is gone already (force-pushed away before the fetch)
         # the branch's current tip, which a later delivery will name anyway
@@ -142,11 +142,12 @@ def _target(git: Git, db_path: Path, d: Delivery,
         if rev is None and d.ref:
             rev = git.resolve_commit(d.ref)
         # a (re)created branch shares no history we can trust with what was synced: rebuild
-        return rev, d.created
+        return rev, d.created, tracked
+    # a resync: the configured branch, else the one the map followed, else the origin's default
     branch = tracked or _stored_branch(db_path) or mirror.head_branch(git.git_dir)
     if not branch:
-        return None, True
-    return git.resolve_commit(f"refs/heads/{branch}"), True
+        return None, True, None
+    return git.resolve_commit(f"refs/heads/{branch}"), True, branch
 
 
 def _stored_branch(db_path: Path) -> str | None:
