@@ -198,6 +198,7 @@ def test_settings_refuse_to_start_without_secret(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", [
     {"FLOAT_ON_PUSH": "sometimes"}, {"FLOAT_WORKER": "fork"}, {"FLOAT_REPOS": "acme/../x"},
     {"FLOAT_GIT_URL_TEMPLATE": "https://github.com/x.git"}, {"FLOAT_WORKER_THREADS": "0"},
+    {"FLOAT_BRANCH": "main:refs/heads/evil"},
 ])
 def test_settings_reject_bad_values(tmp_path: Path, bad: dict[str, str]) -> None:
     with pytest.raises(SettingsError):

@@ -200,3 +200,13 @@ def test_insecure_dev_mode_skips_signatures(tmp_path: Path) -> None:
     r = app.test_client().post("/webhook", json=push_payload(), headers={
         "X-GitHub-Event": "push", "X-GitHub-Delivery": "d"})
     assert r.status_code == 202
+
+
+@pytest.mark.parametrize("branch", ["main:refs/heads/x", "-x", "a..b", "a b", "*", "m\n", 7])
+def test_unsafe_default_branch_never_reaches_git(client: FlaskClient, app: Flask,
+                                                 branch: Any) -> None:
+    payload = push_payload()
+    payload["repository"]["default_branch"] = branch
+    r = post(client, "push", payload)
+    assert r.status_code == 202 and r.json["status"] == "ignored"
+    assert rows(app)[0]["default_branch"] is None and rows(app)[0]["state"] == "ignored"

@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
 
 from webhook.deliveries import Queue
-from webhook.names import InvalidName, repo_key, split
+from webhook.names import InvalidName, repo_key, safe_branch, split
 from webhook.settings import Settings
 
 bp = Blueprint("github", __name__)
@@ -119,8 +119,8 @@ def receive() -> Any:
         if sha is not None and not _SHA.fullmatch(sha):
             raise BadRequest("before/after must be commit ids")
     default_branch = repository.get("default_branch")
-    if not isinstance(default_branch, str) or any(ord(c) < 0x20 for c in default_branch):
-        default_branch = None
+    if not isinstance(default_branch, str) or not safe_branch(default_branch):
+        default_branch = None  # then no push can match it: all are recorded as ignored
     commits = data.get("commits")
     # a push to a branch the map does not follow needs no work: settle it now
     tracked = settings.branch or default_branch

@@ -53,3 +53,13 @@ def repo_dir(data_dir: Path, full_name: str) -> Path:
     if data_dir.resolve() not in path.resolve().parents:
         raise InvalidName("repository path escapes the data directory")
     return path
+
+
+_BRANCH = re.compile(r"[A-Za-z0-9._/+-]{1,255}")
+
+
+def safe_branch(name: str) -> bool:
+    """A branch name that is safe inside a git refspec (it ends up in one for the fetch):
+    no ``:``, spaces, globs or ``..``, no leading ``-`` or ``/``."""
+    return (bool(_BRANCH.fullmatch(name)) and ".." not in name and "//" not in name
+            and not name.startswith(("-", "/", ".")) and not name.endswith(("/", ".lock")))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webhook.names import InvalidName, repo_key
+from webhook.names import InvalidName, repo_key, safe_branch
 
 ON_PUSH_MODES = ("regenerate", "queue", "off")
 WORKER_MODES = ("thread", "off")
@@ -78,6 +78,9 @@ def load(config: Mapping[str, Any] | None = None,
     on_push = get("FLOAT_ON_PUSH", "regenerate") or ""
     if on_push not in ON_PUSH_MODES:
         raise SettingsError(f"FLOAT_ON_PUSH must be one of {', '.join(ON_PUSH_MODES)}")
+    branch = get("FLOAT_BRANCH")
+    if branch is not None and not safe_branch(branch):
+        raise SettingsError(f"FLOAT_BRANCH: not a usable branch name: {branch!r}")
     worker = get("FLOAT_WORKER", "thread") or ""
     if worker not in WORKER_MODES:
         raise SettingsError(f"FLOAT_WORKER must be one of {', '.join(WORKER_MODES)}")
@@ -99,7 +102,7 @@ def load(config: Mapping[str, Any] | None = None,
         on_push=on_push,
         github_token=get("FLOAT_GITHUB_TOKEN"),
         github_api_url=(get("FLOAT_GITHUB_API_URL", "https://api.github.com") or "").rstrip("/"),
-        branch=get("FLOAT_BRANCH"),
+        branch=branch,
         trust_repo_config=_flag(get("FLOAT_TRUST_REPO_CONFIG")),
         worker=worker,
         worker_threads=threads,
