@@ -12,6 +12,7 @@ from float_hooks import paths
 from float_hooks.apply import authored
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError, NotFound
+from float_hooks.hashing import MODE_KINDS
 from float_hooks.schema import AUTHORED_FOLDER_FIELDS
 from float_hooks.sync import BASE_KEY
 
@@ -119,8 +120,6 @@ def stale_list(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 
 def children(conn: sqlite3.Connection, path: str) -> list[dict[str, Any]]:
-    kinds = {"100644": "file", "100755": "executable", "120000": "symlink",
-             "160000": "submodule"}
     out: list[dict[str, Any]] = [
         {"name": r[1], "path": r[0], "kind": "folder", "hash": r[2], "status": r[3],
          "map_summary": r[4]}
@@ -129,7 +128,7 @@ def children(conn: sqlite3.Connection, path: str) -> list[dict[str, Any]]:
             " WHERE parent_path = ? ORDER BY name", (path,))
     ]
     out += [
-        {"name": paths.name(r[0]), "path": r[0], "kind": kinds.get(r[1], "file"), "hash": r[2]}
+        {"name": paths.name(r[0]), "path": r[0], "kind": MODE_KINDS.get(r[1], "file"), "hash": r[2]}
         for r in conn.execute(
             "SELECT path, mode, content_hash FROM files WHERE folder_path = ? ORDER BY path",
             (path,))
