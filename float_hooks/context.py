@@ -72,8 +72,9 @@ def why(conn: sqlite3.Connection, path: str) -> dict[str, Any]:
         "SELECT file_path, old_hash, old_mode FROM changed_since WHERE folder_path = ?"
         " ORDER BY file_path", (path,)
     ):
-        cur = conn.execute("SELECT content_hash, mode FROM files WHERE path = ?",
-                           (file_path,)).fetchone()
+        cur = conn.execute("SELECT content_hash, mode FROM files"
+                           " WHERE folder_path = ? AND path = ?",
+                           (paths.parent(file_path), file_path)).fetchone()
         new_hash, new_mode = (cur[0], cur[1]) if cur else (None, None)
         if old_hash is None:
             kind = "added"

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from float_hooks import paths
-from float_hooks.apply import Applied, Change, Progress, apply_changes, select_in
+from float_hooks.apply import Applied, Change, Progress, apply_changes
 from float_hooks.db import Store, now
 from float_hooks.errors import GitError
 from float_hooks.git import Entry, Git
@@ -121,11 +121,13 @@ def _changes(conn: Any, plan: Plan, wanted: dict[str, Entry]) -> dict[str, Chang
         return full
     else:
         candidates = set(plan.values)
-        stored = {
-            r[0]: (r[1], r[2])
-            for r in select_in(conn, "SELECT path, mode, content_hash FROM files"
-                               " WHERE path IN ({})", candidates)
-        }
+        stored = {}
+        for path in candidates:  # point lookups on the (folder_path, path) key
+            row = conn.execute("SELECT mode, content_hash FROM files"
+                               " WHERE folder_path = ? AND path = ?",
+                               (paths.parent(path), path)).fetchone()
+            if row is not None:
+                stored[path] = (row[0], row[1])
     changes: dict[str, Change] = {}
     for path in candidates:
         old, new = stored.get(path), wanted.get(path)

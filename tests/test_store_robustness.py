@@ -159,3 +159,51 @@ def test_wal_mode_and_busy_timeout(synced: GitRepo) -> None:
     assert os.path.exists(synced.path / ".float" / ".gitignore")
     ignored = synced.git("check-ignore", ".float/index.db", ".float/index.db-wal")
     assert ".float/index.db" in ignored
+
+
+def test_migration_5_rekeys_files_and_indexes_only_folders_with_context(tmp_path: Path) -> None:
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                 " applied_at TEXT NOT NULL)")
+    for number, name, sql in MIGRATIONS[:4]:
+        conn.executescript(sql)
+        conn.execute("INSERT INTO migrations VALUES (?, ?, 'then')", (number, name))
+    for p, what in (("/", None), ("/a", "token rotation"), ("/b", None)):
+        conn.execute("INSERT INTO folders(path, name, source_hash, created_at, updated_at,"
+                     " context_hash, context_what) VALUES (?, '', 'h', 't', 't', ?, ?)",
+                     (p, what and "h", what))
+    conn.execute("INSERT INTO files VALUES ('/a/x.py', '/a', 'abc', '100644', 't')")
+    conn.execute("PRAGMA user_version = 4")
+    conn.close()
+
+    store = Store.open(path)
+    c = store.conn
+    assert [tuple(r) for r in c.execute("SELECT * FROM files")] == [
+        ("/a/x.py", "/a", "abc", "100644", "t")]
+    with pytest.raises(sqlite3.IntegrityError):  # (folder_path, path) is the key
+        c.execute("INSERT INTO files VALUES ('/a/x.py', '/a', 'def', '100644', 't')")
+
+    def indexed() -> int:
+        return int(c.execute("SELECT count(*) FROM folders_fts_docsize").fetchone()[0])
+
+    def found(word: str) -> list[str]:
+        return [r[0] for r in c.execute(
+            "SELECT f.path FROM folders_fts JOIN folders f ON f.rowid = folders_fts.rowid"
+            " WHERE folders_fts MATCH ?", (word,))]
+
+    assert indexed() == 1 and found("rotation") == ["/a"]
+    with store.write():  # context written, rewritten, cleared, a folder deleted
+        c.execute("UPDATE folders SET context_what = 'cache layer' WHERE path = '/b'")
+        c.execute("UPDATE folders SET context_what = 'key rotation' WHERE path = '/a'")
+        c.execute("UPDATE folders SET map_summary = 'root' WHERE path = '/'")
+        c.execute("INSERT INTO folders(path, name, source_hash, created_at, updated_at)"
+                  " VALUES ('/c', 'c', 'h', 't', 't')")
+    assert indexed() == 3 and found("rotation") == ["/a"] and found("token") == []
+    with store.write():
+        c.execute("UPDATE folders SET context_what = NULL WHERE path = '/b'")
+        c.execute("DELETE FROM folders WHERE path = '/a'")
+        c.execute("DELETE FROM folders WHERE path = '/c'")
+    assert indexed() == 1 and found("rotation") == [] and found("cache") == []
+    assert found("root") == ["/"]
+    c.execute("INSERT INTO folders_fts(folders_fts) VALUES ('integrity-check')")
