@@ -38,17 +38,27 @@ class Applied:
     archived: list[str] = field(default_factory=list)
 
 
+# Above this many keys, one pass over a table beats an indexed lookup per key.
+SCAN_ABOVE = 1000
+
+
 def in_chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
 
 def select_in(
-    conn: sqlite3.Connection | sqlite3.Cursor, sql: str, keys: Iterable[str]
+    conn: sqlite3.Connection | sqlite3.Cursor, sql: str, keys: Iterable[str],
+    scan: str | None = None,
 ) -> list[Any]:
-    """Run ``sql`` (with one ``{}`` for a placeholder list) over ``keys`` in chunks."""
+    """Run ``sql`` (with one ``{}`` for a placeholder list) over ``keys`` in chunks; or, for
+    more than SCAN_ABOVE keys, ``scan`` (the same query without that filter) once, keeping
+    the rows whose first column is one of the keys."""
+    wanted = set(keys)
+    if scan is not None and len(wanted) > SCAN_ABOVE:
+        return [r for r in conn.execute(scan) if r[0] in wanted]
     rows: list[Any] = []
-    for chunk in in_chunks(sorted(set(keys))):
+    for chunk in in_chunks(sorted(wanted)):
         rows += conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
     return rows
 
@@ -77,14 +87,21 @@ def apply_changes(
     if not changes:
         return result
     stamp = now()
-    chains = _ancestor_chains(changes)
-    _write_files(conn, changes, stamp, chains)
-    _track_changed_since(conn, changes, chains)
+    by_folder = group_by_folder(changes)
+    chains = ancestor_chains(by_folder)
+    written = _write_files(conn, changes, stamp, by_folder)
+    _track_changed_since(conn, changes, by_folder, chains)
 
     dirty: set[str] = set().union(*chains.values())
     before = {r["path"]: r for r in select_in(conn, "SELECT * FROM folders WHERE path IN ({})",
-                                               dirty)}
-    files, subfolders = _children(conn, dirty, universe)
+                                               dirty, scan="SELECT * FROM folders")}
+    if universe is not None and written == len(universe):
+        # every file is new or changed (a first sync): the groups hold the whole tree
+        files = {folder: [(p[p.rfind("/") + 1 :], *universe[p]) for p in group if p in universe]
+                 for folder, group in by_folder.items()}
+        subfolders = _subfolders(conn, dirty)
+    else:
+        files, subfolders = _children(conn, dirty, universe)
     removed_rows: dict[str, sqlite3.Row] = {}
     inserts: list[tuple[str, str | None, str, str, str, str, str]] = []
     updates: list[tuple[str, str, str, str]] = []
@@ -139,22 +156,39 @@ def apply_changes(
     return result
 
 
-def _ancestor_chains(changed: Iterable[str]) -> dict[str, list[str]]:
-    """Each path's folders, deepest first; worked out once per folder, not once per path."""
-    memo: dict[str, list[str]] = {}
+def group_by_folder(changed: Iterable[str]) -> dict[str, list[str]]:
+    """The paths of each folder, in the order given: the one per-file pass that finds each
+    file's folder (a first sync has 90k files and 7.5k folders)."""
     out: dict[str, list[str]] = {}
     for path in changed:
-        cut = path.rfind("/")  # paths.parent, inlined: this runs once per file
+        cut = path.rfind("/")  # paths.parent, inlined
         folder = path[:cut] if cut > 0 else paths.ROOT
-        chain = memo.get(folder)
-        if chain is None:
-            chain = memo[folder] = [folder, *paths.ancestors(folder)]
-        out[path] = chain
+        group = out.get(folder)
+        if group is None:
+            out[folder] = [path]
+        else:
+            group.append(path)
     return out
 
 
-# Above this many dirty folders, one pass over each table beats an indexed lookup per folder.
-SCAN_ABOVE = 1000
+def ancestor_chains(folders: Iterable[str]) -> dict[str, list[str]]:
+    """Each folder with its ancestors, deepest first (``/`` last). Shared tails are worked
+    out once: a parent's chain is reused by all its children."""
+    memo: dict[str, list[str]] = {paths.ROOT: [paths.ROOT]}
+
+    def chain(folder: str) -> list[str]:
+        missing = []  # no recursion: a tree may nest deeper than Python's stack
+        got = memo.get(folder)
+        while got is None:
+            missing.append(folder)
+            cut = folder.rfind("/")
+            folder = folder[:cut] if cut > 0 else paths.ROOT
+            got = memo.get(folder)
+        for f in reversed(missing):
+            got = memo[f] = [f, *got]
+        return got
+
+    return {f: chain(f) for f in folders}
 
 
 def _children(
@@ -186,49 +220,70 @@ def _children(
     for folder, path, mode, content_hash in file_rows:
         if folder in dirty:
             files.setdefault(folder, []).append((path[path.rfind("/") + 1 :], mode, content_hash))
+    return files, _subfolders(conn, dirty, folder_rows)
+
+
+def _subfolders(conn: sqlite3.Connection, dirty: set[str],
+                rows: Iterable[Any] | None = None) -> dict[str, dict[str, str]]:
+    """The dirty folders' child folders as stored now: parent -> {path: folder hash}."""
+    if rows is None:
+        cur = conn.cursor()
+        cur.row_factory = None
+        if len(dirty) > SCAN_ABOVE:
+            rows = cur.execute("SELECT parent_path, path, source_hash FROM folders")
+        else:
+            rows = select_in(cur, "SELECT parent_path, path, source_hash FROM folders"
+                             " WHERE parent_path IN ({})", dirty)
     subfolders: dict[str, dict[str, str]] = {}
-    for parent, path, source_hash in folder_rows:
+    for parent, path, source_hash in rows:
         if parent in dirty:
             subfolders.setdefault(parent, {})[path] = source_hash
-    return files, subfolders
+    return subfolders
 
 
 def _write_files(conn: sqlite3.Connection, changes: dict[str, Change], stamp: str,
-                 chains: dict[str, list[str]]) -> None:
-    # In key order: B-tree inserts then touch neighbouring pages instead of random ones
-    # (a first build of 90k files: 1.6 s -> 0.85 s CPU); `changes` comes from a set.
-    # The table's key is (folder_path, path).
-    ordered = sorted((chains[p][0], p, new) for p, (_, new) in changes.items())
-    conn.executemany("DELETE FROM files WHERE folder_path = ? AND path = ?",
-                     [(f, p) for f, p, new in ordered if new is None])
+                 by_folder: dict[str, list[str]]) -> int:
+    """Write the file rows; returns how many were inserted or updated."""
+    # In key order, (folder_path, path): B-tree inserts then touch neighbouring pages instead
+    # of random ones (a first build of 90k files: 1.6 s -> 0.85 s CPU). A group is usually
+    # in path order already (git lists paths sorted), which sorted() checks in one pass.
+    gone: list[tuple[str, str]] = []
+    rows: list[tuple[str, str, str, str, str]] = []
+    for folder in sorted(by_folder):
+        for path in sorted(by_folder[folder]):
+            new = changes[path][1]
+            if new is None:
+                gone.append((folder, path))
+            else:
+                rows.append((path, folder, new[1], new[0], stamp))
+    conn.executemany("DELETE FROM files WHERE folder_path = ? AND path = ?", gone)
     conn.executemany(
         "INSERT INTO files(path, folder_path, content_hash, mode, last_scanned_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT(folder_path, path) DO UPDATE SET"
         " content_hash = excluded.content_hash, mode = excluded.mode,"
         " last_scanned_at = excluded.last_scanned_at",
-        [(p, f, new[1], new[0], stamp) for f, p, new in ordered if new is not None],
+        rows,
     )
+    return len(rows)
 
 
 def _track_changed_since(conn: sqlite3.Connection, changes: dict[str, Change],
-                         ancestors: dict[str, list[str]]) -> None:
+                         by_folder: dict[str, list[str]], chains: dict[str, list[str]]) -> None:
     """Remember, per folder with context, each file that changed since that context was
     written (its first old state); forget it when the file returns to that state."""
-    wanted: set[str] = set().union(*ancestors.values())
-    with_context = {
-        r[0]
-        for r in select_in(
-            conn, "SELECT path FROM folders WHERE context_hash IS NOT NULL AND path IN ({})",
-            wanted,
-        )
-    }
+    wanted: set[str] = set().union(*chains.values())
+    query = "SELECT path FROM folders WHERE context_hash IS NOT NULL"
+    with_context = {r[0] for r in select_in(conn, query + " AND path IN ({})", wanted,
+                                            scan=query)}
     if not with_context:
         return
     rows = []
     reverted = []
-    for path, (old, new) in changes.items():
-        for folder in ancestors[path]:
-            if folder in with_context:
+    for holder, group in by_folder.items():
+        watching = [f for f in chains[holder] if f in with_context]
+        for path in group if watching else ():
+            old, new = changes[path]
+            for folder in watching:
                 rows.append((folder, path, old and old[1], old and old[0]))
                 reverted.append((folder, path, new and new[1], new and new[0]))
     conn.executemany("INSERT OR IGNORE INTO changed_since VALUES (?, ?, ?, ?)", rows)
@@ -336,13 +391,10 @@ def _restore_imported(conn: sqlite3.Connection, added: list[str]) -> None:
     """Context imported for a folder this DB did not have yet (a merge brings a teammate's new
     folder and the export describing it; the hook imports before it syncs) waited in the
     archive: it moves onto the folder when the folder appears, and leaves the archive."""
-    rows = select_in(
-        conn,
-        "SELECT a.id, a.path, a.content FROM archived_folders a JOIN folders f ON f.path = a.path"
-        " WHERE a.reason = '" + IMPORTED + "' AND a.restored_at IS NULL AND f.context_hash IS"
-        " NULL AND a.path IN ({})",
-        added,
-    )
+    query = ("SELECT a.path, a.id, a.content FROM archived_folders a"
+             " JOIN folders f ON f.path = a.path WHERE a.reason = '" + IMPORTED + "'"
+             " AND a.restored_at IS NULL AND f.context_hash IS NULL")
+    rows = select_in(conn, query + " AND a.path IN ({})", added, scan=query)
     latest: dict[str, dict[str, object]] = {}
     for r in rows:  # several imports for one path: the newest context wins
         content = json.loads(r["content"])
@@ -366,13 +418,10 @@ def _restore_imported(conn: sqlite3.Connection, added: list[str]) -> None:
 
 def _reuse_versions(conn: sqlite3.Connection, folders: list[str]) -> None:
     """A folder whose hash returned to one it already had context for gets that context."""
-    rows = select_in(
-        conn,
-        "SELECT f.path, v.content FROM folders f JOIN context_versions v"
-        " ON v.folder_path = f.path AND v.source_hash = f.source_hash"
-        " WHERE f.path IN ({}) AND f.context_hash IS NOT f.source_hash",
-        folders,
-    )
+    query = ("SELECT f.path, v.content FROM folders f JOIN context_versions v"
+             " ON v.folder_path = f.path AND v.source_hash = f.source_hash"
+             " WHERE f.context_hash IS NOT f.source_hash")
+    rows = select_in(conn, query + " AND f.path IN ({})", folders, scan=query)
     for path, content in rows:
         fields = {k: v for k, v in json.loads(content).items() if k in AUTHORED_FOLDER_FIELDS}
         fields.pop("uid", None)
@@ -385,8 +434,9 @@ def _reuse_versions(conn: sqlite3.Connection, folders: list[str]) -> None:
 
 def _report_status(conn: sqlite3.Connection, before: dict[str, sqlite3.Row],
                    result: Applied) -> None:
-    now_rows = select_in(conn, "SELECT path, status FROM folders WHERE path IN ({})",
-                         result.folders_changed)
+    # a folder without context is pending whatever its hash: only the others can turn
+    query = "SELECT path, status FROM folders WHERE context_hash IS NOT NULL"
+    now_rows = select_in(conn, query + " AND path IN ({})", result.folders_changed, scan=query)
     for path, status in now_rows:
         was = before[path]["status"] if path in before else None
         if status == "stale" and was != "stale":

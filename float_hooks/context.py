@@ -50,10 +50,9 @@ def status_counts(store: Store) -> dict[str, Any]:
     conn = store.conn
     counts = {"files": conn.execute("SELECT count(*) FROM files").fetchone()[0]}
     counts["folders"] = conn.execute("SELECT count(*) FROM folders").fetchone()[0]
+    by_status = dict(conn.execute("SELECT status, count(*) FROM folders GROUP BY status"))
     for status in ("pending", "current", "stale"):
-        counts[status] = conn.execute(
-            "SELECT count(*) FROM folders WHERE status = ?", (status,)
-        ).fetchone()[0]
+        counts[status] = by_status.get(status, 0)
     counts["head"] = store.get_meta(BASE_KEY) or None
     counts["snapshot"] = store.get_meta("snapshot")
     counts["synced_at"] = store.get_meta("synced_at")

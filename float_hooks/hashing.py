@@ -33,7 +33,10 @@ def normalize_mode(mode: str) -> str:
 
 def folder_hash(children: Iterable[tuple[str, str, str]]) -> str:
     """Hash of a folder from ``(name, mode, hash)`` of its immediate children."""
-    digest = hashlib.sha256()
-    for child_name, mode, child_hash in sorted(children, key=lambda c: c[0].encode()):
-        digest.update(f"{mode} {child_name}\0{child_hash}\0".encode())
-    return digest.hexdigest()
+    # Sorting the str names sorts their UTF-8 bytes: UTF-8 keeps code point order. Names are
+    # unique within a folder, so the tuples never compare past the name. One joined string,
+    # one update: this runs for every folder of a full sync.
+    return hashlib.sha256(
+        "".join([f"{mode} {name}\0{child_hash}\0" for name, mode, child_hash in sorted(children)])
+        .encode()
+    ).hexdigest()

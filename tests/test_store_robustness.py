@@ -53,7 +53,7 @@ def test_sigkill_mid_sync_leaves_a_usable_db_that_converges(synced: GitRepo) -> 
     db = synced.path / ".float" / "index.db"
     for delay in (0.15, 0.3, 0.45, 0.6):
         db.unlink()
-        for side in ("-wal", "-shm"):
+        for side in ("-wal", "-shm", "-journal"):  # a new DB is built with a rollback journal
             Path(str(db) + side).unlink(missing_ok=True)
         p = subprocess.Popen([sys.executable, "-m", "float_hooks", "sync"], cwd=synced.path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
