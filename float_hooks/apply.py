@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from float_hooks import paths
@@ -26,16 +25,28 @@ IMPORTED = "imported"
 Progress = Callable[[int, int], None]
 
 
-@dataclass
 class Applied:
-    files_changed: int = 0
-    folders_changed: list[str] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    became_stale: list[str] = field(default_factory=list)
-    became_current: list[str] = field(default_factory=list)
-    moved: list[tuple[str, str]] = field(default_factory=list)
-    archived: list[str] = field(default_factory=list)
+    """What one sync changed. A plain class, not a dataclass: see snapshot.Target."""
+
+    FIELDS = ("files_changed", "folders_changed", "added", "removed", "became_stale",
+              "became_current", "moved", "archived")  # in the order --json prints them
+    __slots__ = FIELDS
+
+    def __init__(self, files_changed: int = 0) -> None:
+        self.files_changed = files_changed
+        self.folders_changed: list[str] = []
+        self.added: list[str] = []
+        self.removed: list[str] = []
+        self.became_stale: list[str] = []
+        self.became_current: list[str] = []
+        self.moved: list[tuple[str, str]] = []
+        self.archived: list[str] = []
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def __repr__(self) -> str:
+        return f"Applied({self.as_dict()})"
 
 
 # Above this many keys, one pass over a table beats an indexed lookup per key.

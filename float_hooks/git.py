@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from float_hooks import paths
 from float_hooks.errors import GitError, NotARepository
@@ -24,8 +24,7 @@ Entry = tuple[str, str]
 _LOCATION_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_COMMON_DIR")
 
 
-@dataclass(frozen=True)
-class Diff:
+class Diff(NamedTuple):  # not a dataclass: see snapshot.Target
     """One path from a raw diff: its state on the new side (None when deleted)."""
 
     path: str

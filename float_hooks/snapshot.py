@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from float_hooks import paths
 from float_hooks.errors import FloatError
@@ -30,8 +29,9 @@ Kind = Literal["commit", "index", "worktree"]
 NULL_OID_CHARS = {"0"}
 
 
-@dataclass(frozen=True)
-class Target:
+# NamedTuples, not dataclasses, on the hooks' path: `dataclasses` (and the `inspect` it pulls
+# in) plus generating each class's methods cost ~15 ms of a hook's start.
+class Target(NamedTuple):
     """A snapshot to sync to. For ``commit``, ``rev`` names it (HEAD when None)."""
 
     kind: Kind
@@ -41,14 +41,13 @@ class Target:
         return self.rev or "HEAD" if self.kind == "commit" else self.kind
 
 
-@dataclass
-class Plan:
+class Plan(NamedTuple):
     """What a sync will write: new entries for candidate paths (every path when ``full``)."""
 
     full: bool
     head: str | None  # the commit the snapshot is based on (None: no commit yet)
     values: dict[str, Entry | None]
-    overlay: dict[str, Entry | None] = field(default_factory=dict)  # path -> head's entry
+    overlay: dict[str, Entry | None]  # path -> head's entry
 
 
 def resolve_head(git: Git, target: Target) -> str | None:
@@ -123,7 +122,7 @@ def full_plan(git: Git, target: Target) -> Plan:
         values: dict[str, Entry | None] = dict(
             parse_ls_tree(git.run("ls-tree", "-r", "-z", "--full-tree", head)) if head else {}
         )
-        return Plan(True, head, values)
+        return Plan(True, head, values, {})
     listing = git.start("ls-files", "-s", "-z")
     pending = _start_diff(git, head, target)
     try:

@@ -4,8 +4,7 @@ apply the changes in one transaction (a killed process leaves the previous state
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from float_hooks import paths
 from float_hooks.apply import Applied, Change, Progress, apply_changes
@@ -18,15 +17,14 @@ BASE_KEY = "base_commit"  # the commit the synced snapshot is based on ('' = non
 SCOPE_KEY = "scope"  # the exclude rules the files table was built with
 
 
-@dataclass
-class SyncResult:
+class SyncResult(NamedTuple):  # not a dataclass: see snapshot.Target
     target: str
     mode: str  # "full" | "incremental"
     head: str | None
-    applied: Applied = field(default_factory=Applied)
+    applied: Applied
 
     def as_json(self) -> dict[str, Any]:
-        a = asdict(self.applied)
+        a = self.applied.as_dict()
         a["moved"] = [{"from": s, "to": d} for s, d in self.applied.moved]
         return {"target": self.target, "mode": self.mode, "head": self.head, **a}
 
