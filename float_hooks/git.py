@@ -49,6 +49,9 @@ class Git:
         else:
             env.pop("GIT_INDEX_FILE", None)
         env["GIT_LITERAL_PATHSPECS"] = "1"  # our pathspecs are file names, never globs
+        # A reader never takes git's optional locks (`status` would otherwise refresh and
+        # rewrite the index, and could make the user's own `git add` find index.lock taken).
+        env["GIT_OPTIONAL_LOCKS"] = "0"
         env["LC_ALL"] = "C"
         self.env = env
         self._cwd = str(work_tree or git_dir)
@@ -241,6 +244,44 @@ def parse_raw_diff(out: bytes) -> list[Diff]:
     return diffs
 
 
-def parse_untracked(out: bytes) -> list[bytes]:
-    """``git ls-files -o -z``; a nested repository shows as ``dir/`` and is not ours to scan."""
-    return [rec for rec in _records(out) if not rec.endswith(b"/")]
+class Status(NamedTuple):
+    """One path of ``git status --porcelain=v2``: HEAD's and the index's (``staged``)
+    entries, and what the work tree holds: ``"."`` the staged entry, ``"D"`` nothing, ``"M"``
+    or ``"T"`` changed content (to hash; git's work-tree mode in ``mode``), ``"?"`` an
+    untracked file (to hash)."""
+
+    raw: bytes
+    head: Entry | None
+    staged: Entry | None
+    worktree: str
+    mode: str | None
+
+
+def _entry(mode: str, oid: str) -> Entry | None:
+    return None if set(mode) == {"0"} else (normalize_mode(mode), oid)
+
+
+def parse_status(out: bytes) -> list[Status]:
+    """``git status --porcelain=v2 -z --untracked-files=all --no-renames``. Git has already
+    compared contents where stat data alone could not tell, so only real changes are listed
+    (``diff-files`` lists every file whose stat data is stale: after a copy, all of them)."""
+    result: list[Status] = []
+    for rec in _records(out):
+        kind = rec[:1]
+        if kind == b"1":  # 1 XY sub mH mI mW hH hI path
+            f = rec.split(b" ", 8)
+            xy, m_head, m_index, m_work = f[1].decode(), f[3].decode(), f[4].decode(), f[5].decode()
+            y = xy[1]
+            result.append(Status(f[8], _entry(m_head, f[6].decode()),
+                                 _entry(m_index, f[7].decode()), y,
+                                 None if y in ".D" else normalize_mode(m_work)))
+        elif kind == b"u":  # u XY sub m1 m2 m3 mW h1 h2 h3 path: a conflict, "ours" is HEAD's
+            f = rec.split(b" ", 10)
+            ours = _entry(f[4].decode(), f[8].decode())
+            m_work = f[6].decode()
+            gone = set(m_work) == {"0"}
+            result.append(Status(f[10], ours, ours, "D" if gone else "M",
+                                 None if gone else normalize_mode(m_work)))
+        elif kind == b"?" and not rec.endswith(b"/"):  # "dir/": a nested repository
+            result.append(Status(rec[2:], None, None, "?", None))
+    return result

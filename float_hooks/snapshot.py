@@ -22,11 +22,10 @@ from float_hooks.git import (
     parse_ls_files,
     parse_ls_tree,
     parse_raw_diff,
-    parse_untracked,
+    parse_status,
 )
 
 Kind = Literal["commit", "index", "worktree"]
-NULL_OID_CHARS = {"0"}
 
 
 # NamedTuples, not dataclasses, on the hooks' path: `dataclasses` (and the `inspect` it pulls
@@ -70,40 +69,43 @@ def _start_diff(git: Git, head: str | None, target: Target) -> list[subprocess.P
         return []
     if target.kind == "worktree" and git.work_tree is None:
         raise FloatError("a bare repository has no work tree; use --rev")
-    procs = [git.start("diff-index", "--cached", "-z", "--no-renames", head or git.empty_tree())]
-    if target.kind == "worktree":
-        procs.append(git.start("diff-files", "-z", "--no-renames", "--ignore-submodules=dirty"))
-        procs.append(git.start("ls-files", "-o", "--exclude-standard", "-z"))
-    return procs
+    if target.kind == "index":
+        return [git.start("diff-index", "--cached", "-z", "--no-renames",
+                          head or git.empty_tree())]
+    # One `git status` gives HEAD vs index vs work tree and the untracked files: git's most
+    # tuned path (parallel lstat, fsmonitor and the untracked cache when configured), and it
+    # looks at the contents of files whose stat data changed, so a stale index (after a copy
+    # or a `touch`) does not make every file look modified.
+    return [git.start("status", "--porcelain=v2", "-z", "--untracked-files=all",
+                      "--no-renames", "--ignore-submodules=dirty")]
 
 
 def _finish_diff(git: Git, target: Target, procs: list[subprocess.Popen[bytes]]) -> list[Diff]:
     if not procs:
         return []
-    cached = Git.finish(procs[0], "diff-index")
     if target.kind == "index":
-        return [_resolve_unmerged(git, d) for d in parse_raw_diff(cached)]
-    staged = {d.path: d for d in parse_raw_diff(cached)}
-    unstaged = parse_raw_diff(Git.finish(procs[1], "diff-files"))
-    new_files = parse_untracked(Git.finish(procs[2], "ls-files"))
-
+        return [_resolve_unmerged(git, d) for d in parse_raw_diff(Git.finish(procs[0],
+                                                                          "diff-index"))]
     from float_hooks.worktree import WorktreeHasher
 
     hasher = WorktreeHasher(git)
-    out: dict[str, Diff] = dict(staged)
-    for d in unstaged:
-        if paths.is_float_path(d.path):
+    out: dict[str, Diff] = {}
+    listed = parse_status(Git.finish(procs[0], "status"))
+    # tracked paths first: `git rm --cached f` lists f as deleted from the index and as
+    # untracked, and the untracked file is what the work tree holds
+    for s in sorted(listed, key=lambda s: s.worktree == "?"):
+        path = paths.from_git(s.raw)
+        if paths.is_float_path(path):
             continue  # never in scope; don't pay for hashing it (or for importing pygit2)
-        # worktree vs index; the head side is the staged diff's old side, else the index entry
-        head_side = staged[d.path].old if d.path in staged else d.old
-        new = d.new
-        if new is not None and set(new[1]) == NULL_OID_CHARS:
-            new = hasher.entry(d.raw, new[0])
-        out[d.path] = Diff(d.path, d.raw, new, head_side)
-    for raw in new_files:
-        path = paths.from_git(raw)
-        if not paths.is_float_path(path):  # e.g. a fresh `init`'s uncommitted .float/ files
-            out[path] = Diff(path, raw, hasher.entry(raw), None)
+        if s.worktree == ".":
+            new = s.staged
+        elif s.worktree == "D":
+            new = None
+        else:
+            new = hasher.entry(s.raw, s.mode)
+        held = out.get(path)
+        old = held.old if held is not None else s.head
+        out[path] = Diff(path, s.raw, new, old)
     # Paths where the target equals head are kept: a full plan starts from the index and
     # must still override it (staged, then deleted from the work tree); overlays skip them.
     return list(out.values())

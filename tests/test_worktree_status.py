@@ -1,0 +1,83 @@
+"""The work-tree snapshot is read with one `git status --porcelain=v2`: the cases where its
+three sides (HEAD, index, work tree) disagree, and an index whose stat data is stale."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from tests.gitrepo import GitRepo
+
+
+def files(repo: GitRepo) -> dict[str, tuple[str, str]]:
+    rows = repo.float_json("query", "SELECT path, mode, content_hash FROM files")
+    return {r["path"]: (r["mode"], r["content_hash"]) for r in rows}
+
+
+def blob(repo: GitRepo, rel: str) -> str:
+    return repo.git("hash-object", rel).strip()
+
+
+def converges(repo: GitRepo) -> dict[str, tuple[str, str]]:
+    """The incremental state equals a full rescan's."""
+    repo.float_ok("sync")
+    state = files(repo)
+    repo.float_ok("sync", "--full")
+    assert files(repo) == state
+    return state
+
+
+def test_three_sides_disagree(synced: GitRepo) -> None:
+    synced.write("src/app.py", "staged\n")
+    synced.git("add", "src/app.py")
+    synced.write("src/app.py", "then edited again\n")  # HEAD, index, work tree: all differ
+    synced.git("rm", "-q", "--cached", "docs/guide.md")  # untracked now, still on disk
+    synced.write("src/new.py", "added\n")
+    synced.git("add", "src/new.py")
+    os.remove(synced.path / "src/new.py")  # staged, then deleted from the work tree
+    synced.remove("README.md")  # deleted in the work tree only
+    os.remove(synced.path / "src/auth/tokens/jwt.py")
+    os.symlink("login.py", synced.path / "src/auth/tokens/jwt.py")  # a type change
+    state = converges(synced)
+    assert state["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
+    assert state["/docs/guide.md"] == ("100644", blob(synced, "docs/guide.md"))
+    assert "/src/new.py" not in state and "/README.md" not in state
+    link = synced.git("hash-object", "--stdin", input=b"login.py").strip()
+    assert state["/src/auth/tokens/jwt.py"] == ("120000", link)
+    assert synced.git("status", "--porcelain")  # nothing was staged or unstaged by us
+
+
+def test_merge_conflict_in_the_work_tree(synced: GitRepo) -> None:
+    synced.git("checkout", "-q", "-b", "other")
+    synced.write("src/app.py", "theirs\n")
+    synced.commit("theirs")
+    synced.git("checkout", "-q", "-")
+    synced.write("src/app.py", "ours\n")
+    synced.commit("ours")
+    synced.git("merge", "-q", "other", check=False)  # conflicts
+    assert "UU src/app.py" in synced.git("status", "--porcelain")
+    state = converges(synced)
+    assert state["/src/app.py"] == ("100644", blob(synced, "src/app.py"))  # with markers
+
+
+def test_stale_index_stat_data_hashes_nothing_and_writes_no_index(synced: GitRepo) -> None:
+    synced.float_ok("sync")
+    before = files(synced)
+    later = time.time() + 5
+    for root, dirs, names in os.walk(synced.path):
+        dirs[:] = [d for d in dirs if d not in (".git", ".float")]
+        for n in names:
+            os.utime(os.path.join(root, n), (later, later))  # every file "looks" modified
+    index = synced.path / ".git" / "index"
+    stamp = index.stat().st_mtime_ns
+    # a real process, so that the imports it needed are its own
+    probe = ("import sys; from float_hooks.main import main; rc = main(['sync']);"
+             " print('pygit2' in sys.modules); sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=synced.path, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("False")  # no file was hashed by us: git compared
+    assert files(synced) == before
+    assert index.stat().st_mtime_ns == stamp  # git took no lock and rewrote nothing
