@@ -5,7 +5,10 @@ float pre-commit + post-commit shims (``float-hooks install``), and the same kin
 committed with hooks off (``git -c core.hooksPath=/dev/null commit``), alternating, medians of
 ``--runs``. Also each shim on its own (pre-commit on a staged 5-file change, post-commit after
 a hooks-off 5-file commit), and, for comparison, the same hook started the ordinary way
-(``python -m float_hooks hook-impl``: site processing, no ``-I -S``).
+(``python -m float_hooks hook-impl``: site processing, no ``-I -S``). And a *floor*: the same
+commit with two stand-in hooks that do only what any Python hook of this design must (start
+``python -I -S``, import sqlite3 and subprocess, run the one git read each hook needs), to show
+how much of the cost is ours.
 
 Targets (issue 3): hooked commit <= 1.6x the hooks-off commit at ~90k files, and the hooks'
 own time at 90k within 2x of their time at 5k (work grows with the change, not the repo).
@@ -73,7 +76,29 @@ def prepare(files: int, where: Path) -> Path:
     return repo
 
 
+FLOOR_HOOKS = {
+    "pre-commit": ["diff-index", "--cached", "-z", "--no-renames", "HEAD"],
+    "post-commit": ["diff-tree", "-r", "-z", "--no-renames", "HEAD~1", "HEAD"],
+}
+
+
+def floor_hooks(where: Path) -> Path:
+    """A hooks directory whose hooks start Python the shims' way, import what every sync
+    needs and run the git read each float hook runs, then do nothing else."""
+    hooks = where / "floor-hooks"
+    hooks.mkdir(exist_ok=True)
+    for name, git_args in FLOOR_HOOKS.items():
+        code = ("import sqlite3, subprocess; subprocess.run(['git', *"
+                f"{git_args!r}], capture_output=True, check=True)")
+        path = hooks / name
+        path.write_text(f"#!/bin/sh\nexec {sys.executable} -I -S -c \"{code}\"\n")
+        path.chmod(0o755)
+    return hooks
+
+
 def measure(repo: Path, runs: int) -> dict[str, float]:
+    floor_dir = floor_hooks(repo.parent)
+    floor: list[float] = []
     hooked: list[float] = []
     plain: list[float] = []
     pre: list[float] = []
@@ -97,6 +122,13 @@ def measure(repo: Path, runs: int) -> dict[str, float]:
         seed += 1
         edit_files(repo, EDITED, seed=seed)
         _git(repo, "add", "-u")
+        floor.append(_git(repo, "-c", f"core.hooksPath={floor_dir}", "commit", "-q", "-m",
+                          f"floor {seed}"))
+        _run(repo, str(hooks / "post-commit"))  # keep the map in step, untimed
+
+        seed += 1
+        edit_files(repo, EDITED, seed=seed)
+        _git(repo, "add", "-u")
         # the second of the two runs finds the DB already at the index: alternate the order
         shim = lambda: pre.append(_run(repo, str(hooks / "pre-commit")))  # noqa: E731
         ordinary = lambda: pre_m.append(  # noqa: E731
@@ -107,7 +139,7 @@ def measure(repo: Path, runs: int) -> dict[str, float]:
         _run(repo, str(hooks / "post-commit"))
     out = {}
     for name, xs in (("hooked", hooked), ("plain", plain), ("pre", pre), ("post", post),
-                     ("pre_m", pre_m)):
+                     ("pre_m", pre_m), ("floor", floor)):
         out[name] = statistics.median(xs)
         out[name + "_min"] = min(xs)  # the least disturbed run: robust on a busy machine
     return out
@@ -135,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  git commit, float pre+post      {ms['hooked']:7.0f} ms (min"
                   f" {ms['hooked_min']:.0f})   ratio {r['hooked'] / r['plain']:.2f}x"
                   f" (of minima {r['hooked_min'] / r['plain_min']:.2f}x)")
+            print(f"  git commit, stand-in floor hooks {ms['floor']:6.0f} ms (min"
+                  f" {ms['floor_min']:.0f})   ratio {r['floor'] / r['plain']:.2f}x"
+                  f" (of minima {r['floor_min'] / r['plain_min']:.2f}x)")
             print(f"  pre-commit shim alone           {ms['pre']:7.0f} ms (min {ms['pre_min']:.0f})"
                   f"   python -m float_hooks hook-impl: {ms['pre_m']:.0f} ms"
                   f" (min {ms['pre_m_min']:.0f})")

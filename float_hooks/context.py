@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from float_hooks import paths
-from float_hooks.apply import authored
+from float_hooks.carry import authored
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError, NotFound
 from float_hooks.hashing import MODE_KINDS

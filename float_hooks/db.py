@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from float_hooks import schema
 from float_hooks.errors import CorruptDatabase, FloatError, LockedDatabase, NoDatabase
@@ -193,3 +194,28 @@ def _statements(sql: str) -> list[str]:
     if buf.strip():
         out.append(buf.strip())
     return out
+
+
+# Above this many keys, one pass over a table beats an indexed lookup per key.
+SCAN_ABOVE = 1000
+
+
+def in_chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def select_in(
+    conn: sqlite3.Connection | sqlite3.Cursor, sql: str, keys: Iterable[str],
+    scan: str | None = None,
+) -> list[Any]:
+    """Run ``sql`` (with one ``{}`` for a placeholder list) over ``keys`` in chunks; or, for
+    more than SCAN_ABOVE keys, ``scan`` (the same query without that filter) once, keeping
+    the rows whose first column is one of the keys."""
+    wanted = set(keys)
+    if scan is not None and len(wanted) > SCAN_ABOVE:
+        return [r for r in conn.execute(scan) if r[0] in wanted]
+    rows: list[Any] = []
+    for chunk in in_chunks(sorted(wanted)):
+        rows += conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+    return rows

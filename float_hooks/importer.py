@@ -23,7 +23,7 @@ from typing import Any
 
 from float_hooks import export as ex
 from float_hooks import frontmatter
-from float_hooks.apply import IMPORTED
+from float_hooks.carry import IMPORTED
 from float_hooks.context import new_uid
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError

@@ -18,8 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from float_hooks import paths
-from float_hooks.apply import select_in
-from float_hooks.db import Store, now
+from float_hooks.db import Store, now, select_in
 
 OPEN = ("queued", "running")
 # reasons that run even when the folder is current: a child's summary changed, or the user

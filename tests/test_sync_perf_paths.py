@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from float_hooks import apply
+from float_hooks import db
 from float_hooks.db import Store
 from float_hooks.git import Git
 from float_hooks.snapshot import Target
@@ -80,7 +80,7 @@ def test_folder_hashing_scan_path_equals_lookup_path(
         repo.commit("step")
         reports = {}
         for name, store in stores.items():
-            monkeypatch.setattr(apply, "SCAN_ABOVE", 0 if name == "scan" else 10**9)
+            monkeypatch.setattr(db, "SCAN_ABOVE", 0 if name == "scan" else 10**9)
             a = sync(g, store, Target("commit")).applied
             reports[name] = (sorted(a.added), sorted(a.removed), sorted(a.folders_changed),
                              sorted(a.became_stale), sorted(a.moved), sorted(a.archived))
