@@ -7,7 +7,6 @@ returns to one it had context for gets that context back.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import TYPE_CHECKING
 
@@ -39,6 +38,8 @@ def move_or_archive(
 ) -> None:
     """A removed folder's authored content moves to the folder it was renamed to (same hash,
     or most of its files' blobs, or the parent of a moved child); otherwise it is archived."""
+    import json  # not at module level: only paid for when authored content moves
+
     keep = {p: r for p, r in removed.items() if has_authored(r)}
     conn.executemany("DELETE FROM changed_since WHERE folder_path = ?",
                      [(p,) for p in removed if p not in keep])
@@ -131,6 +132,7 @@ def restore_imported(conn: sqlite3.Connection, added: list[str]) -> None:
              " JOIN folders f ON f.path = a.path WHERE a.reason = '" + IMPORTED + "'"
              " AND a.restored_at IS NULL AND f.context_hash IS NULL")
     rows = select_in(conn, query + " AND a.path IN ({})", added, scan=query)
+    import json
     latest: dict[str, dict[str, object]] = {}
     for r in rows:  # several imports for one path: the newest context wins
         content = json.loads(r["content"])
@@ -158,6 +160,8 @@ def reuse_versions(conn: sqlite3.Connection, folders: list[str]) -> None:
              " ON v.folder_path = f.path AND v.source_hash = f.source_hash"
              " WHERE f.context_hash IS NOT f.source_hash")
     rows = select_in(conn, query + " AND f.path IN ({})", folders, scan=query)
+    import json
+
     for path, content in rows:
         fields = {k: v for k, v in json.loads(content).items() if k in AUTHORED_FOLDER_FIELDS}
         fields.pop("uid", None)

@@ -3,7 +3,6 @@ apply the changes in one transaction (a killed process leaves the previous state
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple
 
 from float_hooks import paths
@@ -41,6 +40,10 @@ class Scope:
             self._spec = pathspec.GitIgnoreSpec.from_lines(self.excludes)
 
     def signature(self) -> str:
+        if not self.excludes:
+            return "[]"  # json.dumps([]), without importing json on every hook's path
+        import json
+
         return json.dumps(self.excludes)
 
     def includes(self, path: str) -> bool:
