@@ -64,7 +64,7 @@ def apply_changes(
     stamp = now()
     by_folder = group_by_folder(changes)
     chains = ancestor_chains(by_folder)
-    written = _write_files(conn, changes, stamp, by_folder)
+    written = _write_files(conn, stamp, by_folder)
     _track_changed_since(conn, changes, by_folder, chains)
 
     dirty: set[str] = set().union(*chains.values())
@@ -72,7 +72,7 @@ def apply_changes(
                                                dirty, scan="SELECT * FROM folders")}
     if universe is not None and written == len(universe):
         # every file is new or changed (a first sync): the groups hold the whole tree
-        files = {folder: [(p[p.rfind("/") + 1 :], *universe[p]) for p in group if p in universe]
+        files = {folder: [(name, *new) for _, name, new in group if new is not None]
                  for folder, group in by_folder.items()}
         subfolders = _subfolders(conn, dirty)
     else:
@@ -131,18 +131,22 @@ def apply_changes(
     return result
 
 
-def group_by_folder(changed: Iterable[str]) -> dict[str, list[str]]:
-    """The paths of each folder, in the order given: the one per-file pass that finds each
-    file's folder (a first sync has 90k files and 7.5k folders)."""
-    out: dict[str, list[str]] = {}
-    for path in changed:
-        cut = path.rfind("/")  # paths.parent, inlined
+# A changed file within its folder's group: (path, name, new entry or None).
+Member = tuple[str, str, Entry | None]
+
+
+def group_by_folder(changes: dict[str, Change]) -> dict[str, list[Member]]:
+    """The changed files of each folder, in the order given: the one per-file pass that
+    splits paths (a first sync has 90k files in 7.5k folders; every later step reads this)."""
+    out: dict[str, list[Member]] = {}
+    for path, (_, new) in changes.items():
+        cut = path.rfind("/")  # paths.parent and paths.name, inlined
         folder = path[:cut] if cut > 0 else paths.ROOT
         group = out.get(folder)
         if group is None:
-            out[folder] = [path]
+            out[folder] = [(path, path[cut + 1 :], new)]
         else:
-            group.append(path)
+            group.append((path, path[cut + 1 :], new))
     return out
 
 
@@ -216,8 +220,8 @@ def _subfolders(conn: sqlite3.Connection, dirty: set[str],
     return subfolders
 
 
-def _write_files(conn: sqlite3.Connection, changes: dict[str, Change], stamp: str,
-                 by_folder: dict[str, list[str]]) -> int:
+def _write_files(conn: sqlite3.Connection, stamp: str,
+                 by_folder: dict[str, list[Member]]) -> int:
     """Write the file rows; returns how many were inserted or updated."""
     # In key order, (folder_path, path): B-tree inserts then touch neighbouring pages instead
     # of random ones (a first build of 90k files: 1.6 s -> 0.85 s CPU). A group is usually
@@ -225,8 +229,7 @@ def _write_files(conn: sqlite3.Connection, changes: dict[str, Change], stamp: st
     gone: list[tuple[str, str]] = []
     rows: list[tuple[str, str, str, str, str]] = []
     for folder in sorted(by_folder):
-        for path in sorted(by_folder[folder]):
-            new = changes[path][1]
+        for path, _, new in sorted(by_folder[folder]):
             if new is None:
                 gone.append((folder, path))
             else:
@@ -243,7 +246,8 @@ def _write_files(conn: sqlite3.Connection, changes: dict[str, Change], stamp: st
 
 
 def _track_changed_since(conn: sqlite3.Connection, changes: dict[str, Change],
-                         by_folder: dict[str, list[str]], chains: dict[str, list[str]]) -> None:
+                         by_folder: dict[str, list[Member]], chains: dict[str, list[str]]
+                         ) -> None:
     """Remember, per folder with context, each file that changed since that context was
     written (its first old state); forget it when the file returns to that state."""
     wanted: set[str] = set().union(*chains.values())
@@ -256,8 +260,8 @@ def _track_changed_since(conn: sqlite3.Connection, changes: dict[str, Change],
     reverted = []
     for holder, group in by_folder.items():
         watching = [f for f in chains[holder] if f in with_context]
-        for path in group if watching else ():
-            old, new = changes[path]
+        for path, _, new in group if watching else ():
+            old = changes[path][0]
             for folder in watching:
                 rows.append((folder, path, old and old[1], old and old[0]))
                 reverted.append((folder, path, new and new[1], new and new[0]))

@@ -111,6 +111,8 @@ def _changes(conn: Any, plan: Plan, wanted: dict[str, Entry]) -> dict[str, Chang
             r[0]: (r[1], r[2]) for r in conn.execute("SELECT path, mode, content_hash FROM files")
         }
         # git's listing order is path order: keeping it makes the writes' sort nearly free
+        if not stored:  # a first sync: everything is new
+            return {path: (None, entry) for path, entry in wanted.items()}
         full: dict[str, Change] = {}
         for path, entry in wanted.items():
             was = stored.get(path)
