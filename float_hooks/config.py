@@ -56,8 +56,9 @@ input_budget = 24000
 # Attempts before a job is given up, and the first retry delay (doubles each time).
 max_attempts = 5
 backoff_seconds = 30
-# Seconds a worker may hold a job before another worker may take it over
-# (a worker that died leaves its job this long); keep it above timeout.
+# Seconds a job stays with its worker without word from it: a running worker
+# renews its hold every third of this, so only a worker that died leaves its
+# job behind, for this long, before another worker takes it over.
 lease_seconds = 600
 
 [trigger]

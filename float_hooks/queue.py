@@ -230,6 +230,15 @@ def holds(conn: sqlite3.Connection, job: Taken) -> bool:
     return row is not None and row[0] == job.owner
 
 
+def renew(store: Store, job: Taken, lease_seconds: float) -> bool:
+    """Extend the lease of a job this worker still runs; False once it is no longer ours."""
+    with store.write() as conn:
+        cur = conn.execute(
+            "UPDATE jobs SET lease_until = ? WHERE folder_path = ? AND lease_owner = ?"
+            " AND state = 'running'", (time.time() + lease_seconds, job.path, job.owner))
+    return cur.rowcount == 1
+
+
 def done(conn: sqlite3.Connection, job: Taken) -> None:
     conn.execute("DELETE FROM jobs WHERE folder_path = ? AND lease_owner = ?",
                  (job.path, job.owner))

@@ -20,7 +20,7 @@ from typing import Any
 from float_hooks import queue
 from float_hooks.context import HashMismatch, write_context
 from float_hooks.db import Store
-from float_hooks.errors import ConfigError, NotFound
+from float_hooks.errors import ConfigError, FloatError, NotFound
 from float_hooks.project import Project
 from float_hooks.regen_io import RegenError, Request, build_request
 
@@ -128,6 +128,39 @@ def run_jobs(
     return summary
 
 
+class _Heartbeat:
+    """Renews a running job's lease every third of it, so a job may take longer than
+    lease_seconds (a slow model) and only a worker that died loses its jobs. Its own DB
+    connection: the worker's thread is busy waiting for the regenerator."""
+
+    def __init__(self, project: Project, job: queue.Taken, lease: float):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(project, job, lease),
+                                        daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self, project: Project, job: queue.Taken, lease: float) -> None:
+        store: Store | None = None
+        try:
+            while not self._stop.wait(lease / 3):
+                try:
+                    store = store or Store.open(project.db_path, timeout=lease / 3)
+                    if not queue.renew(store, job, lease):
+                        return  # taken over (the lease ran out first): apply() will see it
+                except FloatError:
+                    continue  # a busy DB: the next beat tries again, well within the lease
+        finally:
+            if store is not None:
+                store.close()
+
+
 class _Runner:
     """The job loop; several threads may share one (each with its own DB connection)."""
 
@@ -186,7 +219,8 @@ class _Runner:
         try:
             request = build_request(self.project.git, store.conn, job.path, job.source_hash,
                                     self.budget)
-            fields, model = self.regen(request)
+            with _Heartbeat(self.project, job, self.lease):
+                fields, model = self.regen(request)
             self.apply(store, job, fields, model)
         except HashMismatch:
             with store.write() as conn:

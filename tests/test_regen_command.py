@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from float_hooks import queue
@@ -193,3 +194,32 @@ def test_sigterm_stops_a_worker_and_gives_the_job_back(synced: GitRepo, tmp_path
     job = jobs(synced)["/docs"]
     assert (job["state"], job["attempts"], job["lease_owner"]) == ("queued", 0, None)
     wait_for(lambda: not _alive(int(pidfile.read_text())), timeout=10)  # the agent went too
+
+
+
+def test_a_job_longer_than_its_lease_keeps_it(synced: GitRepo, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    slow = script(tmp_path, "slow.py", (
+        "import json, sys, time\n"
+        "req = json.load(sys.stdin)\n"
+        f"open({str(log)!r}, 'a').write('run\\n')\n"
+        "time.sleep(3)\n"
+        "print(json.dumps({'map_summary': 'slow summary of ' + req['path']}))\n"))
+    configure(synced, kind="command", command=slow, lease_seconds=1)
+    worker = subprocess.Popen([sys.executable, "-m", "float_hooks", "--repo", str(synced.path),
+                               "regenerate", "/docs"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: log.exists())
+        time.sleep(2)  # twice the lease: without renewal another worker could take it now
+        job = jobs(synced)["/docs"]
+        assert job["state"] == "running" and job["lease_left"] > 0
+        other = synced.float_json("regenerate", "/docs")  # a second worker finds nothing
+        assert other["done"] == []
+        _out, err = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, err
+    assert log.read_text() == "run\n"  # the agent ran once
+    assert folder(synced, "/docs")["status"] == "current"
