@@ -36,7 +36,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generate import commit, default_folders, edit_files, fresh_copy, git_env
+from generate import (
+    build_cache_apart,
+    commit,
+    default_folders,
+    edit_files,
+    fresh_copy,
+    git_env,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EDITED = 5
@@ -238,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="float-bench-", dir=args.work) as tmp:
         for size in sizes:
             log(f"{size} files: preparing the repository")
+            build_cache_apart(size, cache=args.cache)
             repo = fresh_copy(size, Path(tmp) / f"repo-{size}", link=True, cache=args.cache)
             try:
                 rows = measure(repo, args.runs, log)

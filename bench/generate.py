@@ -187,6 +187,19 @@ def cached_repo(files: int, folders: int | None = None, seed: int = 0,
     return dest
 
 
+def build_cache_apart(files: int, folders: int | None = None, seed: int = 0,
+                      cache: Path | None = None) -> None:
+    """Build the cached repository in a child process. A benchmark that reports its children's
+    peak memory must not build it itself: the children it starts later would inherit the
+    build's high-water mark (a forked child's peak RSS starts at its parent's)."""
+    argv = [sys.executable, __file__, "--files", str(files), "--seed", str(seed)]
+    if folders is not None:
+        argv += ["--folders", str(folders)]
+    if cache is not None:
+        argv += ["--cache", str(cache)]
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+
+
 def fresh_copy(files: int, dest: Path, folders: int | None = None, seed: int = 0, *,
                link: bool = False, cache: Path | None = None) -> Path:
     """A private, writable copy of the cached repository at ``dest`` (must not exist).
@@ -264,11 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None,
                     help="build here instead of the cache (the directory must not exist)")
+    ap.add_argument("--cache", type=Path, default=None, help=f"default: {CACHE}")
     args = ap.parse_args(argv)
     if args.out is not None:
         path = generate_repo(args.out, args.files, args.folders, args.seed)
     else:
-        path = cached_repo(args.files, args.folders, args.seed)
+        path = cached_repo(args.files, args.folders, args.seed, args.cache)
     print(path)
     return 0
 
