@@ -13,7 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.test_webhook_helpers import ZERO, app_config, post, rows, signed
-from webhook import MAX_BODY, create_app
+from webhook import create_app
+from webhook.github import MAX_BODY
 
 SHA = "a" * 40
 

@@ -15,9 +15,8 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from webhook import github
 from webhook import settings as settings_mod
-
-MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -30,7 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     settings = settings_mod.load(config)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_CONTENT_LENGTH"] = github.MAX_BODY
     app.config.update({k: v for k, v in (config or {}).items() if not k.startswith("FLOAT_")})
     app.extensions["float_settings"] = settings
     # fail at start-up, not on the first push, when the data directory is unusable
@@ -46,10 +45,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         def _worker_alive() -> None:
             worker.start()  # no-op unless this process was forked after create_app
 
-    from webhook import api, github
+    from webhook import api
 
-    app.register_blueprint(github.bp)
     app.register_blueprint(api.bp)
+    app.wsgi_app = github.Endpoint(settings, worker, app.wsgi_app)  # type: ignore[method-assign]
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Any:

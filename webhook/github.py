@@ -1,8 +1,13 @@
 """``POST /webhook``: verify, record, queue, answer. No git work happens in the request.
 
-Checks, in order, each answered before anything is written: body size (413, by Flask's
-MAX_CONTENT_LENGTH), signature over the raw body (401), event and delivery headers (400),
-payload decoding (400), repository name (400), allowlist (403). Only then is a push recorded.
+Checks, in order, each answered before anything is written: body size (413), signature over
+the raw body (401), event and delivery headers (400), payload decoding (400), repository name
+(400), allowlist (403). Only then is a push recorded.
+
+The endpoint is a plain WSGI handler in front of the Flask app (``create_app`` wraps
+``app.wsgi_app`` with it, Flask's documented place for middleware): GitHub sends bursts, and
+Flask's per-request machinery (contexts, session, signals, routing) was more than half of an
+acknowledgement's CPU. Everything else (the read API, errors) is Flask's.
 """
 
 from __future__ import annotations
@@ -10,19 +15,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import threading
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    MethodNotAllowed,
+    Unauthorized,
+)
+from werkzeug.wrappers import Request, Response
 
 from webhook.deliveries import Queue
 from webhook.names import InvalidName, repo_key, safe_branch, split
 from webhook.settings import Settings
 
-bp = Blueprint("github", __name__)
+if TYPE_CHECKING:
+    from webhook.worker import Worker
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+PATH = "/webhook"
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+log = logging.getLogger("webhook")
 
 _DELIVERY = re.compile(r"[A-Za-z0-9-]{1,100}")
 _EVENT = re.compile(r"[a-z_]{1,64}")
@@ -83,62 +103,90 @@ def queue(settings: Settings) -> Queue:
     return cached[1]
 
 
-@bp.post("/webhook")
-def receive() -> Any:
-    ext = current_app.extensions
-    settings: Settings = ext["float_settings"]
-    body = request.get_data(cache=True)  # raw bytes: the signature covers exactly these
-    if settings.secret is not None and not verify(
-            settings.secret, body, request.headers.get("X-Hub-Signature-256")):
-        raise Unauthorized("missing or wrong X-Hub-Signature-256")
-    event = request.headers.get("X-GitHub-Event", "")
-    delivery = request.headers.get("X-GitHub-Delivery", "")
-    if not _EVENT.fullmatch(event) or not _DELIVERY.fullmatch(delivery):
-        raise BadRequest("missing or invalid X-GitHub-Event / X-GitHub-Delivery header")
-    data = _payload(body, request.content_type or "")
-    if event == "ping":
-        return _json(200, status="pong", zen=data.get("zen"))
-    if event != "push":
-        return "", 204
-    repository = data.get("repository")
-    if not isinstance(repository, dict):
-        raise BadRequest("push without a repository object")
-    full_name = repository.get("full_name")
-    try:
-        owner, name = split(full_name)
-    except InvalidName as e:
-        raise BadRequest(str(e)) from e
-    full_name = f"{owner}/{name}"
-    if not settings.allowed(full_name):
-        raise Forbidden(f"{full_name} is not in FLOAT_REPOS")
-    ref = _str(data, "ref")
-    before, after = _str(data, "before"), _str(data, "after")
-    if ref is None or not ref.startswith("refs/") or any(ord(c) < 0x20 for c in ref):
-        raise BadRequest("push without a valid ref")
-    for sha in (before, after):
-        if sha is not None and not _SHA.fullmatch(sha):
-            raise BadRequest("before/after must be commit ids")
-    default_branch = repository.get("default_branch")
-    if not isinstance(default_branch, str) or not safe_branch(default_branch):
-        default_branch = None  # then no push can match it: all are recorded as ignored
-    commits = data.get("commits")
-    # a push to a branch the map does not follow needs no work: settle it now
-    tracked = settings.branch or default_branch
-    ignored = None if ref == f"refs/heads/{tracked}" else (
-        f"{ref} is not the tracked branch ({tracked})")
-    q = queue(settings)
-    fresh = q.record(
-        delivery, "push", repo_key(full_name), full_name, ref=ref, before=before,
-        after=after, default_branch=default_branch, created=data.get("created") is True,
-        deleted=data.get("deleted") is True, forced=data.get("forced") is True,
-        commits=len(commits) if isinstance(commits, list) else 0, ignored=ignored)
-    if not fresh:
-        return _json(200, status="duplicate", delivery=delivery)
-    if ignored:
-        return _json(202, status="ignored", delivery=delivery, repository=full_name,
-                     reason=ignored)
-    ext["float_worker"].notify()
-    return _json(202, status="queued", delivery=delivery, repository=full_name)
+class _Request(Request):
+    max_content_length = MAX_BODY  # get_data() answers 413 above it, before reading it all
+
+
+class Endpoint:
+    """``POST /webhook`` in front of ``app`` (every other request goes to ``app``)."""
+
+    def __init__(self, settings: Settings, worker: Worker, app: WSGIApp):
+        self.settings = settings
+        self.worker = worker
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != PATH:
+            return self.app(environ, start_response)
+        if self.settings.worker == "thread":
+            self.worker.start()  # no-op unless this process was forked after create_app
+        try:
+            if environ.get("REQUEST_METHOD") != "POST":
+                raise MethodNotAllowed(["POST"])
+            response = self.receive(_Request(environ))
+        except HTTPException as e:
+            response = _json(e.code or 500, error=e.name, message=e.description)
+        except Exception:
+            log.exception("unhandled error")
+            response = _json(500, error="Internal Server Error",
+                             message="the server failed; see its log")
+        return response(environ, start_response)
+
+    def receive(self, request: Request) -> Response:
+        settings = self.settings
+        body = request.get_data(cache=True)  # raw bytes: the signature covers exactly these
+        if settings.secret is not None and not verify(
+                settings.secret, body, request.headers.get("X-Hub-Signature-256")):
+            raise Unauthorized("missing or wrong X-Hub-Signature-256")
+        event = request.headers.get("X-GitHub-Event", "")
+        delivery = request.headers.get("X-GitHub-Delivery", "")
+        if not _EVENT.fullmatch(event) or not _DELIVERY.fullmatch(delivery):
+            raise BadRequest("missing or invalid X-GitHub-Event / X-GitHub-Delivery header")
+        data = _payload(body, request.content_type or "")
+        if event == "ping":
+            return _json(200, status="pong", zen=data.get("zen"))
+        if event != "push":
+            return Response(b"", 204)
+        repository = data.get("repository")
+        if not isinstance(repository, dict):
+            raise BadRequest("push without a repository object")
+        full_name = repository.get("full_name")
+        try:
+            owner, name = split(full_name)
+        except InvalidName as e:
+            raise BadRequest(str(e)) from e
+        full_name = f"{owner}/{name}"
+        if not settings.allowed(full_name):
+            raise Forbidden(f"{full_name} is not in FLOAT_REPOS")
+        ref = _str(data, "ref")
+        before, after = _str(data, "before"), _str(data, "after")
+        if ref is None or not ref.startswith("refs/") or any(ord(c) < 0x20 for c in ref):
+            raise BadRequest("push without a valid ref")
+        for sha in (before, after):
+            if sha is not None and not _SHA.fullmatch(sha):
+                raise BadRequest("before/after must be commit ids")
+        default_branch = repository.get("default_branch")
+        if not isinstance(default_branch, str) or not safe_branch(default_branch):
+            default_branch = None  # then no push can match it: all are recorded as ignored
+        commits = data.get("commits")
+        # a push to a branch the map does not follow needs no work: settle it now
+        tracked = settings.branch or default_branch
+        ignored = None if ref == f"refs/heads/{tracked}" else (
+            f"{ref} is not the tracked branch ({tracked})")
+        q = queue(settings)
+        fresh = q.record(
+            delivery, "push", repo_key(full_name), full_name, ref=ref, before=before,
+            after=after, default_branch=default_branch, created=data.get("created") is True,
+            deleted=data.get("deleted") is True, forced=data.get("forced") is True,
+            commits=len(commits) if isinstance(commits, list) else 0, ignored=ignored)
+        if not fresh:
+            return _json(200, status="duplicate", delivery=delivery)
+        if ignored:
+            return _json(202, status="ignored", delivery=delivery, repository=full_name,
+                         reason=ignored)
+        self.worker.notify()
+        return _json(202, status="queued", delivery=delivery, repository=full_name)
 
 
 def _json(code: int, **body: Any) -> Response:
