@@ -11,8 +11,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
+
+try:
+    # CPython's builtin SHA-256 rather than hashlib's: importing hashlib initialises OpenSSL,
+    # ~4.5 ms of every hook's and command's start against ~0.5 ms. Same hashes; the builtin
+    # is slower per byte (+15 ms over a 7.5k-folder first sync), which a first sync can spare.
+    from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # CPython 3.12+
+except ImportError:
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+    except ImportError:  # a build without the builtin hashes
+        from hashlib import sha256  # type: ignore[assignment,unused-ignore]
 
 FOLDER_MODE = "40000"
 
@@ -36,7 +46,6 @@ def folder_hash(children: Iterable[tuple[str, str, str]]) -> str:
     # Sorting the str names sorts their UTF-8 bytes: UTF-8 keeps code point order. Names are
     # unique within a folder, so the tuples never compare past the name. One joined string,
     # one update: this runs for every folder of a full sync.
-    return hashlib.sha256(
-        "".join([f"{mode} {name}\0{child_hash}\0" for name, mode, child_hash in sorted(children)])
-        .encode()
-    ).hexdigest()
+    text = "".join([f"{mode} {name}\0{oid}\0" for name, mode, oid in sorted(children)])
+    digest: str = sha256(text.encode()).hexdigest()
+    return digest
