@@ -177,7 +177,7 @@ def _load(conn: sqlite3.Connection) -> _Data:
         + ", ".join(AUTHORED_FOLDER_FIELDS) + " FROM folders ORDER BY path").fetchall()
     files: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for path, folder, mode in conn.execute(
-            "SELECT path, folder_path, mode FROM files ORDER BY path"):
+            "SELECT path, folder_path, mode FROM files ORDER BY folder_path, path"):
         files[folder].append((paths.name(path), mode))
     return _Data(folders, files, log_records(conn), question_records(conn),
                  reference_records(conn), archive_records(conn),

@@ -18,6 +18,11 @@ from float_hooks.hashing import normalize_mode
 
 # What a path holds in one snapshot: (mode, object id). None means "absent".
 Entry = tuple[str, str]
+# The empty blob's id in SHA-1 and SHA-256 repositories (also what `git add -N` stages).
+EMPTY_BLOBS = frozenset({
+    "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
+    "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813",
+})
 
 # Variables git sets for hooks that must not leak into commands we run with explicit paths;
 # GIT_INDEX_FILE is kept on purpose: it names the index being committed.

@@ -16,9 +16,11 @@ from typing import Literal, NamedTuple
 from float_hooks import paths
 from float_hooks.errors import FloatError
 from float_hooks.git import (
+    EMPTY_BLOBS,
     Diff,
     Entry,
     Git,
+    Status,
     parse_ls_files,
     parse_ls_tree,
     parse_raw_diff,
@@ -55,6 +57,11 @@ def resolve_head(git: Git, target: Target) -> str | None:
         if oid is None:
             raise FloatError(f"{target.rev}: not a commit in this repository")
         return oid
+    if target.kind == "worktree":
+        # `git status` compares with HEAD as it is when it runs, after this process may have
+        # waited for the write lock: name that HEAD, not the one seen at discovery
+        return git.resolve_commit("HEAD")
+    # commit and index targets diff against the commit named here, whichever it is
     return git.head()
 
 
@@ -90,7 +97,7 @@ def _finish_diff(git: Git, target: Target, procs: list[subprocess.Popen[bytes]])
 
     hasher = WorktreeHasher(git)
     out: dict[str, Diff] = {}
-    listed = parse_status(Git.finish(procs[0], "status"))
+    listed = _intent_to_add_fixed(git, parse_status(Git.finish(procs[0], "status")))
     # tracked paths first: `git rm --cached f` lists f as deleted from the index and as
     # untracked, and the untracked file is what the work tree holds
     for s in sorted(listed, key=lambda s: s.worktree == "?"):
@@ -109,6 +116,21 @@ def _finish_diff(git: Git, target: Target, procs: list[subprocess.Popen[bytes]])
     # Paths where the target equals head are kept: a full plan starts from the index and
     # must still override it (staged, then deleted from the work tree); overlays skip them.
     return list(out.values())
+
+
+def _intent_to_add_fixed(git: Git, listed: list[Status]) -> list[Status]:
+    """`git status` fills HEAD's side of an unstaged change from the index. For an entry
+    added with `git add -N` and then deleted that is the empty blob of the placeholder, which
+    HEAD does not have: such entries are looked up in HEAD (one `ls-tree`, rarely run)."""
+    suspects = [s.raw for s in listed
+                if s.worktree == "D" and s.head is not None and s.head == s.staged
+                and s.head[1] in EMPTY_BLOBS]
+    if not suspects:
+        return listed
+    in_head = parse_ls_tree(git.run("ls-tree", "-z", "--full-tree", "HEAD", "--",
+                                    *map(os.fsdecode, suspects), check=False))
+    gone = {raw for raw in suspects if paths.from_git(raw) not in in_head}
+    return [s._replace(head=None, staged=None) if s.raw in gone else s for s in listed]
 
 
 def _resolve_unmerged(git: Git, d: Diff) -> Diff:

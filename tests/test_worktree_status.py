@@ -81,3 +81,44 @@ def test_stale_index_stat_data_hashes_nothing_and_writes_no_index(synced: GitRep
     assert proc.stdout.strip().endswith("False")  # no file was hashed by us: git compared
     assert files(synced) == before
     assert index.stat().st_mtime_ns == stamp  # git took no lock and rewrote nothing
+
+
+def test_intent_to_add_entries(synced: GitRepo) -> None:
+    synced.write("docs/empty.md", "")
+    synced.commit("an empty file")
+    synced.float_ok("sync")
+    synced.write("src/kept.py", "new\n")
+    synced.git("add", "-N", "src/kept.py")  # intent to add, still on disk
+    synced.write("src/gone.py", "brief\n")
+    synced.git("add", "-N", "src/gone.py")
+    synced.remove("src/gone.py")  # intent to add, then deleted
+    synced.remove("docs/empty.md")  # a committed empty file, deleted: the same status line
+    state = converges(synced)
+    assert state["/src/kept.py"] == ("100644", blob(synced, "src/kept.py"))
+    assert "/src/gone.py" not in state and "/docs/empty.md" not in state
+    overlay = {r["path"]: r for r in synced.float_json("query", "SELECT * FROM overlay")}
+    assert "/src/gone.py" not in overlay  # HEAD never had it: nothing to remember
+    assert overlay["/docs/empty.md"]["base_hash"] == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+    synced.git("reset", "-q")  # drop the placeholders: nothing of them may stay behind
+    synced.git("checkout", "--", "docs/empty.md")
+    assert "/src/gone.py" not in converges(synced)
+
+
+def test_head_that_moves_after_discovery(synced: GitRepo) -> None:
+    # a sync waiting for the write lock while a commit lands: the work tree is compared with
+    # the HEAD git sees then, and that HEAD is what the store records
+    from float_hooks.project import Project
+    from float_hooks.snapshot import Target
+    from float_hooks.sync import BASE_KEY, sync
+
+    project = Project.discover(synced.path)
+    synced.write("src/app.py", "moved on\n")
+    synced.commit("after discovery")
+    store = project.open_store()
+    try:
+        result = sync(project.git, store, Target("worktree"), scope=project.scope())
+        assert result.head == synced.head() == store.get_meta(BASE_KEY)
+    finally:
+        store.close()
+    assert files(synced)["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
+    assert converges(synced)["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
