@@ -47,7 +47,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path):
         self.conn = conn
         self.path = path
-        self._wal_after_write = False
+        self._building = False  # a new file, still under its rollback journal
 
     @classmethod
     def open(cls, path: Path, *, create: bool = False, timeout: float = 30.0) -> Store:
@@ -62,10 +62,12 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if new:
-                # The first write fills an empty file (a first sync: 90k rows). A rollback
-                # journal then holds next to nothing and every page is written once; in WAL
-                # each page goes to the log and again to the file at the checkpoint (0.2 s
-                # of a 1.5 s first sync at 90k files). Just as atomic; WAL after that write.
+                # A new file is filled by its first sync (90k rows). Under a rollback journal
+                # that holds next to nothing and every page is written once; in WAL each page
+                # goes to the log and again to the file at the checkpoint (0.2 s of a 1.5 s
+                # first sync at 90k files). Just as atomic; WAL from the end of that sync
+                # (built_first). Readers wait for the build meanwhile instead of reading an
+                # empty map.
                 conn.execute("PRAGMA synchronous = FULL")
             elif conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = wal")
@@ -79,7 +81,7 @@ class Store:
                 raise FloatError(
                     f"{path}: written by a newer float-hooks (schema {version}); upgrade it"
                 )
-            store._wal_after_write = new
+            store._building = new
             return store
         except sqlite3.Error as e:
             raise translate(e, path) from e
@@ -102,9 +104,7 @@ class Store:
         return cls(conn, path)
 
     def close(self) -> None:
-        if self._wal_after_write:  # opened new, never written: leave it as every DB is
-            self._wal_after_write = False
-            self.use_wal()
+        self.built_first()  # opened new, never synced: leave it in WAL like every DB
         self.conn.close()
 
     @contextmanager
@@ -125,13 +125,14 @@ class Store:
         except sqlite3.Error as e:
             self.conn.execute("ROLLBACK")
             raise translate(e, self.path) from e
-        if self._wal_after_write:
-            self._wal_after_write = False
-            self.use_wal()
 
-    def use_wal(self) -> None:
-        """Switch to WAL (concurrent readers while a hook writes). Another process holding
-        the file open can make that wait or fail; the next open switches it then."""
+    def built_first(self) -> None:
+        """The first sync of a new file is written: from now on WAL (concurrent readers while
+        a hook writes). Another process holding the file open can make the switch wait or
+        fail; the next open switches it then."""
+        if not self._building:
+            return
+        self._building = False
         try:
             self.conn.execute("PRAGMA journal_mode = wal")
             self.conn.execute("PRAGMA synchronous = NORMAL")

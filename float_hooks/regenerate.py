@@ -151,7 +151,8 @@ class _Heartbeat:
         try:
             while not self._stop.wait(lease / 3):
                 try:
-                    store = store or Store.open(project.db_path, timeout=lease / 3)
+                    # a short busy timeout: a beat never holds up the end of its job
+                    store = store or Store.open(project.db_path, timeout=min(lease / 3, 5.0))
                     if not queue.renew(store, job, lease):
                         return  # taken over (the lease ran out first): apply() will see it
                 except FloatError:

@@ -101,6 +101,7 @@ def sync(
         store.set_meta(SCOPE_KEY, scope.signature())
         store.set_meta("snapshot", target.describe())
         store.set_meta("synced_at", now())
+    store.built_first()
     return SyncResult(target.describe(), "full" if plan.full else "incremental", plan.head,
                       applied)
 

@@ -207,3 +207,25 @@ def test_migration_5_rekeys_files_and_indexes_only_folders_with_context(tmp_path
     assert indexed() == 1 and found("rotation") == [] and found("cache") == []
     assert found("root") == ["/"]
     c.execute("INSERT INTO folders_fts(folders_fts) VALUES ('integrity-check')")
+
+
+def test_new_db_is_built_under_a_rollback_journal_then_wal(synced: GitRepo,
+                                                            tmp_path: Path) -> None:
+    from float_hooks.git import Git
+    from float_hooks.snapshot import Target
+    from float_hooks.sync import sync
+
+    def mode(store: Store) -> str:
+        return str(store.conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+    store = Store.open(tmp_path / "new.db", create=True)
+    assert mode(store) == "delete"
+    with store.write():  # e.g. a fresh clone's export import, before the first sync
+        store.set_meta("imported", "yes")
+    assert mode(store) == "delete"  # the big write is still to come
+    sync(Git.discover(synced.path), store, Target("commit"))
+    assert mode(store) == "wal"
+    store.close()
+    untouched = Store.open(tmp_path / "untouched.db", create=True)
+    untouched.close()  # opened new, never synced: left in WAL like every DB
+    assert mode(Store.open(tmp_path / "untouched.db")) == "wal"

@@ -4,6 +4,7 @@ real commits are pushed with git, and payloads shaped like GitHub's are posted t
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -414,3 +415,27 @@ def test_leases_renew_and_shutdown_hands_back(tmp_path: Path) -> None:
     row = q.rows()[0]
     assert (row["state"], row["error"]) == ("queued", "network down")
     q.close()
+
+
+def test_read_api_answers_503_while_a_map_is_being_built(
+        make_app: Factory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from float_hooks.db import Store
+    from webhook import api
+    from webhook.names import repo_dir
+    from webhook.pipeline import INDEX_DB
+
+    app = make_app(FLOAT_WORKER="off")
+    path = repo_dir(tmp_path / "data", "acme/widgets") / INDEX_DB
+    path.parent.mkdir(parents=True)
+    Store.open(path, create=True).conn.close()  # a new map, still under its rollback journal
+    builder = sqlite3.connect(path, isolation_level=None)
+    builder.execute("BEGIN EXCLUSIVE")  # what a first sync holds while it writes
+    monkeypatch.setattr(api, "READ_TIMEOUT", 0.2)
+    try:
+        r = app.test_client().get("/repos/acme/widgets/status", headers=auth())
+        assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+        assert r.json["error"] == "Service Unavailable"
+    finally:
+        builder.execute("ROLLBACK")
+        builder.close()
+    assert app.test_client().get("/repos/acme/widgets/status", headers=auth()).status_code == 200

@@ -14,12 +14,22 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
 
+from float_hooks.errors import LockedDatabase
 from webhook.deliveries import Queue
 from webhook.names import InvalidName, check, repo_dir, repo_key
 from webhook.pipeline import BRANCH_KEY, INDEX_DB
 from webhook.settings import Settings
 
 bp = Blueprint("api", __name__)
+READ_TIMEOUT = 10.0  # seconds a read waits for a write to the map (a first build takes a few)
+
+
+@bp.errorhandler(LockedDatabase)
+def _busy(e: LockedDatabase) -> Any:
+    # a new map is built under a rollback journal, which keeps readers out until it is done
+    response = jsonify(error="Service Unavailable",
+                       message="the map is being written; try again shortly")
+    return response, 503, {"Retry-After": "5"}
 
 
 def _settings() -> Settings:
@@ -67,7 +77,7 @@ def _open(full_name: str) -> Any:
     path = repo_dir(_settings().data_dir, full_name) / INDEX_DB
     if not path.exists():
         raise NotFound(f"{full_name}: no map yet (no push to its tracked branch received)")
-    store = Store.open_readonly(path, timeout=10.0)
+    store = Store.open_readonly(path, timeout=READ_TIMEOUT)
     if store.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
         store.close()  # the first sync is still creating it
         raise NotFound(f"{full_name}: the map is being built; try again shortly")
