@@ -259,9 +259,9 @@ def parse_raw_diff(out: bytes) -> list[Diff]:
 
 class Status(NamedTuple):
     """One path of ``git status --porcelain=v2``: HEAD's and the index's (``staged``)
-    entries, and what the work tree holds: ``"."`` the staged entry, ``"D"`` nothing, ``"M"``
-    or ``"T"`` changed content (to hash; git's work-tree mode in ``mode``), ``"?"`` an
-    untracked file (to hash)."""
+    entries, and what the work tree holds: ``"."`` the staged entry, ``"D"`` nothing, ``"M"``,
+    ``"T"`` or ``"A"`` (a `git add -N` placeholder) content to hash, with git's work-tree mode
+    in ``mode``, ``"?"`` an untracked file (to hash)."""
 
     raw: bytes
     head: Entry | None
