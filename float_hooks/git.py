@@ -60,9 +60,6 @@ class Git:
         env["LC_ALL"] = "C"
         self.env = env
         self._cwd = str(work_tree or git_dir)
-        # HEAD as discovery saw it, for the first head() only: a hook asks right away, and a
-        # long-lived caller (watch) must see HEAD move
-        self._first_head: str | None = None
 
     @classmethod
     def discover(cls, path: str | os.PathLike[str] = ".") -> Git:
@@ -80,20 +77,18 @@ class Git:
             for var in (*_LOCATION_VARS, "GIT_INDEX_FILE"):
                 env.pop(var, None)
             index_file = None
-        # one git process in the common case (a work tree with a commit), which also names
-        # HEAD's commit: hooks pay for every spawn
+        # one git process in the common case (a work tree): hooks pay for every spawn. (HEAD
+        # is not asked for here: a Git object lives on while HEAD moves, so HEAD is read when
+        # a sync needs it.)
         proc = subprocess.run(
-            ["git", "rev-parse", "--absolute-git-dir", "--is-bare-repository", "--show-toplevel",
-             "HEAD^{commit}"],
+            ["git", "rev-parse", "--absolute-git-dir", "--is-bare-repository", "--show-toplevel"],
             cwd=start,
             env=env,
             capture_output=True,
         )
         lines = proc.stdout.decode().splitlines()
-        if proc.returncode == 0 and len(lines) == 4 and lines[1] == "false":
-            found = cls(Path(lines[0]), Path(lines[2]), index_file)
-            found._first_head = lines[3]
-            return found
+        if proc.returncode == 0 and len(lines) == 3 and lines[1] == "false":
+            return cls(Path(lines[0]), Path(lines[2]), index_file)
         proc = subprocess.run(
             ["git", "rev-parse", "--absolute-git-dir", "--is-bare-repository"],
             cwd=start,
@@ -177,8 +172,7 @@ class Git:
         return self.resolve_commit(oid) is not None
 
     def head(self) -> str | None:
-        first, self._first_head = self._first_head, None
-        return first or self.resolve_commit("HEAD")
+        return self.resolve_commit("HEAD")
 
     def empty_tree(self) -> str:
         return self.run("hash-object", "-t", "tree", "/dev/null").decode().strip()

@@ -57,11 +57,7 @@ def resolve_head(git: Git, target: Target) -> str | None:
         if oid is None:
             raise FloatError(f"{target.rev}: not a commit in this repository")
         return oid
-    if target.kind == "worktree":
-        # `git status` compares with HEAD as it is when it runs, after this process may have
-        # waited for the write lock: name that HEAD, not the one seen at discovery
-        return git.resolve_commit("HEAD")
-    # commit and index targets diff against the commit named here, whichever it is
+    # read here, under the write lock: `git status` compares with HEAD as it is then
     return git.head()
 
 

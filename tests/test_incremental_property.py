@@ -27,10 +27,13 @@ commit = st.tuples(st.just("commit"), st.just(""), st.just(0))
 stage = st.tuples(st.just("stage"), st.sampled_from(NAMES), st.just(0))
 checkout = st.tuples(st.just("checkout"), st.just(""), st.integers(1, 3))
 restore = st.tuples(st.just("restore"), st.sampled_from(NAMES), st.just(0))
+# the index out of step with HEAD and the work tree in the ways `git status` reports oddly
+intend = st.tuples(st.just("intend"), st.sampled_from(NAMES), st.just(0))  # git add -N
+untrack = st.tuples(st.just("untrack"), st.sampled_from(NAMES), st.just(0))  # rm --cached
 sync_to = st.tuples(st.just("sync"), st.sampled_from(["worktree", "index", "commit"]),
                     st.just(0))
-steps = st.lists(st.one_of(edit, delete, chmod, commit, stage, checkout, restore, sync_to,
-                           sync_to),
+steps = st.lists(st.one_of(edit, delete, chmod, commit, stage, checkout, restore, intend,
+                           untrack, sync_to, sync_to),
                  min_size=1, max_size=14)
 
 
@@ -50,7 +53,7 @@ def target(kind: str) -> Target:
     return Target("commit") if kind == "commit" else Target(kind)  # type: ignore[arg-type]
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=int(os.environ.get("FLOAT_PROP_EXAMPLES", "40")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps)
 def test_incremental_equals_full(ops: list[tuple[str, str, int]]) -> None:
@@ -76,6 +79,11 @@ def test_incremental_equals_full(ops: list[tuple[str, str, int]]) -> None:
                 os.chmod(path, path.stat().st_mode ^ 0o100)
             elif op == "restore":  # back to the committed state: what overlays must undo
                 subprocess.run(["git", "checkout", "-q", "HEAD", "--", name], cwd=work,
+                               capture_output=True)
+            elif op == "intend":
+                subprocess.run(["git", "add", "-N", "--", name], cwd=work, capture_output=True)
+            elif op == "untrack":
+                subprocess.run(["git", "rm", "-q", "--cached", "--", name], cwd=work,
                                capture_output=True)
             elif op == "stage":
                 git(work, "add", "-A", "--", ".")
