@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from float_hooks import carry, db, paths
+from float_hooks import carry, paths
 from float_hooks.db import now, select_in
 from float_hooks.git import Entry
 from float_hooks.hashing import FOLDER_MODE, folder_hash
@@ -65,9 +65,9 @@ def apply_changes(
     by_folder = group_by_folder(changes)
     chains = ancestor_chains(by_folder)
     written = _write_files(conn, stamp, by_folder)
-    _track_changed_since(conn, changes, by_folder, chains)
-
     dirty: set[str] = set().union(*chains.values())
+    _track_changed_since(conn, changes, by_folder, chains, dirty)
+
     before = {r["path"]: r for r in select_in(conn, "SELECT * FROM folders WHERE path IN ({})",
                                                dirty, scan="SELECT * FROM folders")}
     if universe is not None and written == len(universe):
@@ -175,48 +175,32 @@ def _children(
 ) -> tuple[dict[str, list[tuple[str, str, str]]], dict[str, dict[str, str]]]:
     """The dirty folders' immediate children as stored now: files as (name, mode, hash) and
     child folders as path -> folder hash. Read in a few queries, not two per folder."""
-    file_cur, folder_cur = conn.cursor(), conn.cursor()
-    file_cur.row_factory = folder_cur.row_factory = None  # plain tuples: cheaper than Rows
-    file_rows: Iterable[Any]
-    folder_rows: Iterable[Any]
     files: dict[str, list[tuple[str, str, str]]] = {}
     if universe is not None:
-        file_rows = ()
         for path, (mode, content_hash) in universe.items():
             cut = path.rfind("/")
             folder = path[:cut] if cut > 0 else paths.ROOT
             if folder in dirty:
                 files.setdefault(folder, []).append((path[cut + 1 :], mode, content_hash))
-        folder_rows = folder_cur.execute("SELECT parent_path, path, source_hash FROM folders")
-    elif len(dirty) > db.SCAN_ABOVE:
-        file_rows = file_cur.execute("SELECT folder_path, path, mode, content_hash FROM files")
-        folder_rows = folder_cur.execute("SELECT parent_path, path, source_hash FROM folders")
     else:
-        file_rows = select_in(file_cur, "SELECT folder_path, path, mode, content_hash"
-                              " FROM files WHERE folder_path IN ({})", dirty)
-        folder_rows = select_in(folder_cur, "SELECT parent_path, path, source_hash"
-                                " FROM folders WHERE parent_path IN ({})", dirty)
-    for folder, path, mode, content_hash in file_rows:
-        if folder in dirty:
-            files.setdefault(folder, []).append((path[path.rfind("/") + 1 :], mode, content_hash))
-    return files, _subfolders(conn, dirty, folder_rows)
-
-
-def _subfolders(conn: sqlite3.Connection, dirty: set[str],
-                rows: Iterable[Any] | None = None) -> dict[str, dict[str, str]]:
-    """The dirty folders' child folders as stored now: parent -> {path: folder hash}."""
-    if rows is None:
         cur = conn.cursor()
-        cur.row_factory = None
-        if len(dirty) > db.SCAN_ABOVE:
-            rows = cur.execute("SELECT parent_path, path, source_hash FROM folders")
-        else:
-            rows = select_in(cur, "SELECT parent_path, path, source_hash FROM folders"
-                             " WHERE parent_path IN ({})", dirty)
+        cur.row_factory = None  # plain tuples: cheaper than Rows
+        query = "SELECT folder_path, path, mode, content_hash FROM files"
+        for folder, path, mode, content_hash in select_in(
+                cur, query + " WHERE folder_path IN ({})", dirty, scan=query):
+            files.setdefault(folder, []).append((path[path.rfind("/") + 1 :], mode, content_hash))
+    return files, _subfolders(conn, dirty)
+
+
+def _subfolders(conn: sqlite3.Connection, dirty: set[str]) -> dict[str, dict[str, str]]:
+    """The dirty folders' child folders as stored now: parent -> {path: folder hash}."""
+    cur = conn.cursor()
+    cur.row_factory = None
+    query = "SELECT parent_path, path, source_hash FROM folders"
     subfolders: dict[str, dict[str, str]] = {}
-    for parent, path, source_hash in rows:
-        if parent in dirty:
-            subfolders.setdefault(parent, {})[path] = source_hash
+    for parent, path, source_hash in select_in(cur, query + " WHERE parent_path IN ({})",
+                                               dirty, scan=query):
+        subfolders.setdefault(parent, {})[path] = source_hash
     return subfolders
 
 
@@ -246,13 +230,12 @@ def _write_files(conn: sqlite3.Connection, stamp: str,
 
 
 def _track_changed_since(conn: sqlite3.Connection, changes: dict[str, Change],
-                         by_folder: dict[str, list[Member]], chains: dict[str, list[str]]
-                         ) -> None:
+                         by_folder: dict[str, list[Member]], chains: dict[str, list[str]],
+                         dirty: set[str]) -> None:
     """Remember, per folder with context, each file that changed since that context was
     written (its first old state); forget it when the file returns to that state."""
-    wanted: set[str] = set().union(*chains.values())
     query = "SELECT path FROM folders WHERE context_hash IS NOT NULL"
-    with_context = {r[0] for r in select_in(conn, query + " AND path IN ({})", wanted,
+    with_context = {r[0] for r in select_in(conn, query + " AND path IN ({})", dirty,
                                             scan=query)}
     if not with_context:
         return
