@@ -439,3 +439,19 @@ def test_read_api_answers_503_while_a_map_is_being_built(
         builder.execute("ROLLBACK")
         builder.close()
     assert app.test_client().get("/repos/acme/widgets/status", headers=auth()).status_code == 200
+
+
+
+def test_every_request_makes_sure_this_process_runs_the_worker(
+        make_app: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # gunicorn --preload forks after create_app: a child has the worker object but none of
+    # its threads, and Worker.start() starts them when the pid is not the one they ran in.
+    # Any request, the webhook's (answered below Flask) or the API's, must call it.
+    app = make_app()
+    calls: list[str] = []
+    monkeypatch.setattr(app.extensions["float_worker"], "start", lambda: calls.append("x"))
+    client = app.test_client()
+    client.get("/health")
+    client.post("/webhook", data=b"{}")  # refused (no signature), yet the worker is checked
+    client.get("/webhook")
+    assert len(calls) == 3

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from webhook import github
@@ -38,27 +38,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     worker = Worker(settings)
     app.extensions["float_worker"] = worker
     if settings.worker == "thread":
-        worker.start()
+        worker.start()  # and again on each request in a process forked after this (Endpoint)
         atexit.register(worker.stop, 10.0)
-
-        @app.before_request
-        def _worker_alive() -> None:
-            worker.start()  # no-op unless this process was forked after create_app
 
     from webhook import api
 
     app.register_blueprint(api.bp)
+    # every request passes the Endpoint: POST /webhook is answered there, the rest by Flask
     app.wsgi_app = github.Endpoint(settings, worker, app.wsgi_app)  # type: ignore[method-assign]
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Any:
-        return jsonify(error=e.name, message=e.description), e.code or 500
+        return github.http_error(e)
 
     @app.errorhandler(Exception)
     def _internal_error(e: Exception) -> Any:
-        app.logger.exception("unhandled error")
-        return jsonify(error="Internal Server Error",
-                       message="the server failed; see its log"), 500
+        return github.internal_error()
 
     logging.getLogger("webhook").setLevel(logging.INFO)
     return app

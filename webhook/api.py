@@ -12,10 +12,17 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+)
 
 from float_hooks.errors import LockedDatabase
 from webhook.deliveries import Queue
+from webhook.github import http_error
 from webhook.names import InvalidName, check, repo_dir, repo_key
 from webhook.pipeline import BRANCH_KEY, INDEX_DB
 from webhook.settings import Settings
@@ -27,9 +34,9 @@ READ_TIMEOUT = 10.0  # seconds a read waits for a write to the map (a first buil
 @bp.errorhandler(LockedDatabase)
 def _busy(e: LockedDatabase) -> Any:
     # a new map is built under a rollback journal, which keeps readers out until it is done
-    response = jsonify(error="Service Unavailable",
-                       message="the map is being written; try again shortly")
-    return response, 503, {"Retry-After": "5"}
+    response = http_error(ServiceUnavailable("the map is being written; try again shortly"))
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _settings() -> Settings:

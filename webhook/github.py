@@ -117,20 +117,18 @@ class Endpoint:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != PATH:
-            return self.app(environ, start_response)
         if self.settings.worker == "thread":
             self.worker.start()  # no-op unless this process was forked after create_app
+        if environ.get("PATH_INFO") != PATH:
+            return self.app(environ, start_response)
         try:
             if environ.get("REQUEST_METHOD") != "POST":
                 raise MethodNotAllowed(["POST"])
             response = self.receive(_Request(environ))
         except HTTPException as e:
-            response = _json(e.code or 500, error=e.name, message=e.description)
+            response = http_error(e)
         except Exception:
-            log.exception("unhandled error")
-            response = _json(500, error="Internal Server Error",
-                             message="the server failed; see its log")
+            response = internal_error()
         return response(environ, start_response)
 
     def receive(self, request: Request) -> Response:
@@ -187,6 +185,16 @@ class Endpoint:
                          reason=ignored)
         self.worker.notify()
         return _json(202, status="queued", delivery=delivery, repository=full_name)
+
+
+def http_error(e: HTTPException) -> Response:
+    """Every error the server answers, as JSON: ``{"error", "message"}``."""
+    return _json(e.code or 500, error=e.name, message=e.description)
+
+
+def internal_error() -> Response:
+    log.exception("unhandled error")
+    return _json(500, error="Internal Server Error", message="the server failed; see its log")
 
 
 def _json(code: int, **body: Any) -> Response:
