@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +69,8 @@ class Store:
                 # (built_first). Readers wait for the build meanwhile instead of reading an
                 # empty map.
                 conn.execute("PRAGMA synchronous = FULL")
-            elif conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = wal")
-            if not new:
-                conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable, atomic
+            else:
+                _use_wal(conn)
             conn.execute("PRAGMA foreign_keys = ON")
             store = cls(conn, path)
             if version < schema.LATEST:
@@ -133,11 +131,8 @@ class Store:
         if not self._building:
             return
         self._building = False
-        try:
-            self.conn.execute("PRAGMA journal_mode = wal")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.OperationalError:
-            pass
+        with suppress(sqlite3.OperationalError):
+            _use_wal(self.conn)
 
     def migrate(self) -> None:
         with self.write() as conn:
@@ -180,6 +175,12 @@ class Store:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = wal")
+    conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable, atomic
 
 
 def _statements(sql: str) -> list[str]:

@@ -63,7 +63,7 @@ def resolve_head(git: Git, target: Target) -> str | None:
 
 def diff_head_to_target(git: Git, head: str | None, target: Target) -> list[Diff]:
     """Paths where ``target`` differs from ``head``, with their entries on both sides."""
-    return _finish_diff(git, target, _start_diff(git, head, target))
+    return _finish_diff(git, head, target, _start_diff(git, head, target))
 
 
 def _start_diff(git: Git, head: str | None, target: Target) -> list[subprocess.Popen[bytes]]:
@@ -83,7 +83,8 @@ def _start_diff(git: Git, head: str | None, target: Target) -> list[subprocess.P
                       "--no-renames", "--ignore-submodules=dirty")]
 
 
-def _finish_diff(git: Git, target: Target, procs: list[subprocess.Popen[bytes]]) -> list[Diff]:
+def _finish_diff(git: Git, head: str | None, target: Target,
+                 procs: list[subprocess.Popen[bytes]]) -> list[Diff]:
     if not procs:
         return []
     if target.kind == "index":
@@ -93,7 +94,7 @@ def _finish_diff(git: Git, target: Target, procs: list[subprocess.Popen[bytes]])
 
     hasher = WorktreeHasher(git)
     out: dict[str, Diff] = {}
-    listed = _intent_to_add_fixed(git, parse_status(Git.finish(procs[0], "status")))
+    listed = _intent_to_add_fixed(git, head, parse_status(Git.finish(procs[0], "status")))
     # tracked paths first: `git rm --cached f` lists f as deleted from the index and as
     # untracked, and the untracked file is what the work tree holds
     for s in sorted(listed, key=lambda s: s.worktree == "?"):
@@ -114,7 +115,7 @@ def _finish_diff(git: Git, target: Target, procs: list[subprocess.Popen[bytes]])
     return list(out.values())
 
 
-def _intent_to_add_fixed(git: Git, listed: list[Status]) -> list[Status]:
+def _intent_to_add_fixed(git: Git, head: str | None, listed: list[Status]) -> list[Status]:
     """`git status` fills HEAD's side of an unstaged change from the index. For an entry
     added with `git add -N` and then deleted that is the empty blob of the placeholder, which
     HEAD does not have: such entries are looked up in HEAD (one `ls-tree`, rarely run)."""
@@ -123,8 +124,8 @@ def _intent_to_add_fixed(git: Git, listed: list[Status]) -> list[Status]:
                 and s.head[1] in EMPTY_BLOBS]
     if not suspects:
         return listed
-    in_head = parse_ls_tree(git.run("ls-tree", "-z", "--full-tree", "HEAD", "--",
-                                    *map(os.fsdecode, suspects), check=False))
+    in_head = {} if head is None else parse_ls_tree(
+        git.run("ls-tree", "-z", "--full-tree", head, "--", *map(os.fsdecode, suspects)))
     gone = {raw for raw in suspects if paths.from_git(raw) not in in_head}
     return [s._replace(head=None, staged=None) if s.raw in gone else s for s in listed]
 
@@ -153,7 +154,7 @@ def full_plan(git: Git, target: Target) -> Plan:
             proc.kill()
             proc.wait()
         raise
-    diffs = _finish_diff(git, target, pending)
+    diffs = _finish_diff(git, head, target, pending)
     for d in diffs:
         values[d.path] = d.new
     return Plan(True, head, values, _overlay(diffs))

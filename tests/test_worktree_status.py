@@ -40,13 +40,14 @@ def test_three_sides_disagree(synced: GitRepo) -> None:
     synced.remove("README.md")  # deleted in the work tree only
     os.remove(synced.path / "src/auth/tokens/jwt.py")
     os.symlink("login.py", synced.path / "src/auth/tokens/jwt.py")  # a type change
+    git_state = synced.git("status", "--porcelain=v2", "--branch")
     state = converges(synced)
     assert state["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
     assert state["/docs/guide.md"] == ("100644", blob(synced, "docs/guide.md"))
     assert "/src/new.py" not in state and "/README.md" not in state
     link = synced.git("hash-object", "--stdin", input=b"login.py").strip()
     assert state["/src/auth/tokens/jwt.py"] == ("120000", link)
-    assert synced.git("status", "--porcelain")  # nothing was staged or unstaged by us
+    assert synced.git("status", "--porcelain=v2", "--branch") == git_state  # git's untouched
 
 
 def test_merge_conflict_in_the_work_tree(synced: GitRepo) -> None:
