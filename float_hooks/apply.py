@@ -42,6 +42,20 @@ class Applied:
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.FIELDS}
 
+    def then(self, later: Applied, files_changed: int) -> Applied:
+        """This result followed by ``later``'s, as one sync's (for a first build written in
+        two steps: what ``later`` removed had been added by this one)."""
+        out = Applied(files_changed)
+        gone = set(later.removed)
+        out.removed = [f for f in self.removed if f not in gone]
+        for name in ("added", "folders_changed"):
+            mine = [f for f in getattr(self, name) if f not in gone]
+            seen = set(mine)
+            setattr(out, name, mine + [f for f in getattr(later, name) if f not in seen])
+        for name in ("became_stale", "became_current", "moved", "archived"):
+            setattr(out, name, getattr(self, name) + getattr(later, name))
+        return out
+
     def __repr__(self) -> str:
         return f"Applied({self.as_dict()})"
 

@@ -137,27 +137,51 @@ def _resolve_unmerged(git: Git, d: Diff) -> Diff:
     return Diff(d.path, d.raw, entries.get(d.path), d.old)
 
 
-def full_plan(git: Git, target: Target) -> Plan:
+class Started(NamedTuple):
+    """A full plan under way: the index's (or the commit's) listing is read, while git may
+    still be scanning the work tree for what differs from it."""
+
+    head: str | None
+    values: dict[str, Entry | None]
+    pending: list[subprocess.Popen[bytes]]
+
+
+def start_full(git: Git, target: Target) -> Started:
     head = resolve_head(git, target)
     if target.kind == "commit":
         values: dict[str, Entry | None] = dict(
             parse_ls_tree(git.run("ls-tree", "-r", "-z", "--full-tree", head)) if head else {}
         )
-        return Plan(True, head, values, {})
-    listing = git.start("ls-files", "-s", "-z")
+        return Started(head, values, [])
+    listing = Git.finish(git.start("ls-files", "-s", "-z"), "ls-files")
     pending = _start_diff(git, head, target)
     try:
         # parse the listing while git is still scanning the work tree
-        values = dict(parse_ls_files(Git.finish(listing, "ls-files")))
+        values = dict(parse_ls_files(listing))
     except BaseException:
-        for proc in pending:
-            proc.kill()
-            proc.wait()
+        abandon(pending)
         raise
+    return Started(head, values, pending)
+
+
+def abandon(pending: list[subprocess.Popen[bytes]]) -> None:
+    for proc in pending:
+        proc.kill()
+        proc.wait()
+
+
+def finish_full(git: Git, target: Target, started: Started) -> tuple[Plan, list[str]]:
+    """The plan, and the paths where the target differs from the listing ``started`` read
+    (their new entries are in the plan's values). ``started.values`` becomes the plan's."""
+    head, values, pending = started
     diffs = _finish_diff(git, head, target, pending)
     for d in diffs:
         values[d.path] = d.new
-    return Plan(True, head, values, _overlay(diffs))
+    return Plan(True, head, values, _overlay(diffs)), [d.path for d in diffs]
+
+
+def full_plan(git: Git, target: Target) -> Plan:
+    return finish_full(git, target, start_full(git, target))[0]
 
 
 def incremental_plan(

@@ -10,7 +10,14 @@ from float_hooks.apply import Applied, Change, Progress, apply_changes
 from float_hooks.db import Store, now
 from float_hooks.errors import GitError
 from float_hooks.git import Entry, Git
-from float_hooks.snapshot import Plan, Target, full_plan, incremental_plan
+from float_hooks.snapshot import (
+    Plan,
+    Target,
+    abandon,
+    finish_full,
+    incremental_plan,
+    start_full,
+)
 
 BASE_KEY = "base_commit"  # the commit the synced snapshot is based on ('' = none yet)
 SCOPE_KEY = "scope"  # the exclude rules the files table was built with
@@ -86,12 +93,11 @@ def sync(
                 plan = incremental_plan(git, target, base or None, overlay)
             except GitError:
                 plan = None  # base commit gone (force push, gc, shallow clone): rebuild
-        if plan is None:
-            plan = full_plan(git, target)
-        wanted = scope.present(plan.values)
-        changes = _changes(conn, plan, wanted)
-        # after a full plan the files table holds exactly `wanted`: no need to read it back
-        applied = apply_changes(conn, changes, progress, wanted if plan.full else None)
+        if plan is not None:
+            wanted = scope.present(plan.values)
+            applied = apply_changes(conn, _changes(conn, plan, wanted), progress)
+        else:
+            plan, applied = _full(conn, git, target, scope, progress)
         conn.execute("DELETE FROM overlay")
         conn.executemany(
             "INSERT INTO overlay(path, base_mode, base_hash) VALUES (?, ?, ?)",
@@ -104,6 +110,34 @@ def sync(
     store.built_first()
     return SyncResult(target.describe(), "full" if plan.full else "incremental", plan.head,
                       applied)
+
+
+def _full(conn: Any, git: Git, target: Target, scope: Scope, progress: Progress | None,
+          ) -> tuple[Plan, Applied]:
+    started = start_full(git, target)
+    if started.pending and conn.execute("SELECT NOT EXISTS (SELECT 1 FROM folders)"
+                                        " AND NOT EXISTS (SELECT 1 FROM files)").fetchone()[0]:
+        # A first build of a work tree: write the index's listing while `git status` is
+        # still scanning the work tree (git barely slows down beside us on two cores: a 90k
+        # first sync 1.25 s -> ~1.0 s), then apply what the work tree changes on top, as an
+        # incremental sync would. Only on an empty store: with authored content present a
+        # file that went and came back between the two steps could archive or move it.
+        try:
+            listed = scope.present(started.values)
+            first = apply_changes(conn, {p: (None, e) for p, e in listed.items()}, progress,
+                                  listed)
+        except BaseException:
+            abandon(started.pending)
+            raise
+        plan, touched = finish_full(git, target, started)
+        wanted = scope.present(plan.values)
+        rest = {p: (listed.get(p), wanted.get(p)) for p in touched}
+        then = apply_changes(conn, {p: c for p, c in rest.items() if c[0] != c[1]})
+        return plan, first.then(then, files_changed=len(wanted))
+    plan = finish_full(git, target, started)[0]
+    wanted = scope.present(plan.values)
+    # after a full plan the files table holds exactly `wanted`: no need to read it back
+    return plan, apply_changes(conn, _changes(conn, plan, wanted), progress, wanted)
 
 
 def _changes(conn: Any, plan: Plan, wanted: dict[str, Entry]) -> dict[str, Change]:

@@ -122,3 +122,43 @@ def test_commit_diff_reads_no_index_and_creates_none(repo: GitRepo) -> None:
     assert result["files_changed"] == 2
     assert set(files(repo)) == {"/src/a.py"}
     assert not (repo.path / ".git" / "float-no-index").exists()
+
+
+def test_first_build_in_two_steps_equals_a_one_pass_rebuild(repo: GitRepo, tmp_path: Path) -> None:
+    # A first work-tree build writes the index's listing while `git status` runs, then what
+    # the work tree changes on top. Here the work tree adds a folder, empties another, and
+    # differs from the index both ways; the one-pass rebuild (`full=True` on a store that
+    # is not empty) must find the same tables and the report must describe the final tree.
+    for rel in ("keep/a.py", "gone/only.py", "gone/deeper/x.py", "mod/m.py", "top.md"):
+        repo.write(rel, rel + "\n")
+    repo.commit("base")
+    repo.remove("gone/only.py")
+    repo.remove("gone/deeper/x.py")  # /gone and /gone/deeper exist only in the index
+    repo.write("new/deep/u.txt", "untracked\n")  # /new/deep only in the work tree
+    repo.write("mod/m.py", "staged\n")
+    repo.git("add", "mod/m.py")
+    repo.write("mod/m.py", "mod/m.py\n")  # staged, then back to HEAD's content
+    repo.write("keep/b.py", "staged new\n")
+    repo.git("add", "keep/b.py")
+    g = Git.discover(repo.path)
+    first = Store.open(tmp_path / "first.db", create=True)
+    result = sync(g, first, Target("worktree")).applied
+    assert sorted(result.added) == sorted(result.folders_changed) == [
+        "/", "/keep", "/mod", "/new", "/new/deep"]
+    assert result.removed == []
+    assert result.files_changed == 5
+    again = Store.open(tmp_path / "first.db")
+    assert sync(g, again, Target("worktree"), full=True).applied.files_changed == 0
+    assert derived(again)[0] == [
+        ("/keep/a.py", "/keep", "100644", g.run("rev-parse", "HEAD:keep/a.py").decode().strip()),
+        ("/keep/b.py", "/keep", "100644", g.run("rev-parse", ":keep/b.py").decode().strip()),
+        ("/mod/m.py", "/mod", "100644", g.run("rev-parse", "HEAD:mod/m.py").decode().strip()),
+        ("/new/deep/u.txt", "/new/deep", "100644",
+         g.run("hash-object", "new/deep/u.txt").decode().strip()),
+        ("/top.md", "/", "100644", g.run("rev-parse", "HEAD:top.md").decode().strip()),
+    ]
+    # the same tables as a one-pass build into a store that already has rows
+    other = Store.open(tmp_path / "other.db", create=True)
+    sync(g, other, Target("commit"))
+    sync(g, other, Target("worktree"), full=True)
+    assert derived(other) == derived(again)
