@@ -6,6 +6,9 @@ user a commit: any internal failure (corrupt or locked DB, a bug) prints one lin
 exits 0, unless ``[hooks] strict = true``. Only ``check`` (the float-check hook) fails a commit
 on purpose, and only when the user configured a threshold in ``[check]``.
 
+The plain post-commit shim starts its hook in the background (background.py): git has made
+the commit already and ignores the hook's exit code, so it need not wait.
+
 Kept light on purpose: it runs on every commit, so it imports no pygit2, yaml or HTTP library
 (the index and commit snapshots are read with git subprocesses).
 """
@@ -18,6 +21,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from float_hooks import background
+from float_hooks.background import MARKER_ENV
 from float_hooks.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, FloatError
 
 if TYPE_CHECKING:
@@ -38,11 +43,18 @@ Outcome = tuple[int, str]
 
 def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     """Run hook ``name`` (one of :data:`NAMES`) in the repository at ``cwd``; the exit code."""
+    # set by the post-commit shim when it started us in the background (background.py)
+    marker = os.environ.pop(MARKER_ENV, None)
+    if marker:
+        marker = os.path.abspath(marker)  # the shim's is relative to where git started it
+        background.claim(marker)
     strict: list[bool] = [False]  # set as soon as the config is read
     try:
         out = _run(name, list(argv), cwd, strict)
     except ImportError as e:
         if sys.flags.no_site:  # the fast shim start could not find a module: start normally
+            if marker:
+                os.environ[MARKER_ENV] = marker  # the restarted hook claims it again
             _restart_with_site(name, argv)
         out = _internal(e, strict[0])
     except FloatError as e:
@@ -54,7 +66,12 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     except Exception as e:  # a bug must not cost the user a commit either
         out = _internal(e, strict[0], bug=True)
     code, message = out
-    if message:
+    if marker:
+        # no terminal to print to: keep the line in the git dir, then let readers in
+        if message:
+            background.log(_git_dir(cwd), f"{name}: {message}")
+        background.release(marker)
+    elif message:
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
     return code
@@ -169,6 +186,17 @@ def _internal(e: BaseException, strict: bool, bug: bool = False) -> Outcome:
     if strict:
         return (EXIT_ERROR, f"float-hooks: {what} ([hooks] strict = true: failing)")
     return (EXIT_OK, f"float-hooks: {what} (hook skipped; the git operation goes on)")
+
+
+def _git_dir(cwd: str) -> Any:
+    from pathlib import Path
+
+    from float_hooks.git import Git
+
+    try:
+        return Git.discover(cwd).git_dir
+    except FloatError:
+        return Path(cwd)
 
 
 def _db_hint(cwd: str) -> Any:

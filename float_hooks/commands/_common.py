@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks import paths
+from float_hooks import background, paths
 from float_hooks.db import Store
 from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.project import Project
@@ -20,7 +20,14 @@ def project(args: argparse.Namespace) -> Project:
 
 def store(args: argparse.Namespace) -> Store:
     """The store of an initialised repository (exit 2 with 'run init' otherwise)."""
-    return project(args).open_store()
+    return settled(project(args)).open_store()
+
+
+def settled(proj: Project) -> Project:
+    """``proj`` once no post-commit hook is still syncing it in the background: a command
+    run right after ``git commit`` sees that commit."""
+    background.wait_for(proj.float_dir)
+    return proj
 
 
 def folder_arg(value: str) -> str:

@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    proj = _common.project(args)
+    proj = _common.settled(_common.project(args))
     run_sync(proj, args, staged=args.staged, rev=args.rev, full=False)
     store = proj.open_store()
     try:

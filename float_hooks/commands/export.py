@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from float_hooks import export
 
-    proj = _common.project(args)
+    proj = _common.settled(_common.project(args))
     store = proj.open_store()
     out = _out_dir(proj.work_tree, args.out, str(proj.config["export"]["dir"]))
     result = export.export(store.conn, out)

@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from float_hooks import importer, legacy
 
-    proj = _common.project(args)
+    proj = _common.settled(_common.project(args))
     store = proj.open_store()
     if args.legacy:
         counts = legacy.import_dir(store, _existing(Path(args.legacy)))

@@ -16,6 +16,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from float_hooks import background
 from float_hooks.commands import _common
 from float_hooks.errors import EXIT_ERROR, FloatError
 from float_hooks.git import Git
@@ -37,6 +38,7 @@ hook={hook}
 # Python runs with -I -S (no site processing: faster) and this sys.path, the one install saw
 boot={boot}
 legacy="${{0%/*}}/$hook{legacy}"
+{launch}
 if [ ! -x "$INSTALL_PYTHON" ]; then
     echo "float-hooks: $INSTALL_PYTHON is gone; run 'float-hooks install' again (hook skipped)" >&2
     if [ -x "$legacy" ]; then exec "$legacy" "$@"; fi
@@ -47,11 +49,27 @@ if [ -x "$legacy" ]; then
     "$legacy" "$@" || status=$?
     # a refused commit stays refused: no need to look at the snapshot it would have recorded
     if [ "$status" -ne 0 ] && [ "$hook" = pre-commit ]; then exit "$status"; fi
-    "$INSTALL_PYTHON" -I -S -c "$boot" {impl} "$@" || status=$?
+    float_hook "$@" || status=$?
     exit "$status"
 fi
-exec "$INSTALL_PYTHON" -I -S -c "$boot" {impl} "$@"
+float_hook "$@"
 """
+
+_RUN = '"$INSTALL_PYTHON" -I -S -c "$boot" {impl} "$@"'
+_FOREGROUND = "float_hook() {{ {run}; }}"
+# git has made the commit before post-commit runs, and ignores its exit code: nothing the
+# hook does changes the commit, so git need not wait for the sync (see background.py).
+_BACKGROUND = """\
+# post-commit syncs in the background: git need not wait (FLOAT_HOOKS_FOREGROUND=1 waits).
+# Commands that read the map wait while the marker's process runs.
+float_hook() {{
+    marker=".float/{prefix}$$.lock"
+    if [ -z "${{{foreground}:-}}" ] && [ -d .float ] && : > "$marker" 2>/dev/null; then
+        {marker_env}="$marker" {run} </dev/null >/dev/null 2>&1 &
+    else
+        {run}
+    fi
+}}"""
 
 # Runs under -I -S: stdlib only on sys.path until the captured entries are appended.
 _BOOT = """\
@@ -105,8 +123,15 @@ def is_framework_hook(path: Path) -> bool:
 
 def shim_text(hook: str, check: bool = False) -> str:
     impl = "check" if check and hook == "pre-commit" else hook
+    run = _RUN.format(impl=impl)
+    if hook == "post-commit":
+        launch = _BACKGROUND.format(prefix=background.MARKER_PREFIX, run=run,
+                                    foreground=background.FOREGROUND_ENV,
+                                    marker_env=background.MARKER_ENV)
+    else:
+        launch = _FOREGROUND.format(run=run)
     return _SHIM.format(marker=SHIM_MARKER, hook=hook, legacy=LEGACY_SUFFIX,
-                        python=shlex.quote(sys.executable), impl=impl,
+                        python=shlex.quote(sys.executable), launch=launch,
                         boot=shlex.quote(_BOOT.format(paths=import_paths())))
 
 

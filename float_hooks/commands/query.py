@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    proj = _common.project(args)
+    proj = _common.settled(_common.project(args))
     proj.open_store().close()  # create/upgrade the schema first; the query itself is read-only
     store = proj.open_readonly()
     try:

@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from float_hooks import regenerate
 
-    proj = _common.project(args)
+    proj = _common.settled(_common.project(args))
     _common.require_initialised(proj)
     store = proj.open_store()
     try:

@@ -71,7 +71,7 @@ def print_result(result: SyncResult, as_json: bool, extra: dict[str, Any] | None
 
 
 def run(args: argparse.Namespace) -> int:
-    proj = _common.project(args)
+    proj = _common.settled(_common.project(args))
     result = run_sync(proj, args, staged=args.staged, rev=args.rev, full=args.full)
     print_result(result, args.json)
     return 0

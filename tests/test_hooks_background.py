@@ -1,0 +1,133 @@
+"""The post-commit shim syncs in the background; commands that read the map wait for it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from float_hooks import background
+from tests.gitrepo import GitRepo
+from tests.test_hooks_shims import assert_synced_to, hooked, stale
+
+__all__ = ["hooked"]  # the fixture, shared with the shim tests
+
+
+def markers(repo: GitRepo) -> list[Path]:
+    return sorted((repo.path / ".float").glob("post-commit-*.lock"))
+
+
+def hold_write_lock(repo: GitRepo) -> sqlite3.Connection:
+    conn = sqlite3.connect(repo.path / ".float" / "index.db", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    return conn
+
+
+def git_commit(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(["git", "commit", "-m", "change", *args], cwd=repo.path,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          timeout=20)  # a post-commit that waited for the lock: 30 s
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def test_git_returns_while_post_commit_waits_and_readers_wait_for_it(hooked: GitRepo) -> None:
+    hooked.write("src/auth/login.py", "def login(): return 'bg'\n")
+    hooked.git("add", "-A")
+    lock = hold_write_lock(hooked)
+    try:
+        # --no-verify skips pre-commit (it would wait for the lock too); post-commit still runs
+        out = git_commit(hooked, "--no-verify")
+        [marker] = markers(hooked)  # the shim's marker, with the hook's live pid in it
+        assert background.running(hooked.path / ".float") == [marker]
+        assert "float" not in out  # nothing printed: the hook has no terminal
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    status = hooked.float_json("status", "--json")  # waits for the background sync
+    assert status["head"] == hooked.head()
+    assert not markers(hooked)
+    assert stale(hooked) == {"/", "/src", "/src/auth"}
+    assert_synced_to(hooked)
+    # what the hook would have printed is kept in the git dir
+    log = (hooked.path / ".git" / background.LOG_NAME).read_text()
+    assert "post-commit: float: 3 folders go stale: /src/auth /src /" in log
+
+
+def test_foreground_variable_makes_git_wait_and_print(hooked: GitRepo) -> None:
+    hooked.write("docs/guide.md", "# foreground\n")
+    hooked.git("add", "-A")
+    out = git_commit(hooked, "--no-verify", env={background.FOREGROUND_ENV: "1"})
+    assert "float: 2 folders go stale: /docs /" in out
+    assert not markers(hooked)
+    assert not (hooked.path / ".git" / background.LOG_NAME).exists()
+    assert_synced_to(hooked)
+
+
+def test_background_errors_go_to_the_log_and_the_commit_lands(hooked: GitRepo) -> None:
+    db = hooked.path / ".float" / "index.db"
+    for side in (".float/index.db-wal", ".float/index.db-shm"):
+        (hooked.path / side).unlink(missing_ok=True)
+    db.write_bytes(b"this is not an sqlite database" * 100)
+    hooked.write("src/app.py", "print('lands')\n")
+    hooked.git("add", "-A")
+    git_commit(hooked, "--no-verify")
+    assert hooked.git("log", "-1", "--format=%s").strip() == "change"
+    background.wait_for(hooked.path / ".float")
+    log = (hooked.path / ".git" / background.LOG_NAME).read_text()
+    assert "post-commit: float-hooks:" in log and "corrupt" in log
+    assert not markers(hooked)
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_markers_of_gone_processes_are_not_waited_for(hooked: GitRepo) -> None:
+    float_dir = hooked.path / ".float"
+    dead = float_dir / "post-commit-1.lock"
+    dead.write_text(str(dead_pid()))
+    never_started = float_dir / "post-commit-2.lock"
+    never_started.write_text("")
+    old = never_started.stat().st_mtime - background.STARTING - 1
+    os.utime(never_started, (old, old))
+    starting = float_dir / "post-commit-3.lock"
+    starting.write_text("")
+    live = float_dir / "post-commit-4.lock"
+    background.claim(str(live))  # what the backgrounded hook does: lock it, write its pid
+    assert live.read_text() == str(os.getpid())
+    unlocked = float_dir / "post-commit-5.lock"  # a live pid, but nobody holds the lock
+    unlocked.write_text(str(os.getpid()))
+    assert background.running(float_dir) == [starting, live]
+    assert not dead.exists() and not never_started.exists()  # cleared on the way
+    assert not unlocked.exists()
+    starting.unlink()
+    background.release(str(live))
+    assert not live.exists()
+    assert hooked.float_json("status", "--json")["head"] == hooked.head()
+
+
+def test_a_killed_background_hook_is_caught_up_by_the_next_one(hooked: GitRepo) -> None:
+    hooked.write("src/auth/tokens/jwt.py", "JWT = 'lost'\n")
+    hooked.git("add", "-A")
+    lock = hold_write_lock(hooked)
+    try:
+        git_commit(hooked, "--no-verify")
+        [marker] = markers(hooked)
+        pid = int(marker.read_text() or 0)
+        while not pid:  # the hook has not written its pid yet
+            pid = int(marker.read_text() or 0)
+        os.kill(pid, 9)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert hooked.float_json("status", "--json")["head"] != hooked.head()  # not waited for
+    hooked.write("docs/guide.md", "# next\n")
+    hooked.git("add", "-A")
+    git_commit(hooked)
+    assert_synced_to(hooked)
+    assert stale(hooked) == {"/", "/docs", "/src", "/src/auth", "/src/auth/tokens"}
