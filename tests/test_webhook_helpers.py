@@ -213,3 +213,68 @@ def test_settings_from_environment(tmp_path: Path) -> None:
     assert not s.allowed("acme/other")
     assert s.github_api_url == "https://ghe.example/api/v3"
     assert s.on_push == "regenerate" and s.git_url_template.startswith("https://github.com/")
+
+
+def wal_frames(data_dir: Path) -> int:
+    """Frames in the queue's log (from the -wal file's size: 32-byte header, then 24-byte
+    frame headers each followed by a page)."""
+    wal = data_dir / "deliveries.db-wal"
+    page = 4096
+    return max(0, (wal.stat().st_size - 32) // (24 + page)) if wal.exists() else 0
+
+
+def post_ignored_pushes(app: Flask, count: int) -> None:
+    client = app.test_client()
+    repository = {"full_name": "acme/widgets", "default_branch": "main"}
+    for i in range(count):
+        payload = {"ref": f"refs/heads/feature-{i}", "before": ZERO, "after": "a" * 40,
+                   "repository": repository}
+        assert post(client, "push", payload).status_code == 202
+
+
+def test_requests_never_checkpoint_and_idle_workers_do(tmp_path: Path) -> None:
+    # 400 deliveries through the request path write ~1500 log frames, past SQLite's
+    # 1000-page autocheckpoint; a request that crossed it would have stalled for the copy
+    app = create_app(app_config(tmp_path, FLOAT_WORKER="off"))
+    post_ignored_pushes(app, 400)
+    data = tmp_path / "data"
+    from webhook.github import queue
+
+    request_queue = queue(app.extensions["float_settings"])
+    assert request_queue.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    other = Queue(data)  # any other connection keeps SQLite's default
+    assert other.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert wal_frames(data) > 1000  # nothing copied back by the requests
+    before = (data / "deliveries.db").stat().st_size
+    app.extensions["float_worker"].idle(other)  # the worker loop, with nothing to claim
+    assert (data / "deliveries.db").stat().st_size > before + 100_000  # the rows moved in
+    frames, copied = other.checkpoint()
+    assert frames == copied > 1000
+    assert len(other.rows()) == 400
+    other.close()
+
+
+def test_worker_thread_checkpoints_when_idle(tmp_path: Path) -> None:
+    app = create_app(app_config(tmp_path))  # worker threads in the app, polling every 0.2 s
+    try:
+        post_ignored_pushes(app, 300)  # settled in the request: the worker stays idle
+        db = tmp_path / "data" / "deliveries.db"
+        deadline = time.monotonic() + 30
+        while db.stat().st_size < 100_000:  # only a checkpoint moves rows into the file
+            assert time.monotonic() < deadline, "the idle worker never checkpointed"
+            time.sleep(0.05)
+    finally:
+        app.extensions["float_worker"].stop(10)
+
+
+def test_app_outside_tests_leaves_its_startup_objects_out_of_gc(tmp_path: Path) -> None:
+    import gc
+
+    gc.unfreeze()
+    create_app(app_config(tmp_path, FLOAT_WORKER="off"))  # TESTING: nothing frozen
+    assert gc.get_freeze_count() == 0
+    try:
+        create_app(app_config(tmp_path, FLOAT_WORKER="off", TESTING=False))
+        assert gc.get_freeze_count() > 10_000  # Flask, werkzeug and the app's objects
+    finally:
+        gc.unfreeze()

@@ -98,7 +98,8 @@ def queue(settings: Settings) -> Queue:
     """This thread's connection to the queue (kept open: a request only inserts one row)."""
     cached: tuple[Any, Queue] | None = getattr(_local, "queue", None)
     if cached is None or cached[0] != settings.data_dir:
-        cached = (settings.data_dir, Queue(settings.data_dir, create=False))
+        cached = (settings.data_dir, Queue(settings.data_dir, create=False,
+                                           autocheckpoint=False))
         _local.queue = cached
     return cached[1]
 

@@ -98,10 +98,19 @@ class Worker:
                     log.exception("worker loop error")
                     did = False
                 if not did:
+                    self.idle(q)
                     self.wake.wait(self.settings.poll_seconds)
                     self.wake.clear()
         finally:
             q.close()
+
+    def idle(self, q: Queue) -> None:
+        """Nothing to claim: copy the log the request path appended to into the queue's
+        file (requests never checkpoint: see Queue)."""
+        try:
+            q.checkpoint()
+        except sqlite3.Error:
+            log.exception("checkpoint of the delivery queue failed")
 
     # -- one job -------------------------------------------------------------------------
     def run_one(self, q: Queue) -> bool:
