@@ -51,7 +51,8 @@ class Applied:
         for name in ("added", "folders_changed"):
             mine = [f for f in getattr(self, name) if f not in gone]
             seen = set(mine)
-            setattr(out, name, mine + [f for f in getattr(later, name) if f not in seen])
+            both = mine + [f for f in getattr(later, name) if f not in seen]
+            setattr(out, name, sorted(both, key=paths.depth, reverse=True))  # deepest first
         for name in ("became_stale", "became_current", "moved", "archived"):
             setattr(out, name, getattr(self, name) + getattr(later, name))
         return out

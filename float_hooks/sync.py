@@ -115,13 +115,13 @@ def sync(
 def _full(conn: Any, git: Git, target: Target, scope: Scope, progress: Progress | None,
           ) -> tuple[Plan, Applied]:
     started = start_full(git, target)
-    if started.pending and conn.execute("SELECT NOT EXISTS (SELECT 1 FROM folders)"
-                                        " AND NOT EXISTS (SELECT 1 FROM files)").fetchone()[0]:
-        # A first build of a work tree: write the index's listing while `git status` is
-        # still scanning the work tree (git barely slows down beside us on two cores: a 90k
-        # first sync 1.25 s -> ~1.0 s), then apply what the work tree changes on top, as an
-        # incremental sync would. Only on an empty store: with authored content present a
-        # file that went and came back between the two steps could archive or move it.
+    if started.pending and _nothing_authored(conn):
+        # A first build of the work tree (or the index): write the index's listing while
+        # git is still comparing it with the work tree (`git status`), then apply what that
+        # found on top, as an incremental sync would. Only on a store with nothing authored
+        # in it: between the two steps a folder can vanish and come back, and carry.py would
+        # move, archive or restore its content (imported content waiting for its folder, or
+        # old versions, included).
         try:
             listed = scope.present(started.values)
             first = apply_changes(conn, {p: (None, e) for p, e in listed.items()}, progress,
@@ -138,6 +138,13 @@ def _full(conn: Any, git: Git, target: Target, scope: Scope, progress: Progress 
     wanted = scope.present(plan.values)
     # after a full plan the files table holds exactly `wanted`: no need to read it back
     return plan, apply_changes(conn, _changes(conn, plan, wanted), progress, wanted)
+
+
+def _nothing_authored(conn: Any) -> bool:
+    return bool(conn.execute(
+        "SELECT NOT EXISTS (SELECT 1 FROM folders) AND NOT EXISTS (SELECT 1 FROM files)"
+        " AND NOT EXISTS (SELECT 1 FROM archived_folders WHERE restored_at IS NULL)"
+        " AND NOT EXISTS (SELECT 1 FROM context_versions)").fetchone()[0])
 
 
 def _changes(conn: Any, plan: Plan, wanted: dict[str, Entry]) -> dict[str, Change]:

@@ -162,3 +162,42 @@ def test_first_build_in_two_steps_equals_a_one_pass_rebuild(repo: GitRepo, tmp_p
     sync(g, other, Target("commit"))
     sync(g, other, Target("worktree"), full=True)
     assert derived(other) == derived(again)
+
+
+def test_first_build_after_an_import_leaves_imported_context_where_it_was(
+        repo: GitRepo, tmp_path: Path) -> None:
+    # What `watch` (and a post-checkout in a fresh clone) does: import the committed export
+    # into a new DB, then sync the work tree. The imported context waits in the archive for
+    # its folders; the work tree has edited /a, deleted /b and moved c/z.py to d/. The
+    # two-step first build must not run here: between its steps /c vanishes and /d appears,
+    # which would move /c's context to /d and archive /b's as deleted.
+    from float_hooks import triggers
+    from float_hooks.project import Project
+
+    for rel in ("a/x.py", "b/y.py", "c/z.py", "README.md"):
+        repo.write(rel, rel + "\n")
+    repo.commit("init")
+    repo.float_ok("init")
+    for folder in ("/", "/a", "/b", "/c"):
+        repo.float_ok("set", folder, "--what", f"ctx {folder}")
+    repo.float_ok("export")
+    repo.git("add", "-A")
+    repo.commit("export")
+    clone = GitRepo(tmp_path / "clone")
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(clone.path)], check=True)
+    clone.write("a/x.py", "edited\n")
+    clone.remove("b/y.py")
+    clone.write("d/z.py", "c/z.py\n")
+    clone.remove("c/z.py")
+    project = Project.discover(clone.path)
+    store = project.open_store(create=True)
+    triggers.before_sync(project, store)
+    result = sync(project.git, store, Target("worktree"), scope=project.scope()).applied
+    assert result.moved == [] and result.archived == []
+    q = store.conn.execute
+    assert dict(q("SELECT path, status FROM folders").fetchall()) == {
+        "/": "stale", "/a": "stale", "/d": "pending"}
+    waiting = {r[0] for r in q("SELECT path FROM archived_folders"
+                               " WHERE reason = 'imported' AND restored_at IS NULL")}
+    assert waiting == {"/b", "/c"}
+    store.close()
