@@ -1,18 +1,20 @@
 """Hooks that finish after git has returned: the post-commit shim starts its sync in the
 background (the commit is made; nothing the hook does can change that, so git need not wait).
 
-The shim leaves a marker, ``.float/post-commit-<shell pid>.lock`` (ignored by
-``.float/.gitignore`` through ``*.lock``), before it starts Python; the hook locks it while it
-runs and removes it when done. Commands that read the map wait for live markers first, so
-``git commit && float-hooks status`` sees the new commit. A marker whose process is gone
-(killed, machine restarted) is not waited for: the next sync catches up from the last synced
-commit, so nothing is lost.
+The shim writes a marker, ``.float/post-commit-<shell pid>.lock`` (ignored by
+``.float/.gitignore`` through ``*.lock``), starts Python in the background and writes its pid
+into the marker; the hook locks the marker while it runs and removes it when done. Every
+other command and hook waits for live markers first, so ``git commit && float-hooks status``
+sees the new commit and the next hook runs after it. A marker whose process is gone (killed,
+machine restarted) is not waited for: the next sync catches up from the last synced commit,
+so nothing is lost.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -24,30 +26,48 @@ except ImportError:  # Windows
 MARKER_PREFIX = "post-commit-"
 MARKER_SUFFIX = ".lock"
 MARKER_ENV = "FLOAT_HOOK_MARKER"  # set by the shim for the backgrounded hook
-FOREGROUND_ENV = "FLOAT_HOOKS_FOREGROUND"  # set to anything: the shim waits for post-commit
+FOREGROUND_ENV = "FLOAT_HOOKS_FOREGROUND"  # 1: the shim waits for post-commit, as for others
 LOG_NAME = "float-hooks.log"  # in the git dir: what a background hook would have printed
 _LOG_LIMIT = 256 * 1024
-# How long an empty marker (the shim wrote it, Python has not started yet) counts as live,
-# and how long a reader waits at most before it reads what is there.
+# How long a marker without a pid yet (the shim has just written it) counts as live, and how
+# long a reader waits beyond the DB's own lock timeout before it reads what is there.
 STARTING = 10.0
-WAIT_LIMIT = 60.0
-
+WAIT_MARGIN = 30.0
 
 _held: dict[str, int] = {}  # marker -> the descriptor whose lock says "running"
 
 
+def detach(marker: str, log_dir: Path) -> None:
+    """Start of a background hook: claim ``marker``, send stray output (a traceback, the
+    one-time "building the DB" notice) to the log instead of the shim's /dev/null, and let go
+    of descriptors inherited from whatever ran git (a caller waiting for a pipe to close
+    must not wait for us)."""
+    os.closerange(3, 1024)
+    with contextlib.suppress(OSError):
+        fd = os.open(log_dir / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    claim(marker)
+
+
 def claim(marker: str) -> None:
     """Mark this process as the one running ``marker``'s sync: it holds an exclusive lock on
-    the marker until :func:`release` or its exit (the kernel drops the lock of a dead
-    process, also of a zombie nobody reaps; a pid could not tell those apart)."""
+    the marker until :func:`release` or its exit (the kernel drops the lock of a process
+    that died)."""
     try:
         fd = os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644)
     except OSError:
         return  # .float/ went away, or is read-only: the sync itself will say what is wrong
-    if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # before the pid: a pid without a lock means "gone"
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    except OSError:
+        os.close(fd)
+        release(marker)  # unclaimed: a reader must not wait for it
+        return
     _held[marker] = fd
 
 
@@ -88,35 +108,41 @@ def _alive(marker: Path) -> bool:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
                 return True  # its hook holds it
-            text = os.read(fd, 32).strip()
-            pid = None
-        else:  # no flock (Windows): the pid, if the process is there
-            text = os.read(fd, 32).strip()
-            pid = int(text) if text.isdigit() else None
-        if not text:  # the shim wrote it; Python has not started yet
+        # not locked: the hook has not claimed it yet (or re-executes itself), or it died
+        text = os.read(fd, 32).strip()
+        if not text:  # the shim has not written the pid yet
             return time.time() - os.fstat(fd).st_mtime < STARTING
-        return pid is not None and _pid_exists(pid)
+        return text.isdigit() and _pid_alive(int(text))
     except OSError:
         return False
     finally:
         os.close(fd)
 
 
-def _pid_exists(pid: int) -> bool:
+def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except PermissionError:
         return True
     except (OSError, OverflowError):
         return False
-    return True
+    try:  # Linux: a killed hook nobody reaped (no init in a container) is a zombie
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
 
 
-def wait_for(float_dir: Path, limit: float = WAIT_LIMIT) -> None:
-    """Wait until no background hook is writing ``float_dir``'s map (at most ``limit`` s)."""
-    deadline = time.monotonic() + limit
+def wait_for(float_dir: Path, lock_timeout: float) -> None:
+    """Wait until no background hook is writing ``float_dir``'s map. A hook may itself wait
+    up to ``lock_timeout`` for the DB; after that and a margin, say so and go on."""
+    deadline = time.monotonic() + lock_timeout + WAIT_MARGIN
     delay = 0.005
-    while running(float_dir) and time.monotonic() < deadline:
+    while running(float_dir):
+        if time.monotonic() > deadline:
+            sys.stderr.write("float-hooks: a post-commit hook is still syncing in the"
+                             " background; reading the map as it is\n")
+            return
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 

@@ -47,10 +47,10 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     marker = os.environ.pop(MARKER_ENV, None)
     if marker:
         marker = os.path.abspath(marker)  # the shim's is relative to where git started it
-        background.claim(marker)
+        background.detach(marker, _git_dir(cwd))
     strict: list[bool] = [False]  # set as soon as the config is read
     try:
-        out = _run(name, list(argv), cwd, strict)
+        out = _run(name, list(argv), cwd, strict, waits=not marker)
     except ImportError as e:
         if sys.flags.no_site:  # the fast shim start could not find a module: start normally
             if marker:
@@ -77,7 +77,7 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     return code
 
 
-def _run(name: str, argv: list[str], cwd: str, strict: list[bool]) -> Outcome:
+def _run(name: str, argv: list[str], cwd: str, strict: list[bool], waits: bool) -> Outcome:
     if name not in NAMES:
         raise FloatError(f"unknown hook {name!r} (one of: {', '.join(NAMES)})")
     if name == "post-rewrite":
@@ -91,6 +91,8 @@ def _run(name: str, argv: list[str], cwd: str, strict: list[bool]) -> Outcome:
     if project.work_tree is None or not project.float_dir.is_dir():
         return (EXIT_OK, "")  # not initialised here: say nothing, cost nothing
     strict[0] = bool(project.config["hooks"]["strict"])
+    if waits:  # the previous commit's post-commit may still be syncing: after it, in order
+        project.wait_for_hooks()
     return _sync(project, name)
 
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from float_hooks import config
+from float_hooks import background, config
 from float_hooks.db import DB_NAME, Store
 from float_hooks.git import Git
 from float_hooks.paths import FLOAT_DIR
@@ -47,10 +47,15 @@ class Project:
     def scope(self) -> Scope:
         return Scope(self.config["sync"]["exclude"])
 
+    def lock_timeout(self) -> float:
+        return float(self.config["sync"]["lock_timeout"])
+
+    def wait_for_hooks(self) -> None:
+        """Wait while a post-commit hook syncs this map in the background (background.py)."""
+        background.wait_for(self.float_dir, self.lock_timeout())
+
     def open_store(self, *, create: bool = False) -> Store:
-        return Store.open(self.db_path, create=create,
-                          timeout=float(self.config["sync"]["lock_timeout"]))
+        return Store.open(self.db_path, create=create, timeout=self.lock_timeout())
 
     def open_readonly(self) -> Store:
-        return Store.open_readonly(self.db_path,
-                                   timeout=float(self.config["sync"]["lock_timeout"]))
+        return Store.open_readonly(self.db_path, timeout=self.lock_timeout())

@@ -48,6 +48,9 @@ def sync_once(project: Project) -> SyncResult:
     from float_hooks.snapshot import Target
     from float_hooks.sync import sync
 
+    # after a post-commit still syncing in the background, not before it (it would then
+    # leave the map at the commit rather than the work tree)
+    project.wait_for_hooks()
     store = project.open_store(create=True)
     try:
         triggers.before_sync(project, store)

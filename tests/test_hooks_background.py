@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from float_hooks import background
@@ -59,6 +60,7 @@ def test_git_returns_while_post_commit_waits_and_readers_wait_for_it(hooked: Git
 def test_foreground_variable_makes_git_wait_and_print(hooked: GitRepo) -> None:
     hooked.write("docs/guide.md", "# foreground\n")
     hooked.git("add", "-A")
+    (hooked.path / ".git" / background.LOG_NAME).unlink(missing_ok=True)
     out = git_commit(hooked, "--no-verify", env={background.FOREGROUND_ENV: "1"})
     assert "float: 2 folders go stale: /docs /" in out
     assert not markers(hooked)
@@ -75,7 +77,7 @@ def test_background_errors_go_to_the_log_and_the_commit_lands(hooked: GitRepo) -
     hooked.git("add", "-A")
     git_commit(hooked, "--no-verify")
     assert hooked.git("log", "-1", "--format=%s").strip() == "change"
-    background.wait_for(hooked.path / ".float")
+    background.wait_for(hooked.path / ".float", lock_timeout=30)
     log = (hooked.path / ".git" / background.LOG_NAME).read_text()
     assert "post-commit: float-hooks:" in log and "corrupt" in log
     assert not markers(hooked)
@@ -95,20 +97,47 @@ def test_markers_of_gone_processes_are_not_waited_for(hooked: GitRepo) -> None:
     never_started.write_text("")
     old = never_started.stat().st_mtime - background.STARTING - 1
     os.utime(never_started, (old, old))
-    starting = float_dir / "post-commit-3.lock"
+    starting = float_dir / "post-commit-3.lock"  # the shim wrote it, no pid yet
     starting.write_text("")
     live = float_dir / "post-commit-4.lock"
     background.claim(str(live))  # what the backgrounded hook does: lock it, write its pid
     assert live.read_text() == str(os.getpid())
-    unlocked = float_dir / "post-commit-5.lock"  # a live pid, but nobody holds the lock
-    unlocked.write_text(str(os.getpid()))
-    assert background.running(float_dir) == [starting, live]
+    unclaimed = float_dir / "post-commit-5.lock"  # the shim wrote the pid, Python not there yet
+    unclaimed.write_text(str(os.getpid()))
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # exits, and is not reaped
+    stat = Path(f"/proc/{zombie.pid}/stat")
+    while stat.read_bytes().rpartition(b")")[2].split()[0] != b"Z":
+        time.sleep(0.01)
+    reaped_never = float_dir / "post-commit-6.lock"
+    reaped_never.write_text(str(zombie.pid))
+    assert background.running(float_dir) == [starting, live, unclaimed]
     assert not dead.exists() and not never_started.exists()  # cleared on the way
-    assert not unlocked.exists()
+    assert not reaped_never.exists()
+    zombie.wait()
     starting.unlink()
+    unclaimed.unlink()
     background.release(str(live))
     assert not live.exists()
     assert hooked.float_json("status", "--json")["head"] == hooked.head()
+
+
+def test_hooks_wait_for_a_running_background_hook(hooked: GitRepo) -> None:
+    # the next commit's pre-commit must run after the previous post-commit, not beside it
+    marker = hooked.path / ".float" / "post-commit-7.lock"
+    background.claim(str(marker))
+    hooked.write("docs/guide.md", "# after the background hook\n")
+    hooked.git("add", "-A")
+    proc = subprocess.Popen(["git", "commit", "-q", "-m", "waits"], cwd=hooked.path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.0)
+        assert proc.poll() is None  # the pre-commit hook is waiting for the marker
+    finally:
+        background.release(str(marker))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert b"float: 2 folders go stale: /docs /" in err + out
+    assert_synced_to(hooked)
 
 
 def test_a_killed_background_hook_is_caught_up_by_the_next_one(hooked: GitRepo) -> None:
@@ -118,10 +147,11 @@ def test_a_killed_background_hook_is_caught_up_by_the_next_one(hooked: GitRepo) 
     try:
         git_commit(hooked, "--no-verify")
         [marker] = markers(hooked)
-        pid = int(marker.read_text() or 0)
-        while not pid:  # the hook has not written its pid yet
-            pid = int(marker.read_text() or 0)
-        os.kill(pid, 9)
+        deadline = time.monotonic() + 30
+        while not marker.read_text():  # the shim or the hook writes the pid
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.kill(int(marker.read_text()), 9)
     finally:
         lock.execute("ROLLBACK")
         lock.close()
@@ -131,3 +161,38 @@ def test_a_killed_background_hook_is_caught_up_by_the_next_one(hooked: GitRepo) 
     git_commit(hooked)
     assert_synced_to(hooked)
     assert stale(hooked) == {"/", "/docs", "/src", "/src/auth", "/src/auth/tokens"}
+
+
+def test_background_hook_lets_go_of_the_callers_descriptors(hooked: GitRepo) -> None:
+    # whatever ran git may wait for a pipe it handed down to close (a CI step, an editor)
+    import select
+
+    hooked.write("src/app.py", "print('fds')\n")
+    hooked.git("add", "-A")
+    read_end, write_end = os.pipe()
+    lock = hold_write_lock(hooked)  # keeps the background hook running meanwhile
+    try:
+        proc = subprocess.Popen(["git", "commit", "-q", "--no-verify", "-m", "fds"],
+                                cwd=hooked.path, pass_fds=(write_end,))
+        os.close(write_end)
+        assert proc.wait(timeout=20) == 0
+        assert markers(hooked)  # still running: it waits for the lock
+        readable, _, _ = select.select([read_end], [], [], 20)
+        assert readable and os.read(read_end, 1) == b""  # closed by everyone: EOF
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+        os.close(read_end)
+    assert_synced_to(hooked)
+
+
+def test_background_hook_output_goes_to_the_log(hooked: GitRepo) -> None:
+    for name in ("index.db", "index.db-wal", "index.db-shm"):
+        (hooked.path / ".float" / name).unlink(missing_ok=True)  # a new worktree, say
+    hooked.write("src/app.py", "print('rebuilt')\n")
+    hooked.git("add", "-A")
+    out = git_commit(hooked, "--no-verify")
+    assert "building" not in out
+    assert_synced_to(hooked)  # waits for the hook, which built the DB
+    log = (hooked.path / ".git" / background.LOG_NAME).read_text()
+    assert "float: building .float/index.db for this work tree (first run only)" in log

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks import background, paths
+from float_hooks import paths
 from float_hooks.db import Store
 from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.project import Project
@@ -26,7 +26,7 @@ def store(args: argparse.Namespace) -> Store:
 def settled(proj: Project) -> Project:
     """``proj`` once no post-commit hook is still syncing it in the background: a command
     run right after ``git commit`` sees that commit."""
-    background.wait_for(proj.float_dir)
+    proj.wait_for_hooks()
     return proj
 
 

@@ -61,11 +61,13 @@ _FOREGROUND = "float_hook() {{ {run}; }}"
 # hook does changes the commit, so git need not wait for the sync (see background.py).
 _BACKGROUND = """\
 # post-commit syncs in the background: git need not wait (FLOAT_HOOKS_FOREGROUND=1 waits).
-# Commands that read the map wait while the marker's process runs.
+# Commands and hooks that use the map wait while the marker's process runs.
 float_hook() {{
     marker=".float/{prefix}$$.lock"
-    if [ -z "${{{foreground}:-}}" ] && [ -d .float ] && : > "$marker" 2>/dev/null; then
+    case "${{{foreground}:-0}}" in 0) ;; *) {run}; return ;; esac
+    if [ -d .float ] && : > "$marker" 2>/dev/null; then
         {marker_env}="$marker" {run} </dev/null >/dev/null 2>&1 &
+        echo "$!" > "$marker"
     else
         {run}
     fi
