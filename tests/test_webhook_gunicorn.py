@@ -122,6 +122,22 @@ def test_gunicorn_end_to_end(server: str, origin: Origin) -> None:
     assert requests.get(server + "/repos/acme/widgets/stale", timeout=10).status_code == 401
 
 
+def test_gunicorn_chunked_and_oversized_bodies(server: str, origin: Origin) -> None:
+    # GitHub sends a Content-Length; a proxy in between may re-send the body chunked
+    before, after = origin.push()
+    body = json.dumps(origin.payload(before, after)).encode()
+    chunks = iter([body[:100], body[100:]])
+    r = requests.post(server + "/webhook", data=chunks, headers=signed(body, "push"),
+                      timeout=10)
+    assert r.status_code == 202 and r.json()["status"] == "queued"
+    assert r.headers["Content-Type"] == "application/json"
+    wait_head(server, after)
+    big = b" " * (25 * 1024 * 1024 + 1)
+    r = requests.post(server + "/webhook", data=iter([big]), headers=signed(big, "push"),
+                      timeout=30)
+    assert r.status_code == 413 and r.json()["error"] == "Request Entity Too Large"
+
+
 def test_gunicorn_restart_resumes_queued_pushes(tmp_path: Path, origin: Origin) -> None:
     # first run: no worker, so the acknowledged pushes are only in the queue when it stops
     with gunicorn(tmp_path, origin, FLOAT_WORKER="off") as url:

@@ -211,3 +211,31 @@ def test_unsafe_default_branch_never_reaches_git(client: FlaskClient, app: Flask
     r = post(client, "push", payload)
     assert r.status_code == 202 and r.json["status"] == "ignored"
     assert rows(app)[0]["default_branch"] is None and rows(app)[0]["state"] == "ignored"
+
+
+def test_read_body_follows_pep_3333() -> None:
+    import io
+
+    from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
+    from webhook.github import read_body
+
+    class Trickle(io.BytesIO):  # a server's stream may hand out less than asked for
+        def read(self, size: int | None = -1) -> bytes:
+            return super().read(min(3, size if size and size > 0 else 3))
+
+    assert read_body({"wsgi.input": Trickle(b"0123456789"), "CONTENT_LENGTH": "10"}) \
+        == b"0123456789"
+    assert read_body({"wsgi.input": io.BytesIO(b"0123456789"), "CONTENT_LENGTH": "4"}) == b"0123"
+    # no length and no end of stream: nothing is read
+    assert read_body({"wsgi.input": io.BytesIO(b"unread")}) == b""
+    # chunked (the server marks the stream as ending): read to its end
+    assert read_body({"wsgi.input": Trickle(b"chunked body"), "wsgi.input_terminated": True}) \
+        == b"chunked body"
+    with pytest.raises(BadRequest):
+        read_body({"wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "-1"})
+    with pytest.raises(RequestEntityTooLarge):
+        read_body({"wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": str(MAX_BODY + 1)})
+    big = io.BytesIO(b" " * (MAX_BODY + 1))
+    with pytest.raises(RequestEntityTooLarge):
+        read_body({"wsgi.input": big, "wsgi.input_terminated": True})

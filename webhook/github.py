@@ -7,7 +7,9 @@ the raw body (401), event and delivery headers (400), payload decoding (400), re
 The endpoint is a plain WSGI handler in front of the Flask app (``create_app`` wraps
 ``app.wsgi_app`` with it, Flask's documented place for middleware): GitHub sends bursts, and
 Flask's per-request machinery (contexts, session, signals, routing) was more than half of an
-acknowledgement's CPU. Everything else (the read API, errors) is Flask's.
+acknowledgement's CPU, werkzeug's request and response objects a third of the rest. So the
+body and headers are read from the WSGI environ (PEP 3333) and the answers written directly;
+errors are werkzeug's HTTP exceptions, as JSON. Everything else (the read API) is Flask's.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from werkzeug.exceptions import (
     Forbidden,
     HTTPException,
     MethodNotAllowed,
+    RequestEntityTooLarge,
     Unauthorized,
 )
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from webhook.deliveries import Queue
 from webhook.names import InvalidName, repo_key, safe_branch, split
@@ -47,6 +50,8 @@ log = logging.getLogger("webhook")
 _DELIVERY = re.compile(r"[A-Za-z0-9-]{1,100}")
 _EVENT = re.compile(r"[a-z_]{1,64}")
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_STATUS = {200: "200 OK", 202: "202 Accepted", 204: "204 No Content"}
 
 
 def signature(secret: bytes, body: bytes) -> str:
@@ -104,8 +109,31 @@ def queue(settings: Settings) -> Queue:
     return cached[1]
 
 
-class _Request(Request):
-    max_content_length = MAX_BODY  # get_data() answers 413 above it, before reading it all
+def read_body(environ: dict[str, Any]) -> bytes:
+    """The request body, at most MAX_BODY bytes (413 above, before reading it all)."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH") or ""
+    if length:
+        if not length.isdigit():
+            raise BadRequest("invalid Content-Length")
+        size = int(length)
+        if size > MAX_BODY:
+            raise RequestEntityTooLarge()
+    elif environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+        size = MAX_BODY + 1
+    else:
+        return b""  # no length and no end: PEP 3333 says read nothing
+    parts = []
+    while size > 0:
+        part = stream.read(size)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    body = b"".join(parts)
+    if len(body) > MAX_BODY:
+        raise RequestEntityTooLarge()
+    return body
 
 
 class Endpoint:
@@ -125,28 +153,36 @@ class Endpoint:
         try:
             if environ.get("REQUEST_METHOD") != "POST":
                 raise MethodNotAllowed(["POST"])
-            response = self.receive(_Request(environ))
+            code, answer = self.receive(environ)
         except HTTPException as e:
-            response = http_error(e)
+            return http_error(e)(environ, start_response)
         except Exception:
-            response = internal_error()
-        return response(environ, start_response)
+            return internal_error()(environ, start_response)
+        # The answers to GitHub are written here, not through werkzeug's Response (its
+        # header handling was a tenth of an acknowledgement's CPU)
+        out = b"" if answer is None else json.dumps(answer).encode()
+        headers = [("Content-Length", str(len(out)))]
+        if answer is not None:
+            headers.insert(0, ("Content-Type", "application/json"))
+        start_response(_STATUS[code], headers)
+        return [out]
 
-    def receive(self, request: Request) -> Response:
+    def receive(self, environ: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        """The answer to one delivery: (status, JSON body or None); errors are raised."""
         settings = self.settings
-        body = request.get_data(cache=True)  # raw bytes: the signature covers exactly these
+        body = read_body(environ)  # raw bytes: the signature covers exactly these
         if settings.secret is not None and not verify(
-                settings.secret, body, request.headers.get("X-Hub-Signature-256")):
+                settings.secret, body, environ.get("HTTP_X_HUB_SIGNATURE_256")):
             raise Unauthorized("missing or wrong X-Hub-Signature-256")
-        event = request.headers.get("X-GitHub-Event", "")
-        delivery = request.headers.get("X-GitHub-Delivery", "")
+        event = environ.get("HTTP_X_GITHUB_EVENT", "")
+        delivery = environ.get("HTTP_X_GITHUB_DELIVERY", "")
         if not _EVENT.fullmatch(event) or not _DELIVERY.fullmatch(delivery):
             raise BadRequest("missing or invalid X-GitHub-Event / X-GitHub-Delivery header")
-        data = _payload(body, request.content_type or "")
+        data = _payload(body, environ.get("CONTENT_TYPE", ""))
         if event == "ping":
-            return _json(200, status="pong", zen=data.get("zen"))
+            return 200, {"status": "pong", "zen": data.get("zen")}
         if event != "push":
-            return Response(b"", 204)
+            return 204, None
         repository = data.get("repository")
         if not isinstance(repository, dict):
             raise BadRequest("push without a repository object")
@@ -160,7 +196,7 @@ class Endpoint:
             raise Forbidden(f"{full_name} is not in FLOAT_REPOS")
         ref = _str(data, "ref")
         before, after = _str(data, "before"), _str(data, "after")
-        if ref is None or not ref.startswith("refs/") or any(ord(c) < 0x20 for c in ref):
+        if ref is None or not ref.startswith("refs/") or _CONTROL.search(ref):
             raise BadRequest("push without a valid ref")
         for sha in (before, after):
             if sha is not None and not _SHA.fullmatch(sha):
@@ -180,12 +216,12 @@ class Endpoint:
             deleted=data.get("deleted") is True, forced=data.get("forced") is True,
             commits=len(commits) if isinstance(commits, list) else 0, ignored=ignored)
         if not fresh:
-            return _json(200, status="duplicate", delivery=delivery)
+            return 200, {"status": "duplicate", "delivery": delivery}
         if ignored:
-            return _json(202, status="ignored", delivery=delivery, repository=full_name,
-                         reason=ignored)
+            return 202, {"status": "ignored", "delivery": delivery, "repository": full_name,
+                         "reason": ignored}
         self.worker.notify()
-        return _json(202, status="queued", delivery=delivery, repository=full_name)
+        return 202, {"status": "queued", "delivery": delivery, "repository": full_name}
 
 
 def http_error(e: HTTPException) -> Response:
