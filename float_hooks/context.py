@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from float_hooks import paths
 from float_hooks.carry import authored
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError, NotFound
+from float_hooks.git import Entry
 from float_hooks.hashing import MODE_KINDS
 from float_hooks.schema import AUTHORED_FOLDER_FIELDS
 from float_hooks.sync import BASE_KEY
@@ -61,16 +63,30 @@ def status_counts(store: Store) -> dict[str, Any]:
     return counts
 
 
-def why(conn: sqlite3.Connection, path: str) -> dict[str, Any]:
+# Given a stale folder's row, the files below it when its context was written, or None
+# (history.files_then, bound to a project): asked only when the store has no record.
+History = Callable[[sqlite3.Row], dict[str, Entry] | None]
+
+
+def why(conn: sqlite3.Connection, path: str, history: History | None = None) -> dict[str, Any]:
     """Why ``path`` is stale: the files whose blobs changed since its context was written,
     and the child folders that carried each change up."""
     row = get_folder(conn, path)
+    records = conn.execute(
+        "SELECT file_path, old_hash, old_mode FROM changed_since WHERE folder_path = ?"
+        " ORDER BY file_path", (path,)).fetchall()
+    source = "store" if records else None
+    if not records and row["status"] == "stale" and history is not None:
+        then = history(row)
+        if then is not None:
+            now_files = _files_below(conn, path)
+            records = [(p, then[p][1] if p in then else None, then[p][0] if p in then else None)
+                       for p in sorted(then.keys() | now_files.keys())
+                       if then.get(p) != now_files.get(p)]
+            source = "commit"
     changed = []
     via: dict[str, int] = {}
-    for file_path, old_hash, old_mode in conn.execute(
-        "SELECT file_path, old_hash, old_mode FROM changed_since WHERE folder_path = ?"
-        " ORDER BY file_path", (path,)
-    ):
+    for file_path, old_hash, old_mode in records:
         cur = conn.execute("SELECT content_hash, mode FROM files"
                            " WHERE folder_path = ? AND path = ?",
                            (paths.parent(file_path), file_path)).fetchone()
@@ -98,17 +114,30 @@ def why(conn: sqlite3.Connection, path: str) -> dict[str, Any]:
         "context_commit": row["context_commit"],
         "changed_files": changed,
         "via_children": [{"path": c, "changed_files": n} for c, n in sorted(via.items())],
-        # context restored from an export or written for another hash has no file history
+        # "store": recorded by the syncs since the context was written; "commit": rebuilt
+        # from context_commit (context imported, or written for another hash)
+        "detail_source": source,
         "detail_complete": row["status"] != "stale" or bool(changed),
     }
 
 
-def stale_list(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def _files_below(conn: sqlite3.Connection, folder: str) -> dict[str, Entry]:
+    if folder == paths.ROOT:
+        rows = conn.execute("SELECT path, mode, content_hash FROM files")
+    else:  # the folder's own files, then its subfolders' ('/' < '0': one key range)
+        rows = conn.execute(
+            "SELECT path, mode, content_hash FROM files WHERE folder_path = ?"
+            " OR (folder_path > ? AND folder_path < ?)", (folder, folder + "/", folder + "0"))
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def stale_list(conn: sqlite3.Connection, history: History | None = None
+               ) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT path FROM folders WHERE status = 'stale' ORDER BY path").fetchall()
     out = []
     for (path,) in rows:
-        w = why(conn, path)
+        w = why(conn, path, history)
         out.append({
             "path": path,
             "source_hash": w["source_hash"],

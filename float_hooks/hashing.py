@@ -49,3 +49,29 @@ def folder_hash(children: Iterable[tuple[str, str, str]]) -> str:
     text = "".join([f"{mode} {name}\0{oid}\0" for name, mode, oid in sorted(children)])
     digest: str = sha256(text.encode()).hexdigest()
     return digest
+
+
+def subtree_hash(files: dict[str, tuple[str, str]], top: str) -> str | None:
+    """The folder hash of ``top`` computed from every file below it (stored path -> (mode,
+    id)), as a sync computes it; None when nothing is below it."""
+    from float_hooks.paths import name, parent
+
+    below: dict[str, list[tuple[str, str, str]]] = {}  # folder -> its (name, mode, hash)
+    for path, (mode, oid) in files.items():
+        below.setdefault(parent(path), []).append((name(path), mode, oid))
+    folders = set()
+    for folder in below:  # every folder between a file and ``top``
+        while folder not in folders:
+            folders.add(folder)
+            if folder == top or folder == "/":
+                break
+            folder = parent(folder)
+    if top not in folders:
+        return None
+    hashes: dict[str, str] = {}
+    for folder in sorted(folders, key=lambda f: 0 if f == "/" else f.count("/"), reverse=True):
+        hashes[folder] = folder_hash(below.get(folder, []))
+        if folder != top:
+            below.setdefault(parent(folder), []).append((name(folder), FOLDER_MODE,
+                                                         hashes[folder]))
+    return hashes[top]

@@ -16,8 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = _common.store(args)
-    items = stale_list(store.conn)
+    from float_hooks import history
+
+    proj = _common.settled(_common.project(args))
+    store = proj.open_store()
+    items = stale_list(store.conn, history.of(proj))
     if args.json:
         emit_json(items)
     else:

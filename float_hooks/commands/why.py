@@ -16,8 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = _common.store(args)
-    info = why(store.conn, args.path)
+    from float_hooks import history
+
+    proj = _common.settled(_common.project(args))
+    store = proj.open_store()
+    info = why(store.conn, args.path, history.of(proj))
     if args.json:
         emit_json(info)
         return 0
@@ -32,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
     for c in info["changed_files"]:
         via = f"  (via {c['via']})" if c["via"] else ""
         emit(f"  {c['change']:<8} {c['path']}{via}")
+    if info["detail_source"] == "commit":
+        emit(f"  (compared with commit {info['context_commit'][:12]}, where the context was"
+             " written: it came without a file history, e.g. from an import)")
     if not info["detail_complete"]:
-        emit("  (no file history for this context: it was imported or written for another"
-             " hash)")
+        emit("  (no file history for this context, and the commit it names does not hold"
+             " what it described)")
     return 0

@@ -1,0 +1,97 @@
+"""`why` for context that came without a file history (imported from a committed export):
+rebuilt from the commit the context was written at, when that commit holds what it hashed."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from float_hooks.hashing import subtree_hash
+from tests.gitrepo import GitRepo
+
+
+def exported(repo: GitRepo) -> None:
+    for rel in ("src/auth/login.py", "src/auth/tokens/jwt.py", "src/app.py", "docs/guide.md"):
+        repo.write(rel, rel + "\n")
+    repo.commit("init")
+    repo.float_ok("init")
+    for folder in ("/", "/src", "/src/auth", "/src/auth/tokens", "/docs"):
+        repo.float_ok("set", folder, "--what", f"ctx {folder}")
+    repo.float_ok("export")
+    repo.git("add", "-A")
+    repo.commit("export")
+
+
+def clone(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    other = GitRepo(tmp_path / "clone")
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(other.path)], check=True)
+    return other
+
+
+def test_why_after_an_import_compares_with_the_context_commit(repo: GitRepo,
+                                                             tmp_path: Path) -> None:
+    exported(repo)
+    mate = clone(repo, tmp_path)
+    mate.write("src/auth/tokens/jwt.py", "changed\n")
+    mate.remove("src/auth/login.py")
+    mate.write("src/auth/oauth.py", "new\n")
+    mate.float_ok("sync")  # a fresh DB: synced, then the committed export imported
+    info = mate.float_json("why", "/src/auth", "--json")
+    assert info["status"] == "stale" and info["detail_source"] == "commit"
+    assert info["detail_complete"] is True
+    assert [(c["path"], c["change"], c["via"]) for c in info["changed_files"]] == [
+        ("/src/auth/login.py", "deleted", None),
+        ("/src/auth/oauth.py", "added", None),
+        ("/src/auth/tokens/jwt.py", "modified", "/src/auth/tokens"),
+    ]
+    assert info["via_children"] == [{"path": "/src/auth/tokens", "changed_files": 1}]
+    stale = {s["path"]: s["changed_files"] for s in mate.float_json("stale", "--json")}
+    assert stale["/"] == stale["/src"] == stale["/src/auth"] == [
+        "/src/auth/login.py", "/src/auth/oauth.py", "/src/auth/tokens/jwt.py"]
+    assert stale["/src/auth/tokens"] == ["/src/auth/tokens/jwt.py"]
+    assert "/docs" not in stale
+    text = mate.float_ok("why", "src/auth").out
+    assert "deleted  /src/auth/login.py" in text and "compared with commit" in text
+    # once the store has its own record (a later change), that is what `why` reports
+    mate.float_ok("set", "/docs", "--what", "docs again")
+    mate.write("docs/guide.md", "v2\n")
+    mate.float_ok("sync")
+    docs = mate.float_json("why", "/docs", "--json")
+    assert docs["detail_source"] == "store"
+    assert [c["path"] for c in docs["changed_files"]] == ["/docs/guide.md"]
+
+
+def test_context_for_uncommitted_work_stays_incomplete(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write("src/app.py", "v1\n")
+    repo.commit("init")
+    repo.float_ok("init")
+    repo.write("src/app.py", "uncommitted\n")
+    repo.float_ok("sync")  # the context below describes the work tree, not the commit
+    repo.float_ok("set", "/src", "--what", "ctx")
+    repo.git("checkout", "--", "src/app.py")
+    repo.float_ok("export")
+    repo.git("add", ".float")
+    repo.commit("export")
+    mate = clone(repo, tmp_path)
+    mate.float_ok("sync")
+    info = mate.float_json("why", "/src", "--json")
+    assert info["status"] == "stale"
+    assert info["changed_files"] == [] and info["detail_complete"] is False
+    assert info["detail_source"] is None
+    assert "does not hold what it described" in mate.float_ok("why", "/src").out
+
+
+def test_subtree_hash_matches_the_sync(repo: GitRepo) -> None:
+    for rel in ("a/b/c.py", "a/d.py", "e.txt", "a/b/f/g.md"):
+        repo.write(rel, rel)
+    repo.commit("tree")
+    repo.float_ok("init")
+    rows = repo.float_json("query", "SELECT path, mode, content_hash FROM files")
+    files = {r["path"]: (r["mode"], r["content_hash"]) for r in rows}
+    folders = {r["path"]: r["source_hash"]
+               for r in repo.float_json("query", "SELECT path, source_hash FROM folders")}
+    for folder, expected in folders.items():
+        below = {p: e for p, e in files.items()
+                 if folder == "/" or p.startswith(folder + "/")}
+        assert subtree_hash(below, folder) == expected
+    assert subtree_hash({}, "/a") is None
