@@ -123,3 +123,45 @@ def test_head_that_moves_after_discovery(synced: GitRepo) -> None:
         store.close()
     assert files(synced)["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
     assert converges(synced)["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
+
+
+def test_work_tree_files_are_hashed_as_git_add_would_store_them(synced: GitRepo) -> None:
+    # an external clean filter (what Git LFS is): libgit2's hashfile does not run it, git does
+    synced.git("config", "filter.upper.clean", "tr a-z A-Z")
+    synced.write(".gitattributes", "*.up filter=upper\n")
+    synced.write("src/shout.up", "quiet words\n")
+    odd = [b"src/line\nbreak.txt", b'src/"quoted".txt', b"src/caf\xe9.txt", b"src/sp ace.txt"]
+    for raw in odd:
+        synced.write(raw, b"odd " + raw + b"\n")
+    synced.write("src/app.py", "print('edited')\n")
+    synced.float_ok("sync")
+    synced.git("add", "-A")
+    staged = {p.decode("utf-8", "backslashreplace"): oid for p, oid in _index(synced).items()}
+    rows = synced.float_json("query", "SELECT path, content_hash FROM files")
+    files = {r["path"]: r["content_hash"] for r in rows}
+    assert files == {"/" + p: oid for p, oid in staged.items() if not p.startswith(".float/")}
+    assert files["/src/shout.up"] == synced.git("rev-parse", ":src/shout.up").strip()
+
+
+def _index(repo: GitRepo) -> dict[bytes, str]:
+    out = subprocess.run(["git", "ls-files", "-s", "-z"], cwd=repo.path, check=True,
+                         capture_output=True).stdout
+    entries = {}
+    for rec in out.split(b"\0"):
+        if rec:
+            meta, path = rec.split(b"\t", 1)
+            entries[path] = meta.split(b" ")[1].decode()
+    return entries
+
+
+def test_a_file_gone_before_hashing_is_absent_and_the_rest_hashed(synced: GitRepo) -> None:
+    from float_hooks.git import Git
+    from float_hooks.worktree import WorktreeHasher
+
+    synced.write("src/here.py", "here\n")
+    got = WorktreeHasher(Git.discover(synced.path)).entries(
+        [(b"src/here.py", None), (b"src/gone.py", None), (b"src", None)])
+    expected = synced.git("hash-object", "src/here.py").strip()
+    assert got == [("100644", expected), None, None]
+    hasher = WorktreeHasher(Git.discover(synced.path))
+    assert hasher._hash([b"src/here.py", b"src/vanished.py"]) == [expected, None]
