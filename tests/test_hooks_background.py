@@ -11,7 +11,7 @@ from pathlib import Path
 
 from float_hooks import background
 from tests.gitrepo import GitRepo
-from tests.test_hooks_shims import assert_synced_to, hooked, stale
+from tests.test_hooks_shims import assert_synced_to, corrupt_db, hooked, stale
 
 __all__ = ["hooked"]  # the fixture, shared with the shim tests
 
@@ -69,10 +69,7 @@ def test_foreground_variable_makes_git_wait_and_print(hooked: GitRepo) -> None:
 
 
 def test_background_errors_go_to_the_log_and_the_commit_lands(hooked: GitRepo) -> None:
-    db = hooked.path / ".float" / "index.db"
-    for side in (".float/index.db-wal", ".float/index.db-shm"):
-        (hooked.path / side).unlink(missing_ok=True)
-    db.write_bytes(b"this is not an sqlite database" * 100)
+    corrupt_db(hooked)
     hooked.write("src/app.py", "print('lands')\n")
     hooked.git("add", "-A")
     git_commit(hooked, "--no-verify")

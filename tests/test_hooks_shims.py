@@ -274,11 +274,14 @@ def test_not_initialised_repository_is_left_alone(repo: GitRepo) -> None:
     assert not (repo.path / ".float").exists()
 
 
-def test_corrupt_database_never_blocks_a_commit_unless_strict(hooked: GitRepo) -> None:
-    db = hooked.path / ".float" / "index.db"
+def corrupt_db(repo: GitRepo) -> None:
     for side in (".float/index.db-wal", ".float/index.db-shm"):
-        (hooked.path / side).unlink(missing_ok=True)
-    db.write_bytes(b"this is not an sqlite database" * 100)
+        (repo.path / side).unlink(missing_ok=True)
+    (repo.path / ".float" / "index.db").write_bytes(b"this is not an sqlite database" * 100)
+
+
+def test_corrupt_database_never_blocks_a_commit_unless_strict(hooked: GitRepo) -> None:
+    corrupt_db(hooked)
     hooked.write("src/app.py", "print('lands anyway')\n")
     hooked.git("add", "-A")
     out = hooked.git("commit", "-m", "lands")
