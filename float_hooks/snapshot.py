@@ -92,23 +92,21 @@ def _finish_diff(git: Git, head: str | None, target: Target,
                                                                           "diff-index"))]
     from float_hooks.worktree import WorktreeHasher
 
+    hasher = WorktreeHasher(git)
+    out: dict[str, Diff] = {}
     listed = _intent_to_add_fixed(git, head, parse_status(Git.finish(procs[0], "status")))
     # tracked paths first: `git rm --cached f` lists f as deleted from the index and as
     # untracked, and the untracked file is what the work tree holds
-    listed = [s for s in sorted(listed, key=lambda s: s.worktree == "?")
-              if not paths.is_float_path(paths.from_git(s.raw))]  # never in scope: not hashed
-    # the changed files are hashed together: one git process
-    hashed = iter(WorktreeHasher(git).entries([(s.raw, s.mode) for s in listed
-                                               if s.worktree not in (".", "D")]))
-    out: dict[str, Diff] = {}
-    for s in listed:
+    for s in sorted(listed, key=lambda s: s.worktree == "?"):
         path = paths.from_git(s.raw)
+        if paths.is_float_path(path):
+            continue  # never in scope; don't pay for hashing it (or for importing pygit2)
         if s.worktree == ".":
             new = s.staged
         elif s.worktree == "D":
             new = None
         else:
-            new = next(hashed)
+            new = hasher.entry(s.raw, s.mode)
         held = out.get(path)
         old = held.old if held is not None else s.head
         out[path] = Diff(path, s.raw, new, old)
