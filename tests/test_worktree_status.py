@@ -123,3 +123,27 @@ def test_head_that_moves_after_discovery(synced: GitRepo) -> None:
         store.close()
     assert files(synced)["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
     assert converges(synced)["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
+
+
+def test_work_tree_files_are_hashed_as_git_add_would_store_them(synced: GitRepo) -> None:
+    # A file committed with CRLF under `* text=auto`: git add keeps its CRLF (the index copy
+    # has CR), which `git hash-object` does not know (it never reads the index). And names
+    # git's line-based --stdin-paths would misread (a trailing CR, a leading quote, a newline).
+    synced.write("win.txt", b"one\r\ntwo\r\n")
+    synced.commit("crlf")
+    synced.write(".gitattributes", "* text=auto\n")
+    synced.write("win.txt", b"one\r\ntwo\r\nthree\r\n")
+    for raw in (b"src/cr\r", b'src/"quoted".txt', b"src/line\nbreak.txt", b"src/caf\xe9.txt"):
+        synced.write(raw, b"odd " + raw + b"\n")
+    synced.float_ok("sync")
+    synced.git("add", "-A")
+    out = subprocess.run(["git", "ls-files", "-s", "-z"], cwd=synced.path, check=True,
+                         capture_output=True).stdout
+    staged = {}
+    for rec in out.split(b"\0"):
+        if rec:
+            meta, path = rec.split(b"\t", 1)
+            if not path.startswith(b".float/"):
+                staged["/" + path.decode("utf-8", "backslashreplace")] = meta.split(b" ")[1]
+    rows = synced.float_json("query", "SELECT path, content_hash FROM files")
+    assert {r["path"]: r["content_hash"].encode() for r in rows} == staged
