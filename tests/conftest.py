@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,14 @@ def _git_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "[advice]\n\tdetachedHead = false\n"
     )
     return home
+
+
+@pytest.fixture(autouse=True)
+def _no_frozen_objects() -> Iterator[None]:
+    """create_app outside TESTING freezes the process's objects out of the GC (webhook): a
+    test that builds such an app must not leave the rest of the run frozen."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(autouse=True)

@@ -241,7 +241,10 @@ def test_requests_never_checkpoint_and_idle_workers_do(tmp_path: Path) -> None:
     from webhook.github import queue
 
     request_queue = queue(app.extensions["float_settings"])
-    assert request_queue.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    from webhook.deliveries import REQUEST_CHECKPOINT_PAGES
+
+    assert request_queue.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] \
+        == REQUEST_CHECKPOINT_PAGES
     other = Queue(data)  # any other connection keeps SQLite's default
     assert other.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     assert wal_frames(data) > 1000  # nothing copied back by the requests
@@ -278,3 +281,13 @@ def test_app_outside_tests_leaves_its_startup_objects_out_of_gc(tmp_path: Path) 
         assert gc.get_freeze_count() > 10_000  # Flask, werkzeug and the app's objects
     finally:
         gc.unfreeze()
+
+
+def test_a_worker_run_until_idle_checkpoints(tmp_path: Path) -> None:
+    # the cron deployment: FLOAT_WORKER=off and `python -m webhook.worker --until-idle`
+    app = create_app(app_config(tmp_path, FLOAT_WORKER="off"))
+    post_ignored_pushes(app, 300)
+    db = tmp_path / "data" / "deliveries.db"
+    before = db.stat().st_size
+    assert app.extensions["float_worker"].run_until_idle() == 0  # nothing to apply...
+    assert db.stat().st_size > before + 100_000  # ...but the log was copied in

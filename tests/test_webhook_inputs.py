@@ -184,6 +184,15 @@ def test_json_errors_everywhere(client: FlaskClient) -> None:
     assert r.status_code == 404 and r.json["error"] == "Not Found"
     r = client.get("/webhook")
     assert r.status_code == 405 and r.json["error"] == "Method Not Allowed"
+    assert r.headers["Allow"] == "POST"
+
+
+def test_other_events_get_an_empty_204(client: FlaskClient, app: Flask) -> None:
+    body = json.dumps({"action": "opened"}).encode()
+    r = _raw(client, body, signed(body, "issues"))
+    assert r.status_code == 204 and r.data == b""
+    assert "Content-Length" not in r.headers and "Content-Type" not in r.headers
+    assert disk(app) == ([], 0)
 
 
 def test_internal_errors_are_json(tmp_path: Path) -> None:
@@ -232,8 +241,10 @@ def test_read_body_follows_pep_3333() -> None:
     # chunked (the server marks the stream as ending): read to its end
     assert read_body({"wsgi.input": Trickle(b"chunked body"), "wsgi.input_terminated": True}) \
         == b"chunked body"
-    with pytest.raises(BadRequest):
-        read_body({"wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "-1"})
+    assert read_body({"wsgi.input": io.BytesIO(b"0123"), "CONTENT_LENGTH": " 4\t"}) == b"0123"
+    for bad in ("-1", "+4", "\u00b2", "4" * 4301, "0x10", "1 2"):
+        with pytest.raises(BadRequest):
+            read_body({"wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": bad})
     with pytest.raises(RequestEntityTooLarge):
         read_body({"wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": str(MAX_BODY + 1)})
     big = io.BytesIO(b" " * (MAX_BODY + 1))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 DB_FILE = "deliveries.db"
+REQUEST_CHECKPOINT_PAGES = 20000
 T = TypeVar("T")
 
 SCHEMA = """
@@ -102,8 +103,9 @@ class Queue:
             # The connections that answer GitHub: a checkpoint (the log copied into the file,
             # two fsyncs: 5-20 ms here) would stall the request that crossed SQLite's
             # 1000-page mark and every request queued behind it. Workers checkpoint instead
-            # (checkpoint(), and their own commits keep the default).
-            self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+            # (checkpoint(), and their own commits keep the default); the requests still do
+            # at 20000 pages (~80 MB of log), should no worker ever run.
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {REQUEST_CHECKPOINT_PAGES}")
         if create:
             self._retry(lambda: self.conn.executescript(SCHEMA))
 

@@ -51,6 +51,7 @@ _DELIVERY = re.compile(r"[A-Za-z0-9-]{1,100}")
 _EVENT = re.compile(r"[a-z_]{1,64}")
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f]")
+_LENGTH = re.compile(r"[0-9]{1,12}")  # ASCII digits only (str.isdigit takes "²")
 _STATUS = {200: "200 OK", 202: "202 Accepted", 204: "204 No Content"}
 
 
@@ -112,9 +113,9 @@ def queue(settings: Settings) -> Queue:
 def read_body(environ: dict[str, Any]) -> bytes:
     """The request body, at most MAX_BODY bytes (413 above, before reading it all)."""
     stream = environ["wsgi.input"]
-    length = environ.get("CONTENT_LENGTH") or ""
+    length = (environ.get("CONTENT_LENGTH") or "").strip(" \t")
     if length:
-        if not length.isdigit():
+        if not _LENGTH.fullmatch(length):
             raise BadRequest("invalid Content-Length")
         size = int(length)
         if size > MAX_BODY:
@@ -160,11 +161,12 @@ class Endpoint:
             return internal_error()(environ, start_response)
         # The answers to GitHub are written here, not through werkzeug's Response (its
         # header handling was a tenth of an acknowledgement's CPU)
-        out = b"" if answer is None else json.dumps(answer).encode()
-        headers = [("Content-Length", str(len(out)))]
-        if answer is not None:
-            headers.insert(0, ("Content-Type", "application/json"))
-        start_response(_STATUS[code], headers)
+        if answer is None:  # 204: no body, and no Content-Length (RFC 9110, 8.6)
+            start_response(_STATUS[code], [])
+            return [b""]
+        out = json.dumps(answer).encode()
+        start_response(_STATUS[code], [("Content-Type", "application/json"),
+                                       ("Content-Length", str(len(out)))])
         return [out]
 
     def receive(self, environ: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
@@ -225,8 +227,13 @@ class Endpoint:
 
 
 def http_error(e: HTTPException) -> Response:
-    """Every error the server answers, as JSON: ``{"error", "message"}``."""
-    return _json(e.code or 500, error=e.name, message=e.description)
+    """Every error the server answers, as JSON: ``{"error", "message"}`` (with the
+    exception's own headers, e.g. 405's Allow)."""
+    response = _json(e.code or 500, error=e.name, message=e.description)
+    for name, value in e.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def internal_error() -> Response:

@@ -128,6 +128,7 @@ class Worker:
         try:
             while self.run_one(q):
                 n += 1
+            self.idle(q)  # a worker run from cron is the only one that checkpoints then
         finally:
             q.close()
         return n
