@@ -51,27 +51,30 @@ def folder_hash(children: Iterable[tuple[str, str, str]]) -> str:
     return digest
 
 
-def subtree_hash(files: dict[str, tuple[str, str]], top: str) -> str | None:
-    """The folder hash of ``top`` computed from every file below it (stored path -> (mode,
-    id)), as a sync computes it; None when nothing is below it."""
-    from float_hooks.paths import name, parent
+def folder_hashes(files: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Every folder's hash computed from the files below it (stored path -> (mode, id)), as
+    a sync computes them: the folders holding a file and all their ancestors."""
+    from float_hooks.paths import depth, name, parent
 
     below: dict[str, list[tuple[str, str, str]]] = {}  # folder -> its (name, mode, hash)
     for path, (mode, oid) in files.items():
         below.setdefault(parent(path), []).append((name(path), mode, oid))
     folders = set()
-    for folder in below:  # every folder between a file and ``top``
+    for folder in list(below):
         while folder not in folders:
             folders.add(folder)
-            if folder == top or folder == "/":
+            if folder == "/":
                 break
             folder = parent(folder)
-    if top not in folders:
-        return None
     hashes: dict[str, str] = {}
-    for folder in sorted(folders, key=lambda f: 0 if f == "/" else f.count("/"), reverse=True):
+    for folder in sorted(folders, key=depth, reverse=True):  # children before parents
         hashes[folder] = folder_hash(below.get(folder, []))
-        if folder != top:
+        if folder != "/":
             below.setdefault(parent(folder), []).append((name(folder), FOLDER_MODE,
                                                          hashes[folder]))
-    return hashes[top]
+    return hashes
+
+
+def subtree_hash(files: dict[str, tuple[str, str]], top: str) -> str | None:
+    """The folder hash of ``top`` from the files below it; None when nothing is below it."""
+    return folder_hashes(files).get(top)

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
 
     proj = _common.settled(_common.project(args))
     store = proj.open_store()
-    items = stale_list(store.conn, history.of(proj))
+    items = stale_list(store.conn, history.of(proj, many=True))
     if args.json:
         emit_json(items)
     else:
