@@ -19,6 +19,17 @@ if TYPE_CHECKING:
 
 # archived_folders.reason of context imported from an export for a folder not in the tree
 IMPORTED = "imported"
+# changed_since.file_path of the row that says "this context came without a file history":
+# what changed before the import is not in the store (`why` then compares with the context's
+# commit instead, history.py). Not a path: stored paths start with "/".
+HISTORY_GAP = ""
+
+
+def imported_history(conn: sqlite3.Connection, path: str) -> None:
+    """``path`` got context from an export: forget its record, and mark the gap."""
+    conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (path,))
+    conn.execute("INSERT INTO changed_since(folder_path, file_path) VALUES (?, ?)",
+                 (path, HISTORY_GAP))
 
 
 def authored(row: sqlite3.Row | dict[str, object]) -> dict[str, object]:
@@ -149,7 +160,7 @@ def restore_imported(conn: sqlite3.Connection, added: list[str]) -> None:
             "UPDATE folders SET " + ", ".join(f"{f} = ?" for f in fields) + " WHERE path = ?",
             (*fields.values(), path),
         )
-        conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (path,))
+        imported_history(conn, path)
         conn.execute("DELETE FROM archived_folders WHERE path = ? AND reason = ?"
                      " AND restored_at IS NULL", (path, IMPORTED))
 

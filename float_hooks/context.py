@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from float_hooks import paths
-from float_hooks.carry import authored
+from float_hooks.carry import HISTORY_GAP, authored
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError, NotFound
 from float_hooks.git import Entry
@@ -75,15 +75,18 @@ def why(conn: sqlite3.Connection, path: str, history: History | None = None) -> 
     records = conn.execute(
         "SELECT file_path, old_hash, old_mode FROM changed_since WHERE folder_path = ?"
         " ORDER BY file_path", (path,)).fetchall()
+    gap = bool(records) and records[0][0] == HISTORY_GAP  # sorts first: ""
+    if gap:
+        records = records[1:]
     source = "store" if records else None
-    if not records and row["status"] == "stale" and history is not None:
+    if (gap or not records) and row["status"] == "stale" and history is not None:
         then = history(row)
         if then is not None:
             now_files = _files_below(conn, path)
             records = [(p, then[p][1] if p in then else None, then[p][0] if p in then else None)
                        for p in sorted(then.keys() | now_files.keys())
                        if then.get(p) != now_files.get(p)]
-            source = "commit"
+            source, gap = "commit", False
     changed = []
     via: dict[str, int] = {}
     for file_path, old_hash, old_mode in records:
@@ -117,7 +120,7 @@ def why(conn: sqlite3.Connection, path: str, history: History | None = None) -> 
         # "store": recorded by the syncs since the context was written; "commit": rebuilt
         # from context_commit (context imported, or written for another hash)
         "detail_source": source,
-        "detail_complete": row["status"] != "stale" or bool(changed),
+        "detail_complete": row["status"] != "stale" or (bool(changed) and not gap),
     }
 
 

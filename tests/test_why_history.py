@@ -79,6 +79,11 @@ def test_context_for_uncommitted_work_stays_incomplete(repo: GitRepo, tmp_path: 
     assert info["changed_files"] == [] and info["detail_complete"] is False
     assert info["detail_source"] is None
     assert "does not hold what it described" in mate.float_ok("why", "/src").out
+    mate.write("src/app.py", "edited after the import\n")
+    mate.float_ok("sync")  # the store's own record starts here: still not the whole story
+    info = mate.float_json("why", "/src", "--json")
+    assert [c["path"] for c in info["changed_files"]] == ["/src/app.py"]
+    assert info["detail_source"] == "store" and info["detail_complete"] is False
 
 
 def test_subtree_hash_matches_the_sync(repo: GitRepo) -> None:
@@ -95,3 +100,27 @@ def test_subtree_hash_matches_the_sync(repo: GitRepo) -> None:
                  if folder == "/" or p.startswith(folder + "/")}
         assert subtree_hash(below, folder) == expected
     assert subtree_hash({}, "/a") is None
+
+
+def test_changes_after_an_import_add_to_the_comparison_with_the_commit(
+        repo: GitRepo, tmp_path: Path) -> None:
+    # the store records changes from the import on; what changed before it is only in git
+    exported(repo)
+    mate = clone(repo, tmp_path)
+    mate.write("src/app.py", "changed before the import\n")
+    mate.float_ok("sync")
+    mate.write("docs/guide.md", "changed after\n")
+    mate.write("src/auth/login.py", "changed after\n")
+    mate.float_ok("sync")
+    info = mate.float_json("why", "/src", "--json")
+    assert info["detail_source"] == "commit" and info["detail_complete"] is True
+    assert [c["path"] for c in info["changed_files"]] == ["/src/app.py", "/src/auth/login.py"]
+    stale = {s["path"]: s["changed_files"] for s in mate.float_json("stale", "--json")}
+    assert stale["/"] == ["/docs/guide.md", "/src/app.py", "/src/auth/login.py"]
+    # a context written here starts a complete record of its own
+    mate.float_ok("set", "/src", "--what", "rewritten")
+    mate.write("src/app.py", "once more\n")
+    mate.float_ok("sync")
+    info = mate.float_json("why", "/src", "--json")
+    assert info["detail_source"] == "store" and info["detail_complete"] is True
+    assert [c["path"] for c in info["changed_files"]] == ["/src/app.py"]

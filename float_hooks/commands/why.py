@@ -39,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
         emit(f"  (compared with commit {info['context_commit'][:12]}, where the context was"
              " written: it came without a file history, e.g. from an import)")
     if not info["detail_complete"]:
-        emit("  (no file history for this context, and the commit it names does not hold"
-             " what it described)")
+        emit("  (incomplete: this context came without a file history, e.g. from an import,"
+             " and the commit it names does not hold what it described)")
     return 0
