@@ -45,9 +45,11 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     """Run hook ``name`` (one of :data:`NAMES`) in the repository at ``cwd``; the exit code."""
     # set by the post-commit shim when it started us in the background (background.py)
     marker = os.environ.pop(MARKER_ENV, None)
+    log_dir = None
     if marker:
         marker = os.path.abspath(marker)  # the shim's is relative to where git started it
-        background.detach(marker, _git_dir(cwd))
+        log_dir = _git_dir(cwd)
+        background.detach(marker, log_dir)
     strict: list[bool] = [False]  # set as soon as the config is read
     try:
         out = _run(name, list(argv), cwd, strict, waits=not marker)
@@ -68,8 +70,8 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     code, message = out
     if marker:
         # no terminal to print to: keep the line in the git dir, then let readers in
-        if message:
-            background.log(_git_dir(cwd), f"{name}: {message}")
+        if message and log_dir is not None:
+            background.log(log_dir, f"{name}: {message}")
         background.release(marker)
     elif message:
         sys.stderr.write(message + "\n")

@@ -180,10 +180,6 @@ def finish_full(git: Git, target: Target, started: Started) -> tuple[Plan, list[
     return Plan(True, head, values, _overlay(diffs)), [d.path for d in diffs]
 
 
-def full_plan(git: Git, target: Target) -> Plan:
-    return finish_full(git, target, start_full(git, target))[0]
-
-
 def incremental_plan(
     git: Git, target: Target, base: str | None, overlay: dict[str, Entry | None]
 ) -> Plan:

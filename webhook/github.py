@@ -159,8 +159,8 @@ class Endpoint:
             return http_error(e)(environ, start_response)
         except Exception:
             return internal_error()(environ, start_response)
-        # The answers to GitHub are written here, not through werkzeug's Response (its
-        # header handling was a tenth of an acknowledgement's CPU)
+        # the answers to GitHub are written here, not through werkzeug's Response (see the
+        # module docstring)
         if answer is None:  # 204: no body, and no Content-Length (RFC 9110, 8.6)
             start_response(_STATUS[code], [])
             return [b""]
