@@ -110,7 +110,9 @@ def _alive(marker: Path) -> bool:
                 return True  # its hook holds it
         # not locked: the hook has not claimed it yet (or re-executes itself), or it died
         text = os.read(fd, 32).strip()
-        if not text:  # the shim has not written the pid yet
+        if not text or fcntl is None:
+            # no pid yet; or Windows, where os.kill(pid, 0) would end the process and the
+            # shim's $! is an MSYS pid: live while it is young
             return time.time() - os.fstat(fd).st_mtime < STARTING
         return text.isdigit() and _pid_alive(int(text))
     except OSError:
