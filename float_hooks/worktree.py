@@ -47,9 +47,17 @@ class WorktreeHasher:
         oid = str(self._pygit2_repo().hashfile(full))
         if mode_hint in ("100644", "100755"):
             mode = mode_hint  # git's diff already applied core.fileMode
-        else:
-            mode = "100755" if st.st_mode & stat.S_IXUSR else "100644"
+        elif st.st_mode & stat.S_IXUSR and self._trusts_executable_bit():
+            mode = "100755"
+        else:  # a new file under core.fileMode = false: git add records 100644
+            mode = "100644"
         return mode, oid
+
+    def _trusts_executable_bit(self) -> bool:
+        try:
+            return bool(self._pygit2_repo().config.get_bool("core.filemode"))
+        except KeyError:
+            return True  # git's default
 
     @staticmethod
     def _submodule(full: bytes) -> Entry | None:

@@ -147,3 +147,19 @@ def test_work_tree_files_are_hashed_as_git_add_would_store_them(synced: GitRepo)
                 staged["/" + path.decode("utf-8", "backslashreplace")] = meta.split(b" ")[1]
     rows = synced.float_json("query", "SELECT path, content_hash FROM files")
     assert {r["path"]: r["content_hash"].encode() for r in rows} == staged
+
+
+def test_new_executable_under_core_filemode_false(synced: GitRepo) -> None:
+    synced.git("config", "core.fileMode", "false")
+    script = synced.write("src/run.sh", "#!/bin/sh\n")
+    script.chmod(0o755)
+    synced.float_ok("sync")
+    rows = synced.float_json("query", "SELECT mode FROM files WHERE path = '/src/run.sh'")
+    synced.git("add", "src/run.sh")
+    assert synced.git("ls-files", "-s", "src/run.sh").split()[0] == "100644"
+    assert rows == [{"mode": "100644"}]
+    synced.git("config", "core.fileMode", "true")
+    synced.git("reset", "-q", "src/run.sh")
+    synced.float_ok("sync")
+    rows = synced.float_json("query", "SELECT mode FROM files WHERE path = '/src/run.sh'")
+    assert rows == [{"mode": "100755"}]
