@@ -143,6 +143,9 @@ def apply_changes(
     carry.restore_imported(conn, result.added)
     carry.reuse_versions(conn, result.folders_changed)
     _report_status(conn, before, result)
+    # back at the context's own hash: nothing is missing from the record any more
+    conn.executemany("DELETE FROM changed_since WHERE folder_path = ? AND file_path = ?",
+                     [(p, carry.HISTORY_GAP) for p in result.became_current])
     return result
 
 

@@ -20,16 +20,19 @@ if TYPE_CHECKING:
 # archived_folders.reason of context imported from an export for a folder not in the tree
 IMPORTED = "imported"
 # changed_since.file_path of the row that says "this context came without a file history":
-# what changed before the import is not in the store (`why` then compares with the context's
-# commit instead, history.py). Not a path: stored paths start with "/".
+# what changed before it arrived (an import, a restore, a move, `set --hash`) is not in the
+# store, and `why` compares with the context's commit instead (history.py). Not a path:
+# stored paths start with "/".
 HISTORY_GAP = ""
 
 
-def imported_history(conn: sqlite3.Connection, path: str) -> None:
-    """``path`` got context from an export: forget its record, and mark the gap."""
+def restart_history(conn: sqlite3.Connection, path: str) -> None:
+    """``path`` now holds context written elsewhere or for another hash: forget its record;
+    unless the context is for the folder's present hash, mark the gap."""
     conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (path,))
-    conn.execute("INSERT INTO changed_since(folder_path, file_path) VALUES (?, ?)",
-                 (path, HISTORY_GAP))
+    conn.execute("INSERT INTO changed_since(folder_path, file_path) SELECT path, ?"
+                 " FROM folders WHERE path = ? AND context_hash IS NOT source_hash",
+                 (HISTORY_GAP, path))
 
 
 def authored(row: sqlite3.Row | dict[str, object]) -> dict[str, object]:
@@ -132,7 +135,9 @@ def _move_authored(
                  " AND source_id = ?", (dst, src))
     conn.execute('UPDATE "references" SET target_id = ? WHERE target_type = \'folder\''
                  " AND target_id = ?", (dst, src))
-    conn.execute("UPDATE changed_since SET folder_path = ? WHERE folder_path = ?", (dst, src))
+    # the record names files under the old path: the moved context starts a new one
+    conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (src,))
+    restart_history(conn, dst)
 
 
 def restore_imported(conn: sqlite3.Connection, added: list[str]) -> None:
@@ -160,7 +165,7 @@ def restore_imported(conn: sqlite3.Connection, added: list[str]) -> None:
             "UPDATE folders SET " + ", ".join(f"{f} = ?" for f in fields) + " WHERE path = ?",
             (*fields.values(), path),
         )
-        imported_history(conn, path)
+        restart_history(conn, path)
         conn.execute("DELETE FROM archived_folders WHERE path = ? AND reason = ?"
                      " AND restored_at IS NULL", (path, IMPORTED))
 
@@ -180,4 +185,4 @@ def reuse_versions(conn: sqlite3.Connection, folders: list[str]) -> None:
             "UPDATE folders SET " + ", ".join(f"{f} = ?" for f in fields) + " WHERE path = ?",
             (*fields.values(), path),
         )
-        conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (path,))
+        restart_history(conn, path)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from float_hooks import paths
-from float_hooks.carry import HISTORY_GAP, authored
+from float_hooks.carry import HISTORY_GAP, authored, restart_history
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError, NotFound
 from float_hooks.git import Entry
@@ -147,6 +147,8 @@ def stale_list(conn: sqlite3.Connection, history: History | None = None
             "context_hash": w["context_hash"],
             "changed_files": [c["path"] for c in w["changed_files"]],
             "via_children": [c["path"] for c in w["via_children"]],
+            "detail_source": w["detail_source"],
+            "detail_complete": w["detail_complete"],
         })
     return out
 
@@ -224,7 +226,7 @@ def write_context(
         " WHERE path = ?",
         (*values.values(), values["ai_updated"], path),
     )
-    conn.execute("DELETE FROM changed_since WHERE folder_path = ?", (path,))
+    restart_history(conn, path)  # complete from here, unless written for another hash
     saved = get_folder(conn, path)
     conn.execute(
         "INSERT OR REPLACE INTO context_versions(folder_path, source_hash, content,"
@@ -266,6 +268,7 @@ def restore(store: Store, archive_id: int, to: str | None) -> str:
             "UPDATE folders SET " + ", ".join(f"{k} = ?" for k in fields) + " WHERE path = ?",
             (*fields.values(), dest),
         )
+        restart_history(conn, dest)
         conn.execute("UPDATE archived_folders SET restored_to = ?, restored_at = ? WHERE id = ?",
                      (dest, now(), archive_id))
         return dest

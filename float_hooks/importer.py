@@ -23,7 +23,7 @@ from typing import Any
 
 from float_hooks import export as ex
 from float_hooks import frontmatter
-from float_hooks.carry import IMPORTED, imported_history
+from float_hooks.carry import IMPORTED, restart_history
 from float_hooks.context import new_uid
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError
@@ -198,7 +198,7 @@ def _merge_folder(conn: sqlite3.Connection, rec: dict[str, Any], result: ImportR
         values["uid"] = row["uid"] or new_uid()  # uids are unique; never steal another's
     conn.execute("UPDATE folders SET " + ", ".join(f"{k} = ?" for k in values)
                  + ", updated_at = ? WHERE path = ?", (*values.values(), now(), row["path"]))
-    imported_history(conn, row["path"])
+    restart_history(conn, row["path"])
     if values["context_hash"]:
         conn.execute("INSERT OR REPLACE INTO context_versions(folder_path, source_hash, content,"
                      " created_at) VALUES (?, ?, ?, ?)",

@@ -66,7 +66,8 @@ def test_stale_list_and_check_exit_code(synced: GitRepo) -> None:
     items = synced.float_json("stale")
     assert items == [{"path": "/src", "source_hash": items[0]["source_hash"],
                       "context_hash": items[0]["context_hash"],
-                      "changed_files": ["/src/app.py"], "via_children": []}]
+                      "changed_files": ["/src/app.py"], "via_children": [],
+                      "detail_source": "store", "detail_complete": True}]
     assert synced.float("stale", "--check").code == 1
 
 

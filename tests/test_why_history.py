@@ -11,7 +11,8 @@ from tests.gitrepo import GitRepo
 
 
 def exported(repo: GitRepo) -> None:
-    for rel in ("src/auth/login.py", "src/auth/tokens/jwt.py", "src/app.py", "docs/guide.md"):
+    for rel in ("src/auth/login.py", "src/auth/tokens/jwt.py", "src/app.py", "docs/guide.md",
+                "src-x/a.py", "src.x/b.py"):  # siblings that sort next to /src/
         repo.write(rel, rel + "\n")
     repo.commit("init")
     repo.float_ok("init")
@@ -45,7 +46,9 @@ def test_why_after_an_import_compares_with_the_context_commit(repo: GitRepo,
         ("/src/auth/tokens/jwt.py", "modified", "/src/auth/tokens"),
     ]
     assert info["via_children"] == [{"path": "/src/auth/tokens", "changed_files": 1}]
-    stale = {s["path"]: s["changed_files"] for s in mate.float_json("stale", "--json")}
+    items = mate.float_json("stale", "--json")
+    assert {(s["detail_source"], s["detail_complete"]) for s in items} == {("commit", True)}
+    stale = {s["path"]: s["changed_files"] for s in items}
     assert stale["/"] == stale["/src"] == stale["/src/auth"] == [
         "/src/auth/login.py", "/src/auth/oauth.py", "/src/auth/tokens/jwt.py"]
     assert stale["/src/auth/tokens"] == ["/src/auth/tokens/jwt.py"]
@@ -124,3 +127,44 @@ def test_changes_after_an_import_add_to_the_comparison_with_the_commit(
     info = mate.float_json("why", "/src", "--json")
     assert info["detail_source"] == "store" and info["detail_complete"] is True
     assert [c["path"] for c in info["changed_files"]] == ["/src/app.py"]
+
+
+def gap_rows(repo: GitRepo) -> list[str]:
+    rows = repo.float_json("query", "SELECT folder_path FROM changed_since WHERE file_path = ''")
+    return sorted(r["folder_path"] for r in rows)
+
+
+def test_an_import_of_context_for_the_present_hash_leaves_no_gap(repo: GitRepo,
+                                                                 tmp_path: Path) -> None:
+    exported(repo)
+    mate = clone(repo, tmp_path)
+    mate.float_ok("sync")  # nothing changed: every imported context is current
+    assert gap_rows(mate) == []
+    mate.write("src/app.py", "changed\n")
+    mate.float_ok("sync")
+    info = mate.float_json("why", "/src", "--json")
+    assert info["detail_source"] == "store" and info["detail_complete"] is True
+    mate.write("src/app.py", "src/app.py\n")  # back: current, nothing recorded
+    mate.float_ok("sync")
+    assert mate.float_json("why", "/src", "--json")["status"] == "current"
+
+
+def test_restore_and_set_for_another_hash_do_not_claim_a_partial_record(repo: GitRepo) -> None:
+    exported(repo)
+    old_hash = repo.float_json("show", "/src/auth", "--json")["source_hash"]
+    repo.write("src/auth/login.py", "changed before\n")
+    repo.float_ok("sync")
+    repo.float_ok("set", "/src/auth", "--what", "for the old tree", "--hash", old_hash)
+    repo.write("src/auth/new.py", "changed after\n")
+    repo.float_ok("sync")
+    info = repo.float_json("why", "/src/auth", "--json")
+    # the context's commit (HEAD, where the old hash lived) gives the whole answer
+    assert [c["path"] for c in info["changed_files"]] == ["/src/auth/login.py",
+                                                          "/src/auth/new.py"]
+    assert info["detail_source"] == "commit" and info["detail_complete"] is True
+    # a folder renamed while stale: its record named the old paths; it starts a new one
+    repo.git("mv", "src/auth", "src/authn")
+    repo.float_ok("sync")
+    moved = repo.float_json("why", "/src/authn", "--json")
+    assert all(c["path"].startswith("/src/authn/") for c in moved["changed_files"])
+    assert moved["detail_complete"] is False  # the context's commit has no /src/authn
