@@ -64,7 +64,7 @@ def status_counts(store: Store) -> dict[str, Any]:
 
 
 # Given a stale folder's row, the files below it when its context was written, or None
-# (history.files_then, bound to a project): asked only when the store has no record.
+# (history.of, bound to a project): asked only when the store has no record.
 History = Callable[[sqlite3.Row], dict[str, Entry] | None]
 
 

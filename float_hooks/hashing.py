@@ -74,7 +74,3 @@ def folder_hashes(files: dict[str, tuple[str, str]]) -> dict[str, str]:
                                                          hashes[folder]))
     return hashes
 
-
-def subtree_hash(files: dict[str, tuple[str, str]], top: str) -> str | None:
-    """The folder hash of ``top`` from the files below it; None when nothing is below it."""
-    return folder_hashes(files).get(top)

@@ -18,38 +18,17 @@ from float_hooks import paths
 from float_hooks.context import History
 from float_hooks.errors import GitError
 from float_hooks.git import Entry, parse_ls_tree
-from float_hooks.hashing import folder_hashes, subtree_hash
+from float_hooks.hashing import folder_hashes
 from float_hooks.project import Project
 
 
-def files_then(project: Project, folder: str, commit: str | None,
-               context_hash: str | None) -> dict[str, Entry] | None:
-    """The files below ``folder`` at ``commit``, if they are what ``context_hash`` hashed."""
-    if not commit or not context_hash:
-        return None
-    args = ["ls-tree", "-r", "-z", "--full-tree", commit]
-    if folder != paths.ROOT:
-        args += ["--", paths.to_git(folder)]
-    files = _listing(project, args)
-    if files is None or subtree_hash(files, folder) != context_hash:
-        return None
-    return files
-
-
-def _listing(project: Project, args: list[str]) -> dict[str, Entry] | None:
-    try:
-        return project.scope().present(dict(parse_ls_tree(project.git.run(*args))))
-    except GitError:
-        return None  # not in this clone (shallow, garbage-collected, force-pushed away)
-
-
 class _Tree:
-    """One commit's whole tree, for answering many folders: listed and hashed once."""
+    """A commit's files (all of them, or those below one folder), listed and hashed once."""
 
     def __init__(self, files: dict[str, Entry]):
         self.files = files
         self.paths = sorted(files)
-        self.hashes = folder_hashes(files)
+        self.hashes = folder_hashes(files)  # right for every folder the listing covers
 
     def below(self, folder: str) -> dict[str, Entry]:
         if folder == paths.ROOT:
@@ -60,23 +39,29 @@ class _Tree:
 
 
 def of(project: Project, *, many: bool = False) -> History:
-    """``context.why``'s fallback for ``project``'s folders. ``many``: for a list of folders
-    (``stale``), one ``ls-tree`` per commit instead of one per folder."""
-    if not many:
-        return lambda row: files_then(project, row["path"], row["context_commit"],
-                                      row["context_hash"])
-    trees: dict[str, _Tree | None] = {}
+    """``context.why``'s fallback for ``project``'s folders: the files below a folder at its
+    context commit, if they hash to its context hash. One folder lists just that folder;
+    ``many`` (the stale list) lists each commit's whole tree once."""
+    trees: dict[tuple[str, str], _Tree | None] = {}
 
     def files(row: sqlite3.Row) -> dict[str, Entry] | None:
-        commit, context_hash = row["context_commit"], row["context_hash"]
+        commit, context_hash, folder = row["context_commit"], row["context_hash"], row["path"]
         if not commit or not context_hash:
             return None
-        if commit not in trees:
-            listing = _listing(project, ["ls-tree", "-r", "-z", "--full-tree", commit])
-            trees[commit] = None if listing is None else _Tree(listing)
-        tree = trees[commit]
-        if tree is None or tree.hashes.get(row["path"]) != context_hash:
+        key = (commit, paths.ROOT if many else folder)
+        if key not in trees:
+            args = ["ls-tree", "-r", "-z", "--full-tree", commit]
+            if key[1] != paths.ROOT:
+                args += ["--", paths.to_git(folder)]
+            try:
+                listing = parse_ls_tree(project.git.run(*args))
+            except GitError:  # not in this clone (shallow, garbage-collected, force-pushed)
+                trees[key] = None
+            else:
+                trees[key] = _Tree(project.scope().present(dict(listing)))
+        tree = trees[key]
+        if tree is None or tree.hashes.get(folder) != context_hash:
             return None
-        return tree.below(row["path"])
+        return tree.below(folder)
 
     return files

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from float_hooks.hashing import subtree_hash
+from float_hooks.hashing import folder_hashes
 from tests.gitrepo import GitRepo
 
 
@@ -89,7 +89,7 @@ def test_context_for_uncommitted_work_stays_incomplete(repo: GitRepo, tmp_path: 
     assert info["detail_source"] == "store" and info["detail_complete"] is False
 
 
-def test_subtree_hash_matches_the_sync(repo: GitRepo) -> None:
+def test_folder_hashes_match_the_sync(repo: GitRepo) -> None:
     for rel in ("a/b/c.py", "a/d.py", "e.txt", "a/b/f/g.md"):
         repo.write(rel, rel)
     repo.commit("tree")
@@ -98,11 +98,12 @@ def test_subtree_hash_matches_the_sync(repo: GitRepo) -> None:
     files = {r["path"]: (r["mode"], r["content_hash"]) for r in rows}
     folders = {r["path"]: r["source_hash"]
                for r in repo.float_json("query", "SELECT path, source_hash FROM folders")}
-    for folder, expected in folders.items():
+    assert folder_hashes(files) == folders
+    for folder, expected in folders.items():  # a listing of one folder's files is enough
         below = {p: e for p, e in files.items()
                  if folder == "/" or p.startswith(folder + "/")}
-        assert subtree_hash(below, folder) == expected
-    assert subtree_hash({}, "/a") is None
+        assert folder_hashes(below)[folder] == expected
+    assert folder_hashes({}) == {}
 
 
 def test_changes_after_an_import_add_to_the_comparison_with_the_commit(
