@@ -43,8 +43,12 @@ def detach(marker: str, log_dir: Path) -> None:
     of descriptors inherited from whatever ran git (a caller waiting for a pipe to close
     must not wait for us)."""
     os.closerange(3, 1024)
+    path = log_dir / LOG_NAME
     with contextlib.suppress(OSError):
-        fd = os.open(log_dir / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if path.stat().st_size > _LOG_LIMIT:
+            os.replace(path, path.with_name(LOG_NAME + ".old"))
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
@@ -148,15 +152,3 @@ def wait_for(float_dir: Path, lock_timeout: float) -> None:
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
-
-def log(git_dir: Path, message: str) -> None:
-    """Keep a background hook's message where the user can find it (it has no terminal)."""
-    path = git_dir / LOG_NAME
-    try:
-        if path.exists() and path.stat().st_size > _LOG_LIMIT:
-            os.replace(path, path.with_name(LOG_NAME + ".old"))
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(f"{stamp} {message}\n")
-    except OSError:
-        pass

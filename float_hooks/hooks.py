@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -45,11 +46,9 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     """Run hook ``name`` (one of :data:`NAMES`) in the repository at ``cwd``; the exit code."""
     # set by the post-commit shim when it started us in the background (background.py)
     marker = os.environ.pop(MARKER_ENV, None)
-    log_dir = None
     if marker:
         marker = os.path.abspath(marker)  # the shim's is relative to where git started it
-        log_dir = _git_dir(cwd)
-        background.detach(marker, log_dir)
+        background.detach(marker, _git_dir(cwd))  # stderr is now the log
     strict: list[bool] = [False]  # set as soon as the config is read
     try:
         out = _run(name, list(argv), cwd, strict, waits=not marker)
@@ -68,14 +67,13 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     except Exception as e:  # a bug must not cost the user a commit either
         out = _internal(e, strict[0], bug=True)
     code, message = out
-    if marker:
-        # no terminal to print to: keep the line in the git dir, then let readers in
-        if message and log_dir is not None:
-            background.log(log_dir, f"{name}: {message}")
-        background.release(marker)
-    elif message:
+    if message:
+        if marker:  # a line in the log: say when, and which hook
+            message = time.strftime("%Y-%m-%dT%H:%M:%SZ ", time.gmtime()) + f"{name}: {message}"
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
+    if marker:
+        background.release(marker)  # written: let readers in
     return code
 
 
