@@ -80,7 +80,7 @@ class Queue:
     shared across threads)."""
 
     def __init__(self, data_dir: Path, *, create: bool = True, timeout: float = 30.0,
-                 autocheckpoint: bool = True):
+                 answers_github: bool = False):
         self.path = data_dir / DB_FILE
         if create:
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -99,7 +99,7 @@ class Queue:
         # each here, serialised under the write lock): 100 concurrent deliveries could not
         # then be answered within 50 ms.
         self.conn.execute("PRAGMA synchronous = NORMAL")
-        if not autocheckpoint:
+        if answers_github:
             # The connections that answer GitHub: a checkpoint (the log copied into the file,
             # two fsyncs: 5-20 ms here) would stall the request that crossed SQLite's
             # 1000-page mark and every request queued behind it. Workers checkpoint instead

@@ -105,7 +105,7 @@ def queue(settings: Settings) -> Queue:
     cached: tuple[Any, Queue] | None = getattr(_local, "queue", None)
     if cached is None or cached[0] != settings.data_dir:
         cached = (settings.data_dir, Queue(settings.data_dir, create=False,
-                                           autocheckpoint=False))
+                                           answers_github=True))
         _local.queue = cached
     return cached[1]
 
