@@ -64,7 +64,8 @@ def status_counts(store: Store) -> dict[str, Any]:
 
 
 # Given a stale folder's row, the files below it when its context was written, or None
-# (history.of, bound to a project): asked only when the store has no record.
+# (history.of, bound to a project): asked only when the store's record is missing or has a
+# gap (carry.HISTORY_GAP).
 History = Callable[[sqlite3.Row], dict[str, Entry] | None]
 
 
@@ -79,6 +80,7 @@ def why(conn: sqlite3.Connection, path: str, history: History | None = None) -> 
     if gap:
         records = records[1:]
     source = "store" if records else None
+    now_files: dict[str, Entry] | None = None  # the folder's files, when read whole
     if (gap or not records) and row["status"] == "stale" and history is not None:
         then = history(row)
         if then is not None:
@@ -90,10 +92,13 @@ def why(conn: sqlite3.Connection, path: str, history: History | None = None) -> 
     changed = []
     via: dict[str, int] = {}
     for file_path, old_hash, old_mode in records:
-        cur = conn.execute("SELECT content_hash, mode FROM files"
-                           " WHERE folder_path = ? AND path = ?",
-                           (paths.parent(file_path), file_path)).fetchone()
-        new_hash, new_mode = (cur[0], cur[1]) if cur else (None, None)
+        if now_files is not None:
+            cur = now_files.get(file_path)
+        else:
+            cur = conn.execute("SELECT mode, content_hash FROM files"
+                               " WHERE folder_path = ? AND path = ?",
+                               (paths.parent(file_path), file_path)).fetchone()
+        new_mode, new_hash = (cur[0], cur[1]) if cur else (None, None)
         if old_hash is None:
             kind = "added"
         elif new_hash is None:
