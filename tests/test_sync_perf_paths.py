@@ -201,3 +201,39 @@ def test_first_build_after_an_import_leaves_imported_context_where_it_was(
                                " WHERE reason = 'imported' AND restored_at IS NULL")}
     assert waiting == {"/b", "/c"}
     store.close()
+
+
+def test_garbage_collection_is_paused_during_a_sync_and_restored_after(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from float_hooks import sync as sync_module
+
+    repo.write("a/one.py", "1\n")
+    repo.commit("one")
+    seen: list[bool] = []
+    real = sync_module.apply_changes
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sync_module, "apply_changes", spy)
+    store = Store.open(tmp_path / "s.db", create=True)
+    g = Git.discover(repo.path)
+    assert gc.isenabled()
+    sync(g, store, Target("commit"))
+    assert seen == [False] and gc.isenabled()
+    # a failing sync restores it too, and a caller that had it off keeps it off
+    monkeypatch.setattr(sync_module, "apply_changes", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        sync(g, store, Target("commit"), full=True)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        monkeypatch.setattr(sync_module, "apply_changes", real)
+        sync(g, store, Target("commit"), full=True)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
