@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from float_hooks import carry, paths
-from float_hooks.db import now, select_in
+from float_hooks.db import insert_rows, now, select_in
 from float_hooks.git import Entry
 from float_hooks.hashing import FOLDER_MODE, folder_hash
 
@@ -127,11 +127,8 @@ def apply_changes(
             continue
         result.folders_changed.append(folder)
     conn.executemany("DELETE FROM folders WHERE path = ?", [(p,) for p in result.removed])
-    conn.executemany(
-        "INSERT INTO folders(path, parent_path, name, source_hash, last_scanned_at,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        inserts,
-    )
+    insert_rows(conn, "INSERT INTO folders(path, parent_path, name, source_hash,"
+                " last_scanned_at, created_at, updated_at)", inserts)
     conn.executemany(
         "UPDATE folders SET source_hash = ?, last_scanned_at = ?, updated_at = ? WHERE path = ?",
         updates,
@@ -237,12 +234,10 @@ def _write_files(conn: sqlite3.Connection, stamp: str,
             else:
                 rows.append((path, folder, new[1], new[0], stamp))
     conn.executemany("DELETE FROM files WHERE folder_path = ? AND path = ?", gone)
-    conn.executemany(
-        "INSERT INTO files(path, folder_path, content_hash, mode, last_scanned_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(folder_path, path) DO UPDATE SET"
-        " content_hash = excluded.content_hash, mode = excluded.mode,"
-        " last_scanned_at = excluded.last_scanned_at",
-        rows,
+    insert_rows(
+        conn, "INSERT INTO files(path, folder_path, content_hash, mode, last_scanned_at)", rows,
+        "ON CONFLICT(folder_path, path) DO UPDATE SET content_hash = excluded.content_hash,"
+        " mode = excluded.mode, last_scanned_at = excluded.last_scanned_at",
     )
     return len(rows)
 

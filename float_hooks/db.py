@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,25 @@ def _statements(sql: str) -> list[str]:
 
 # Above this many keys, one pass over a table beats an indexed lookup per key.
 SCAN_ABOVE = 1000
+
+
+def insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]],
+                tail: str = "") -> None:
+    """``{head} VALUES (?, ...), (?, ...), ... {tail}`` for ``rows``, as many rows per
+    statement as 999 variables allow (the limit of SQLite before 3.32). One statement step per
+    row costs more than binding the row: 90k file rows take ~190 ms one by one, ~110 ms so."""
+    if not rows:
+        return
+    width = len(rows[0])
+    per = max(1, 999 // width)
+    values = "(" + ", ".join("?" * width) + ")"
+    full = len(rows) - len(rows) % per
+    if full:
+        batch = f"{head} VALUES {', '.join([values] * per)} {tail}"
+        conn.executemany(batch, (tuple(chain.from_iterable(rows[i : i + per]))
+                                 for i in range(0, full, per)))
+    if full < len(rows):
+        conn.executemany(f"{head} VALUES {values} {tail}", rows[full:])
 
 
 def in_chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:

@@ -66,8 +66,10 @@ def diff_head_to_target(git: Git, head: str | None, target: Target) -> list[Diff
     return _finish_diff(git, head, target, _start_diff(git, head, target))
 
 
-def _start_diff(git: Git, head: str | None, target: Target) -> list[subprocess.Popen[bytes]]:
-    """Start the git reads a target diff needs; they run while the caller does other work."""
+def _start_diff(git: Git, head: str | None, target: Target, yielding: bool = False,
+                ) -> list[subprocess.Popen[bytes]]:
+    """Start the git reads a target diff needs; they run while the caller does other work
+    (``yielding``: CPU-bound work, see Git.start)."""
     if target.kind == "commit":
         return []
     if target.kind == "worktree" and git.work_tree is None:
@@ -80,7 +82,7 @@ def _start_diff(git: Git, head: str | None, target: Target) -> list[subprocess.P
     # looks at the contents of files whose stat data changed, so a stale index (after a copy
     # or a `touch`) does not make every file look modified.
     return [git.start("status", "--porcelain=v2", "-z", "--untracked-files=all",
-                      "--no-renames", "--ignore-submodules=dirty")]
+                      "--no-renames", "--ignore-submodules=dirty", yielding=yielding)]
 
 
 def _finish_diff(git: Git, head: str | None, target: Target,
@@ -146,7 +148,9 @@ class Started(NamedTuple):
     pending: list[subprocess.Popen[bytes]]
 
 
-def start_full(git: Git, target: Target) -> Started:
+def start_full(git: Git, target: Target, busy: bool = False) -> Started:
+    """Read the listing and start the work-tree scan (``busy``: the caller means to write
+    the listing while that scan runs)."""
     head = resolve_head(git, target)
     if target.kind == "commit":
         values: dict[str, Entry | None] = dict(
@@ -154,7 +158,7 @@ def start_full(git: Git, target: Target) -> Started:
         )
         return Started(head, values, [])
     listing = Git.finish(git.start("ls-files", "-s", "-z"), "ls-files")
-    pending = _start_diff(git, head, target)
+    pending = _start_diff(git, head, target, yielding=busy)
     try:
         # parse the listing while git is still scanning the work tree
         values = dict(parse_ls_files(listing))

@@ -3,6 +3,7 @@ benchmark in bench/ measures; these tests prove the shortcuts are behaviour-pres
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -237,3 +238,117 @@ def test_garbage_collection_is_paused_during_a_sync_and_restored_after(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("count", [0, 1, 141, 142, 143, 3 * 142 + 7])
+def test_insert_rows_writes_what_one_statement_per_row_writes(count: int) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    # 7 columns: 142 rows per statement (999 // 7); counts around that and a remainder
+    conn.execute("CREATE TABLE t (a PRIMARY KEY, b, c, d, e, f, g)")
+    rows = [(f"k{i}", i, None, "x" * (i % 3), 1.5, b"\0", "\n") for i in range(count)]
+    db.insert_rows(conn, "INSERT INTO t(a, b, c, d, e, f, g)", rows)
+    assert conn.execute("SELECT * FROM t ORDER BY b").fetchall() == rows
+    # an upsert tail applies to every statement; a key twice is updated in order
+    again = [(f"k{i}", -i, "new", "", 0.0, b"", "") for i in range(count)] + rows[:1]
+    db.insert_rows(conn, "INSERT INTO t(a, b, c, d, e, f, g)", again,
+                   "ON CONFLICT(a) DO UPDATE SET b = excluded.b, c = excluded.c")
+    got = conn.execute("SELECT a, b, c FROM t ORDER BY a").fetchall()
+    want = {f"k{i}": (f"k{i}", -i, "new") for i in range(count)}
+    if rows:
+        want["k0"] = ("k0", 0, None)
+    assert got == sorted(want.values())
+
+
+def test_plain_listing_parser_agrees_with_the_record_parser(repo: GitRepo) -> None:
+    from float_hooks import git as git_module
+
+    sha1 = "a" * 40
+    sha256 = "b" * 64
+
+    def listing(*records: tuple[str, str, int, bytes]) -> bytes:
+        return b"".join(f"{m} {o} {s}\t".encode() + p + b"\0" for m, o, s, p in records)
+
+    plain = listing(("100644", sha1, 0, b"a b.txt"), ("100755", sha1, 0, b"run\tme"),
+                    ("120000", sha1, 0, "caf\u00e9/link".encode()),
+                    ("160000", sha1, 0, b"sub"), ("100644", sha1, 0, b"new\nline"))
+    cases = {
+        "plain": (plain, True),
+        "sha256": (listing(("100644", sha256, 0, b"x"), ("100755", sha256, 0, b"d/y")), True),
+        "empty": (b"", True),
+        "conflict": (plain + listing(("100644", sha1, 1, b"c"), ("100644", "c" * 40, 2, b"c"),
+                                     ("100644", "d" * 40, 3, b"c")), False),
+        "not utf-8": (plain + listing(("100644", sha1, 0, b"bad\xff")), False),
+        "odd mode": (listing(("100664", sha1, 0, b"old")), False),
+        "mixed widths": (listing(("100644", sha1, 0, b"x"), ("100644", sha256, 0, b"y")), False),
+    }
+    for name, (out, fast) in cases.items():
+        general = git_module._parse_listing_records(out)
+        assert (git_module._parse_plain_listing(out) is not None) == fast, name
+        assert git_module.parse_ls_files(out) == general, name
+    assert git_module.parse_ls_files(cases["conflict"][0])["/c"] == ("100644", "c" * 40)
+    # and a real index, with a symlink and a file name with a tab and a newline
+    repo.write("src/a b.py", "a\n")
+    repo.write("src/tab\there\nnl.txt", "t\n")
+    (repo.path / "link").symlink_to("src")
+    repo.commit("one")
+    out = Git.discover(repo.path).run("ls-files", "-s", "-z")
+    got = git_module._parse_plain_listing(out)
+    assert got is not None and got == git_module._parse_listing_records(out)
+    assert set(got) == {"/src/a b.py", "/src/tab\there\nnl.txt", "/link"}
+
+
+def test_scope_present_keeps_exactly_what_is_in_scope() -> None:
+    from float_hooks import paths
+    from float_hooks.sync import Scope
+
+    e = ("100644", "a" * 40)
+    kept = {"/a.py": e, "/.floaty": e, "/src/.float/x": e, "/.float-x/y": e}
+    for extra in ({}, {"/.float/index.md": e}, {"/.float": e}, {"/gone.py": None},
+                  {"/.float/a/b.yaml": e, "/b.py": None}):
+        values = {**kept, **extra}
+        got = Scope([]).present(values)
+        assert got == {p: v for p, v in values.items()
+                       if v is not None and not paths.is_float_path(p)}, extra
+        assert got == kept and got is not values
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process priorities here")
+def test_a_first_build_runs_git_status_below_its_own_priority(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.write("a/one.py", "1\n")
+    repo.commit("one")
+    g = Git.discover(repo.path)
+    # the priority git runs at (and passes to what it starts), seen from outside
+    proc = g.start("-c", "alias.nap=!sleep 30", "nap", yielding=True)
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == os.getpriority(
+            os.PRIO_PROCESS, 0) + 10 or os.getpriority(os.PRIO_PROCESS, proc.pid) == 19
+    finally:
+        proc.kill()
+        proc.communicate()
+    plain = g.start("-c", "alias.nap=!sleep 30", "nap")
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, plain.pid) == os.getpriority(os.PRIO_PROCESS, 0)
+    finally:
+        plain.kill()
+        plain.communicate()
+    # which reads yield: the status a first work-tree build writes its listing beside, and
+    # no read of a later sync (it waits for git with nothing else to do)
+    seen: list[tuple[str, bool]] = []
+    real = Git.start
+
+    def spy(self: Git, *args: str, yielding: bool = False) -> object:
+        seen.append((args[0], yielding))
+        return real(self, *args, yielding=yielding)
+
+    monkeypatch.setattr(Git, "start", spy)
+    store = Store.open(tmp_path / "s.db", create=True)
+    sync(g, store, Target("worktree"))
+    assert ("status", True) in seen
+    seen.clear()
+    repo.write("a/two.py", "2\n")
+    sync(g, store, Target("worktree"))
+    assert seen and not any(y for _, y in seen)
