@@ -54,23 +54,30 @@ def folder_hash(children: Iterable[tuple[str, str, str]]) -> str:
 def folder_hashes(files: dict[str, tuple[str, str]]) -> dict[str, str]:
     """Every folder's hash computed from the files below it (stored path -> (mode, id)), as
     a sync computes them: the folders holding a file and all their ancestors."""
-    from float_hooks.paths import depth, name, parent
-
     below: dict[str, list[tuple[str, str, str]]] = {}  # folder -> its (name, mode, hash)
     for path, (mode, oid) in files.items():
-        below.setdefault(parent(path), []).append((name(path), mode, oid))
-    folders = set()
+        cut = path.rfind("/")  # paths.parent and paths.name, inlined: 90k files at a time
+        folder = path[:cut] if cut > 0 else "/"
+        group = below.get(folder)
+        if group is None:
+            below[folder] = [(path[cut + 1 :], mode, oid)]
+        else:
+            group.append((path[cut + 1 :], mode, oid))
+    by_depth: dict[int, list[str]] = {}
     for folder in list(below):
-        while folder not in folders:
-            folders.add(folder)
+        while True:  # the folder and its ancestors not met yet
+            by_depth.setdefault(0 if folder == "/" else folder.count("/"), []).append(folder)
             if folder == "/":
                 break
-            folder = parent(folder)
+            folder = folder[: folder.rfind("/")] or "/"
+            if folder in below:
+                break
+            below[folder] = []
     hashes: dict[str, str] = {}
-    for folder in sorted(folders, key=depth, reverse=True):  # children before parents
-        hashes[folder] = folder_hash(below.get(folder, []))
-        if folder != "/":
-            below.setdefault(parent(folder), []).append((name(folder), FOLDER_MODE,
-                                                         hashes[folder]))
+    for depth in sorted(by_depth, reverse=True):  # children before parents
+        for folder in by_depth[depth]:
+            digest = hashes[folder] = folder_hash(below[folder])
+            if folder != "/":
+                cut = folder.rfind("/")
+                below[folder[:cut] or "/"].append((folder[cut + 1 :], FOLDER_MODE, digest))
     return hashes
-
