@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from generate import edit_files, fresh_copy, git_env
+from generate import as_installed, edit_files, fresh_copy, git_env
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -180,6 +180,7 @@ def row(r: dict[str, float], label: str, key: str, ratio: bool = True, tail: str
 
 
 def main(argv: list[str] | None = None) -> int:
+    as_installed()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
                     default=[5_000, 90_000])

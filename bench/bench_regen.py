@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from generate import edit_files, fresh_copy, git_env
+from generate import as_installed, edit_files, fresh_copy, git_env
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -138,6 +138,7 @@ def read_heads(repo: Path) -> dict[str, float]:
 
 
 def main() -> int:
+    as_installed()
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=5)

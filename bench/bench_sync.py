@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generate import (
+    as_installed,
     build_cache_apart,
     commit,
     default_folders,
@@ -223,6 +224,7 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    as_installed()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="5000,50000,90000",
                     help="comma-separated file counts (default: 5000,50000,90000)")

@@ -38,7 +38,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from generate import cached_repo, commit, edit_files, fresh_copy, git_env
+from generate import as_installed, cached_repo, commit, edit_files, fresh_copy, git_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"
@@ -329,6 +329,7 @@ def push_to_stale(server: Server, tmp: Path, data: Path, files: int,
 
 
 def main(argv: list[str] | None = None) -> int:
+    as_installed()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--files", type=int, default=90_000)
     ap.add_argument("--concurrency", type=int, default=100)
