@@ -94,21 +94,24 @@ def _finish_diff(git: Git, head: str | None, target: Target,
                                                                           "diff-index"))]
     from float_hooks.worktree import WorktreeHasher
 
-    hasher = WorktreeHasher(git)
-    out: dict[str, Diff] = {}
     listed = _intent_to_add_fixed(git, head, parse_status(Git.finish(procs[0], "status")))
+    # .float/ is never in scope: don't pay for hashing it
+    listed = [s for s in listed if not paths.is_float_path(paths.from_git(s.raw))]
+    changed = [s for s in listed if s.worktree not in (".", "D")]
+    hashed = dict(zip([s.raw for s in changed],
+                      WorktreeHasher(git).entries([(s.raw, s.mode) for s in changed]),
+                      strict=True))
+    out: dict[str, Diff] = {}
     # tracked paths first: `git rm --cached f` lists f as deleted from the index and as
     # untracked, and the untracked file is what the work tree holds
     for s in sorted(listed, key=lambda s: s.worktree == "?"):
         path = paths.from_git(s.raw)
-        if paths.is_float_path(path):
-            continue  # never in scope; don't pay for hashing it (or for importing pygit2)
         if s.worktree == ".":
             new = s.staged
         elif s.worktree == "D":
             new = None
         else:
-            new = hasher.entry(s.raw, s.mode)
+            new = hashed[s.raw]
         held = out.get(path)
         old = held.old if held is not None else s.head
         out[path] = Diff(path, s.raw, new, old)

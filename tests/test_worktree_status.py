@@ -73,13 +73,16 @@ def test_stale_index_stat_data_hashes_nothing_and_writes_no_index(synced: GitRep
             os.utime(os.path.join(root, n), (later, later))  # every file "looks" modified
     index = synced.path / ".git" / "index"
     stamp = index.stat().st_mtime_ns
-    # a real process, so that the imports it needed are its own
+    # a real process, so that the imports and git commands it needed are its own
     probe = ("import sys; from float_hooks.main import main; rc = main(['sync']);"
              " print('pygit2' in sys.modules); sys.exit(rc)")
+    trace = synced.path.parent / "trace.txt"
     proc = subprocess.run([sys.executable, "-c", probe], cwd=synced.path, capture_output=True,
-                          text=True)
+                          text=True, env={**os.environ, "GIT_TRACE": str(trace)})
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().endswith("False")  # no file was hashed by us: git compared
+    # no file was hashed by us, by libgit2 or by git: git status compared the contents
+    assert proc.stdout.strip().endswith("False")
+    assert "hash-object" not in trace.read_text()
     assert files(synced) == before
     assert index.stat().st_mtime_ns == stamp  # git took no lock and rewrote nothing
 
@@ -163,3 +166,64 @@ def test_new_executable_under_core_filemode_false(synced: GitRepo) -> None:
     synced.float_ok("sync")
     rows = synced.float_json("query", "SELECT mode FROM files WHERE path = '/src/run.sh'")
     assert rows == [{"mode": "100755"}]
+
+
+def hashed_by(repo: GitRepo) -> tuple[bool, str]:
+    """Run a sync in its own process: (whether it imported pygit2, git's trace of it)."""
+    probe = ("import sys; from float_hooks.main import main; rc = main(['sync']);"
+             " print('pygit2' in sys.modules); sys.exit(rc)")
+    trace = repo.path.parent / "trace.txt"
+    trace.unlink(missing_ok=True)
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=repo.path, capture_output=True,
+                          text=True, env={**os.environ, "GIT_TRACE": str(trace)})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip().endswith("True"), trace.read_text()
+
+
+def test_edited_files_are_hashed_by_git_with_its_filters(synced: GitRepo) -> None:
+    # an external clean filter (as Git LFS installs one): git add stores the filtered
+    # content, so the work-tree hash must be of that too
+    synced.git("config", "filter.upper.clean", "tr a-z A-Z")
+    synced.git("config", "filter.upper.smudge", "cat")
+    synced.write(".gitattributes", "*.up filter=upper\n")
+    synced.commit("filter")
+    synced.float_ok("sync")
+    synced.write("src/notes.up", "lower case\n")
+    synced.write("src/app.py", "edited\n")
+    used_pygit2, trace = hashed_by(synced)
+    assert not used_pygit2 and trace.count("hash-object --stdin-paths") == 1  # one batch
+    synced.git("add", "-A")
+    assert synced.git("show", ":src/notes.up") == "LOWER CASE\n"
+    state = files(synced)
+    for rel in ("src/notes.up", "src/app.py"):
+        staged = synced.git("ls-files", "-s", rel).split()
+        assert state["/" + rel] == (staged[0], staged[1])
+
+
+def test_files_with_cr_or_names_git_misreads_go_to_libgit2(synced: GitRepo) -> None:
+    synced.float_ok("sync")
+    synced.write("src/crlf.txt", b"a\r\nb\r\n")
+    used_pygit2, trace = hashed_by(synced)
+    assert used_pygit2 and "hash-object --stdin-paths" not in trace
+    synced.write("src/crlf.txt", b"a\nb\n")
+    synced.write(b'"q".txt', b"q\n")  # --stdin-paths would unquote it
+    synced.write(b"src/cr\r", b"cr\n")  # and drop its CR
+    used_pygit2, trace = hashed_by(synced)
+    assert used_pygit2 and trace.count("--stdin-paths") == 1  # src/crlf.txt only
+    synced.git("add", "-A")
+    state = files(synced)
+    for rel in ('"q".txt', "src/cr\r", "src/crlf.txt"):
+        staged = synced.git("ls-files", "-s", "-z", rel).split("\t")[0].split()
+        assert state["/" + rel] == (staged[0], staged[1])
+
+
+def test_a_file_gone_before_git_reads_it_is_absent(synced: GitRepo) -> None:
+    from float_hooks.git import Git
+    from float_hooks.worktree import WorktreeHasher
+
+    synced.write("src/here.py", "here\n")
+    hasher = WorktreeHasher(Git.discover(synced.path))
+    # listed with a file that vanished after its lstat: git fails the batch, then each file
+    # is hashed on its own and the vanished one is absent
+    got = hasher._hash_by_git([(0, b"src/here.py", "100644"), (1, b"src/gone.py", "100644")])
+    assert got == [("100644", blob(synced, "src/here.py")), None]
