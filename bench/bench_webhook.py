@@ -3,8 +3,9 @@
 1. Acknowledgement latency: ``--concurrency`` (default 100) signed push deliveries sent at once
    (one thread and connection each, released by a barrier), per-request time from sending the
    request to reading the whole answer; p50/p99 over ``--rounds`` rounds after a warm-up
-   round. The pushes name a non-tracked branch, so the worker threads also record each one
-   (claim + finish) while the requests are being answered, as in production.
+   round. Twice: pushes to a non-tracked branch (settled in the request: the worker has
+   nothing to do), then pushes to the tracked branch of a small real repository (every one
+   queued; the worker fetches and syncs between bursts, deferring to answers: worker.py).
 2. Push-to-stale-marked: a ~90k-file repository (``generate.py``) as the origin; after the
    first delivery (clone + full sync, timed too) every folder is marked current (standing in
    for a regenerated map), then ``--runs`` times: commit 10 files in 10 folders, ``git push``,

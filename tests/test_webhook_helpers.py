@@ -295,3 +295,46 @@ def test_a_worker_run_until_idle_checkpoints(tmp_path: Path) -> None:
     assert app.extensions["float_worker"].run_until_idle() == 0  # nothing to apply...
     assert db.stat().st_size == size  # ...but the log was copied in
     q.close()
+
+
+def test_worker_starts_a_job_only_after_a_quiet_moment(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from webhook import worker as worker_module
+
+    app = create_app(app_config(tmp_path, FLOAT_WORKER="off"))
+    w = app.extensions["float_worker"]
+    assert w.last_request == 0.0
+    with app.test_client() as client:  # answering a delivery is what counts, even a ping
+        post(client, "ping", {"zen": "z"})
+    assert w.last_request > 0
+    # a fake clock: settle() waits until QUIET_SECONDS after the last answer...
+    clock = [100.0]
+    waits: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        waits.append(round(seconds, 6))
+        clock[0] += seconds
+        return False
+
+    monkeypatch.setattr(worker_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(w.stopping, "wait", wait)
+    w.last_request = 99.995
+    w.settle()
+    assert waits == [round(worker_module.QUIET_SECONDS - 0.005, 6)]
+    waits.clear()
+    w.last_request = 50.0  # long ago: no wait at all
+    w.settle()
+    assert waits == []
+
+    # ...and no longer than MAX_DEFER_SECONDS under a steady stream of answers
+    def busy_wait(seconds: float) -> bool:
+        clock[0] += seconds
+        w.last_request = clock[0]  # another delivery answered meanwhile
+        waits.append(seconds)
+        return False
+
+    monkeypatch.setattr(w.stopping, "wait", busy_wait)
+    start = w.last_request = clock[0]
+    w.settle()
+    assert clock[0] - start == pytest.approx(worker_module.MAX_DEFER_SECONDS)
+    assert len(waits) > 10

@@ -151,6 +151,7 @@ class Endpoint:
             self.worker.start()  # no-op unless this process was forked after create_app
         if environ.get("PATH_INFO") != PATH:
             return self.app(environ, start_response)
+        self.worker.answering()
         try:
             if environ.get("REQUEST_METHOD") != "POST":
                 raise MethodNotAllowed(["POST"])
