@@ -3,16 +3,21 @@
 Only the files a sync finds changed in the work tree are hashed; tree and index snapshots
 never read file contents. They go to git itself, all in one ``git hash-object --stdin-paths``:
 it applies every filter git add would (external clean filters such as Git LFS, ``ident``,
-working-tree encodings, end-of-line rules) at a few ms per sync. Two kinds of file go to
-libgit2 instead (pygit2, imported on first use: ~90 ms, plus ~110 ms to read a 90k-entry
-index):
+working-tree encodings, end-of-line rules) at a few ms per sync. libgit2 (pygit2, imported on
+first use: ~90 ms, plus ~110 ms to read a 90k-entry index) hashes what git hash-object would
+get wrong, because it never reads the index:
 
-* a file containing a CR. For such a file under ``text=auto`` or ``core.autocrlf``, git add
-  keeps CRLFs when the index copy has CRs already; ``git hash-object`` never reads the index
-  and would convert them. libgit2 checks the index as git add does (but runs no external
-  clean filter).
+* a file containing a CR, unless it has a ``filter`` or ``working-tree-encoding`` attribute.
+  Under ``text=auto`` or ``core.autocrlf``, git add keeps CRLFs when the index copy has CRs
+  already; libgit2 checks the index as git add does (but runs no external filter, hence the
+  exception, found with one ``git check-attr`` over those files).
+* every file of a sparse checkout: a ``.gitattributes`` outside the checkout is only in the
+  index, where git add finds it and git hash-object does not.
 * a name ``--stdin-paths`` would misread: it reads lines, drops a CR before the newline and
   unquotes a leading double quote.
+
+A symlink's blob (its target path, unfiltered) is hashed here, in the repository's object
+format.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ class WorktreeHasher:
         self.git = git
         self.root = os.fsencode(git.work_tree)
         self._repo: Any = None
-        self._filemode: bool | None = None
+        self._config: dict[str, str | None] | None = None
 
     def entries(self, wanted: Sequence[tuple[bytes, str | None]]) -> list[Entry | None]:
         """For each ``(raw path, mode git reported or None)``: the entry git would record for
@@ -41,6 +46,7 @@ class WorktreeHasher:
         directory that is not a submodule)."""
         out: list[Entry | None] = [None] * len(wanted)
         by_git: list[tuple[int, bytes, str]] = []
+        with_cr: list[tuple[int, bytes, str]] = []
         for i, (raw, mode_hint) in enumerate(wanted):
             full = os.path.join(self.root, raw)
             try:
@@ -48,17 +54,23 @@ class WorktreeHasher:
             except (FileNotFoundError, NotADirectoryError):
                 continue
             if stat.S_ISLNK(st.st_mode):
-                # a link's blob is its target path, unfiltered
-                oid = self.git.run("hash-object", "--stdin", input=os.readlink(full))
-                out[i] = ("120000", oid.decode().strip())
+                out[i] = ("120000", self._blob_id(os.readlink(full)))
             elif stat.S_ISDIR(st.st_mode):
                 out[i] = self._submodule(full)
             elif stat.S_ISREG(st.st_mode):
                 mode = self._mode(st, mode_hint)
-                if _line_safe(raw) and not _has_cr(full):
-                    by_git.append((i, raw, mode))
-                else:
+                if not _line_safe(raw) or _true(self._setting("core.sparsecheckout")):
                     out[i] = self._libgit2_entry(full, mode)
+                elif _has_cr(full):
+                    with_cr.append((i, raw, mode))
+                else:
+                    by_git.append((i, raw, mode))
+        filtered = self._filtered([raw for _, raw, _ in with_cr])
+        for i, raw, mode in with_cr:
+            if raw in filtered:
+                by_git.append((i, raw, mode))
+            else:
+                out[i] = self._libgit2_entry(os.path.join(self.root, raw), mode)
         if by_git:
             for i, entry in zip([i for i, _, _ in by_git], self._hash_by_git(by_git),
                                 strict=True):
@@ -69,10 +81,29 @@ class WorktreeHasher:
         try:
             oids = self.git.run("hash-object", "--stdin-paths",
                                 input=b"".join(raw + b"\n" for _, raw, _ in files)).split()
-        except GitError:  # one of them vanished or turned unreadable meanwhile: one by one
-            return [self._libgit2_entry(os.path.join(self.root, raw), mode)
-                    for _, raw, mode in files]
+        except GitError:  # one of them vanished, turned unreadable or failed its filter
+            return [self._one_by_git(raw, mode) for _, raw, mode in files]
         return [(mode, oid.decode()) for (_, _, mode), oid in zip(files, oids, strict=True)]
+
+    def _one_by_git(self, raw: bytes, mode: str) -> Entry | None:
+        full = os.path.join(self.root, raw)
+        if not os.path.lexists(full):
+            return None
+        try:
+            return mode, self.git.run("hash-object", "--stdin-paths",
+                                      input=raw + b"\n").decode().strip()
+        except GitError:  # e.g. a required filter that fails: git add would refuse it
+            return self._libgit2_entry(full, mode)
+
+    def _filtered(self, raws: list[bytes]) -> set[bytes]:
+        """Those of ``raws`` with a ``filter`` or ``working-tree-encoding`` attribute."""
+        if not raws:
+            return set()
+        out = self.git.run("check-attr", "-z", "--stdin", "filter", "working-tree-encoding",
+                           input=b"".join(raw + b"\0" for raw in raws)).split(b"\0")
+        # records of three fields: path, attribute, value
+        return {out[k] for k in range(0, len(out) - 2, 3)
+                if out[k + 2] not in (b"unspecified", b"unset")}
 
     def _libgit2_entry(self, full: bytes, mode: str) -> Entry | None:
         if self._repo is None:
@@ -86,6 +117,26 @@ class WorktreeHasher:
                 return None
             raise GitError(f"cannot hash {os.fsdecode(full)}: {e}") from e
 
+    def _blob_id(self, data: bytes) -> str:
+        import hashlib  # only for symlinks: its import initialises OpenSSL (~4.5 ms)
+
+        sha256 = self._setting("extensions.objectformat") == "sha256"
+        algorithm = hashlib.sha256 if sha256 else hashlib.sha1
+        return algorithm(b"blob %d\0" % len(data) + data).hexdigest()
+
+    def _setting(self, key: str) -> str | None:
+        """A config value (lower-case key; None when unset), all read in one git process."""
+        if self._config is None:
+            out = self.git.run("config", "-z", "--get-regexp",
+                               r"^(core\.(filemode|sparsecheckout)|extensions\.objectformat)$",
+                               check=False)
+            self._config = {}
+            for record in filter(None, out.split(b"\0")):
+                name, newline, value = record.decode(errors="replace").partition("\n")
+                # a key written without "=" is a boolean true
+                self._config[name.lower()] = value if newline else "true"
+        return self._config.get(key)
+
     def _mode(self, st: os.stat_result, mode_hint: str | None) -> str:
         if mode_hint in ("100644", "100755"):
             return mode_hint  # git's diff already applied core.fileMode
@@ -94,10 +145,8 @@ class WorktreeHasher:
         return "100644"  # also a new executable under core.fileMode = false, as git add does
 
     def _trusts_executable_bit(self) -> bool:
-        if self._filemode is None:
-            out = self.git.run("config", "--type=bool", "--get", "core.fileMode", check=False)
-            self._filemode = out.strip() != b"false"  # unset: git's default, true
-        return self._filemode
+        value = self._setting("core.filemode")
+        return value is None or _true(value)  # unset: git's default, true
 
     @staticmethod
     def _submodule(full: bytes) -> Entry | None:
@@ -110,6 +159,21 @@ class WorktreeHasher:
         )
         oid = proc.stdout.decode().strip()
         return ("160000", oid) if oid else None
+
+
+def _true(value: str | None) -> bool:
+    """git's reading of a boolean config value."""
+    if value is None:
+        return False
+    value = value.strip().lower()
+    if value in ("true", "yes", "on"):
+        return True
+    if value in ("false", "no", "off", ""):
+        return False
+    try:
+        return int(value, 0) != 0
+    except ValueError:
+        return False
 
 
 def _line_safe(raw: bytes) -> bool:

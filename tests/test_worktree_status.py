@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.gitrepo import GitRepo
 
@@ -217,13 +218,80 @@ def test_files_with_cr_or_names_git_misreads_go_to_libgit2(synced: GitRepo) -> N
         assert state["/" + rel] == (staged[0], staged[1])
 
 
+def staged_entries(repo: GitRepo, *rels: str) -> dict[str, tuple[str, str]]:
+    """What `git add -A` stores for ``rels`` (stages everything)."""
+    repo.git("add", "-A")
+    out = {}
+    for rel in rels:
+        mode, oid = repo.git("ls-files", "-s", "-z", "--", rel).split("\t")[0].split()[:2]
+        out["/" + rel] = (mode, oid)
+    return out
+
+
+def filter_upper(repo: GitRepo) -> None:
+    """A clean filter git add runs and libgit2 does not (as Git LFS installs one)."""
+    repo.git("config", "filter.upper.clean", "tr a-z A-Z")
+    repo.git("config", "filter.upper.smudge", "cat")
+
+
+def test_a_file_with_cr_and_a_filter_is_hashed_by_git(synced: GitRepo) -> None:
+    filter_upper(synced)
+    synced.write(".gitattributes", "*.up filter=upper\n")
+    synced.commit("filter")
+    synced.float_ok("sync")
+    synced.write("src/dos.up", b"dos\r\nline\r\n")  # a CR, and a filter: git's path
+    synced.write("src/dos.txt", b"dos\r\nline\r\n")  # a CR, no filter: libgit2's
+    used_pygit2, trace = hashed_by(synced)
+    assert used_pygit2 and "check-attr" in trace and trace.count("--stdin-paths") == 1
+    state = files(synced)
+    want = staged_entries(synced, "src/dos.up", "src/dos.txt")
+    assert {p: state[p] for p in want} == want
+
+
+def test_a_sparse_checkout_hashes_with_the_index_attributes(synced: GitRepo) -> None:
+    # d/.gitattributes is outside the checkout (only in the index): git add applies it,
+    # git hash-object would not see it
+    synced.write("d/.gitattributes", "f ident\n")
+    synced.write("d/f", "$Id$\n")
+    synced.commit("ident")
+    synced.git("sparse-checkout", "set", "--no-cone", "/d/f", "/src/", "/docs/", "/README.md")
+    assert not (synced.path / "d" / ".gitattributes").exists()
+    synced.float_ok("sync")
+    synced.write("d/f", "$Id: 0123 $\nmore\n")  # as checked out; git add collapses it
+    synced.float_ok("sync")
+    synced.git("add", "d/f")
+    staged = synced.git("ls-files", "-s", "d/f").split()
+    assert files(synced)["/d/f"] == (staged[0], staged[1])
+
+
+def test_symlinks_are_hashed_in_the_repository_object_format(tmp_path: Path) -> None:
+    from tests.gitrepo import GitRepo as Repo
+
+    path = tmp_path / "sha256"
+    path.mkdir()
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", str(path)], check=True)
+    repo = Repo(path)
+    repo.write("src/a.py", "a\n")
+    repo.commit("one")
+    repo.float_ok("init")
+    os.symlink("a.py", path / "src" / "link.py")
+    repo.write("src/a.py", "a2\n")
+    repo.float_ok("sync")
+    state = files(repo)
+    want = staged_entries(repo, "src/link.py", "src/a.py")
+    assert {p: state[p] for p in want} == want
+    assert len(want["/src/link.py"][1]) == 64
+
+
 def test_a_file_gone_before_git_reads_it_is_absent(synced: GitRepo) -> None:
     from float_hooks.git import Git
     from float_hooks.worktree import WorktreeHasher
 
-    synced.write("src/here.py", "here\n")
+    filter_upper(synced)
+    synced.write(".gitattributes", "*.up filter=upper\n")
+    synced.write("src/here.up", "here\n")
     hasher = WorktreeHasher(Git.discover(synced.path))
     # listed with a file that vanished after its lstat: git fails the batch, then each file
-    # is hashed on its own and the vanished one is absent
-    got = hasher._hash_by_git([(0, b"src/here.py", "100644"), (1, b"src/gone.py", "100644")])
-    assert got == [("100644", blob(synced, "src/here.py")), None]
+    # is hashed on its own, still by git (its filter applied), and the vanished one is absent
+    got = hasher._hash_by_git([(0, b"src/here.up", "100644"), (1, b"src/gone.py", "100644")])
+    assert got == [staged_entries(synced, "src/here.up")["/src/here.up"], None]
