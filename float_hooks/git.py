@@ -139,7 +139,8 @@ class Git:
         )
         if yielding and hasattr(os, "setpriority"):  # not on Windows
             with suppress(OSError):  # it may have exited already
-                os.setpriority(os.PRIO_PROCESS, proc.pid, 10)
+                os.setpriority(os.PRIO_PROCESS, proc.pid,
+                               max(os.getpriority(os.PRIO_PROCESS, 0), 10))
         return proc
 
     @staticmethod

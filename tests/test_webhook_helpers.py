@@ -306,8 +306,9 @@ def test_worker_starts_a_job_only_after_a_quiet_moment(tmp_path: Path,
     assert w.last_request == 0.0
     with app.test_client() as client:  # answering a delivery is what counts, even a ping
         post(client, "ping", {"zen": "z"})
-    assert w.last_request > 0
+    assert w.last_request > 0 and w.answers == 0
     # a fake clock: settle() waits until QUIET_SECONDS after the last answer...
+    quiet, most = worker_module.QUIET_SECONDS, worker_module.MAX_DEFER_SECONDS
     clock = [100.0]
     waits: list[float] = []
 
@@ -319,14 +320,18 @@ def test_worker_starts_a_job_only_after_a_quiet_moment(tmp_path: Path,
     monkeypatch.setattr(worker_module.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(w.stopping, "wait", wait)
     w.last_request = 99.995
-    w.settle()
-    assert waits == [round(worker_module.QUIET_SECONDS - 0.005, 6)]
+    assert w.settle(most) == pytest.approx(most - (quiet - 0.005))
+    assert waits == [round(quiet - 0.005, 6)]
     waits.clear()
     w.last_request = 50.0  # long ago: no wait at all
-    w.settle()
-    assert waits == []
+    assert w.settle(most) == most and waits == []
+    # ...for as long as an answer is under way, within the budget
+    w.answers = 1
+    assert w.settle(0.05) == pytest.approx(0) and sum(waits) == pytest.approx(0.05)
+    w.answers = 0
+    waits.clear()
 
-    # ...and no longer than MAX_DEFER_SECONDS under a steady stream of answers
+    # ...and, under a steady stream of answers, no more than the budget in all
     def busy_wait(seconds: float) -> bool:
         clock[0] += seconds
         w.last_request = clock[0]  # another delivery answered meanwhile
@@ -334,7 +339,25 @@ def test_worker_starts_a_job_only_after_a_quiet_moment(tmp_path: Path,
         return False
 
     monkeypatch.setattr(w.stopping, "wait", busy_wait)
-    start = w.last_request = clock[0]
-    w.settle()
-    assert clock[0] - start == pytest.approx(worker_module.MAX_DEFER_SECONDS)
-    assert len(waits) > 10
+    w.last_request = clock[0]
+    assert w.settle(most) == pytest.approx(0) and sum(waits) == pytest.approx(most)
+    waits.clear()
+    assert w.settle(0.0) == 0.0 and waits == []  # budget spent: the next job starts at once
+    w.stopping.set()
+    assert w.settle(most) == most and waits == []
+
+
+def test_worker_loop_claims_nothing_once_stopped_while_settling(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(app_config(tmp_path, FLOAT_WORKER="off"))
+    w = app.extensions["float_worker"]
+    claimed: list[object] = []
+
+    def settle(budget: float) -> float:
+        w.stopping.set()  # stop() arrives while waiting for a quiet moment
+        return budget
+
+    monkeypatch.setattr(w, "settle", settle)
+    monkeypatch.setattr(w, "run_one", lambda q: claimed.append(q) or True)
+    w._loop()  # returns once stopping is set
+    assert claimed == []

@@ -151,15 +151,15 @@ class Endpoint:
             self.worker.start()  # no-op unless this process was forked after create_app
         if environ.get("PATH_INFO") != PATH:
             return self.app(environ, start_response)
-        self.worker.answering()
-        try:
-            if environ.get("REQUEST_METHOD") != "POST":
-                raise MethodNotAllowed(["POST"])
-            code, answer = self.receive(environ)
-        except HTTPException as e:
-            return http_error(e)(environ, start_response)
-        except Exception:
-            return internal_error()(environ, start_response)
+        with self.worker.answering():
+            try:
+                if environ.get("REQUEST_METHOD") != "POST":
+                    raise MethodNotAllowed(["POST"])
+                code, answer = self.receive(environ)
+            except HTTPException as e:
+                return http_error(e)(environ, start_response)
+            except Exception:
+                return internal_error()(environ, start_response)
         # the answers to GitHub are written here, not through werkzeug's Response (see the
         # module docstring)
         if answer is None:  # 204: no body, and no Content-Length (RFC 9110, 8.6)

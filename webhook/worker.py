@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from webhook import pipeline
@@ -30,9 +30,10 @@ log = logging.getLogger("webhook")
 
 BACKOFF_SECONDS = 5.0
 WORKER_NICE = 10
-# Answering GitHub comes first: a job starts only once this process has answered no delivery
-# for QUIET_SECONDS (a burst's deliveries arrive within a few ms of each other), or after
-# MAX_DEFER_SECONDS, so that a steady stream of deliveries cannot hold the work up for long.
+# Answering GitHub comes first: a job starts only once this process has been answering no
+# delivery for QUIET_SECONDS (a burst's deliveries arrive within a few ms of each other). A
+# worker thread defers at most MAX_DEFER_SECONDS in all between two moments with nothing to
+# do, so a steady stream of deliveries cannot hold the work up for long.
 QUIET_SECONDS = 0.02
 MAX_DEFER_SECONDS = 2.0
 
@@ -46,7 +47,11 @@ class Worker:
         self.threads: list[threading.Thread] = []
         self.pid: int | None = None
         self._lock = threading.Lock()
-        self.last_request = 0.0  # time.monotonic() of the last delivery this process answered
+        # time.monotonic() when this process last started or finished answering a delivery,
+        # and how many answers are under way
+        self.last_request = 0.0
+        self.answers = 0
+        self._answers_lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -91,38 +96,56 @@ class Worker:
     def notify(self) -> None:
         self.wake.set()
 
-    def answering(self) -> None:
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
         """A delivery is being answered in this process (see QUIET_SECONDS)."""
-        self.last_request = time.monotonic()
+        with self._answers_lock:  # gthread workers answer from several threads
+            self.answers += 1
+            self.last_request = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._answers_lock:
+                self.answers -= 1
+                self.last_request = time.monotonic()
 
-    def settle(self) -> None:
-        """Wait, before starting a job, until this process has had a quiet moment: a job's
-        Python work holds the interpreter lock that the thread answering GitHub needs (a
-        burst of 100 deliveries to a tracked branch, answered while the worker synced: p99
-        ~100-130 ms, against ~40 ms with nothing else running)."""
-        start = time.monotonic()
-        while not self.stopping.is_set():
+    def settle(self, budget: float) -> float:
+        """Wait, before starting a job, until this process has a quiet moment, spending at
+        most ``budget`` seconds; returns what is left of it. A job's Python work holds the
+        interpreter lock the thread answering GitHub needs: a burst of 100 deliveries to a
+        tracked branch, answered while the worker synced, had a p99 of ~100-130 ms, against
+        ~40 ms with nothing else running."""
+        while budget > 0 and not self.stopping.is_set():
             now = time.monotonic()
-            wait = self.last_request + QUIET_SECONDS - now
-            if wait <= 0 or now - start >= MAX_DEFER_SECONDS:
-                return
-            self.stopping.wait(min(wait, start + MAX_DEFER_SECONDS - now))
+            wait = QUIET_SECONDS if self.answers > 0 else (
+                self.last_request + QUIET_SECONDS - now)
+            if wait <= 0:
+                break
+            wait = min(wait, budget)
+            self.stopping.wait(wait)
+            budget -= wait
+        return budget
 
     def _loop(self) -> None:
         # Linux nice values are per thread and inherited by the git processes this thread
         # starts: mirror fetches and syncs then yield the CPU to answering deliveries.
         with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                           max(os.getpriority(os.PRIO_PROCESS, 0), WORKER_NICE))
         q = Queue(self.settings.data_dir)
         try:
+            budget = MAX_DEFER_SECONDS
             while not self.stopping.is_set():
-                self.settle()
+                budget = self.settle(budget)
+                if self.stopping.is_set():
+                    break
                 try:
                     did = self.run_one(q)
                 except Exception:  # the loop must survive anything (a full disk, a bug)
                     log.exception("worker loop error")
                     did = False
                 if not did:
+                    budget = MAX_DEFER_SECONDS
                     self.idle(q)
                     self.wake.wait(self.settings.poll_seconds)
                     self.wake.clear()
