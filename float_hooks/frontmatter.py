@@ -8,6 +8,7 @@ Reading may use libyaml when present: parsing gives the same data either way.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -37,8 +38,11 @@ def dump(data: dict[str, Any]) -> str:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    text: str = yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True,
-                          default_flow_style=False, width=100)
+    try:
+        text = block_yaml(data)
+    except Unsupported:
+        text = yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True,
+                         default_flow_style=False, width=100)
     if yaml.load(text, Loader=loader) != data:  # a safe loader
         # a value YAML would read back differently when written raw (a literal block it
         # cannot hold, U+0085 or U+2028 taken as line breaks): escape all non-ASCII instead
@@ -70,3 +74,179 @@ def parse(text: str) -> tuple[dict[str, Any], str] | None:
     if not isinstance(data, dict):
         return None
     return data, text[end + 5:]
+
+
+# -- PyYAML's output, written directly ---------------------------------------------------------
+# The pure-Python emitter costs ~3 ms per page (an export of 4,000 folders: ~12 s). What pages
+# hold is simple: mappings of str keys, lists, str, int, bool and None. block_yaml writes them
+# with the same bytes PyYAML's SafeDumper would (block style, width 100, indent 2, literal
+# blocks for multi-line text, as dump asks of it), following its emitter's rules for choosing
+# plain, single-quoted or literal style and for folding long lines; anything else raises
+# Unsupported and goes to PyYAML. tests/test_export.py compares the two on random data.
+WIDTH = 100
+_BREAKS = "\n\x85\u2028\u2029"
+_SPACE_OR_BREAK = "\0 \t\r" + _BREAKS
+# What PyYAML (allow_unicode) writes as is, LF aside: printable ASCII and Unicode except the
+# BOM, U+10FFFF, and the line breaks NEL, LS and PS. Anything else needs double quotes.
+_SPECIAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+                      "\U00010000-\U0010fffe]")
+
+
+class Unsupported(Exception):
+    """A value block_yaml does not write; PyYAML does."""
+
+
+def block_yaml(data: dict[str, Any]) -> str:
+    out: list[str] = []
+    _mapping(data, 0, out, inline=False)
+    return "".join(out)
+
+
+@cache
+def _plain_is_str(value: str) -> bool:
+    """Whether YAML reads ``value`` written plain back as a string (not null, a bool, a
+    number, a date...)."""
+    tag: str = _resolver().resolve(_scalar_node(), value, (True, False))
+    return tag == "tag:yaml.org,2002:str"
+
+
+@cache
+def _resolver() -> Any:
+    import yaml
+
+    return yaml.resolver.Resolver()  # what SafeDumper resolves with
+
+
+@cache
+def _scalar_node() -> Any:
+    import yaml
+
+    return yaml.ScalarNode
+
+
+def _mapping(data: dict[str, Any], indent: int, out: list[str], inline: bool) -> None:
+    if not data:
+        raise Unsupported("empty mapping")
+    pad = " " * indent
+    for i, (key, value) in enumerate(data.items()):
+        if not isinstance(key, str) or not key.isidentifier() or not key.isascii() \
+                or not _plain_is_str(key):
+            raise Unsupported(f"key {key!r}")
+        head = key if (inline and i == 0) else pad + key
+        out.append(head + ":")
+        if isinstance(value, dict):
+            out.append("\n")
+            _mapping(value, indent + 2, out, inline=False)
+        elif isinstance(value, list):
+            if not value:
+                out.append(" []\n")
+            else:
+                out.append("\n")
+                _sequence(value, indent, out)
+        else:
+            out.append(" ")
+            _scalar(value, indent + 2, indent + len(key) + 2, out)
+
+
+def _sequence(items: list[Any], indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    for item in items:
+        out.append(pad + "- ")
+        if isinstance(item, dict):
+            _mapping(item, indent + 2, out, inline=True)
+        elif isinstance(item, list):
+            raise Unsupported("a list in a list")
+        else:
+            _scalar(item, indent + 2, indent + 2, out)
+
+
+def _scalar(value: Any, indent: int, column: int, out: list[str]) -> None:
+    """``value`` starting at ``column``; its continuation lines at ``indent``."""
+    if value is None:
+        out.append("null\n")
+    elif value is True or value is False:
+        out.append("true\n" if value else "false\n")
+    elif isinstance(value, int):
+        out.append(f"{value}\n")
+    elif isinstance(value, str):
+        _string(value, indent, column, out)
+    else:
+        raise Unsupported(type(value).__name__)
+
+
+def _string(text: str, indent: int, column: int, out: list[str]) -> None:
+    if _SPECIAL.search(text):
+        raise Unsupported("a line break other than LF, or a character only double quotes hold")
+    if "\n" in text:
+        _literal(text, indent, out)
+        return
+    if text and text[0] != " " and text[-1] != " " and not _block_indicators(text) \
+            and _plain_is_str(text):
+        _folded(text, indent, column, out, quoted=False)
+    else:
+        _folded(text, indent, column, out, quoted=True)
+
+
+def _block_indicators(text: str) -> bool:
+    """PyYAML's analyze_scalar: what keeps a single-line text from being written plain."""
+    if text.startswith(("---", "...")):
+        return True
+    first, after = text[0], text[1:2]
+    if first in "#,[]{}&*!|>'\"%@`":
+        return True
+    if first in "?:-" and (after == "" or after in _SPACE_OR_BREAK):
+        return True
+    for i in range(1, len(text)):
+        c = text[i]
+        if c == ":" and (i + 1 >= len(text) or text[i + 1] in _SPACE_OR_BREAK):
+            return True
+        if c == "#" and text[i - 1] in _SPACE_OR_BREAK:
+            return True
+    return False
+
+
+def _folded(text: str, indent: int, column: int, out: list[str], quoted: bool) -> None:
+    """A plain or single-quoted scalar, broken at a single space once past WIDTH (PyYAML's
+    write_plain and write_single_quoted)."""
+    parts = []
+    if quoted:
+        parts.append("'")
+        column += 1
+    i, n = 0, len(text)
+    while i < n:
+        j = i
+        if text[i] == " ":
+            while j < n and text[j] == " ":
+                j += 1
+            if j == i + 1 and column > WIDTH and (not quoted or (i != 0 and j != n)):
+                parts.append("\n" + " " * indent)
+                column = indent
+            else:
+                parts.append(text[i:j])
+                column += j - i
+        else:
+            while j < n and text[j] != " ":
+                j += 1
+            word = text[i:j].replace("'", "''") if quoted else text[i:j]
+            parts.append(word)
+            column += len(word)
+        i = j
+    if quoted:
+        parts.append("'")
+    parts.append("\n")
+    out.append("".join(parts))
+
+
+def _literal(text: str, indent: int, out: list[str]) -> None:
+    """A literal block (PyYAML's write_literal and determine_block_hints)."""
+    if any(c == " " and text[i + 1] == "\n" for i, c in enumerate(text[:-1])) \
+            or text[-1] == " ":
+        raise Unsupported("spaces before a line break: PyYAML double-quotes those")
+    hints = "2" if text[0] in " \n" else ""
+    if text[-1] != "\n":
+        hints += "-"
+    elif len(text) == 1 or text[-2] == "\n":
+        raise Unsupported("kept trailing line breaks (|+) end the document with '...'")
+    pad = " " * indent
+    body = "\n".join(pad + line if line else "" for line in text.split("\n"))
+    out.append("|" + hints + "\n" + body + ("" if text[-1] == "\n" else "\n"))

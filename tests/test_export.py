@@ -148,3 +148,57 @@ def test_month_pages_and_links(synced: GitRepo) -> None:
     assert export.folder_page("/_a/b") == "__a/b/_folder.md"
     assert export.link("src/_folder.md", "_log/2026/01-jan.md", "u") == \
         "../_log/2026/01-jan.md#u"
+
+
+def _pyyaml(data: dict[str, object]) -> str:
+    return str(yaml.dump(data, Dumper=frontmatter._dumper(), sort_keys=False,
+                         allow_unicode=True, default_flow_style=False, width=100))
+
+
+def test_block_yaml_writes_what_pyyaml_writes() -> None:
+    # the direct writer must give PyYAML's bytes (or decline), or an export written by one
+    # and then by the other would churn; random text built from the characters that decide
+    # styles and line breaks
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from([*"ab yes:#-'\"|>!&*%@`,[]{}?.~01\n\t\\", "é", "🎉", "\x85",
+                                 "\u2028", "\ufeff", "\x7f"])
+    words = st.lists(st.sampled_from(["word", "a", "x:", ":", "#", "-", "'", "2026-01-15",
+                                      "yes", "null", "0x1f", "1e3", "  ", " ", "\n", "é"]),
+                     max_size=40).map("".join)
+    text = st.one_of(st.text(alphabet, max_size=30), words, st.text(max_size=12))
+    scalar = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), text)
+    key = st.sampled_from(["kind", "path", "map_summary", "uid", "a_b", "context_what"] * 3
+                          + ["yes", "null"])  # keys YAML reads as a bool or null: declined
+    flat = st.dictionaries(key, scalar, min_size=1, max_size=4)
+    value = st.one_of(scalar, st.lists(st.one_of(scalar, flat), max_size=3),
+                      st.lists(st.dictionaries(key, st.one_of(scalar, st.lists(scalar,
+                                                                               max_size=3)),
+                                               min_size=1, max_size=3), max_size=2))
+    written = {"fast": 0}
+
+    @settings(max_examples=800, deadline=None)
+    @given(st.dictionaries(key, value, min_size=1, max_size=6))
+    def check(data: dict[str, object]) -> None:
+        try:
+            fast = frontmatter.block_yaml(data)
+        except frontmatter.Unsupported:
+            return
+        written["fast"] += 1
+        assert fast == _pyyaml(data)
+
+    check()
+    assert written["fast"] > 200  # much of it is written directly
+
+
+def test_block_yaml_writes_every_page_of_a_real_export_as_pyyaml_does(synced: GitRepo) -> None:
+    author(synced)
+    synced.float_ok("set", "/src", "--summary", "word " * 40 + "end", "--what",
+                    "line one\n\n  indented line\nlast", "--why", "it's: quoted # and 2026-01-15")
+    synced.float_ok("export")
+    for rel, raw in pages(synced).items():
+        text = raw.decode()
+        data = frontmatter.parse(text)
+        assert data is not None, rel
+        assert frontmatter.block_yaml(data[0]) == _pyyaml(data[0]), rel
