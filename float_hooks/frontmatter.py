@@ -34,15 +34,18 @@ def _dumper() -> Any:
 
 
 def dump(data: dict[str, Any]) -> str:
-    """``data`` as YAML, keys in the given order; checked to load back to the same value."""
+    """``data`` as YAML, keys in the given order; it loads back to the same value."""
+    try:
+        # what block_yaml writes reads back exactly (it declines the values that would not;
+        # tests/test_export.py checks both on random data)
+        return block_yaml(data)
+    except Unsupported:
+        pass
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        text = block_yaml(data)
-    except Unsupported:
-        text = yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True,
-                         default_flow_style=False, width=100)
+    text: str = yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True,
+                          default_flow_style=False, width=100)
     if yaml.load(text, Loader=loader) != data:  # a safe loader
         # a value YAML would read back differently when written raw (a literal block it
         # cannot hold, U+0085 or U+2028 taken as line breaks): escape all non-ASCII instead

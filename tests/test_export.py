@@ -187,6 +187,8 @@ def test_block_yaml_writes_what_pyyaml_writes() -> None:
             return
         written["fast"] += 1
         assert fast == _pyyaml(data)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        assert yaml.load(fast, Loader=loader) == data  # dump() relies on it
 
     check()
     assert written["fast"] > 200  # much of it is written directly
