@@ -101,7 +101,7 @@ class Unsupported(Exception):
 
 def block_yaml(data: dict[str, Any]) -> str:
     out: list[str] = []
-    _mapping(data, 0, out, inline=False)
+    _mapping(data, 0, out, False, set())
     return "".join(out)
 
 
@@ -127,36 +127,48 @@ def _scalar_node() -> Any:
     return yaml.ScalarNode
 
 
-def _mapping(data: dict[str, Any], indent: int, out: list[str], inline: bool) -> None:
+def _seen(value: Any, seen: set[int]) -> None:
+    """PyYAML writes a list or mapping met twice as an anchor and an alias."""
+    if id(value) in seen:
+        raise Unsupported("the same list or mapping twice")
+    seen.add(id(value))
+
+
+def _mapping(data: dict[str, Any], indent: int, out: list[str], inline: bool,
+             seen: set[int]) -> None:
     if not data:
         raise Unsupported("empty mapping")
+    _seen(data, seen)
     pad = " " * indent
     for i, (key, value) in enumerate(data.items()):
+        # (a key of 123 characters or more is written as "? key": with its implicit tag,
+        # PyYAML counts it as 128 or more, too long for a simple key)
         if not isinstance(key, str) or not key.isidentifier() or not key.isascii() \
-                or not _plain_is_str(key):
+                or len(key) >= 123 or not _plain_is_str(key):
             raise Unsupported(f"key {key!r}")
         head = key if (inline and i == 0) else pad + key
         out.append(head + ":")
         if isinstance(value, dict):
             out.append("\n")
-            _mapping(value, indent + 2, out, inline=False)
+            _mapping(value, indent + 2, out, False, seen)
         elif isinstance(value, list):
+            _seen(value, seen)
             if not value:
                 out.append(" []\n")
             else:
                 out.append("\n")
-                _sequence(value, indent, out)
+                _sequence(value, indent, out, seen)
         else:
             out.append(" ")
             _scalar(value, indent + 2, indent + len(key) + 2, out)
 
 
-def _sequence(items: list[Any], indent: int, out: list[str]) -> None:
+def _sequence(items: list[Any], indent: int, out: list[str], seen: set[int]) -> None:
     pad = " " * indent
     for item in items:
         out.append(pad + "- ")
         if isinstance(item, dict):
-            _mapping(item, indent + 2, out, inline=True)
+            _mapping(item, indent + 2, out, True, seen)
         elif isinstance(item, list):
             raise Unsupported("a list in a list")
         else:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from float_hooks import export, frontmatter
@@ -192,6 +193,17 @@ def test_block_yaml_writes_what_pyyaml_writes() -> None:
 
     check()
     assert written["fast"] > 200  # much of it is written directly
+
+
+def test_block_yaml_declines_what_pyyaml_writes_its_own_way() -> None:
+    shared: list[object] = [1]
+    item = {"x": 1}
+    for data in ({"k" * 123: 1}, {"a": [{"k" * 130: "x"}]}, {"a": shared, "b": shared},
+                 {"a": [item, item]}, {"a": [], "b": {}}):
+        with pytest.raises(frontmatter.Unsupported):
+            frontmatter.block_yaml(data)
+        assert yaml.safe_load(frontmatter.dump(data)) == data
+    assert frontmatter.block_yaml({"k" * 122: 1}) == _pyyaml({"k" * 122: 1})
 
 
 def test_block_yaml_writes_every_page_of_a_real_export_as_pyyaml_does(synced: GitRepo) -> None:
