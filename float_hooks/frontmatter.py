@@ -1,9 +1,11 @@
 """YAML front matter for generated pages: deterministic to write, safe to read.
 
 The export's lossless records live here (not in the prose), so import never parses markdown.
-Writing uses PyYAML's pure-Python SafeDumper on purpose: libyaml's emitter can fold or quote
-differently, and two machines (a laptop with libyaml, CI without) must write the same bytes.
-Reading may use libyaml when present: parsing gives the same data either way.
+Writing gives the bytes of PyYAML's pure-Python SafeDumper on purpose: libyaml's emitter can
+fold or quote differently, and two machines (a laptop with libyaml, CI without) must write the
+same bytes. ``block_yaml`` writes those bytes directly for what pages hold (the emitter itself
+costs ~3 ms a page); PyYAML writes the rest. Reading may use libyaml when present: parsing
+gives the same data either way.
 """
 
 from __future__ import annotations
@@ -109,7 +111,9 @@ def block_yaml(data: dict[str, Any]) -> str:
 def _plain_is_str(value: str) -> bool:
     """Whether YAML reads ``value`` written plain back as a string (not null, a bool, a
     number, a date...)."""
-    tag: str = _resolver().resolve(_scalar_node(), value, (True, False))
+    import yaml
+
+    tag: str = _resolver().resolve(yaml.ScalarNode, value, (True, False))
     return tag == "tag:yaml.org,2002:str"
 
 
@@ -118,13 +122,6 @@ def _resolver() -> Any:
     import yaml
 
     return yaml.resolver.Resolver()  # what SafeDumper resolves with
-
-
-@cache
-def _scalar_node() -> Any:
-    import yaml
-
-    return yaml.ScalarNode
 
 
 def _seen(value: Any, seen: set[int]) -> None:
@@ -254,8 +251,7 @@ def _folded(text: str, indent: int, column: int, out: list[str], quoted: bool) -
 
 def _literal(text: str, indent: int, out: list[str]) -> None:
     """A literal block (PyYAML's write_literal and determine_block_hints)."""
-    if any(c == " " and text[i + 1] == "\n" for i, c in enumerate(text[:-1])) \
-            or text[-1] == " ":
+    if " \n" in text or text[-1] == " ":
         raise Unsupported("spaces before a line break: PyYAML double-quotes those")
     hints = "2" if text[0] in " \n" else ""
     if text[-1] != "\n":

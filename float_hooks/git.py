@@ -125,10 +125,10 @@ class Git:
 
         ``yielding``: the caller has CPU-bound work of its own to do meanwhile and will wait
         for this command only after it. The command then runs at a lower priority, so that on
-        a small machine the two do not take turns on one core each other's cache: the caller's
-        work goes first, git takes what is left (a first sync at 90k files on two cores: ~1.07 s
-        -> ~0.9 s). Linux gives each thread its own priority; git's worker threads start
-        later and inherit it.
+        a small machine the caller's work goes first and git takes the CPU time left over,
+        instead of the two taking turns (a first sync at 90k files on two cores: 1.22 s ->
+        1.09 s, medians of 8 alternating runs). Linux gives each thread its own priority;
+        git's worker threads start later and inherit it.
         """
         proc = subprocess.Popen(
             ["git", *args],

@@ -96,16 +96,16 @@ def _finish_diff(git: Git, head: str | None, target: Target,
 
     listed = _intent_to_add_fixed(git, head, parse_status(Git.finish(procs[0], "status")))
     # .float/ is never in scope: don't pay for hashing it
-    listed = [s for s in listed if not paths.is_float_path(paths.from_git(s.raw))]
-    changed = [s for s in listed if s.worktree not in (".", "D")]
+    named = [(path, s) for s in listed
+             if not paths.is_float_path(path := paths.from_git(s.raw))]
+    changed = [s for _, s in named if s.worktree not in (".", "D")]
     hashed = dict(zip([s.raw for s in changed],
                       WorktreeHasher(git).entries([(s.raw, s.mode) for s in changed]),
                       strict=True))
     out: dict[str, Diff] = {}
     # tracked paths first: `git rm --cached f` lists f as deleted from the index and as
     # untracked, and the untracked file is what the work tree holds
-    for s in sorted(listed, key=lambda s: s.worktree == "?"):
-        path = paths.from_git(s.raw)
+    for path, s in sorted(named, key=lambda pair: pair[1].worktree == "?"):
         if s.worktree == ".":
             new = s.staged
         elif s.worktree == "D":
