@@ -137,10 +137,8 @@ class Git:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        if yielding and hasattr(os, "setpriority"):  # not on Windows
-            with suppress(OSError):  # it may have exited already
-                os.setpriority(os.PRIO_PROCESS, proc.pid,
-                               max(os.getpriority(os.PRIO_PROCESS, 0), 10))
+        if yielding:
+            lower_priority(proc.pid)
         return proc
 
     @staticmethod
@@ -194,6 +192,15 @@ class Git:
 
     def shallow(self) -> bool:
         return self.run("rev-parse", "--is-shallow-repository").decode().strip() == "true"
+
+
+def lower_priority(task: int, nice: int = 10) -> None:
+    """Run a process (or, on Linux, a thread: its native id) at nice ``nice``, or at this
+    thread's own nice value if that is lower still: never above the caller's priority. A no-op
+    where there are no nice values (Windows), or if the task has exited already."""
+    if hasattr(os, "setpriority"):
+        with suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, task, max(os.getpriority(os.PRIO_PROCESS, 0), nice))
 
 
 # -- parsers for -z output -------------------------------------------------------------------

@@ -38,7 +38,7 @@ class WorktreeHasher:
         self.git = git
         self.root = os.fsencode(git.work_tree)
         self._repo: Any = None
-        self._config: dict[str, str | None] | None = None
+        self._config: dict[str, str] | None = None
 
     def entries(self, wanted: Sequence[tuple[bytes, str | None]]) -> list[Entry | None]:
         """For each ``(raw path, mode git reported or None)``: the entry git would record for
@@ -72,18 +72,18 @@ class WorktreeHasher:
             else:
                 out[i] = self._libgit2_entry(os.path.join(self.root, raw), mode)
         if by_git:
-            for i, entry in zip([i for i, _, _ in by_git], self._hash_by_git(by_git),
-                                strict=True):
+            hashed = self._hash_by_git([(raw, mode) for _, raw, mode in by_git])
+            for (i, _, _), entry in zip(by_git, hashed, strict=True):
                 out[i] = entry
         return out
 
-    def _hash_by_git(self, files: list[tuple[int, bytes, str]]) -> list[Entry | None]:
+    def _hash_by_git(self, files: list[tuple[bytes, str]]) -> list[Entry | None]:
         try:
             oids = self.git.run("hash-object", "--stdin-paths",
-                                input=b"".join(raw + b"\n" for _, raw, _ in files)).split()
+                                input=b"".join(raw + b"\n" for raw, _ in files)).split()
         except GitError:  # one of them vanished, turned unreadable or failed its filter
-            return [self._one_by_git(raw, mode) for _, raw, mode in files]
-        return [(mode, oid.decode()) for (_, _, mode), oid in zip(files, oids, strict=True)]
+            return [self._one_by_git(raw, mode) for raw, mode in files]
+        return [(mode, oid.decode()) for (_, mode), oid in zip(files, oids, strict=True)]
 
     def _one_by_git(self, raw: bytes, mode: str) -> Entry | None:
         full = os.path.join(self.root, raw)

@@ -324,8 +324,8 @@ def test_a_first_build_runs_git_status_below_its_own_priority(
     # the priority git runs at (and passes to what it starts), seen from outside
     proc = g.start("-c", "alias.nap=!sleep 30", "nap", yielding=True)
     try:
-        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == os.getpriority(
-            os.PRIO_PROCESS, 0) + 10 or os.getpriority(os.PRIO_PROCESS, proc.pid) == 19
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == max(own, 10)  # never raised
     finally:
         proc.kill()
         proc.communicate()

@@ -293,5 +293,5 @@ def test_a_file_gone_before_git_reads_it_is_absent(synced: GitRepo) -> None:
     hasher = WorktreeHasher(Git.discover(synced.path))
     # listed with a file that vanished after its lstat: git fails the batch, then each file
     # is hashed on its own, still by git (its filter applied), and the vanished one is absent
-    got = hasher._hash_by_git([(0, b"src/here.up", "100644"), (1, b"src/gone.py", "100644")])
+    got = hasher._hash_by_git([(b"src/here.up", "100644"), (b"src/gone.py", "100644")])
     assert got == [staged_entries(synced, "src/here.up")["/src/here.up"], None]

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from float_hooks.git import lower_priority
 from webhook import pipeline
 from webhook.deliveries import Delivery, Queue, worker_id
 from webhook.settings import Settings, SettingsError, load
@@ -129,9 +130,7 @@ class Worker:
     def _loop(self) -> None:
         # Linux nice values are per thread and inherited by the git processes this thread
         # starts: mirror fetches and syncs then yield the CPU to answering deliveries.
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
-                           max(os.getpriority(os.PRIO_PROCESS, 0), WORKER_NICE))
+        lower_priority(threading.get_native_id(), WORKER_NICE)
         q = Queue(self.settings.data_dir)
         try:
             budget = MAX_DEFER_SECONDS
