@@ -68,7 +68,12 @@ def test_install_writes_executable_shims_idempotently(hooked: GitRepo) -> None:
     for hook in ("pre-commit", "post-commit", "post-merge", "post-checkout", "post-rewrite"):
         mode = (hooks / hook).stat().st_mode
         assert mode & stat.S_IXUSR
-        assert sys.executable in (hooks / hook).read_text()
+        text = (hooks / hook).read_text()
+        assert sys.executable in text
+        # a foreground hook ends by exec'ing Python (no shell left waiting: one fork less on
+        # every commit); post-commit starts it in the background
+        last = text.rstrip().splitlines()[-1]
+        assert last.startswith('exec "$INSTALL_PYTHON"') == (hook != "post-commit"), last
     before = (hooks / "pre-commit").read_text()
     again = hooked.float_ok("install")
     assert "pre-commit: already installed" in again.out

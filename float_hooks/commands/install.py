@@ -52,7 +52,7 @@ if [ -x "$legacy" ]; then
     float_hook "$@" || status=$?
     exit "$status"
 fi
-float_hook "$@"
+{last}
 """
 
 _RUN = '"$INSTALL_PYTHON" -I -S -c "$boot" {impl} "$@"'
@@ -130,10 +130,12 @@ def shim_text(hook: str, check: bool = False) -> str:
         launch = _BACKGROUND.format(prefix=background.MARKER_PREFIX, run=run,
                                     foreground=background.FOREGROUND_ENV,
                                     marker_env=background.MARKER_ENV)
+        last = 'float_hook "$@"'
     else:
         launch = _FOREGROUND.format(run=run)
+        last = "exec " + run  # the usual case: Python replaces the shell, no fork
     return _SHIM.format(marker=SHIM_MARKER, hook=hook, legacy=LEGACY_SUFFIX,
-                        python=shlex.quote(sys.executable), launch=launch,
+                        python=shlex.quote(sys.executable), launch=launch, last=last,
                         boot=shlex.quote(_BOOT.format(paths=import_paths())))
 
 
