@@ -46,12 +46,14 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     """Run hook ``name`` (one of :data:`NAMES`) in the repository at ``cwd``; the exit code."""
     # set by the post-commit shim when it started us in the background (background.py)
     marker = os.environ.pop(MARKER_ENV, None)
+    git = None
     if marker:
         marker = os.path.abspath(marker)  # the shim's is relative to where git started it
-        background.detach(marker, _git_dir(cwd))  # stderr is now the log
+        git = _discover(cwd)  # found once: the log's place, then the hook's repository
+        background.detach(marker, git.git_dir if git is not None else _cwd_path(cwd))
     strict: list[bool] = [False]  # set as soon as the config is read
     try:
-        out = _run(name, list(argv), cwd, strict, waits=not marker)
+        out = _run(name, list(argv), cwd, strict, waits=not marker, git=git)
     except ImportError as e:
         if sys.flags.no_site:  # the fast shim start could not find a module: start normally
             if marker:
@@ -77,7 +79,8 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     return code
 
 
-def _run(name: str, argv: list[str], cwd: str, strict: list[bool], waits: bool) -> Outcome:
+def _run(name: str, argv: list[str], cwd: str, strict: list[bool], waits: bool,
+         git: Any = None) -> Outcome:
     if name not in NAMES:
         raise FloatError(f"unknown hook {name!r} (one of: {', '.join(NAMES)})")
     if name == "post-rewrite":
@@ -87,7 +90,7 @@ def _run(name: str, argv: list[str], cwd: str, strict: list[bool], waits: bool) 
 
     from float_hooks.project import Project  # after the cheap early exits above
 
-    project = Project.discover(cwd)
+    project = Project(git) if git is not None else Project.discover(cwd)
     if project.work_tree is None or not project.float_dir.is_dir():
         return (EXIT_OK, "")  # not initialised here: say nothing, cost nothing
     strict[0] = bool(project.config["hooks"]["strict"])
@@ -190,15 +193,21 @@ def _internal(e: BaseException, strict: bool, bug: bool = False) -> Outcome:
     return (EXIT_OK, f"float-hooks: {what} (hook skipped; the git operation goes on)")
 
 
-def _git_dir(cwd: str) -> Any:
-    from pathlib import Path
-
+def _discover(cwd: str) -> Any:
+    """The repository at ``cwd`` (a Git), or None if there is none: the hook then reports
+    that from its own discovery."""
     from float_hooks.git import Git
 
     try:
-        return Git.discover(cwd).git_dir
+        return Git.discover(cwd)
     except FloatError:
-        return Path(cwd)
+        return None
+
+
+def _cwd_path(cwd: str) -> Any:
+    from pathlib import Path
+
+    return Path(cwd)
 
 
 def _db_hint(cwd: str) -> Any:

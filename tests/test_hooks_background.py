@@ -193,3 +193,15 @@ def test_background_hook_output_goes_to_the_log(hooked: GitRepo) -> None:
     assert_synced_to(hooked)  # waits for the hook, which built the DB
     log = (hooked.path / ".git" / background.LOG_NAME).read_text()
     assert "float: building .float/index.db for this work tree (first run only)" in log
+
+
+def test_background_hook_finds_its_repository_once(hooked: GitRepo, tmp_path: Path) -> None:
+    # the log's place and the hook's repository come from one discovery (one git process)
+    trace = tmp_path / "trace.txt"
+    hooked.write("src/app.py", "print('once')\n")
+    hooked.git("add", "-A")
+    git_commit(hooked, "--no-verify", env={"GIT_TRACE": str(trace)})  # post-commit only
+    assert_synced_to(hooked)  # waits for the background hook
+    found = [line for line in trace.read_text().splitlines()
+             if "rev-parse --absolute-git-dir" in line]
+    assert len(found) == 1, found
