@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from float_hooks import background
 from tests.gitrepo import GitRepo
 from tests.test_hooks_shims import assert_synced_to, corrupt_db, hooked, stale
@@ -205,3 +207,33 @@ def test_background_hook_finds_its_repository_once(hooked: GitRepo, tmp_path: Pa
     found = [line for line in trace.read_text().splitlines()
              if "rev-parse --absolute-git-dir" in line]
     assert len(found) == 1, found
+
+
+def test_without_flock_a_marker_is_live_while_young_and_no_pid_is_signalled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Windows has no fcntl: a marker counts as live for STARTING seconds, and os.kill (which
+    # would end the process there) is never called
+    monkeypatch.setattr(background, "fcntl", None)
+    monkeypatch.setattr(background.os, "kill", lambda *a: pytest.fail("os.kill called"))
+    young = tmp_path / f"{background.MARKER_PREFIX}1{background.MARKER_SUFFIX}"
+    old = tmp_path / f"{background.MARKER_PREFIX}2{background.MARKER_SUFFIX}"
+    for marker in (young, old):
+        marker.write_text(str(os.getpid()))  # a live pid: still not what decides
+    past = time.time() - background.STARTING - 5
+    os.utime(old, (past, past))
+    assert background.running(tmp_path) == [young]
+    assert not old.exists()  # a stale marker is cleared on the way
+
+
+def test_the_hook_log_is_rotated_past_its_limit(tmp_path: Path) -> None:
+    # detach() redirects this process's stdout/stderr and closes descriptors: a child runs it
+    log = tmp_path / background.LOG_NAME
+    log.write_bytes(b"x" * (background._LOG_LIMIT + 1))
+    marker = tmp_path / "m.lock"
+    probe = ("import sys; from pathlib import Path; from float_hooks import background as b;"
+             f" b.detach({str(marker)!r}, Path({str(tmp_path)!r})); print('after');"
+             f" b.release({str(marker)!r})")
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=20)
+    assert (tmp_path / (background.LOG_NAME + ".old")).stat().st_size > background._LOG_LIMIT
+    assert log.read_text() == "after\n"  # a fresh log, with what the hook printed
+    assert not marker.exists()
