@@ -3,6 +3,7 @@ rebuilt from the commit the context was written at, when that commit holds what 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -169,3 +170,25 @@ def test_restore_and_set_for_another_hash_do_not_claim_a_partial_record(repo: Gi
     moved = repo.float_json("why", "/src/authn", "--json")
     assert all(c["path"].startswith("/src/authn/") for c in moved["changed_files"])
     assert moved["detail_complete"] is False  # the context's commit has no /src/authn
+
+
+def test_an_archive_restore_does_not_claim_a_partial_record(repo: GitRepo) -> None:
+    exported(repo)
+    shutil.rmtree(repo.path / "docs")
+    repo.commit("drop docs")
+    repo.float_ok("sync")
+    archived = repo.float_json("archive", "list", "--json")
+    assert [a["path"] for a in archived] == ["/docs"]
+    repo.write("manual/other.md", "new docs\n")  # the docs came back elsewhere
+    repo.commit("manual")
+    repo.float_ok("sync")
+    repo.float_ok("archive", "restore", str(archived[0]["id"]), "--to", "/manual")
+    repo.write("manual/later.md", "written after the restore\n")
+    repo.float_ok("sync")
+    info = repo.float_json("why", "/manual", "--json")
+    # /manual's record began at the restore, not when the context was written, and the
+    # context's commit has no /manual to compare with: the later file is all it knows, and
+    # the answer says it is incomplete
+    assert info["status"] == "stale"
+    assert [c["path"] for c in info["changed_files"]] == ["/manual/later.md"]
+    assert info["detail_complete"] is False, info
