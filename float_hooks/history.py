@@ -58,7 +58,7 @@ def of(project: Project, *, many: bool = False) -> History:
             except GitError:  # not in this clone (shallow, garbage-collected, force-pushed)
                 trees[key] = None
             else:
-                trees[key] = _Tree(project.scope().present(dict(listing)))
+                trees[key] = _Tree(project.scope().present(listing))
         tree = trees[key]
         if tree is None or tree.hashes.get(folder) != context_hash:
             return None

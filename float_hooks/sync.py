@@ -4,7 +4,7 @@ apply the changes in one transaction (a killed process leaves the previous state
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
@@ -61,7 +61,7 @@ class Scope:
             return False
         return self._spec is None or not self._spec.match_file(paths.to_git(path))
 
-    def present(self, values: dict[str, Entry | None]) -> dict[str, Entry]:
+    def present(self, values: Mapping[str, Entry | None]) -> dict[str, Entry]:
         """The entries of ``values`` that exist and are in scope (order kept)."""
         if self._spec is not None:
             return {p: e for p, e in values.items() if e is not None and self.includes(p)}
