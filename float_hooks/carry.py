@@ -123,12 +123,19 @@ def _rename_target(
 def _move_authored(
     conn: sqlite3.Connection, src: str, dst: str, row: sqlite3.Row, stamp: str
 ) -> None:
-    fields = authored(row)
+    fields = {**authored(row), "version": row["version"], "parents": row["parents"]}
     conn.execute(
         "UPDATE folders SET " + ", ".join(f"{f} = ?" for f in fields) + ", updated_at = ?"
         " WHERE path = ?",
         (*fields.values(), stamp, dst),
     )
+    moved = conn.execute("SELECT id, version FROM conflicts WHERE kind = 'folder' AND key = ?",
+                         (src,)).fetchall()
+    if moved:  # the versions kept aside go with the context they conflict with
+        from float_hooks.merge import conflict_uid
+
+        conn.executemany("UPDATE OR IGNORE conflicts SET key = ?, uid = ? WHERE id = ?",
+                         [(dst, conflict_uid("folder", dst, v), i) for i, v in moved])
     conn.execute("UPDATE log_entries SET folder_path = ? WHERE folder_path = ?", (dst, src))
     conn.execute("UPDATE open_questions SET folder_path = ? WHERE folder_path = ?", (dst, src))
     conn.execute('UPDATE "references" SET source_id = ? WHERE source_type = \'folder\''

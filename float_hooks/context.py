@@ -108,7 +108,7 @@ def why(conn: sqlite3.Connection, path: str, history: History | None = None) -> 
         else:
             kind = "modified"
         rest = file_path[len(path):].lstrip("/") if path != "/" else file_path[1:]
-        child = None if "/" not in rest else paths.normalize(path + "/" + rest.split("/")[0])
+        child = None if "/" not in rest else path.rstrip("/") + "/" + rest.split("/")[0]
         if child is not None:
             via[child] = via.get(child, 0) + 1
         changed.append({"path": file_path, "change": kind, "old_hash": old_hash,
@@ -183,14 +183,17 @@ def set_context(
     model: str | None = None,
     for_hash: str | None = None,
     expected_hash: str | None = None,
+    settles_conflicts: bool = False,
 ) -> dict[str, Any]:
     """Write authored context for ``path``. It is current for ``for_hash`` (default: the
     folder's hash now); written for an older hash, the folder stays stale. With
     ``expected_hash``, nothing is written (:class:`HashMismatch`) unless the folder's hash is
-    still that one, checked inside the write transaction."""
+    still that one, checked inside the write transaction. ``settles_conflicts``: the writer
+    saw the folder's conflicting versions (`float-hooks set`), so the new context replaces
+    them too (conflicts.py)."""
     with store.write() as conn:
         return write_context(conn, store, path, fields, model=model, for_hash=for_hash,
-                             expected_hash=expected_hash)
+                             expected_hash=expected_hash, settles_conflicts=settles_conflicts)
 
 
 class HashMismatch(FloatError):
@@ -206,6 +209,7 @@ def write_context(
     model: str | None = None,
     for_hash: str | None = None,
     expected_hash: str | None = None,
+    settles_conflicts: bool = False,
 ) -> dict[str, Any]:
     """:func:`set_context` inside a write transaction the caller holds (so a caller can
     apply a result and record that in the same transaction)."""
@@ -226,6 +230,10 @@ def write_context(
     values["ai_model"] = model
     values["ai_updated"] = now()
     values["uid"] = row["uid"] or new_uid()
+    if settles_conflicts:
+        from float_hooks.conflicts import settle_by_write
+
+        settle_by_write(conn, path)
     conn.execute(
         "UPDATE folders SET " + ", ".join(f"{k} = ?" for k in values) + ", updated_at = ?"
         " WHERE path = ?",

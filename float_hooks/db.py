@@ -3,23 +3,30 @@ write lock up front, read-only connections, and turning SQLite failures into cle
 
 from __future__ import annotations
 
+import importlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from float_hooks import schema
 from float_hooks.errors import CorruptDatabase, FloatError, LockedDatabase, NoDatabase
 
+if TYPE_CHECKING:
+    from float_hooks.journal import Journal
+
 DB_NAME = "index.db"
 
 RESTORE_HINT = (
-    "move it aside and run `float-hooks sync` to rebuild it "
-    "(authored content comes back from the committed export in .float/project/)"
+    "move it aside (or delete it) and run any float-hooks command to rebuild it: authored"
+    " content comes back from the committed export and the write journal"
 )
+BUILT_KEY = "built"  # meta: set by the transaction that finished the DB's first build
+_MAGIC = b"SQLite format 3\0"
 
 
 def now() -> str:
@@ -38,23 +45,53 @@ def translate(e: sqlite3.Error, path: Path) -> FloatError:
     if isinstance(e, sqlite3.DatabaseError) and (
         "not a database" in msg or "malformed" in msg or "corrupt" in msg
     ):
-        return CorruptDatabase(f"{path}: database is corrupt ({msg}); {RESTORE_HINT}")
+        return CorruptDatabase(f"{path}: database is corrupt ({msg}); {RESTORE_HINT}", path)
     return FloatError(f"{path}: database error: {msg}")
+
+
+def damage(path: Path) -> str | None:
+    """Why the file at ``path`` is not a usable SQLite database, or None. Cheap (its first
+    100 bytes and its size), so every open runs it: a file that is not SQLite, or one cut
+    short (a copy or a disk that filled up), is refused before any query reads it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+            size = os.fstat(f.fileno()).st_size
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"cannot read it ({e.strerror})"
+    if not head:
+        return None  # empty: a database nothing was written to yet
+    if len(head) < 100 or not head.startswith(_MAGIC):
+        return "not an SQLite database"
+    page = int.from_bytes(head[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(head[28:32], "big")
+    # the page count in the header is valid while its "valid for" counter is current
+    if page >= 512 and head[24:28] == head[92:96] and size < page * pages:
+        return f"truncated ({size} of {page * pages} bytes)"
+    return None
 
 
 class Store:
     """One connection to ``index.db``. Writes go through :meth:`write` only."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, journal: Journal | None = None):
         self.conn = conn
         self.path = path
+        self.journal = journal  # where authored writes go before they commit (journal.py)
         self._building = False  # a new file, still under its rollback journal
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = False, timeout: float = 30.0) -> Store:
+    def open(cls, path: Path, *, create: bool = False, timeout: float = 30.0,
+             journal: Journal | None = None) -> Store:
         if not path.exists() and not create:
             raise NoDatabase(f"{path}: no database yet; run `float-hooks init` first")
-        new = create and not path.exists()
+        why = damage(path)
+        if why is not None:
+            raise CorruptDatabase(f"{path}: database is corrupt ({why}); {RESTORE_HINT}", path)
+        new = create and (not path.exists() or path.stat().st_size == 0)
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -73,7 +110,7 @@ class Store:
             else:
                 _use_wal(conn)
             conn.execute("PRAGMA foreign_keys = ON")
-            store = cls(conn, path)
+            store = cls(conn, path, journal)
             if version < schema.LATEST:
                 store.migrate()
             elif version > schema.LATEST:
@@ -87,19 +124,33 @@ class Store:
 
     @classmethod
     def open_readonly(cls, path: Path, timeout: float = 30.0) -> Store:
-        """A connection that cannot write: for `query` and other untrusted SQL."""
+        """A connection that cannot write: for `query` and other untrusted SQL, and for
+        reading a map in a directory this user may not write to."""
         if not path.exists():
             raise NoDatabase(f"{path}: no database yet; run `float-hooks init` first")
-        try:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout,
-                isolation_level=None,
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA query_only = ON")
-            conn.execute("PRAGMA user_version").fetchone()
-        except sqlite3.Error as e:
-            raise translate(e, path) from e
+        why = damage(path)
+        if why is not None:
+            raise CorruptDatabase(f"{path}: database is corrupt ({why}); {RESTORE_HINT}", path)
+        conn = None
+        # mode=ro reads a WAL database while its -shm can be written; in a directory that
+        # cannot be written, only immutable=1 opens it (no other writer can be there then)
+        for query in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                conn = sqlite3.connect(f"{path.resolve().as_uri()}?{query}", uri=True,
+                                       timeout=timeout, isolation_level=None)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA query_only = ON")
+                conn.execute("PRAGMA user_version").fetchone()
+                break
+            except sqlite3.Error as e:
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                if "unable to open" not in str(e) and "readonly" not in str(e):
+                    raise translate(e, path) from e
+                last = e
+        if conn is None:
+            raise translate(last, path) from last
         return cls(conn, path)
 
     def close(self) -> None:
@@ -116,14 +167,39 @@ class Store:
             raise translate(e, self.path) from e
         try:
             yield self.conn
+            if self.journal is not None:
+                self.journal.flush(self.conn)  # authored writes reach the journal first
+        except sqlite3.Error as e:
+            self._rollback()
+            raise translate(e, self.path) from e
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as e:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise translate(e, self.path) from e
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does so itself on a
+        full disk, for one): the error the caller sees is the one that happened."""
+        if self.conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+
+    def journal_check(self) -> None:
+        """A built DB whose journal is missing (deleted with ``.git/float``) or another DB's
+        gets its journal written whole: from then on nothing it holds lives only in it."""
+        journal = self.journal
+        if journal is None or journal.current(self.get_meta("journal_id")):
+            return
+        with suppress(FloatError), self.write() as conn:
+            journal.ensure(conn)  # a read-only place: the next write says what is wrong
+
+    def is_built(self) -> bool:
+        """The DB's first build committed (build.py): anything else is treated as missing."""
+        return self.get_meta(BUILT_KEY) is not None
 
     def built_first(self) -> None:
         """The first sync of a new file is written: from now on WAL (concurrent readers while
@@ -148,6 +224,10 @@ class Store:
                     continue
                 for statement in _statements(sql):
                     conn.execute(statement)
+                step = schema.PYTHON_STEPS.get(number)
+                if step is not None:
+                    module, _, function = step.partition(":")
+                    getattr(importlib.import_module(module), function)(conn)
                 conn.execute(
                     "INSERT INTO migrations(id, name, applied_at) VALUES (?, ?, ?)",
                     (number, name, now()),
@@ -162,8 +242,8 @@ class Store:
         problems = [r[0] for r in rows if r[0] != "ok"]
         if problems:
             raise CorruptDatabase(
-                f"{self.path}: database fails its integrity check ({problems[0]}); {RESTORE_HINT}"
-            )
+                f"{self.path}: database fails its integrity check ({problems[0]}); {RESTORE_HINT}",
+                self.path)
 
     # -- meta ------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -23,7 +23,11 @@ class NoDatabase(FloatError):
 
 
 class CorruptDatabase(FloatError):
-    pass
+    """A damaged DB file (``path``): kept aside and rebuilt (project.quarantine)."""
+
+    def __init__(self, message: str, path: object = None):
+        super().__init__(message)
+        self.path = path
 
 
 class LockedDatabase(FloatError):

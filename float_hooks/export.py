@@ -15,114 +15,32 @@ because one that does is written with an extra ``_``):
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import re
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from float_hooks import frontmatter, paths
+from float_hooks.authored import (
+    archive_records,
+    conflict_records,
+    folder_record,
+    log_records,
+    question_records,
+    reference_records,
+)
 from float_hooks.schema import AUTHORED_FOLDER_FIELDS
 
 FORMAT = 1  # bumped if the page format ever changes incompatibly
 FOLDER_PAGE = "_folder.md"
-INDEX, QUESTIONS, REFERENCES, ARCHIVE = ("_index.md", "_open-questions.md", "_references.md",
-                                         "_archive.md")
+INDEX, QUESTIONS, REFERENCES, ARCHIVE, CONFLICTS = (
+    "_index.md", "_open-questions.md", "_references.md", "_archive.md", "_conflicts.md")
 LOG_DIR = "_log"
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])")
-
-# Columns of each record kind, in the order they are written; JSON columns travel decoded.
-LOG_COLUMNS = ("uid", "date", "title", "status", "topic", "folder_path", "decision",
-               "rationale", "before_state", "after_state", "files_changed", "future_agent",
-               "supersedes", "superseded_by", "created_at", "updated_at")
-QUESTION_COLUMNS = ("uid", "question", "context", "folder_path", "resolved_by", "created_at",
-                    "resolved_at", "updated_at")
-REFERENCE_COLUMNS = ("uid", "source_type", "source_id", "target_type", "target_id", "context",
-                     "created_at", "updated_at")
-ARCHIVE_COLUMNS = ("uid", "path", "reason", "source_hash", "archived_at", "restored_to",
-                   "restored_at")
-FOLDER_JSON = ("map_children", "context_patterns")
-
-
-# -- records: the DB rows as the plain dicts the front matter holds -------------------------------
-def decode_json(text: Any) -> Any:
-    """A JSON column as YAML will carry it: a decoded list, or the raw text if it is not one
-    (so a value is never reinterpreted; import stores a list as JSON and text as is)."""
-    if not isinstance(text, str):
-        return text  # already decoded (a record read back from front matter)
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return text
-    return value if isinstance(value, list) else text
-
-
-def encode_json(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
-def _compact(row: dict[str, Any], columns: Iterable[str]) -> dict[str, Any]:
-    return {c: row[c] for c in columns if row.get(c) is not None}
-
-
-def folder_record(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
-    """A folder's authored fields (None left out), JSON columns decoded."""
-    out = {}
-    keys = set(row.keys())
-    for f in AUTHORED_FOLDER_FIELDS:
-        value = row[f] if f in keys else None
-        if value is not None:
-            out[f] = decode_json(value) if f in FOLDER_JSON else value
-    return out
-
-
-def log_record(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
-    out = _compact(dict(row), LOG_COLUMNS)
-    if "files_changed" in out:
-        out["files_changed"] = decode_json(out["files_changed"])
-        if out["files_changed"] == []:
-            del out["files_changed"]
-    tags = [t[0] for t in conn.execute(
-        "SELECT t.name FROM tags t JOIN log_entry_tags lt ON lt.tag_id = t.id"
-        " WHERE lt.log_entry_id = ? ORDER BY t.name", (row["id"],))]
-    if tags:
-        out["tags"] = tags
-    return out
-
-
-def log_records(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT * FROM log_entries ORDER BY date, created_at, uid").fetchall()
-    return [log_record(conn, r) for r in rows]
-
-
-def question_records(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [_compact(dict(r), QUESTION_COLUMNS) for r in conn.execute(
-        "SELECT * FROM open_questions ORDER BY created_at, uid")]
-
-
-def reference_records(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [_compact(dict(r), REFERENCE_COLUMNS) for r in conn.execute(
-        'SELECT * FROM "references" ORDER BY created_at, uid')]
-
-
-def archive_record(row: sqlite3.Row) -> dict[str, Any]:
-    out = _compact(dict(row), ARCHIVE_COLUMNS)
-    out["content"] = json.loads(row["content"])
-    return out
-
-
-def archive_records(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [archive_record(r) for r in conn.execute(
-        "SELECT * FROM archived_folders ORDER BY path, archived_at, coalesce(uid, ''), content")]
-
 
 # -- layout ----------------------------------------------------------------------------------
 def _escape(name: str) -> str:
@@ -168,12 +86,13 @@ class _Data:
     questions: list[dict[str, Any]]
     refs: list[dict[str, Any]]
     archived: list[dict[str, Any]]
+    conflicts: list[dict[str, Any]]
     known: set[str] = field(default_factory=set)
 
 
 def _load(conn: sqlite3.Connection) -> _Data:
     folders = conn.execute(
-        "SELECT path, parent_path, name, status, source_hash, "
+        "SELECT path, parent_path, name, status, source_hash, version, parents, "
         + ", ".join(AUTHORED_FOLDER_FIELDS) + " FROM folders ORDER BY path").fetchall()
     files: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for path, folder, mode in conn.execute(
@@ -181,6 +100,7 @@ def _load(conn: sqlite3.Connection) -> _Data:
         files[folder].append((paths.name(path), mode))
     return _Data(folders, files, log_records(conn), question_records(conn),
                  reference_records(conn), archive_records(conn),
+                 conflict_records(conn, portable=True),
                  {r["path"] for r in folders})
 
 
@@ -223,6 +143,8 @@ def render_pages(conn: sqlite3.Connection) -> dict[str, str]:
         {"kind": "references", "format": FORMAT, "references": d.refs},
         "# References\n\n" + _ref_lines(REFERENCES, d.refs, d.known))
     pages[ARCHIVE] = _archive(d.archived)
+    if d.conflicts:  # only while there are some: an export without them has no such page
+        pages[CONFLICTS] = _conflicts(d.conflicts, d.known)
     pages[INDEX] = _index(d, sorted(years), months)
     return pages
 
@@ -366,6 +288,22 @@ def _archive(archived: list[dict[str, Any]]) -> str:
                               "\n".join(out))
 
 
+def _conflicts(conflicts: list[dict[str, Any]], known: set[str]) -> str:
+    out = ["# Conflicts\n",
+           "Versions of a record written concurrently with the one shown (two people wrote the"
+           " same folder's context, say). `float-hooks conflicts` lists them; `float-hooks"
+           " conflicts resolve ID --keep local|incoming` settles one.\n"]
+    for c in conflicts:
+        rec = c["record"]
+        where = _title_link(CONFLICTS, c["key"], known) if c["kind"] == "folder" \
+            else f"`{c['key']}`"
+        gist = rec.get("map_summary") or rec.get("title") or rec.get("question")
+        out.append(f"- {c['kind']} {where}: version `{c['version']}`"
+                   + (f": {_cell(gist)}" if gist else ""))
+    return frontmatter.render({"kind": "conflicts", "format": FORMAT, "conflicts": conflicts},
+                              "\n".join(out) + "\n")
+
+
 def _index(d: _Data, years: list[str], months: dict[str, list[dict[str, Any]]]) -> str:
     counts = {s: sum(1 for r in d.folders if r["status"] == s)
               for s in ("current", "stale", "pending")}
@@ -373,7 +311,8 @@ def _index(d: _Data, years: list[str], months: dict[str, list[dict[str, Any]]]) 
            f"{len(d.folders)} folders: {counts['current']} current, {counts['stale']} stale,"
            f" {counts['pending']} without context. {len(d.logs)} decisions,"
            f" {sum(1 for q in d.questions if not q.get('resolved_at'))} open questions,"
-           f" {len(d.archived)} archived folders.\n",
+           f" {len(d.archived)} archived folders"
+           + (f", {len(d.conflicts)} [conflicts]({CONFLICTS})" if d.conflicts else "") + ".\n",
            f"[Open questions]({QUESTIONS}) · [References]({REFERENCES}) ·"
            f" [Archive]({ARCHIVE})\n"]
     if years:
@@ -384,57 +323,3 @@ def _index(d: _Data, years: list[str], months: dict[str, list[dict[str, Any]]]) 
         f"| [`{_cell(r['path'])}`]({link(INDEX, folder_page(r['path']))}) | {r['status']}"
         f" | {_cell(r['map_summary'])} |\n" for r in d.folders))
     return frontmatter.render({"kind": "index", "format": FORMAT}, "\n".join(out))
-
-
-# -- writing ---------------------------------------------------------------------------------
-@dataclass
-class ExportResult:
-    pages: int
-    written: list[str]
-    removed: list[str]
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.written or self.removed)
-
-    def as_json(self, where: str) -> dict[str, Any]:
-        return {"dir": where, "pages": self.pages, "written": len(self.written),
-                "removed": len(self.removed), "changed": self.changed,
-                "written_pages": self.written, "removed_pages": self.removed}
-
-
-def export(conn: sqlite3.Connection, out: Path) -> ExportResult:
-    """Write the export to ``out``: only pages whose bytes changed, and remove generated pages
-    that no longer exist. Files we did not generate (``boot.md``, a README) are never touched."""
-    pages = render_pages(conn)
-    written = []
-    for rel, text in sorted(pages.items()):
-        data = text.encode("utf-8")
-        target = out / rel
-        try:
-            if target.read_bytes() == data:
-                continue
-        except FileNotFoundError:
-            pass
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-        written.append(rel)
-    removed = []
-    for dirpath, _dirs, filenames in os.walk(out, topdown=False):
-        for name in filenames:
-            full = Path(dirpath) / name
-            rel = full.relative_to(out).as_posix()
-            if name.endswith(".md") and rel not in pages and _generated(full):
-                full.unlink()
-                removed.append(rel)
-        if Path(dirpath) != out and not os.listdir(dirpath):
-            os.rmdir(dirpath)
-    return ExportResult(len(pages), written, sorted(removed))
-
-
-def _generated(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(200)
-    return frontmatter.is_generated(head.decode("utf-8", "replace"))

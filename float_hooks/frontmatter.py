@@ -65,20 +65,105 @@ def is_generated(text: str) -> bool:
     return text.startswith(_OPEN)
 
 
+class PageError(ValueError):
+    """A generated page that cannot be read safely; the message names no parsed data."""
+
+
+# Pages come from anyone who can push: bounded before they are parsed.
+MAX_PAGE_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 32
+
+
 def parse(text: str) -> tuple[dict[str, Any], str] | None:
-    """(front matter, body) of a generated page, or None for any other file."""
+    """(front matter, body) of a generated page, or None for any other file.
+
+    Hostile input is refused with :class:`PageError` before it can cost much: a page over
+    :data:`MAX_PAGE_BYTES`; YAML anchors and aliases (a few hundred bytes of them expand to
+    gigabytes), explicit tags, nesting deeper than :data:`MAX_DEPTH`; and values other than
+    mappings with text keys, lists, text, integers, booleans and null (a date YAML read from
+    a hand-edited page is taken as its ISO text)."""
     if not is_generated(text):
         return None
+    if len(text) > MAX_PAGE_BYTES:  # characters: at most as many as bytes
+        raise PageError(f"larger than {MAX_PAGE_BYTES // (1024 * 1024)} MiB")
     end = text.find("\n---\n", len(_OPEN) - 1)
     if end < 0:
+        if "\n<<<<<<< " in text or text.startswith("<<<<<<< "):
+            raise PageError("holds git conflict markers: resolve the merge conflict first")
         return None
     import yaml
 
+    source = text[len(_OPEN):end + 1]
+    if "\n<<<<<<< " in source or "\n>>>>>>> " in source:
+        raise PageError("holds git conflict markers: resolve the merge conflict first")
+    _check_events(yaml, source)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(text[len(_OPEN):end + 1], Loader=loader)  # a safe loader
+    try:
+        data = yaml.load(source, Loader=loader)  # a safe loader
+    except (yaml.YAMLError, ValueError, OverflowError) as e:
+        raise PageError(f"unreadable front matter ({_first_line(e)})") from None
     if not isinstance(data, dict):
         return None
-    return data, text[end + 5:]
+    return _plain(data, 0), text[end + 5:]
+
+
+def _check_events(yaml: Any, source: str) -> None:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    try:
+        for event in yaml.parse(source, Loader=loader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise PageError("YAML anchors and aliases are not allowed in pages")
+            tag = getattr(event, "tag", None)
+            if tag is not None and not _implicit(event):
+                raise PageError("explicit YAML tags are not allowed in pages")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise PageError(f"front matter nested deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as e:
+        raise PageError(f"unreadable front matter ({_first_line(e)})") from None
+
+
+def _implicit(event: Any) -> bool:
+    implicit = getattr(event, "implicit", True)
+    return bool(implicit[0] or implicit[1]) if isinstance(implicit, tuple) else bool(implicit)
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return " ".join(lines[0].split())[:160] if lines else type(e).__name__
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _plain(value: Any, depth: int) -> Any:
+    """``value`` as plain data (see parse), or PageError."""
+    if value is None or isinstance(value, (bool, str)):
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise PageError("text with a lone surrogate code point")
+        return value
+    if isinstance(value, int):
+        if abs(value) >= 1 << 63:
+            raise PageError("an integer too large")
+        return value
+    if isinstance(value, list):
+        return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise PageError("a mapping key that is not text")
+            out[_plain(k, depth)] = _plain(v, depth + 1)
+        return out
+    import datetime as dt
+
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise PageError(f"a value of type {type(value).__name__}, which pages never hold")
 
 
 # -- PyYAML's output, written directly ---------------------------------------------------------

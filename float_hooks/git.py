@@ -184,6 +184,10 @@ class Git:
     def has_commit(self, oid: str) -> bool:
         return self.resolve_commit(oid) is not None
 
+    def has_object(self, oid: str) -> bool:
+        return subprocess.run(["git", "cat-file", "-e", oid], cwd=self._cwd, env=self.env,
+                              capture_output=True).returncode == 0
+
     def head(self) -> str | None:
         return self.resolve_commit("HEAD")
 
@@ -220,11 +224,12 @@ def _meta_and_paths(out: bytes) -> Iterator[tuple[str, str]]:
             yield meta.decode(), paths.from_git(raw)
         return
     # All UTF-8 (the usual case): one decode instead of 90k; a path is then exactly what
-    # paths.from_git makes of it.
+    # paths.from_git makes of it (a backslash, rare, is doubled there).
+    plain = "\\" not in text
     for line in text.split("\0"):
         if line:
             info, _, name = line.partition("\t")
-            yield info, "/" + name
+            yield info, "/" + name if plain else paths.text_from_git(name)
 
 
 def parse_ls_files(out: bytes) -> dict[str, Entry]:
@@ -256,9 +261,12 @@ def _parse_plain_listing(out: bytes) -> dict[str, Entry] | None:
     90k records of a first sync take ~100 ms instead of ~120 ms. None when the listing is
     anything else (the general parser takes it then)."""
     try:
-        lines = out.decode().split("\0")
+        text = out.decode()
     except UnicodeDecodeError:
         return None
+    if "\\" in text:  # a name paths.from_git escapes
+        return None
+    lines = text.split("\0")
     if lines[-1] == "":
         lines.pop()  # -z ends every record with NUL
     if not lines:

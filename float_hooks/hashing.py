@@ -4,7 +4,8 @@
   link blob for a symlink, the commit id for a submodule. Read for free from trees and the
   index, so local hooks, the server and CI agree with each other and with GitHub's API.
 * A folder's hash is SHA-256 over its immediate children sorted bytewise by name, each child
-  written as ``<mode> SP <name> NUL <hash> NUL`` where mode is git's tree-entry mode
+  written as ``<mode> SP <name> NUL <hash> NUL`` where name is git's own bytes of the name
+  (not the stored path's escapes, see paths.py) and mode is git's tree-entry mode
   (``100644``, ``100755``, ``120000``, ``160000``, and ``40000`` for a child folder, whose hash
   is its own folder hash). A Merkle tree: a change bubbles up to the root, a revert restores it.
 """
@@ -46,8 +47,20 @@ def folder_hash(children: Iterable[tuple[str, str, str]]) -> str:
     # Sorting the str names sorts their UTF-8 bytes: UTF-8 keeps code point order. Names are
     # unique within a folder, so the tuples never compare past the name. One joined string,
     # one update: this runs for every folder of a full sync.
-    text = "".join([f"{mode} {name}\0{oid}\0" for name, mode, oid in sorted(children)])
+    ordered = sorted(children)
+    text = "".join([f"{mode} {name}\0{oid}\0" for name, mode, oid in ordered])
+    if "\\" in text:  # a name with an escape (paths.py): hash git's own bytes of each name
+        return _raw_folder_hash(ordered)
     digest: str = sha256(text.encode()).hexdigest()
+    return digest
+
+
+def _raw_folder_hash(children: Iterable[tuple[str, str, str]]) -> str:
+    from float_hooks.paths import name_bytes
+
+    raw = sorted((name_bytes(name), mode, oid) for name, mode, oid in children)
+    digest: str = sha256(b"".join(b"%s %s\0%s\0" % (mode.encode(), name, oid.encode())
+                                  for name, mode, oid in raw)).hexdigest()
     return digest
 
 

@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 HOOKS = ("pre-commit", "post-commit", "post-merge", "post-checkout", "post-rewrite")
 CHECK = "check"  # pre-commit + the [check] threshold: the float-check hook
 NAMES = (*HOOKS, CHECK)
-# after a post-merge or post-checkout the committed export may have changed: import it first
-_IMPORTS_EXPORT = ("post-merge", "post-checkout")
 _SHOWN = 6  # folder paths printed before "(+N more)": the report stays one short line
 
 
@@ -61,11 +59,11 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
             _restart_with_site(name, argv)
         out = _internal(e, strict[0])
     except FloatError as e:
-        out = _internal(e, strict[0])
+        out = _internal(_damaged(e), strict[0])
     except sqlite3.Error as e:
         from float_hooks.db import translate
 
-        out = _internal(translate(e, _db_hint(cwd)), strict[0])
+        out = _internal(_damaged(translate(e, _db_hint(cwd))), strict[0])
     except Exception as e:  # a bug must not cost the user a commit either
         out = _internal(e, strict[0], bug=True)
     code, message = out
@@ -100,25 +98,26 @@ def _run(name: str, argv: list[str], cwd: str, strict: list[bool], waits: bool,
 
 
 def _sync(project: Project, name: str) -> Outcome:
-    from float_hooks import triggers
+    from float_hooks import build, triggers
     from float_hooks.snapshot import Target
-    from float_hooks.sync import sync
 
     staged = name in ("pre-commit", CHECK)
-    # a fresh clone or new worktree has .float/ (committed) but no DB yet: build it, like `sync`
-    if not project.db_path.exists():
-        sys.stderr.write("float: building .float/index.db for this work tree (first run only)\n")
-    store = project.open_store(create=True)
+    store = project.open_store(build=False)
     try:
-        if name in _IMPORTS_EXPORT:
-            triggers.before_sync(project, store)
         # pre-commit reads the index being committed (GIT_INDEX_FILE: a temporary index for
         # `commit -a` and `commit <paths>`); the post-* hooks read the new HEAD
         target = Target("index") if staged else Target("commit")
-        result = sync(project.git, store, target, scope=project.scope())
+        if not store.is_built():
+            # a fresh clone or new worktree has .float/ (committed) but no DB yet: build it,
+            # with the committed export and the journal, as every entry point does
+            result, line = build.build(project, store, target)
+            message = f"float: {line}" if line else ""
+        else:
+            # the post-* hooks bring in an export the commit, merge or checkout changed
+            result = build.sync(project, store, target, imports=not staged)
+            message = stale_line(result.applied.became_stale)
         if not staged:
             triggers.after_sync(project, store, result, name)
-        message = stale_line(result.applied.became_stale)
         if name == CHECK:
             failure = check_threshold(store.conn, project.config["check"])
             if failure:
@@ -183,6 +182,17 @@ def _drain_stdin() -> None:
             sys.stdin.buffer.read()
     except (OSError, ValueError):
         pass
+
+
+def _damaged(e: FloatError) -> FloatError:
+    """A DB found damaged mid-hook is moved aside: the next hook or command rebuilds it."""
+    from float_hooks.errors import CorruptDatabase
+
+    if isinstance(e, CorruptDatabase):
+        from float_hooks.project import kept_aside
+
+        return FloatError(kept_aside(e))
+    return e
 
 
 def _internal(e: BaseException, strict: bool, bug: bool = False) -> Outcome:

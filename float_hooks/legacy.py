@@ -23,10 +23,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from float_hooks import export as ex
-from float_hooks import importer
+from float_hooks import authored
 from float_hooks.db import Store
 from float_hooks.errors import FloatError
+from float_hooks.merge import ExportData, Merger
 
 FILE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)\.md$")
 _META_RE = re.compile(r"^\s*(?:[-*]\s+)?(?:\*\*([^*:]+):?\*\*:?|([A-Za-z][\w ]{0,30}):)\s*(.*)$")
@@ -115,7 +115,8 @@ def parse(name: str, text: str) -> dict[str, Any]:
     tags = [t.strip().lstrip("#") for t in re.split(r"[,\s]+", meta.get("tags", "")) if t.strip()]
     if tags:
         record["tags"] = sorted(set(tags))
-    return {k: record[k] for k in (*ex.LOG_COLUMNS, "tags") if record.get(k) not in (None, [])}
+    return {k: record[k] for k in (*authored.LOG_COLUMNS, "tags")
+            if record.get(k) not in (None, [])}
 
 
 def _date(value: str | None) -> str | None:
@@ -134,8 +135,11 @@ def import_dir(store: Store, root: Path) -> dict[str, int]:
     """Import every ``*.md`` decision file under ``root``; re-importing changes nothing."""
     records = []
     for p in sorted(root.rglob("*.md")):
-        records.append(parse(p.name, p.read_text(encoding="utf-8", errors="replace")))
-    result = importer.merge(store, importer.ExportData(decisions=records))
+        if p.is_file() and not p.is_symlink():  # a folder named x.md is not a decision file
+            records.append(parse(p.name, p.read_text(encoding="utf-8", errors="replace")))
+    with store.write() as conn:
+        result = Merger(conn, durable=False, source=str(root)).merge(
+            ExportData(decisions=records))
     c = result.decisions
     return {"files": len(records), "added": c.added, "updated": c.updated,
             "unchanged": c.unchanged}

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "search": "search",
     "query": "query",
     "archive": "archive",
+    "conflicts": "conflicts",
     "regenerate": "regenerate",
     "worker": "worker",
     "jobs": "jobs",
@@ -88,18 +89,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except FloatError as e:
-        error(str(e))
+        error(_line(e))
         return e.exit_code
     except sqlite3.Error as e:  # an SQLite failure not mapped where it happened
         from float_hooks.db import translate
 
-        error(str(translate(e, _db_hint(args))))
+        error(_line(translate(e, _db_hint(args))))
+        return EXIT_ERROR
+    except OSError as e:  # a full disk, a directory we may not write: one line, exit 2
+        where = f"{e.filename}: " if e.filename else ""
+        error(f"{where}{e.strerror or e}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         error("interrupted")
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _line(e: FloatError) -> str:
+    from float_hooks.errors import CorruptDatabase
+
+    if isinstance(e, CorruptDatabase):
+        from float_hooks.project import kept_aside
+
+        return kept_aside(e)
+    return str(e)
 
 
 def _first_command(argv: list[str]) -> str | None:

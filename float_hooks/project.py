@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from float_hooks import background, config
 from float_hooks.db import DB_NAME, Store
+from float_hooks.errors import CorruptDatabase, NoDatabase
 from float_hooks.git import Git
+from float_hooks.journal import Journal
+from float_hooks.journal import path_for as journal_path
 from float_hooks.paths import FLOAT_DIR
 from float_hooks.sync import Scope
 
@@ -18,6 +23,7 @@ class Project:
 
     def __init__(self, git: Git, db_path: Path | None = None):
         self.git = git
+        self.placed = db_path is not None  # a DB the caller placed (the webhook's), not .float
         if db_path is None:
             if git.work_tree is None:
                 db_path = git.git_dir / "float" / DB_NAME
@@ -54,8 +60,118 @@ class Project:
         """Wait while a post-commit hook syncs this map in the background (background.py)."""
         background.wait_for(self.float_dir, self.lock_timeout())
 
-    def open_store(self, *, create: bool = False) -> Store:
-        return Store.open(self.db_path, create=create, timeout=self.lock_timeout())
+    @property
+    def journal(self) -> Journal:
+        return Journal(journal_path(self.git.git_dir))
+
+    def require_float_dir(self) -> None:
+        """Refuse a repository nobody set up for float-hooks (a clone with ``.float/`` is set
+        up: its DB is built on first use)."""
+        if self.placed or self.float_dir.is_dir():
+            return
+        if self.work_tree is None:
+            raise NoDatabase(f"{self.git.git_dir}: a bare repository without a map; run"
+                             " `float-hooks init` to keep one of its HEAD in"
+                             f" {self.float_dir}")
+        raise NoDatabase(f"{self.work_tree}: no .float/ here yet; run `float-hooks init`")
+
+    def open_store(self, *, build: bool = True, create: bool = True) -> Store:
+        """The DB, opened (created if missing, a damaged one replaced: see
+        :func:`quarantine`), migrated and, with ``build``, built if it never was: from the
+        work tree (a bare repository's HEAD), saying so in one line on stderr. Triggers that
+        build from another snapshot (the hooks, `sync --rev`) pass ``build=False`` and call
+        build.sync themselves."""
+        store = self._open(create)
+        if build and not store.is_built():
+            from float_hooks import build as builder
+            from float_hooks.output import Progress
+
+            sys.stderr.write("float-hooks: building the map (first run here; authored content"
+                             " comes from the committed export and the write journal)\n")
+            progress = Progress("float-hooks: hashing folders")
+            try:
+                line = builder.ready(self, store, progress)
+            except BaseException:
+                store.close()
+                raise
+            finally:
+                progress.close()
+            if line:
+                sys.stderr.write(f"float-hooks: {line}\n")
+        return store
+
+    def _open(self, create: bool) -> Store:
+        self.require_float_dir()
+        timeout = self.lock_timeout()
+        try:
+            store = Store.open(self.db_path, create=create, timeout=timeout,
+                               journal=self.journal)
+        except CorruptDatabase as e:
+            kept = quarantine(self.db_path)
+            if kept is not None:
+                sys.stderr.write(f"float-hooks: {e.args[0].split('; ')[0]}; kept it as"
+                                 f" {kept.name} and rebuilding the map from the committed"
+                                 " export and the write journal\n")
+            store = Store.open(self.db_path, create=True, timeout=timeout,
+                               journal=self.journal)
+        if store.is_built():
+            store.journal_check()
+        return store
 
     def open_readonly(self) -> Store:
         return Store.open_readonly(self.db_path, timeout=self.lock_timeout())
+
+
+def kept_aside(e: CorruptDatabase) -> str:
+    """The line for a DB found damaged while in use; the file is moved aside first, so that
+    the next command rebuilds the map (from the committed export and the write journal)."""
+    kept = quarantine(Path(str(e.path))) if e.path is not None else None
+    if kept is None:
+        return str(e)
+    return (f"{str(e).split('; ')[0]}; kept it as {kept.name}: run the command again to"
+            " rebuild the map from the committed export and the write journal")
+
+
+def quarantine(db_path: Path) -> Path | None:
+    """Move a damaged DB (and its side files) aside as ``index.db.corrupt``, once: under a
+    lock, and only if it is still damaged (another process may have replaced it already)."""
+    import fcntl
+
+    from float_hooks.db import damage
+
+    lock = db_path.with_name(db_path.name + ".lock")
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o644)
+    except OSError:
+        fd = -1
+    try:
+        if fd >= 0:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        kept = db_path.with_name(db_path.name + ".corrupt")
+        if damage(db_path) is None and _opens(db_path):
+            return None
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            src = db_path.with_name(db_path.name + suffix)
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(src, kept.with_name(kept.name + suffix))
+        return kept
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _opens(db_path: Path) -> bool:
+    """The file passes SQLite's own check (only asked once damage was seen: it reads it
+    whole)."""
+    import sqlite3
+
+    if not db_path.exists():
+        return True  # gone already: nothing to keep aside
+    try:
+        conn = sqlite3.connect(db_path)
+        try:
+            return bool(conn.execute("PRAGMA quick_check(1)").fetchone()[0] == "ok")
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False

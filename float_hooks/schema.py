@@ -1,6 +1,7 @@
 """The schema, as numbered migrations recorded in the DB (``migrations`` table and
 ``PRAGMA user_version``). Opening an older DB applies the missing ones in one transaction.
-Append new migrations; never edit one that has shipped."""
+Append new migrations; never edit one that has shipped. A migration may have a Python step
+(:data:`PYTHON_STEPS`), run after its SQL in the same transaction."""
 
 from __future__ import annotations
 
@@ -323,9 +324,123 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         END;
         """,
     ),
+    (
+        6,
+        "record versions, conflicts, the write journal's outbox, export page blobs",
+        """
+        -- Migration 5 as first shipped kept this index; its later edit dropped it only in
+        -- new databases.
+        DROP INDEX IF EXISTS folders_status;
+
+        -- A record's version is a digest of its content; parents are the versions it
+        -- replaced (JSON, newest first). Two versions neither of which names the other are
+        -- concurrent: an import keeps the one not shown in conflicts (authored.py).
+        ALTER TABLE folders ADD COLUMN version TEXT;
+        ALTER TABLE folders ADD COLUMN parents TEXT;
+        ALTER TABLE log_entries ADD COLUMN version TEXT;
+        ALTER TABLE log_entries ADD COLUMN parents TEXT;
+        ALTER TABLE open_questions ADD COLUMN version TEXT;
+        ALTER TABLE open_questions ADD COLUMN parents TEXT;
+        ALTER TABLE "references" ADD COLUMN version TEXT;
+        ALTER TABLE "references" ADD COLUMN parents TEXT;
+
+        -- The version of a record that is not the one shown, kept until resolved.
+        CREATE TABLE conflicts (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,     -- kind, key and version: the same on every machine
+            kind TEXT NOT NULL,           -- folder | decision | question | reference
+            key TEXT NOT NULL,            -- the folder's path or the record's uid
+            side TEXT NOT NULL,           -- local (was here first) | incoming (imported)
+            version TEXT NOT NULL,
+            record TEXT NOT NULL,         -- JSON, as the export writes it
+            source TEXT,                  -- where the incoming side came from
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX conflicts_key ON conflicts(kind, key);
+
+        -- Records changed by the open transaction: journal.py appends them to the write
+        -- journal before the transaction commits, so no authored write lives only in here.
+        CREATE TABLE journal_pending (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER journal_folders_au
+        AFTER UPDATE OF map_summary, map_children, context_what, context_why,
+            context_patterns, context_hash, context_commit, ai_model, ai_updated, uid,
+            version, parents ON folders
+        WHEN old.map_summary IS NOT new.map_summary OR old.map_children IS NOT new.map_children
+            OR old.context_what IS NOT new.context_what OR old.context_why IS NOT new.context_why
+            OR old.context_patterns IS NOT new.context_patterns
+            OR old.context_hash IS NOT new.context_hash
+            OR old.context_commit IS NOT new.context_commit OR old.ai_model IS NOT new.ai_model
+            OR old.ai_updated IS NOT new.ai_updated OR old.uid IS NOT new.uid
+            OR old.version IS NOT new.version OR old.parents IS NOT new.parents
+        BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('folder', new.path);
+        END;
+        CREATE TRIGGER journal_folders_ad AFTER DELETE ON folders
+        WHEN COALESCE(old.map_summary, old.map_children, old.context_what, old.context_why,
+                      old.context_patterns, old.context_hash) IS NOT NULL
+        BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('folder', old.path);
+        END;
+        CREATE TRIGGER journal_log_ai AFTER INSERT ON log_entries BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('decision', new.uid);
+        END;
+        CREATE TRIGGER journal_log_au AFTER UPDATE ON log_entries BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('decision', new.uid);
+        END;
+        CREATE TRIGGER journal_log_tags_ai AFTER INSERT ON log_entry_tags BEGIN
+            INSERT OR IGNORE INTO journal_pending
+                SELECT 'decision', uid FROM log_entries WHERE id = new.log_entry_id;
+        END;
+        CREATE TRIGGER journal_log_tags_ad AFTER DELETE ON log_entry_tags BEGIN
+            INSERT OR IGNORE INTO journal_pending
+                SELECT 'decision', uid FROM log_entries WHERE id = old.log_entry_id;
+        END;
+        CREATE TRIGGER journal_questions_ai AFTER INSERT ON open_questions BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('question', new.uid);
+        END;
+        CREATE TRIGGER journal_questions_au AFTER UPDATE ON open_questions BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('question', new.uid);
+        END;
+        CREATE TRIGGER journal_references_ai AFTER INSERT ON "references" BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('reference', new.uid);
+        END;
+        CREATE TRIGGER journal_references_au AFTER UPDATE ON "references" BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('reference', new.uid);
+        END;
+        CREATE TRIGGER journal_archive_ai AFTER INSERT ON archived_folders BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('archive', CAST(new.id AS TEXT));
+        END;
+        CREATE TRIGGER journal_archive_au AFTER UPDATE ON archived_folders BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('archive', CAST(new.id AS TEXT));
+        END;
+        CREATE TRIGGER journal_conflicts_ai AFTER INSERT ON conflicts BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('conflict', new.uid);
+        END;
+        CREATE TRIGGER journal_conflicts_ad AFTER DELETE ON conflicts BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('conflict', old.uid);
+        END;
+
+        -- The git blob id of each export page as this DB last wrote or read it: a page whose
+        -- blob is not this one holds records the DB may not have (export merges it first).
+        CREATE TABLE export_pages (page TEXT PRIMARY KEY, blob TEXT NOT NULL) WITHOUT ROWID;
+
+        -- A DB is in use once its first build (sync, import of the export, replay of the
+        -- journal: one transaction) has committed. Databases of earlier versions that synced
+        -- count as built.
+        INSERT OR IGNORE INTO meta(key, value)
+            SELECT 'built', 'migrated' FROM meta WHERE key = 'base_commit';
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
+
+# The Python step of a migration, by number ("module:function", imported only when it runs).
+PYTHON_STEPS: dict[int, str] = {6: "float_hooks.upgrade:versions_and_paths"}
 
 # The authored fields of a folder: what must travel with a rename, be archived on deletion,
 # be versioned by hash, and be exported. One list, used by all of those.

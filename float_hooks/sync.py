@@ -4,7 +4,8 @@ apply the changes in one transaction (a killed process leaves the previous state
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
@@ -84,7 +85,10 @@ def sync(
     scope: Scope | None = None,
     full: bool = False,
     progress: Progress | None = None,
+    then: Callable[[sqlite3.Connection, SyncResult], None] | None = None,
 ) -> SyncResult:
+    """Sync ``store`` to ``target`` in one transaction; ``then`` runs inside it, after the
+    map is written (a first build imports the export there: build.py)."""
     scope = scope or Scope([])
     with _gc_paused(), store.write() as conn:
         base = store.get_meta(BASE_KEY)
@@ -113,9 +117,12 @@ def sync(
         store.set_meta(SCOPE_KEY, scope.signature())
         store.set_meta("snapshot", target.describe())
         store.set_meta("synced_at", now())
+        result = SyncResult(target.describe(), "full" if plan.full else "incremental",
+                            plan.head, applied)
+        if then is not None:
+            then(conn, result)
     store.built_first()
-    return SyncResult(target.describe(), "full" if plan.full else "incremental", plan.head,
-                      applied)
+    return result
 
 
 @contextmanager

@@ -44,17 +44,15 @@ def _relevant(root: str, path: str) -> bool:
 
 
 def sync_once(project: Project) -> SyncResult:
-    from float_hooks import triggers
+    from float_hooks import build, triggers
     from float_hooks.snapshot import Target
-    from float_hooks.sync import sync
 
     # after a post-commit still syncing in the background, not before it (it would then
     # leave the map at the commit rather than the work tree)
     project.wait_for_hooks()
-    store = project.open_store(create=True)
+    store = project.open_store(build=False)
     try:
-        triggers.before_sync(project, store)
-        result = sync(project.git, store, Target("worktree"), scope=project.scope())
+        result = build.sync(project, store, Target("worktree"))
         triggers.after_sync(project, store, result, "watch")
         return result
     finally:

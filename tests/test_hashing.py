@@ -7,6 +7,7 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
+from float_hooks import paths
 from float_hooks.hashing import FOLDER_MODE, folder_hash
 
 
@@ -30,13 +31,33 @@ names = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0"), min_size=1,
     max_size=6,
 )
+raw_names = st.binary(min_size=1, max_size=6).filter(lambda b: b"/" not in b and b"\0" not in b)
+modes = st.sampled_from(["100644", "100755", "120000", "160000", FOLDER_MODE])
+oids = st.text("0123456789abcdef", min_size=1, max_size=4)
 
 
-@given(st.dictionaries(names, st.tuples(st.sampled_from(["100644", "100755", "120000",
-                                                          "160000", FOLDER_MODE]),
-                                        st.text("0123456789abcdef", min_size=1, max_size=4)),
-                       max_size=8))
+@given(st.dictionaries(names, st.tuples(modes, oids), max_size=8))
 def test_order_is_bytewise_for_any_unicode_names(kids: dict[str, tuple[str, str]]) -> None:
-    children = [(n, m, h) for n, (m, h) in kids.items()]
-    assert folder_hash(children) == reference(children)
-    assert folder_hash(reversed(children)) == reference(children)
+    """Names as git stores them (UTF-8), spelled as the map stores them (paths.py doubles a
+    backslash): the hash is over git's bytes."""
+    raw = [(n.encode(), m, h) for n, (m, h) in kids.items()]
+    stored = [(paths.from_git(b)[1:], m, h) for b, m, h in raw]
+    assert folder_hash(stored) == reference_bytes(raw)
+    assert folder_hash(reversed(stored)) == reference_bytes(raw)
+
+
+@given(st.dictionaries(raw_names, st.tuples(modes, oids), max_size=8))
+def test_any_git_names_bytes_included(kids: dict[bytes, tuple[str, str]]) -> None:
+    """Names that are not UTF-8 (stored with escapes) hash as the bytes git has: two names
+    never collide, a raw byte 0xFF and the four characters backslash-x-f-f included."""
+    raw = [(n, m, h) for n, (m, h) in kids.items()]
+    stored = [(paths.from_git(b)[1:], m, h) for b, m, h in raw]
+    assert len({s for s, _, _ in stored}) == len(stored)
+    assert folder_hash(stored) == reference_bytes(raw)
+
+
+def reference_bytes(children: list[tuple[bytes, str, str]]) -> str:
+    out = b""
+    for name, mode, child_hash in sorted(children):
+        out += mode.encode() + b" " + name + b"\0" + child_hash.encode() + b"\0"
+    return hashlib.sha256(out).hexdigest()

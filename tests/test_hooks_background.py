@@ -78,7 +78,9 @@ def test_background_errors_go_to_the_log_and_the_commit_lands(hooked: GitRepo) -
     assert hooked.git("log", "-1", "--format=%s").strip() == "change"
     background.wait_for(hooked.path / ".float", lock_timeout=30)
     log = (hooked.path / ".git" / background.LOG_NAME).read_text()
-    assert "post-commit: float-hooks:" in log and "corrupt" in log
+    # the damaged DB is kept aside, said in the log, and the map rebuilt with its content
+    assert "corrupt" in log and "kept it as index.db.corrupt" in log
+    assert "post-commit: float: built the map" in log
     assert not markers(hooked)
 
 
@@ -191,10 +193,10 @@ def test_background_hook_output_goes_to_the_log(hooked: GitRepo) -> None:
     hooked.write("src/app.py", "print('rebuilt')\n")
     hooked.git("add", "-A")
     out = git_commit(hooked, "--no-verify")
-    assert "building" not in out
+    assert "built" not in out
     assert_synced_to(hooked)  # waits for the hook, which built the DB
     log = (hooked.path / ".git" / background.LOG_NAME).read_text()
-    assert "float: building .float/index.db for this work tree (first run only)" in log
+    assert "post-commit: float: built the map: 5 folders" in log
 
 
 def test_background_hook_finds_its_repository_once(hooked: GitRepo, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -187,7 +188,7 @@ def test_linked_worktree_has_its_own_database(hooked: GitRepo, tmp_path: Path) -
     main_base = hooked.head()
     wt_path = tmp_path / "wt"
     out = hooked.git("worktree", "add", "-q", "-b", "wt", str(wt_path))
-    assert "building .float/index.db for this work tree" in out
+    assert "float: built the map: 5 folders" in out and "stale" not in out
     wt = GitRepo(wt_path)
     assert (wt_path / ".float" / "index.db").exists()  # built by post-checkout
     assert_synced_to(wt)
@@ -285,22 +286,38 @@ def corrupt_db(repo: GitRepo) -> None:
     (repo.path / ".float" / "index.db").write_bytes(b"this is not an sqlite database" * 100)
 
 
-def test_corrupt_database_never_blocks_a_commit_unless_strict(hooked: GitRepo) -> None:
+def test_corrupt_database_is_rebuilt_and_a_locked_one_fails_only_strict(
+        hooked: GitRepo) -> None:
+    hooked.float_ok("set", "/src", "--summary", "kept through the damage")
     corrupt_db(hooked)
     hooked.write("src/app.py", "print('lands anyway')\n")
     hooked.git("add", "-A")
     out = hooked.git("commit", "-m", "lands")
     assert "lands" in hooked.git("log", "-1", "--format=%s")
-    lines = [ln for ln in out.splitlines() if "float-hooks:" in ln]
-    assert lines and all("corrupt" in ln for ln in lines)
+    damage = [ln for ln in out.splitlines() if "corrupt" in ln]
+    assert damage and "kept it as index.db.corrupt" in damage[0]
+    assert (hooked.path / ".float" / "index.db.corrupt").exists()
+    assert hooked.float_json("show", "/src")["map_summary"] == "kept through the damage"
 
     config = hooked.path / ".float" / "config.toml"
-    config.write_text(config.read_text().replace("strict = false", "strict = true"))
-    hooked.write("src/app.py", "print('blocked')\n")
-    hooked.git("add", "-A")
-    out = hooked.git("commit", "-m", "refused", check=False)
+    config.write_text(config.read_text().replace("lock_timeout = 30", "lock_timeout = 1"))
+    holder = sqlite3.connect(hooked.path / ".float" / "index.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        hooked.write("src/app.py", "print('locked, lands')\n")
+        hooked.git("add", "-A")
+        out = hooked.git("commit", "-m", "locked lands")
+        assert "locked lands" in hooked.git("log", "-1", "--format=%s")
+        assert "locked" in out and "hook skipped" in out
+        config.write_text(config.read_text().replace("strict = false", "strict = true"))
+        hooked.write("src/app.py", "print('blocked')\n")
+        hooked.git("add", "-A")
+        out = hooked.git("commit", "-m", "refused", check=False)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
     assert "refused" not in hooked.git("log", "-1", "--format=%s")
-    assert "strict" in out
+    assert "strict" in out and "locked" in out
 
 
 def test_float_check_threshold_fails_the_commit(hooked: GitRepo) -> None:

@@ -24,6 +24,12 @@ def drop_db(repo: GitRepo) -> None:
         p.unlink()
 
 
+def drop_db_and_journal(repo: GitRepo) -> None:
+    """Another machine's view: no DB and no write journal, only what the exports hold."""
+    drop_db(repo)
+    (repo.path / ".git" / "float" / "journal.jsonl").unlink(missing_ok=True)
+
+
 def copy_db(src: Path, dst: Path) -> None:
     gc.collect()
     for p in dst.parent.glob(dst.name + "*"):
@@ -118,7 +124,7 @@ def test_two_diverged_exports_keep_every_record(synced: GitRepo, tmp_path: Path)
     synced.float_ok("export", "--out", str(tmp_path / "b"))
     results = []
     for order in (("a", "b"), ("b", "a")):
-        drop_db(synced)
+        drop_db_and_journal(synced)
         synced.float_ok("sync")
         for side in order:
             synced.float_ok("import", "--from", str(tmp_path / side))
@@ -126,7 +132,9 @@ def test_two_diverged_exports_keep_every_record(synced: GitRepo, tmp_path: Path)
         assert titles == {"Use JWT", "Docs in markdown", "Only on A", "Only on B"}
         assert {q["question"] for q in synced.float_json("question", "list")} == \
             {"Keep v1 tokens?", "B's question"}
-        assert synced.float_json("show", "/docs")["map_summary"] == "A's docs"  # newer wins
+        assert synced.float_json("show", "/docs")["map_summary"] == "A's docs"  # newer shown
+        [kept] = synced.float_json("conflicts")  # ... and B's kept, in either order
+        assert kept["key"] == "/docs" and kept["record"]["map_summary"] == "B's older docs"
         synced.float_ok("export", "--out", str(tmp_path / "merged"))
         results.append(pages(synced, tmp_path / "merged"))
         shutil.rmtree(tmp_path / "merged")
@@ -139,7 +147,7 @@ def test_import_nothing_deleted_and_missing_folder_archived(synced: GitRepo,
     synced.float_ok("export", "--out", str(tmp_path / "old"))
     synced.git("rm", "-q", "-r", "docs")
     synced.commit("drop docs")
-    drop_db(synced)
+    drop_db_and_journal(synced)
     synced.float_ok("sync")
     synced.float_ok("log", "add", "--title", "local only")
     res = synced.float_json("import", "--from", str(tmp_path / "old"))
@@ -160,7 +168,8 @@ def test_import_matches_a_moved_folder_by_uid(synced: GitRepo, tmp_path: Path) -
     synced.float_ok("sync")
     assert synced.float_json("show", "/manual")["map_summary"] == "guide"
     res = synced.float_json("import", "--from", str(tmp_path / "old"))
-    assert res["folders"] == {"added": 0, "updated": 0, "unchanged": 1, "archived": 0}
+    assert res["folders"] == {"added": 0, "updated": 0, "unchanged": 1, "archived": 0,
+                              "conflicts": 0}
     assert synced.float_json("archive", "list") == []
 
 

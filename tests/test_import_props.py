@@ -13,8 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from float_hooks import context, export, importer, records
+from float_hooks import authored, context, export, pages, records
 from float_hooks.db import now
+from float_hooks.merge import ExportData
 from float_hooks.project import Project
 from tests.gitrepo import GitRepo, init_repo
 
@@ -104,8 +105,12 @@ def drop_db(repo: GitRepo) -> None:
         p.unlink()
 
 
-def records_of(root: Path) -> importer.ExportData:
-    return importer.read_dir(root)
+def records_of(root: Path) -> ExportData:
+    return pages.read_dir(root).data
+
+
+def without_parents(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "parents"}
 
 
 def test_export_delete_db_sync_export_same_bytes(tmp_path: Path) -> None:
@@ -157,16 +162,29 @@ def test_two_diverged_exports_merge_keeping_every_record(tmp_path: Path) -> None
                     for name in "ab":
                         for r in getattr(exports[name], kind):
                             assert r["uid"] in have
-                    # each merged record is one side's version of it, unchanged
-                    sides = [r for n in "ab" for r in getattr(exports[n], kind)]
+                    # each merged record is one side's version of it, unchanged (its
+                    # parents may name the other side's version)
+                    sides = [without_parents(r) for n in "ab" for r in getattr(exports[n], kind)]
                     for r in have.values():
-                        assert r in sides
+                        assert without_parents(r) in sides
                 folders = {f["path"]: export.folder_record(f) for f in got.folders}
+                # every version of both is kept: the one shown, or the one kept aside
+                kept = {(c["kind"], c["key"], c["version"]) for c in got.conflicts}
                 for name in "ab":
                     for f in exports[name].folders:
                         mine = export.folder_record(f)
                         if any(k != "uid" for k in mine):
-                            assert set(folders[f["path"]]) - {"uid"}, f["path"]
+                            shown = folders[f["path"]]
+                            assert set(shown) - {"uid"}, f["path"]
+                            assert shown["version"] == mine["version"] or \
+                                ("folder", f["path"], mine["version"]) in kept
+                    for kind, single in (("decisions", "decision"), ("questions", "question"),
+                                         ("references", "reference")):
+                        have = {r["uid"]: r for r in getattr(got, kind)}
+                        for r in getattr(exports[name], kind):
+                            assert have[r["uid"]]["version"] == r["version"] or \
+                                (single, r["uid"], r["version"]) in kept
+                            assert authored.version(r) == r["version"]
                 archived = {json.dumps(x["content"], sort_keys=True) for x in got.archived}
                 for name in "ab":
                     for x in exports[name].archived:

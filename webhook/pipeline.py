@@ -86,21 +86,19 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
     if rev is None:
         return "ignored", {"reason": f"branch {branch} does not exist in the mirror"}
     project = MirrorProject(git, db_path, rev, settings)
-    from float_hooks import triggers
+    from float_hooks import build, triggers
     from float_hooks.errors import LockedDatabase
     from float_hooks.snapshot import Target
-    from float_hooks.sync import sync
 
     try:
-        store = project.open_store(create=True)
+        store = project.open_store(build=False)
     except LockedDatabase as e:
         raise Retry(str(e)) from e
     try:
         t0 = time.perf_counter()
-        triggers.before_sync(project, store, rev=rev)
-        timings["import"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        result = sync(git, store, Target("commit", rev), scope=project.scope(), full=full)
+        # a new map is built with the pushed commit's export; a built one first imports what
+        # the push changed in it (build.sync)
+        result = build.sync(project, store, Target("commit", rev), full=full)
         store.set_meta(BRANCH_KEY, branch)
         timings["sync"] = time.perf_counter() - t0
         out: dict[str, Any] = {"sync": _summary(result.as_json())}

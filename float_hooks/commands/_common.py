@@ -1,12 +1,15 @@
-"""Shared plumbing for subcommands: locating the project and its store, common flags."""
+"""Shared plumbing for subcommands: locating the project and its store, common flags, and
+folder arguments resolved as git resolves paths."""
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from float_hooks import paths
 from float_hooks.db import Store
-from float_hooks.errors import FloatError, NoDatabase
+from float_hooks.errors import FloatError
 from float_hooks.project import Project
 
 
@@ -14,13 +17,65 @@ def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+class FolderArg(str):
+    """A folder as the user typed it; :func:`project` turns it into a stored path once the
+    repository (and where the user stands in it) is known."""
+
+    __slots__ = ()
+
+
+def folder_arg(value: str) -> str:
+    """argparse ``type=`` for folder arguments (resolved later, never raising here: an error
+    in an argparse type function would escape as a traceback)."""
+    return FolderArg(value)
+
+
 def project(args: argparse.Namespace) -> Project:
-    return Project.discover(args.repo)
+    proj = Project.discover(args.repo)
+    cwd = where(proj, args.repo)
+    for name, value in vars(args).items():
+        if isinstance(value, FolderArg):
+            setattr(args, name, resolve(value, cwd))
+    return proj
+
+
+def where(proj: Project, repo: str) -> str:
+    """Where the user stands in the repository, as a stored folder path: paths they type are
+    relative to it (``--repo DIR`` stands in DIR, like ``git -C DIR``)."""
+    if proj.work_tree is None:
+        return paths.ROOT
+    try:
+        rel = Path(repo).resolve().relative_to(proj.work_tree.resolve())
+    except ValueError:
+        return paths.ROOT
+    parts = rel.as_posix()
+    return paths.ROOT if parts in ("", ".") else paths.from_git(os.fsencode(parts))
+
+
+def resolve(value: str, cwd: str) -> str:
+    try:
+        return paths.normalize(str(value), cwd)
+    except ValueError as e:
+        raise FloatError(str(e)) from e
 
 
 def store(args: argparse.Namespace) -> Store:
-    """The store of an initialised repository (exit 2 with 'run init' otherwise)."""
-    return settled(project(args)).open_store()
+    """The store of the repository, built first if it never was (a fresh clone, a deleted
+    or damaged DB: said in one line on stderr; project.open_store)."""
+    return ready(settled(project(args)))
+
+
+def ready(proj: Project) -> Store:
+    try:
+        return proj.open_store()
+    except FloatError:
+        if proj.db_path.exists() and not _writable(proj.db_path.parent):
+            return proj.open_readonly()  # a map in a directory we may only read
+        raise
+
+
+def _writable(directory: Path) -> bool:
+    return os.access(directory, os.W_OK)
 
 
 def settled(proj: Project) -> Project:
@@ -30,14 +85,5 @@ def settled(proj: Project) -> Project:
     return proj
 
 
-def folder_arg(value: str) -> str:
-    try:
-        return paths.normalize(value)
-    except ValueError as e:
-        raise FloatError(str(e)) from e
-
-
 def require_initialised(proj: Project) -> None:
-    if not proj.float_dir.is_dir():
-        where = proj.work_tree or proj.git.git_dir
-        raise NoDatabase(f"{where}: no .float/ here yet; run `float-hooks init` first")
+    proj.require_float_dir()

@@ -17,18 +17,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks import export
+    from float_hooks import build, export_files
 
     proj = _common.settled(_common.project(args))
-    store = proj.open_store()
     out = _out_dir(proj.work_tree, args.out, str(proj.config["export"]["dir"]))
-    result = export.export(store.conn, out)
+    store = proj.open_store()
+    try:
+        result = export_files.export(store, out, build.object_format(proj))
+    finally:
+        store.close()
     where = str(args.out) if args.out else str(proj.config["export"]["dir"])
     if args.json:
         emit_json(result.as_json(where))
-    else:
-        emit(f"exported {result.pages} pages to {where}: {len(result.written)} written,"
-             f" {len(result.removed)} removed")
+        return 0
+    merged = result.merged
+    if merged.summary() != "nothing new":
+        emit(f"merged pages this map had not seen first: {merged.summary()}")
+    emit(f"exported {result.pages} pages to {where}: {len(result.written)} written,"
+         f" {len(result.removed)} removed")
+    if merged.conflicts:
+        emit(f"{merged.conflicts} conflicts kept: see `float-hooks conflicts`")
     return 0
 
 

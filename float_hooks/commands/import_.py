@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from float_hooks.commands import _common
-from float_hooks.errors import FloatError
-from float_hooks.output import emit, emit_json
+from float_hooks.errors import EXIT_ERROR, FloatError
+from float_hooks.output import emit, emit_json, error
 
 HELP = "merge an export (default .float/project/) or FloatPrompt decision files into the DB"
 
@@ -23,9 +24,10 @@ def run(args: argparse.Namespace) -> int:
     from float_hooks import importer, legacy
 
     proj = _common.settled(_common.project(args))
-    store = proj.open_store()
     if args.legacy:
-        counts = legacy.import_dir(store, _existing(Path(args.legacy)))
+        legacy_dir = _existing(Path(args.legacy))
+        store = proj.open_store()
+        counts = legacy.import_dir(store, legacy_dir)
         if args.json:
             emit_json(counts)
         else:
@@ -38,12 +40,18 @@ def run(args: argparse.Namespace) -> int:
         source = _existing(proj.work_tree / str(proj.config["export"]["dir"]))
     else:
         raise FloatError("a bare repository has no export on disk; pass --from DIR")
-    result = importer.merge(store, importer.read_dir(source))
+    store = proj.open_store()
+    result = importer.import_dir(store, source)
     if args.json:
         emit_json(result.as_json())
     else:
         emit(f"imported {source}: {result.summary()}")
-    return 0
+        if result.conflicts:
+            emit(f"{result.conflicts} conflicts kept: see `float-hooks conflicts`")
+    for line in result.errors:  # each bad page alone; the others were imported
+        error(line)
+    sys.stderr.flush()
+    return EXIT_ERROR if result.errors else 0
 
 
 def _existing(path: Path) -> Path:

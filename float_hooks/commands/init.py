@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from float_hooks.commands import _common
 from float_hooks.commands.sync import print_result, run_sync
 from float_hooks.config import CONFIG_TEMPLATE
+from float_hooks.errors import FloatError
 from float_hooks.output import emit
 
 HELP = "create .float/ (boot.md, config.toml, .gitignore) and build the database"
@@ -48,19 +51,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     proj = _common.project(args)
     written = []
-    if proj.work_tree is not None:
-        proj.float_dir.mkdir(exist_ok=True)
-        for name, text in ((".gitignore", GITIGNORE), ("boot.md", BOOT_TEMPLATE),
-                           ("config.toml", CONFIG_TEMPLATE)):
-            target = proj.float_dir / name
-            if not target.exists():  # idempotent: the user's files are never rewritten
-                target.write_text(text, encoding="utf-8")
-                written.append(str(target.relative_to(proj.work_tree)))
-    result = run_sync(proj, args, staged=False, rev=None, full=False)
+    try:
+        proj.float_dir.mkdir(exist_ok=True)  # a bare repository keeps its map in <git dir>/float
+        if proj.work_tree is not None:
+            for name, text in ((".gitignore", GITIGNORE), ("boot.md", BOOT_TEMPLATE),
+                               ("config.toml", CONFIG_TEMPLATE)):
+                target = proj.float_dir / name
+                if not target.exists():  # idempotent: the user's files are never rewritten
+                    _write_new(target, text)
+                    written.append(str(target.relative_to(proj.work_tree)))
+    except OSError as e:
+        raise FloatError(f"{e.filename or proj.float_dir}: cannot create it ({e.strerror})"
+                         ) from e
+    result, built = run_sync(proj, args, staged=False, rev=None, full=False)
     if args.json:
-        print_result(result, True, extra={"created": written})
+        print_result(result, True, extra={"created": written}, built=built)
         return 0
     for path in written:
         emit(f"created {path}")
-    print_result(result, False)
+    print_result(result, False, built=built)
     return 0
+
+
+def _write_new(target: Path, text: str) -> None:
+    """Write a new file whole or not at all (a full disk leaves no half file behind)."""
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise

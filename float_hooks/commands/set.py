@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     if not fields:
         raise FloatError("nothing to set: give --summary, --what, --why, --patterns,"
                          " --children-json or --json")
-    saved = set_context(_common.store(args), args.path, fields, model=model, for_hash=for_hash)
+    saved = set_context(_common.store(args), args.path, fields, model=model, for_hash=for_hash,
+                        settles_conflicts=True)
     if args.print_json:
         emit_json(saved)
     else:

@@ -7,7 +7,7 @@ from float_hooks.commands import _common
 from float_hooks.output import Progress, emit, emit_json
 from float_hooks.project import Project
 from float_hooks.snapshot import Target
-from float_hooks.sync import SyncResult, sync
+from float_hooks.sync import SyncResult
 
 HELP = "update the map from the work tree (default), the index (--staged) or a commit (--rev)"
 
@@ -31,32 +31,33 @@ def target_for(proj: Project, staged: bool, rev: str | None) -> Target:
 
 
 def run_sync(proj: Project, args: argparse.Namespace, *, staged: bool, rev: str | None,
-             full: bool) -> SyncResult:
-    _common.require_initialised(proj)
-    fresh = not proj.db_path.exists()
-    store = proj.open_store(create=True)
+             full: bool) -> tuple[SyncResult, str | None]:
+    """Sync (building the DB first if it never was); the result and, after a build, the line
+    that says what it brought in."""
+    from float_hooks import build
+
+    store = proj.open_store(build=False)
     progress = Progress("float-hooks: hashing folders")
     try:
-        result = sync(proj.git, store, target_for(proj, staged, rev), scope=proj.scope(),
-                      full=full, progress=progress)
-        if fresh:
-            # a new DB (fresh clone, deleted DB): authored content comes back from the
-            # committed export; imported after the sync so every folder it names exists
-            from float_hooks import importer
-
-            importer.import_committed(proj, store, rev)
-        return result
+        if store.is_built():
+            return build.sync(proj, store, target_for(proj, staged, rev), full=full,
+                              progress=progress), None
+        return build.build(proj, store, target_for(proj, staged, rev), progress)
     finally:
         progress.close()
         store.close()
 
 
-def print_result(result: SyncResult, as_json: bool, extra: dict[str, Any] | None = None) -> None:
+def print_result(result: SyncResult, as_json: bool, extra: dict[str, Any] | None = None,
+                 built: str | None = None) -> None:
     if as_json:
-        emit_json({**result.as_json(), **(extra or {})})
+        emit_json({**result.as_json(), **({"built": built} if built else {}), **(extra or {})})
         return
     a = result.applied
     head = (result.head or "no commit")[:12]
+    if built:
+        emit(f"synced {result.target} ({result.mode}) at {head}: {built}")
+        return
     emit(f"synced {result.target} ({result.mode}) at {head}: {a.files_changed} files changed,"
          f" {len(a.folders_changed)} folders updated")
     if a.became_stale:
@@ -72,6 +73,6 @@ def print_result(result: SyncResult, as_json: bool, extra: dict[str, Any] | None
 
 def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
-    result = run_sync(proj, args, staged=args.staged, rev=args.rev, full=args.full)
-    print_result(result, args.json)
+    result, built = run_sync(proj, args, staged=args.staged, rev=args.rev, full=args.full)
+    print_result(result, args.json, built=built)
     return 0
