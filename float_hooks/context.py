@@ -33,6 +33,8 @@ def folder_json(row: sqlite3.Row) -> dict[str, Any]:
     for f in JSON_FIELDS:
         if out.get(f) is not None:
             out[f] = json.loads(out[f])
+    if "parents" in out:  # the versions this context replaced (authored.py)
+        out["parents"] = json.loads(out["parents"]) if out["parents"] else []
     return out
 
 
@@ -40,7 +42,8 @@ def get_folder(conn: sqlite3.Connection, path: str) -> sqlite3.Row:
     row: sqlite3.Row | None = conn.execute(
         "SELECT path, parent_path, name, status, map_summary, map_children, context_what,"
         " context_why, context_patterns, source_hash, context_hash, context_commit, ai_model,"
-        " ai_updated, uid, last_scanned_at, created_at, updated_at FROM folders WHERE path = ?",
+        " ai_updated, uid, version, parents, last_scanned_at, created_at, updated_at"
+        " FROM folders WHERE path = ?",
         (path,),
     ).fetchone()
     if row is None:

@@ -4,7 +4,7 @@ Nothing is deleted and nothing is lost. Records match by a key that travels (a f
 uid, a decision's, question's or reference's uid; an archived folder's uid, path and time).
 For each match the two versions are compared by lineage (authored.py):
 
-* the same version: nothing to do (the parent lists are joined);
+* the same version: nothing to do (the parent lists are joined, the smaller uid kept);
 * one names the other among its parents: the later one is kept, the earlier was replaced on
   purpose somewhere;
 * neither names the other (two people wrote the same folder's context): both are kept. The one
@@ -143,19 +143,22 @@ class Merger:
         lparents = authored.parents_of(local.get("parents"))
         if lv == iv:
             both = authored.joined(lparents, iparents)
-            if both != lparents:
+            # the same content written twice (two uids for one folder): the smaller uid is
+            # kept, so the outcome does not depend on which side arrived first
+            uid = min(filter(None, (local.get("uid"), incoming.get("uid"))), default=None)
+            if both != lparents or uid != local.get("uid"):
                 self._drop_settled(kind, key, {lv, *both})
                 counts.updated += 1
-                return {**local, "version": lv, "parents": both}
+                return {**local, "uid": uid, "version": lv, "parents": both}
             counts.unchanged += 1
             return None
-        if iv in lparents or self._known_conflict(kind, key, iv):
-            counts.unchanged += 1
-            return None
-        if lv in iparents:
+        if lv in iparents:  # written knowing the local one (a settlement, say)
             self._drop_settled(kind, key, {iv, *iparents})
             counts.updated += 1
             return incoming
+        if iv in lparents or self._known_conflict(kind, key, iv):
+            counts.unchanged += 1
+            return None
         # concurrent: the later one is shown, the other kept aside
         stamp = authored.STAMP[kind]
         incoming_wins = (str(incoming.get(stamp) or ""), iv) > (str(local.get(stamp) or ""), lv)
