@@ -75,7 +75,9 @@ def _start_diff(git: Git, head: str | None, target: Target, yielding: bool = Fal
     if target.kind == "worktree" and git.work_tree is None:
         raise FloatError("a bare repository has no work tree; use --rev")
     if target.kind == "index":
-        return [git.start("diff-index", "--cached", "-z", "--no-renames",
+        # an entry `git add -N` made is no part of the commit: invisible here, as to commit
+        return [git.start("diff-index", "--cached", "--ita-invisible-in-index", "-z",
+                          "--no-renames",
                           head or git.empty_tree())]
     # One `git status` gives HEAD vs index vs work tree and the untracked files: git's most
     # tuned path (parallel lstat, fsmonitor and the untracked cache when configured), and it
@@ -165,10 +167,30 @@ def start_full(git: Git, target: Target, busy: bool = False) -> Started:
     try:
         # parse the listing while git is still scanning the work tree
         values = dict(parse_ls_files(listing))
+        if target.kind == "index":
+            _drop_intent_to_add(git, head, values)
     except BaseException:
         abandon(pending)
         raise
     return Started(head, values, pending)
+
+
+def _drop_intent_to_add(git: Git, head: str | None, values: dict[str, Entry | None]) -> None:
+    """The index lists a `git add -N` placeholder as an empty file, which a commit leaves
+    out: such entries are not part of the index snapshot. Only empty-blob entries are
+    suspects; one diff-index that hides placeholders tells them from real empty files."""
+    suspects = [p for p, e in values.items() if e is not None and e[1] in EMPTY_BLOBS]
+    if not suspects:
+        return
+    names = [paths.to_git(p) for p in suspects]
+    shown = git.run("diff-index", "--cached", "--ita-invisible-in-index", "--name-only", "-z",
+                    head or git.empty_tree(), "--", *names)
+    real = {paths.from_git(r) for r in shown.split(b"\0") if r}
+    if head is not None:
+        real |= set(parse_ls_tree(git.run("ls-tree", "-z", "--full-tree", head, "--", *names)))
+    for p in suspects:
+        if p not in real:
+            del values[p]
 
 
 def abandon(pending: list[subprocess.Popen[bytes]]) -> None:
