@@ -14,8 +14,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = _common.store(args)
-    counts = status_counts(store)
+    from float_hooks import conflicts
+
+    proj = _common.settled(_common.project(args))
+    store = _common.ready(proj)
+    try:
+        counts = status_counts(store)
+        counts["conflicts"] = conflicts.count(store.conn)
+    finally:
+        store.close()
+    # the map follows HEAD through the hooks; after `git reset`, a checkout or commits made
+    # with hooks off it is behind until the next sync: say so rather than look current
+    git_head = proj.git.head()
+    counts["git_head"] = git_head
+    counts["behind_head"] = counts["head"] != git_head
     if args.json:
         emit_json(counts)
         return 0
@@ -23,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
     emit(f"{counts['files']} files in {counts['folders']} folders"
          f" (synced {counts['snapshot'] or '-'} at {head})")
     emit(f"  current {counts['current']}  stale {counts['stale']}  pending {counts['pending']}")
+    if counts["behind_head"]:
+        emit(f"  the map is behind HEAD ({(git_head or 'no commit')[:12]}): run `float-hooks"
+             " sync` (the hooks keep it at HEAD after each commit, merge and checkout)")
     if counts["archived"]:
         emit(f"  {counts['archived']} archived folders with context (`float-hooks archive list`)")
+    if counts["conflicts"]:
+        emit(f"  {counts['conflicts']} conflicting versions kept (`float-hooks conflicts`)")
     return 0
