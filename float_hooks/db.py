@@ -7,6 +7,7 @@ import importlib
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from itertools import chain
@@ -95,7 +96,8 @@ class Store:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None,
+                                   factory=_Connection)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -137,7 +139,8 @@ class Store:
         for query in ("mode=ro", "mode=ro&immutable=1"):
             try:
                 conn = sqlite3.connect(f"{path.resolve().as_uri()}?{query}", uri=True,
-                                       timeout=timeout, isolation_level=None)
+                                       timeout=timeout, isolation_level=None,
+                                       factory=_Connection)
                 conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA query_only = ON")
                 conn.execute("PRAGMA user_version").fetchone()
@@ -154,8 +157,12 @@ class Store:
         return cls(conn, path)
 
     def close(self) -> None:
+        if self.conn not in _OPEN:
+            return
+        _OPEN.discard(self.conn)  # type: ignore[arg-type]
         self.built_first()  # opened new, never synced: leave it in WAL like every DB
         self.conn.close()
+
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -256,6 +263,35 @@ class Store:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that can be tracked: its statement cache refers back to it, so a
+    connection whose Store was dropped lives on until the garbage collector runs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _OPEN.add(self)
+
+
+# Connections not closed yet: a command's are closed when it ends (close_all), so that a
+# process running several commands (tests, the MCP server) never keeps one that outlives a
+# DB replaced under it (its next read would see the old file's pages).
+_OPEN: weakref.WeakSet[_Connection] = weakref.WeakSet()
+
+
+def open_connections() -> set[int]:
+    """A mark: the connections open now (see close_opened_since)."""
+    return {id(c) for c in _OPEN}
+
+
+def close_opened_since(mark: set[int]) -> None:
+    """Close the connections opened after ``mark`` was taken (a command's, when it ends)."""
+    for conn in list(_OPEN):
+        if id(conn) not in mark:
+            _OPEN.discard(conn)
+            with suppress(sqlite3.Error):
+                conn.close()
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:

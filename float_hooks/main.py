@@ -86,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(chosen).parse_args(args_list)
     except SystemExit as e:
         return int(e.code or 0)
+    from float_hooks.db import close_opened_since, open_connections
+
+    mark = open_connections()
     try:
         return int(args.func(args))
     except FloatError as e:
@@ -96,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         error(_line(translate(e, _db_hint(args))))
         return EXIT_ERROR
+    except BrokenPipeError:
+        return 0
     except OSError as e:  # a full disk, a directory we may not write: one line, exit 2
         where = f"{e.filename}: " if e.filename else ""
         error(f"{where}{e.strerror or e}")
@@ -103,8 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         error("interrupted")
         return 130
-    except BrokenPipeError:
-        return 0
+    finally:
+        close_opened_since(mark)  # a process may run several commands (tests, servers)
 
 
 def _line(e: FloatError) -> str:

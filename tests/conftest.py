@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import GitRepo, init_repo
+from tests.gitrepo import PROJECT_ROOT, GitRepo, init_repo
 
 PINNED = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -51,6 +51,9 @@ def git_env(monkeypatch: pytest.MonkeyPatch, _git_home: Path,
     monkeypatch.setenv("HOME", str(_git_home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(_git_home / ".config"))
     monkeypatch.setenv("PRE_COMMIT_HOME", str(_git_home / "pre-commit-cache"))
+    # every `python -m float_hooks` a test starts runs this checkout, whatever is installed
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
 
 
 @pytest.fixture
