@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from float_hooks import failpoints
 from float_hooks.db import BUILT_KEY, Store, now
 from float_hooks.snapshot import Target
 from float_hooks.sync import SyncResult
@@ -110,6 +111,7 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
             found = pages.read_tree(project.git, tree)
     built.imported = importer.merge_pages(conn, found, source=str(root or tree),
                                           durable=True)
+    failpoints.reached("build:imported")
     if store.journal is not None:
         built.replayed = replay(store.journal, conn)
         store.journal.start(conn)

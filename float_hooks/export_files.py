@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from float_hooks import frontmatter, importer, pages
+from float_hooks import failpoints, frontmatter, importer, pages
 from float_hooks.db import Store, select_in
 from float_hooks.errors import FloatError
 from float_hooks.export import render_pages
@@ -73,6 +73,8 @@ def export(store: Store, out: Path, object_format: str = "sha1") -> ExportResult
                 continue
             _write(out / rel, data)
             written.append(rel)
+            if len(written) == 2:
+                failpoints.reached("export:writing")
         removed = sorted(rel for rel in on_disk if rel not in rendered)
         for rel in removed:
             try:

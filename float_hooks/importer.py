@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from float_hooks import pages
+from float_hooks import failpoints, pages
 from float_hooks.db import Store, select_in
 from float_hooks.merge import ImportResult, Merger
 from float_hooks.pages import PageSet
@@ -82,7 +82,9 @@ def import_dir(store: Store, root: Path, *, source: str | None = None) -> Import
     on disk may be gone tomorrow)."""
     found = pages.read_dir(root)
     with store.write() as conn:
-        return merge_pages(conn, found, source=source or str(root), durable=False)
+        result = merge_pages(conn, found, source=source or str(root), durable=False)
+        failpoints.reached("import:merged")
+        return result
 
 
 def import_if_changed(project: Project, store: Store, rev: str | None = None

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from float_hooks import authored
+from float_hooks import authored, failpoints
 from float_hooks.errors import FloatError
 from float_hooks.schema import AUTHORED_FOLDER_FIELDS
 
@@ -67,6 +67,7 @@ class Journal:
         if self.ensure(conn):
             return  # rewritten whole: the snapshot holds these records already
         self._append(entries)
+        failpoints.reached("journal:appended")
         rewritten = int(_meta(conn, SIZE_KEY) or 0)
         try:
             size = self.path.stat().st_size

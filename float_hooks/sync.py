@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-from float_hooks import paths
+from float_hooks import failpoints, paths
 from float_hooks.apply import Applied, Change, Progress, apply_changes
 from float_hooks.db import Store, now
 from float_hooks.errors import GitError
@@ -119,6 +119,8 @@ def sync(
         store.set_meta("synced_at", now())
         result = SyncResult(target.describe(), "full" if plan.full else "incremental",
                             plan.head, applied)
+        failpoints.reached("sync:applied")
+        failpoints.reached(f"sync:applied:{target.kind}")
         if then is not None:
             then(conn, result)
     store.built_first()

@@ -1,0 +1,151 @@
+"""Helpers for the durability, conflict and fault-injection tests: a ledger of every authored
+record a test wrote, and the disasters it survives (a deleted DB, git clean, a clone)."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.gitrepo import GitRepo
+
+JOURNAL = Path(".git") / "float" / "journal.jsonl"
+
+
+def drop_db(repo: GitRepo) -> None:
+    """The DB and its side files gone (a deleted or lost index.db)."""
+    gc.collect()  # an in-process command's connection must not write into the next DB
+    for p in (repo.path / ".float").glob("index.db*"):
+        p.unlink()
+
+
+def clone(src: GitRepo, dest: Path, *args: str) -> GitRepo:
+    subprocess.run(["git", "clone", "-q", *args, str(src.path), str(dest)], check=True)
+    return GitRepo(dest)
+
+
+def db_rows(repo: GitRepo, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Rows straight from the DB file, without float-hooks (no build, no migration)."""
+    with closing(sqlite3.connect(repo.path / ".float" / "index.db")) as conn:
+        return [tuple(r) for r in conn.execute(sql, params)]
+
+
+def derived_map(repo: GitRepo) -> dict[str, Any]:
+    """The derived part of the map: every file's and folder's hash."""
+    q = repo.float_json
+    return {"files": q("query", "SELECT path, mode, content_hash FROM files ORDER BY path"),
+            "folders": q("query", "SELECT path, source_hash FROM folders ORDER BY path")}
+
+
+@dataclass
+class Ledger:
+    """What a test wrote and must find again: folder summaries, decision titles, questions,
+    references (and the writes a kill may have cut off: in ``maybe`` until seen)."""
+
+    folders: dict[str, str] = field(default_factory=dict)
+    decisions: set[str] = field(default_factory=set)
+    questions: set[str] = field(default_factory=set)
+    refs: set[str] = field(default_factory=set)
+    maybe: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # a folder whose `set` was killed between its journal line and its commit: the live map
+    # keeps the old value and a rebuild (the journal replayed) shows the new one; either is
+    # right until the folder is written again
+    either: dict[str, set[str]] = field(default_factory=dict)
+
+    def write(self, repo: GitRepo, kind: str, key: str, value: str = "") -> None:
+        """Write one record through the real CLI (in process) and note it."""
+        if kind == "folder":
+            repo.float_ok("set", key, "--summary", value, "--model", "ledger")
+            self.folders[key] = value
+            self.either.pop(key, None)
+        elif kind == "decision":
+            repo.float_ok("log", "add", "--title", key, "--decision", value or key)
+            self.decisions.add(key)
+        elif kind == "question":
+            repo.float_ok("question", "add", key)
+            self.questions.add(key)
+        else:
+            repo.float_ok("ref", "add", "folder:/src", f"url:https://example.invalid/{key}",
+                          "--context", key)
+            self.refs.add(key)
+
+    def state(self, repo: GitRepo) -> dict[str, Any]:
+        q = repo.float_json
+        return {
+            "folders": {r["path"]: r["map_summary"] for r in
+                        q("query", "SELECT path, map_summary FROM folders")},
+            "decisions": {r["title"] for r in q("query", "SELECT title FROM log_entries")},
+            "questions": {r["question"] for r in
+                          q("query", "SELECT question FROM open_questions")},
+            "refs": {r["context"] for r in q("query", 'SELECT context FROM "references"')},
+        }
+
+    def missing(self, repo: GitRepo) -> list[str]:
+        """Every ledger record the repository's map lacks (it is built first if need be).
+
+        A write in ``maybe`` (its process was killed) may or may not have happened; once it
+        is seen, it is a record like the others: it must never vanish again."""
+        have = self.state(repo)
+        for key, (kind, value) in list(self.maybe.items()):
+            if kind == "folder" and have["folders"].get(key) == value:
+                self.folders[key] = value
+            elif kind == "decision" and key in have["decisions"]:
+                self.decisions.add(key)
+            elif kind == "question" and key in have["questions"]:
+                self.questions.add(key)
+            else:
+                continue
+            del self.maybe[key]
+        lost = [f"folder {p}: {s!r} (has {have['folders'].get(p)!r})"
+                for p, s in self.folders.items() if have["folders"].get(p) != s
+                and have["folders"].get(p) not in self.either.get(p, ())]
+        lost += [f"decision {t}" for t in self.decisions - have["decisions"]]
+        lost += [f"question {t}" for t in self.questions - have["questions"]]
+        lost += [f"ref {t}" for t in self.refs - have["refs"]]
+        return lost
+
+
+def run_float(repo: GitRepo, *args: str, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """The checkout's own CLI as a process (killable)."""
+    return subprocess.Popen([sys.executable, "-m", "float_hooks", *args],
+                            cwd=cwd or repo.path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+
+
+def wait_stopped(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
+    """Wait until ``proc`` stopped itself at its failpoint (True) or exited (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with open(f"/proc/{proc.pid}/stat", "rb") as f:
+                state = f.read().rpartition(b")")[2].split()[0]
+        except OSError:
+            state = b""
+        if state == b"T":
+            return True
+        time.sleep(0.005)
+    raise AssertionError(f"process {proc.pid} neither stopped nor exited in {timeout} s")
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+
+
+def journal_lines(repo: GitRepo) -> list[dict[str, Any]]:
+    path = repo.path / JOURNAL
+    return [json.loads(line) for line in path.read_text().splitlines()[1:] if line.strip()]
