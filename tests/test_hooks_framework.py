@@ -7,7 +7,6 @@ rev; PRE_COMMIT_HOME is one cache for the whole test session, so that happens on
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import PROJECT_ROOT, GitRepo
-from tests.test_hooks_shims import assert_synced_to, make_current, stale
+from tests.map_support import assert_synced_to, make_current, stale
 
 HOOK_IDS = ("float-pre-commit", "float-post-commit", "float-post-merge", "float-post-checkout",
             "float-post-rewrite", "float-check")
@@ -29,8 +28,7 @@ def _source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"],
                             cwd=PROJECT_ROOT, capture_output=True, env=env)
-    if listed.returncode != 0:
-        pytest.skip("the project is not a git checkout")
+    assert listed.returncode == 0, f"the project must be a git checkout: {listed.stderr!r}"
     dest = tmp_path_factory.mktemp("float-src") / "float-hooks"
     for rel in filter(None, listed.stdout.decode().split("\0")):
         src = PROJECT_ROOT / rel
@@ -46,11 +44,18 @@ def _source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.fixture
-def source(_source: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
-    # the test HOME is empty: let pip reuse the real user's download cache
-    if "PIP_CACHE_DIR" not in os.environ:
-        real_home = pwd.getpwuid(os.getuid()).pw_dir
-        monkeypatch.setenv("PIP_CACHE_DIR", str(Path(real_home) / ".cache" / "pip"))
+def source(_source: tuple[Path, str], request: pytest.FixtureRequest,
+           monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    # pip's downloads are cached in this checkout's pytest cache (.pytest_cache/), never in
+    # the user's own (unless PIP_CACHE_DIR says where); a run without pytest's cache starts
+    # from an empty one in the test HOME
+    cache = getattr(request.config, "cache", None)
+    if "PIP_CACHE_DIR" in os.environ:
+        pass
+    elif cache is not None:
+        monkeypatch.setenv("PIP_CACHE_DIR", str(cache.mkdir("pip")))
+    else:
+        monkeypatch.setenv("PIP_CACHE_DIR", os.path.join(os.environ["HOME"], "pip-cache"))
     return _source
 
 

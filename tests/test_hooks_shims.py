@@ -11,56 +11,20 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import GitRepo, init_repo
+from tests.map_support import (
+    assert_synced_to,
+    corrupt_db,
+    db_files,
+    make_current,
+    stale,
+    tree_files,
+)
 
 FOLDERS = ("/", "/docs", "/src", "/src/auth", "/src/auth/tokens")
 
 
-def db_files(repo: GitRepo) -> dict[str, str]:
-    rows = repo.float_json("query", "SELECT path, content_hash FROM files")
-    return {r["path"]: r["content_hash"] for r in rows}
-
-
-def tree_files(repo: GitRepo, rev: str = "HEAD") -> dict[str, str]:
-    out = repo.git("ls-tree", "-r", "-z", "--full-tree", rev)
-    files = {}
-    for rec in out.split("\0"):
-        if rec:
-            meta, path = rec.split("\t", 1)
-            if not path.startswith(".float/"):
-                files["/" + path] = meta.split(" ")[2]
-    return files
-
-
-def assert_synced_to(repo: GitRepo, rev: str = "HEAD") -> None:
-    """The DB holds exactly the commit's files and knows it is based on that commit."""
-    assert db_files(repo) == tree_files(repo, rev)
-    base = repo.float_json("query", "SELECT value FROM meta WHERE key = 'base_commit'")
-    assert base[0]["value"] == repo.git("rev-parse", rev).strip()
-
-
-def make_current(repo: GitRepo, *folders: str) -> None:
-    for f in folders or tuple(repo.folders()):
-        repo.float_ok("set", f, "--what", f"what {f}")
-
-
-@pytest.fixture
-def hooked(synced: GitRepo) -> GitRepo:
-    """The `synced` tree with .float/ committed, shims installed and every folder current."""
-    r = synced.float("install")
-    assert r.code == 0, r.err
-    synced.commit("float init")
-    assert_synced_to(synced)
-    make_current(synced)
-    assert set(synced.folders().values()) == {"current"}
-    return synced
-
-
 def commit_out(repo: GitRepo, *args: str) -> str:
     return repo.git("commit", "-m", "change", *args)
-
-
-def stale(repo: GitRepo) -> set[str]:
-    return {p for p, s in repo.folders().items() if s == "stale"}
 
 
 def test_install_writes_executable_shims_idempotently(hooked: GitRepo) -> None:
@@ -277,12 +241,6 @@ def test_not_initialised_repository_is_left_alone(repo: GitRepo) -> None:
     out = repo.git("commit", "-m", "x")
     assert "float" not in out
     assert not (repo.path / ".float").exists()
-
-
-def corrupt_db(repo: GitRepo) -> None:
-    for side in (".float/index.db-wal", ".float/index.db-shm"):
-        (repo.path / side).unlink(missing_ok=True)
-    (repo.path / ".float" / "index.db").write_bytes(b"this is not an sqlite database" * 100)
 
 
 def test_corrupt_database_never_blocks_a_commit_unless_strict(hooked: GitRepo) -> None:

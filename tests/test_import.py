@@ -12,8 +12,8 @@ from float_hooks.git import Git
 from float_hooks.project import Project
 from float_hooks.snapshot import Target
 from float_hooks.sync import sync
+from tests.export_support import EXPORT, author, front, pages
 from tests.gitrepo import GitRepo, init_repo
-from tests.test_export import EXPORT, author, front, pages
 
 
 def drop_db(repo: GitRepo) -> None:
