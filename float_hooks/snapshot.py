@@ -75,8 +75,9 @@ def _start_diff(git: Git, head: str | None, target: Target, yielding: bool = Fal
     if target.kind == "worktree" and git.work_tree is None:
         raise FloatError("a bare repository has no work tree; use --rev")
     if target.kind == "index":
+        # a `git add -N` placeholder is not in the commit the index makes: not a change
         return [git.start("diff-index", "--cached", "-z", "--no-renames",
-                          head or git.empty_tree())]
+                          "--ita-invisible-in-index", head or git.empty_tree())]
     # One `git status` gives HEAD vs index vs work tree and the untracked files: git's most
     # tuned path (parallel lstat, fsmonitor and the untracked cache when configured), and it
     # looks at the contents of files whose stat data changed, so a stale index (after a copy
@@ -182,9 +183,27 @@ def finish_full(git: Git, target: Target, started: Started) -> tuple[Plan, list[
     (their new entries are in the plan's values). ``started.values`` becomes the plan's."""
     head, values, pending = started
     diffs = _finish_diff(git, head, target, pending)
+    touched = [d.path for d in diffs]
     for d in diffs:
         values[d.path] = d.new
-    return Plan(True, head, values, _overlay(diffs)), [d.path for d in diffs]
+    if target.kind == "index":
+        touched += _drop_intent_to_add(git, head, values, set(touched))
+    return Plan(True, head, values, _overlay(diffs)), touched
+
+
+def _drop_intent_to_add(git: Git, head: str | None, values: dict[str, Entry | None],
+                        diffed: set[str]) -> list[str]:
+    """The index's listing shows a `git add -N` placeholder as an empty blob, yet a commit of
+    the index does not record it. The diff of the index was told to hide placeholders; the
+    same diff without that (one more diff-index, on a full build of the index only) names
+    them. Returns the paths dropped from ``values``."""
+    shown = parse_raw_diff(git.run("diff-index", "--cached", "-z", "--no-renames",
+                                   "--diff-filter=A", head or git.empty_tree()))
+    dropped = [d.path for d in shown if d.path not in diffed and d.new is not None
+               and d.new[1] in EMPTY_BLOBS]
+    for path in dropped:
+        values[path] = None
+    return dropped
 
 
 def incremental_plan(
