@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +56,15 @@ def derived(store: Store) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]
         [tuple(r) for r in q("SELECT path, parent_path, name, source_hash FROM folders"
                              " ORDER BY path")],
     )
+
+
+def drop_db(repo: GitRepo) -> None:
+    """Delete the DB and its side files (a lost DB, a new work tree)."""
+    # in-process commands may leave a connection for the garbage collector; closed later, it
+    # would checkpoint into (and delete the WAL of) the new DB at the same path
+    gc.collect()
+    for p in (repo.path / ".float").glob("index.db*"):
+        p.unlink()
 
 
 def corrupt_db(repo: GitRepo) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from float_hooks import background
 from tests.gitrepo import GitRepo
-from tests.map_support import assert_synced_to, corrupt_db, stale, write_lock
+from tests.map_support import assert_synced_to, corrupt_db, drop_db, stale, write_lock
 from tests.waiting import ProcessId, unused_pid, wait_until
 
 
@@ -171,8 +171,7 @@ def test_background_hook_lets_go_of_the_callers_descriptors(hooked: GitRepo) -> 
 
 
 def test_background_hook_output_goes_to_the_log(hooked: GitRepo) -> None:
-    for name in ("index.db", "index.db-wal", "index.db-shm"):
-        (hooked.path / ".float" / name).unlink(missing_ok=True)  # a new worktree, say
+    drop_db(hooked)  # a new worktree, say
     hooked.write("src/app.py", "print('rebuilt')\n")
     hooked.git("add", "-A")
     out = git_commit(hooked, "--no-verify")
