@@ -44,18 +44,12 @@ def _source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.fixture
-def source(_source: tuple[Path, str], request: pytest.FixtureRequest,
+def source(_source: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory,
            monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
-    # pip's downloads are cached in this checkout's pytest cache (.pytest_cache/), never in
-    # the user's own (unless PIP_CACHE_DIR says where); a run without pytest's cache starts
-    # from an empty one in the test HOME
-    cache = getattr(request.config, "cache", None)
-    if "PIP_CACHE_DIR" in os.environ:
-        pass
-    elif cache is not None:
-        monkeypatch.setenv("PIP_CACHE_DIR", str(cache.mkdir("pip")))
-    else:
-        monkeypatch.setenv("PIP_CACHE_DIR", os.path.join(os.environ["HOME"], "pip-cache"))
+    # pip (building the framework's environment) gets a cache of its own for the session,
+    # never the user's (unless PIP_CACHE_DIR says where)
+    if "PIP_CACHE_DIR" not in os.environ:
+        monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "pip-cache"))
     return _source
 
 
