@@ -1,6 +1,7 @@
 """README promises of the git hooks, each driven through real git commands and the installed
 shims: a locked DB never costs a commit (unless strict), a teammate's export arrives with
-`git pull` and `git checkout`, and a `git add -N` placeholder is not part of the commit."""
+`git pull` and `git checkout`, post-rewrite follows a rebase that makes no post-commit, and a
+`git add -N` placeholder is not part of the commit."""
 
 from __future__ import annotations
 
@@ -133,3 +134,19 @@ def test_a_fresh_clone_with_hooks_builds_its_map_from_the_export(tmp_path: Path)
     assert (clone.path / ".float" / "index.db").exists()
     assert set(clone.folders().values()) == {"current"}
     assert clone.float_json("show", "/src")["context_what"] == "what /src"
+
+
+def test_post_rewrite_follows_a_rebase_that_runs_no_post_commit(hooked: GitRepo) -> None:
+    hooked.git("switch", "-q", "-c", "topic")
+    for i in range(2):
+        hooked.write(f"src/auth/t{i}.py", f"T = {i}\n")
+        hooked.commit(f"topic {i}")
+    hooked.git("switch", "-q", "main")
+    hooked.write("docs/guide.md", "# main moved on\n")
+    hooked.commit("main moves")
+    hooked.git("switch", "-q", "topic")
+    assert_synced_to(hooked)  # and no background post-commit is still running
+    # the apply backend (git am) makes its commits without post-commit; post-rewrite follows
+    hooked.git("rebase", "-q", "--apply", "main")
+    assert_synced_to(hooked)
+    assert {"/docs/guide.md", "/src/auth/t1.py"} <= set(db_files(hooked))

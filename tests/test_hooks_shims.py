@@ -96,6 +96,8 @@ def test_merge_clean_and_with_conflict_resolution(hooked: GitRepo) -> None:
     assert_synced_to(hooked)  # post-checkout followed the branch switch
     hooked.write("src/auth/login.py", "def login(): return 2\n")
     hooked.commit("main work")
+    # the background post-commit is done (else, still running, it could sync the merge)
+    assert_synced_to(hooked)
     hooked.git("merge", "-q", "--no-edit", "feature", "-m", "merge feature")  # post-merge
     assert_synced_to(hooked)
     assert "/docs/new.md" in db_files(hooked)
