@@ -139,6 +139,7 @@ def test_detached_head_and_file_checkout(hooked: GitRepo) -> None:
     first = hooked.head()
     hooked.write("src/app.py", "print('two')\n")
     hooked.commit("two")
+    assert_synced_to(hooked)  # the background post-commit is done: the checkout's hook syncs
     hooked.git("checkout", "-q", "--detach", first)
     assert_synced_to(hooked)
     hooked.write("docs/guide.md", "# detached\n")
