@@ -53,8 +53,8 @@ def _module(name: str) -> ModuleType:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        error(message)
+        # one line, like every exit-2 error (scripts read it); the usage is one --help away
+        error(f"{message} (see `{self.prog} --help`)")
         raise SystemExit(EXIT_ERROR)
 
 

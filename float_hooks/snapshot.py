@@ -75,10 +75,9 @@ def _start_diff(git: Git, head: str | None, target: Target, yielding: bool = Fal
     if target.kind == "worktree" and git.work_tree is None:
         raise FloatError("a bare repository has no work tree; use --rev")
     if target.kind == "index":
-        # an entry `git add -N` made is no part of the commit: invisible here, as to commit
-        return [git.start("diff-index", "--cached", "--ita-invisible-in-index", "-z",
-                          "--no-renames",
-                          head or git.empty_tree())]
+        # a `git add -N` placeholder is not in the commit the index makes: not a change
+        return [git.start("diff-index", "--cached", "-z", "--no-renames",
+                          "--ita-invisible-in-index", head or git.empty_tree())]
     # One `git status` gives HEAD vs index vs work tree and the untracked files: git's most
     # tuned path (parallel lstat, fsmonitor and the untracked cache when configured), and it
     # looks at the contents of files whose stat data changed, so a stale index (after a copy

@@ -4,7 +4,6 @@ record a test wrote, and the disasters it survives (a deleted DB, git clean, a c
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import signal
@@ -20,13 +19,6 @@ from typing import Any
 from tests.gitrepo import GitRepo
 
 JOURNAL = Path(".git") / "float" / "journal.jsonl"
-
-
-def drop_db(repo: GitRepo) -> None:
-    """The DB and its side files gone (a deleted or lost index.db)."""
-    gc.collect()  # an in-process command's connection must not write into the next DB
-    for p in (repo.path / ".float").glob("index.db*"):
-        p.unlink()
 
 
 def clone(src: GitRepo, dest: Path, *args: str) -> GitRepo:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import PROJECT_ROOT, GitRepo, init_repo
+from tests.map_support import assert_synced_to, make_current
 
 PINNED = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -72,3 +73,15 @@ def synced(repo: GitRepo) -> GitRepo:
     repo.commit("initial")
     repo.float_ok("init")
     return repo
+
+
+@pytest.fixture
+def hooked(synced: GitRepo) -> GitRepo:
+    """The `synced` tree with .float/ committed, shims installed and every folder current."""
+    r = synced.float("install")
+    assert r.code == 0, r.err
+    synced.commit("float init")
+    assert_synced_to(synced)
+    make_current(synced)
+    assert set(synced.folders().values()) == {"current"}
+    return synced

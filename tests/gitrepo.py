@@ -83,10 +83,29 @@ class GitRepo:
             text=True, env={**os.environ, **(env or {})}, input=input)
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
+    def float_error(self, *args: str, input: str | None = None) -> str:
+        """Run the CLI as a process (only a process shows a traceback) on an input it must
+        refuse: see :func:`cli_error`."""
+        return cli_error(self.path, *args, input=input)
+
     def folders(self) -> dict[str, str]:
         """path -> status, straight from the DB."""
         rows = self.float_json("query", "SELECT path, status FROM folders")
         return {r["path"]: r["status"] for r in rows}
+
+
+def cli_error(cwd: Path, *args: str, input: str | None = None) -> str:
+    """``python -m float_hooks ARGS`` in ``cwd``, run from this checkout, must keep the usage
+    and environment error promise: exit 2, one line on stderr, no traceback. Returns the
+    line."""
+    proc = subprocess.run([sys.executable, "-m", "float_hooks", *args], cwd=cwd,
+                          capture_output=True, text=True, input=input)
+    said = f"float-hooks {args}: exit {proc.returncode}, stderr:\n{proc.stderr}"
+    assert proc.returncode == 2, said
+    assert "Traceback" not in proc.stderr, said
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("float-hooks: "), said
+    return lines[0]
 
 
 def init_repo(path: Path) -> GitRepo:

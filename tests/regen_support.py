@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +33,6 @@ def script(tmp: Path, name: str, body: str) -> str:
 
 def jobs(repo: GitRepo) -> dict[str, dict[str, Any]]:
     return {j["path"]: j for j in repo.float_json("jobs")}
-
-
-def wait_for(what: Callable[[], Any], timeout: float = 30.0, step: float = 0.1) -> Any:
-    """Poll until ``what()`` is truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(step)
 
 
 def folder(repo: GitRepo, path: str) -> dict[str, Any]:

@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.gitrepo import PROJECT_ROOT
 
 
 def test_bench_sync_prints_its_table(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_sync.py"), "--sizes", "300", "--runs", "1",
-         "--cache", str(tmp_path / "cache"), "--work", str(tmp_path)],
+        [sys.executable, str(PROJECT_ROOT / "bench" / "bench_sync.py"), "--sizes", "300",
+         "--runs", "1", "--cache", str(tmp_path / "cache"), "--work", str(tmp_path)],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -27,11 +27,11 @@ def test_bench_sync_prints_its_table(tmp_path: Path) -> None:
 
 
 def test_generated_repo_is_deterministic(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "bench"))
+    sys.path.insert(0, str(PROJECT_ROOT / "bench"))
     try:
         from generate import cached_repo, generate_repo
     finally:
-        sys.path.remove(str(ROOT / "bench"))
+        sys.path.remove(str(PROJECT_ROOT / "bench"))
     a = generate_repo(tmp_path / "a", 200, seed=3)
     b = cached_repo(200, seed=3, cache=tmp_path / "cache")
     heads = [subprocess.run(["git", "rev-parse", "HEAD"], cwd=r, capture_output=True,

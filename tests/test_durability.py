@@ -23,13 +23,13 @@ from tests.authored_support import (
     Ledger,
     clone,
     db_rows,
-    drop_db,
     journal_lines,
     kill,
     run_float,
     wait_stopped,
 )
 from tests.gitrepo import GitRepo, init_repo
+from tests.map_support import drop_db
 
 
 def authored(repo: GitRepo) -> Ledger:

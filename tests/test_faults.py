@@ -35,12 +35,12 @@ from tests.authored_support import (
     Ledger,
     clone,
     derived_map,
-    drop_db,
     journal_lines,
     kill,
     wait_stopped,
 )
 from tests.gitrepo import GitRepo, init_repo
+from tests.map_support import drop_db
 
 TRIALS = int(os.environ.get("FLOAT_FAULT_TRIALS", "30"))
 SEED = 20261202

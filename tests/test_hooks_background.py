@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,19 +12,12 @@ import pytest
 
 from float_hooks import background
 from tests.gitrepo import GitRepo
-from tests.test_hooks_shims import assert_synced_to, corrupt_db, hooked, stale
-
-__all__ = ["hooked"]  # the fixture, shared with the shim tests
+from tests.map_support import assert_synced_to, corrupt_db, drop_db, stale, write_lock
+from tests.waiting import ProcessId, unused_pid, wait_until
 
 
 def markers(repo: GitRepo) -> list[Path]:
     return sorted((repo.path / ".float").glob("post-commit-*.lock"))
-
-
-def hold_write_lock(repo: GitRepo) -> sqlite3.Connection:
-    conn = sqlite3.connect(repo.path / ".float" / "index.db", isolation_level=None)
-    conn.execute("BEGIN IMMEDIATE")
-    return conn
 
 
 def git_commit(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> str:
@@ -39,16 +31,12 @@ def git_commit(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> 
 def test_git_returns_while_post_commit_waits_and_readers_wait_for_it(hooked: GitRepo) -> None:
     hooked.write("src/auth/login.py", "def login(): return 'bg'\n")
     hooked.git("add", "-A")
-    lock = hold_write_lock(hooked)
-    try:
+    with write_lock(hooked):
         # --no-verify skips pre-commit (it would wait for the lock too); post-commit still runs
         out = git_commit(hooked, "--no-verify")
         [marker] = markers(hooked)  # the shim's marker, with the hook's live pid in it
         assert background.running(hooked.path / ".float") == [marker]
         assert "float" not in out  # nothing printed: the hook has no terminal
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     status = hooked.float_json("status", "--json")  # waits for the background sync
     assert status["head"] == hooked.head()
     assert not markers(hooked)
@@ -84,16 +72,10 @@ def test_background_errors_go_to_the_log_and_the_commit_lands(hooked: GitRepo) -
     assert not markers(hooked)
 
 
-def dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
-
-
 def test_markers_of_gone_processes_are_not_waited_for(hooked: GitRepo) -> None:
     float_dir = hooked.path / ".float"
     dead = float_dir / "post-commit-1.lock"
-    dead.write_text(str(dead_pid()))
+    dead.write_text(str(unused_pid()))  # the pid of no process (a dead one's may be reused)
     never_started = float_dir / "post-commit-2.lock"
     never_started.write_text("")
     old = never_started.stat().st_mtime - background.STARTING - 1
@@ -107,8 +89,8 @@ def test_markers_of_gone_processes_are_not_waited_for(hooked: GitRepo) -> None:
     unclaimed.write_text(str(os.getpid()))
     zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # exits, and is not reaped
     stat = Path(f"/proc/{zombie.pid}/stat")
-    while stat.read_bytes().rpartition(b")")[2].split()[0] != b"Z":
-        time.sleep(0.01)
+    wait_until(lambda: stat.read_bytes().rpartition(b")")[2].split()[0] == b"Z", 30,
+               "the unreaped child to be a zombie")
     reaped_never = float_dir / "post-commit-6.lock"
     reaped_never.write_text(str(zombie.pid))
     assert background.running(float_dir) == [starting, live, unclaimed]
@@ -124,15 +106,24 @@ def test_markers_of_gone_processes_are_not_waited_for(hooked: GitRepo) -> None:
 
 def test_hooks_wait_for_a_running_background_hook(hooked: GitRepo) -> None:
     # the next commit's pre-commit must run after the previous post-commit, not beside it
-    marker = hooked.path / ".float" / "post-commit-7.lock"
+    float_dir = hooked.path / ".float"
+    marker = float_dir / "post-commit-7.lock"
     background.claim(str(marker))
     hooked.write("docs/guide.md", "# after the background hook\n")
     hooked.git("add", "-A")
     proc = subprocess.Popen(["git", "commit", "-q", "-m", "waits"], cwd=hooked.path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        time.sleep(1.0)
+        # A waiting hook looks at the markers again and again, clearing those of hooks that
+        # are gone on the way: a gone hook's marker cleared twice, the second one placed
+        # after the first went, shows the hook still waiting (not just started, not done).
+        for n in (1, 2):
+            gone = float_dir / f"post-commit-gone{n}.lock"
+            gone.write_text(str(unused_pid()))
+            wait_until(lambda gone=gone: not gone.exists(), 30,
+                       f"the waiting pre-commit hook to clear a gone hook's marker ({n})")
         assert proc.poll() is None  # the pre-commit hook is waiting for the marker
+        assert hooked.git("log", "-1", "--format=%s").strip() == "float init"
     finally:
         background.release(str(marker))
     out, err = proc.communicate(timeout=60)
@@ -144,18 +135,14 @@ def test_hooks_wait_for_a_running_background_hook(hooked: GitRepo) -> None:
 def test_a_killed_background_hook_is_caught_up_by_the_next_one(hooked: GitRepo) -> None:
     hooked.write("src/auth/tokens/jwt.py", "JWT = 'lost'\n")
     hooked.git("add", "-A")
-    lock = hold_write_lock(hooked)
-    try:
+    with write_lock(hooked):
         git_commit(hooked, "--no-verify")
         [marker] = markers(hooked)
-        deadline = time.monotonic() + 30
-        while not marker.read_text():  # the shim or the hook writes the pid
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        os.kill(int(marker.read_text()), 9)
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
+        # the shim or the hook writes the pid; the hook then waits for the lock held here
+        pid = int(wait_until(marker.read_text, 30, "the background hook's pid in its marker"))
+        hook = ProcessId.of(pid)
+        hook.kill()
+        wait_until(lambda: not hook.alive(), 30, "the killed background hook to go")
     assert hooked.float_json("status", "--json")["head"] != hooked.head()  # not waited for
     hooked.write("docs/guide.md", "# next\n")
     hooked.git("add", "-A")
@@ -171,25 +158,22 @@ def test_background_hook_lets_go_of_the_callers_descriptors(hooked: GitRepo) -> 
     hooked.write("src/app.py", "print('fds')\n")
     hooked.git("add", "-A")
     read_end, write_end = os.pipe()
-    lock = hold_write_lock(hooked)  # keeps the background hook running meanwhile
     try:
-        proc = subprocess.Popen(["git", "commit", "-q", "--no-verify", "-m", "fds"],
-                                cwd=hooked.path, pass_fds=(write_end,))
-        os.close(write_end)
-        assert proc.wait(timeout=20) == 0
-        assert markers(hooked)  # still running: it waits for the lock
-        readable, _, _ = select.select([read_end], [], [], 20)
-        assert readable and os.read(read_end, 1) == b""  # closed by everyone: EOF
+        with write_lock(hooked):  # keeps the background hook running meanwhile
+            proc = subprocess.Popen(["git", "commit", "-q", "--no-verify", "-m", "fds"],
+                                    cwd=hooked.path, pass_fds=(write_end,))
+            os.close(write_end)
+            assert proc.wait(timeout=20) == 0
+            assert markers(hooked)  # still running: it waits for the lock
+            readable, _, _ = select.select([read_end], [], [], 20)
+            assert readable and os.read(read_end, 1) == b""  # closed by everyone: EOF
     finally:
-        lock.execute("ROLLBACK")
-        lock.close()
         os.close(read_end)
     assert_synced_to(hooked)
 
 
 def test_background_hook_output_goes_to_the_log(hooked: GitRepo) -> None:
-    for name in ("index.db", "index.db-wal", "index.db-shm"):
-        (hooked.path / ".float" / name).unlink(missing_ok=True)  # a new worktree, say
+    drop_db(hooked)  # a new worktree, say
     hooked.write("src/app.py", "print('rebuilt')\n")
     hooked.git("add", "-A")
     out = git_commit(hooked, "--no-verify")

@@ -12,16 +12,9 @@ from float_hooks.git import Git
 from float_hooks.project import Project
 from float_hooks.snapshot import Target
 from float_hooks.sync import sync
+from tests.export_support import EXPORT, author, front, pages
 from tests.gitrepo import GitRepo, init_repo
-from tests.test_export import EXPORT, author, front, pages
-
-
-def drop_db(repo: GitRepo) -> None:
-    # in-process commands may leave a connection for the garbage collector; closed later, it
-    # would checkpoint into (and delete the WAL of) the new DB at the same path
-    gc.collect()
-    for p in (repo.path / ".float").glob("index.db*"):
-        p.unlink()
+from tests.map_support import drop_db
 
 
 def drop_db_and_journal(repo: GitRepo) -> None:

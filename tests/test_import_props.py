@@ -18,6 +18,7 @@ from float_hooks.db import now
 from float_hooks.merge import ExportData
 from float_hooks.project import Project
 from tests.gitrepo import GitRepo, init_repo
+from tests.map_support import drop_db
 
 FOLDERS = ["/", "/src", "/src/auth", "/docs", "/_odd name"]
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=25)
@@ -97,12 +98,6 @@ def copy_of(base: Path, where: Path) -> GitRepo:
 def snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes()
             for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def drop_db(repo: GitRepo) -> None:
-    gc.collect()  # close connections in-process commands left, before the files go
-    for p in (repo.path / ".float").glob("index.db*"):
-        p.unlink()
 
 
 def records_of(root: Path) -> ExportData:

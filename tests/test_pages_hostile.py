@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 from float_hooks import frontmatter
-from tests.authored_support import clone, drop_db
+from tests.authored_support import clone
 from tests.gitrepo import GitRepo
+from tests.map_support import drop_db
 
 HEAD = "---\n" + frontmatter.MARKER + "\n"
 SECRET = "s3cr3t-payload-text"

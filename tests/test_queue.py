@@ -211,20 +211,26 @@ def test_child_summary_change_queues_a_current_parent(synced: GitRepo) -> None:
 
 def test_concurrent_runners_keep_children_before_parents(synced: GitRepo) -> None:
     import threading
-    import time
 
     for i in range(5):
         synced.write(f"pkg{i}/sub/mod.py", f"X = {i}\n")
     synced.float_ok("sync")
     threads: set[int] = set()
     lock = threading.Lock()
+    # the first three jobs meet here: they run side by side, one on each runner
+    side_by_side = threading.Barrier(3, timeout=30)
+    met = 0
 
     def regen(req: Request) -> tuple[dict[str, Any], str]:
+        nonlocal met
         for child in req.folders:
             assert child["map_summary"] == f"summary of {child['path']}", (req.path, child)
         with lock:
             threads.add(threading.get_ident())
-        time.sleep(0.02)  # let the other runners take sibling jobs meanwhile
+            met += 1
+            meets = met <= 3
+        if meets:
+            side_by_side.wait()
         return {"map_summary": f"summary of {req.path}"}, "m"
 
     proj = _project(synced)
@@ -237,3 +243,4 @@ def test_concurrent_runners_keep_children_before_parents(synced: GitRepo) -> Non
     assert len(summary.done) == len(synced.folders()) == 15
     assert set(synced.folders().values()) == {"current"}
     assert threading.get_ident() not in threads  # the work ran on the runner threads
+    assert len(threads) == 3

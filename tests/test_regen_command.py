@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +16,8 @@ from pathlib import Path
 from float_hooks import queue
 from float_hooks.project import Project
 from tests.gitrepo import GitRepo
-from tests.regen_support import configure, folder, jobs, script, wait_for
+from tests.regen_support import configure, folder, jobs, script
+from tests.waiting import ProcessId, record_code, wait_until
 
 GOOD = """\
 import json, sys
@@ -61,14 +63,16 @@ def test_good_json_writes_context_and_request_carries_what_changed(
 
 
 def _fails(synced: GitRepo, tmp_path: Path, body: str, **settings: object) -> dict[str, str]:
+    """Context written by a good command, then ``body`` (a Python script, or the command
+    itself when ``command`` is among ``settings``) fails the job: the context stays."""
     good = script(tmp_path, "good.py", GOOD) + f" {tmp_path / 'log'}"
     configure(synced, kind="command", command=good)
     synced.float_ok("regenerate", "/docs")
     before = folder(synced, "/docs")
     synced.write("docs/guide.md", "# guide v2\n")
     synced.float_ok("sync")
-    configure(synced, kind="command", command=script(tmp_path, "bad.py", body),
-              max_attempts=1, **settings)
+    settings.setdefault("command", script(tmp_path, "bad.py", body))
+    configure(synced, kind="command", max_attempts=1, **settings)
     r = synced.float("regenerate", "/docs", "--json")
     assert r.code == 1, r.err
     after = folder(synced, "/docs")
@@ -106,63 +110,73 @@ def test_nonzero_exit_keeps_the_tail_of_stderr(synced: GitRepo, tmp_path: Path) 
 
 
 def test_timeout_kills_the_command(synced: GitRepo, tmp_path: Path) -> None:
-    pidfile = tmp_path / "child.pid"
-    job = _fails(synced, tmp_path,
-                 "import os, subprocess, sys, time\n"
-                 "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-                 f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
-                 "sys.stderr.write('started\\n'); sys.stderr.flush()\n"
-                 "time.sleep(60)\n", timeout=1)
+    # a shell script: it is under way within milliseconds, well inside the 1 s timeout
+    record = tmp_path / "child.pid"
+    agent = tmp_path / "agent.sh"
+    agent.write_text(
+        "cat > /dev/null\n"
+        # what the command started (not holding the command's pipes, so that only the
+        # process group's end can end it): it goes with the command
+        "sleep 60 < /dev/null > /dev/null 2>&1 &\n"
+        f"echo \"$! $(cut -d' ' -f22 /proc/$!/stat)\" > {record}.tmp\n"
+        f"mv {record}.tmp {record}\n"
+        "echo started >&2\n"
+        "exec sleep 60\n")
+    job = _fails(synced, tmp_path, "", command=f"sh {agent}", timeout=1)
     assert "timed out after 1s" in job["last_error"] and "started" in job["last_error"]
     # the whole process group went, including what the command started
-    pid = int(pidfile.read_text())
-    wait_for(lambda: not _alive(pid), timeout=10)
+    child = ProcessId.read(record)
+    wait_until(lambda: not child.alive(), 10, "the command's child to be killed")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
-
-
-def test_sigkilled_worker_leaves_the_job_to_be_taken_again(synced: GitRepo,
-                                                           tmp_path: Path) -> None:
-    pidfile = tmp_path / "agent.pid"
-    slow = script(tmp_path, "slow.py",
-                  f"import os, sys, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
-                  "sys.stdin.read()\ntime.sleep(120)\n")
-    configure(synced, kind="command", command=slow, lease_seconds=2)
-    store_args = ["--repo", str(synced.path)]
-    # queue /docs, then let a real worker process take it
-    store = Project.discover(synced.path).open_store()
+def _enqueue_docs(repo: GitRepo) -> None:
+    store = Project.discover(repo.path).open_store()
     try:
         with store.write() as conn:
             queue.enqueue_all(conn, ["/docs"])
     finally:
         store.close()
-    worker = subprocess.Popen([sys.executable, "-m", "float_hooks", *store_args, "worker",
-                               "--once"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _slow_agent(tmp_path: Path, record: Path) -> str:
+    """A command that records its ProcessId, then takes two minutes."""
+    return script(tmp_path, "slow.py", "import os, sys, time\n" + record_code(record)
+                  + "sys.stdin.read()\ntime.sleep(120)\n")
+
+
+def test_sigkilled_worker_leaves_the_job_to_be_taken_again(synced: GitRepo,
+                                                           tmp_path: Path) -> None:
+    record = tmp_path / "agent.pid"
+    configure(synced, kind="command", command=_slow_agent(tmp_path, record), lease_seconds=600)
+    _enqueue_docs(synced)  # then let a real worker process take it
+    worker = subprocess.Popen([sys.executable, "-m", "float_hooks", "--repo", str(synced.path),
+                               "worker", "--once"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: pidfile.exists() and jobs(synced)["/docs"]["state"] == "running")
+        wait_until(lambda: record.exists() and jobs(synced)["/docs"]["state"] == "running",
+                   30, "the worker to run the agent")
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
         if worker.poll() is None:
             worker.kill()
-        if pidfile.exists():
-            os.kill(int(pidfile.read_text()), signal.SIGKILL)  # the orphaned agent
+            worker.wait()
+        if record.exists():
+            ProcessId.read(record).kill()  # the orphaned agent
     job = jobs(synced)["/docs"]
-    assert job["state"] == "running" and job["attempts"] == 1
-    configure(synced, kind="builtin", lease_seconds=2)
-    # the lease is still held: nothing to take yet
+    assert job["state"] == "running" and job["attempts"] == 1 and job["lease_left"] > 500
+    configure(synced, kind="builtin")
+    # the dead worker's lease still holds: nothing to take
     r = synced.float_json("regenerate", "/docs")
-    if r["done"] == []:
-        assert r["remaining"] == 1
-        wait_for(lambda: jobs(synced)["/docs"]["lease_left"] < 0, timeout=10)
-        r = synced.float_json("regenerate", "/docs")
+    assert (r["done"], r["remaining"]) == ([], 1)
+    assert jobs(synced)["/docs"]["lease_owner"] == job["lease_owner"]
+    # its lease runs out (moved into the past, not waited for): the next worker takes the job
+    conn = sqlite3.connect(synced.path / ".float" / "index.db")
+    with conn:
+        conn.execute("UPDATE jobs SET lease_until = ? WHERE folder_path = '/docs'",
+                     (time.time() - 1,))
+    conn.close()
+    r = synced.float_json("regenerate", "/docs")
     assert r["done"] == ["/docs"]
     assert folder(synced, "/docs")["status"] == "current"
     assert jobs(synced).get("/docs") is None
@@ -171,55 +185,66 @@ def test_sigkilled_worker_leaves_the_job_to_be_taken_again(synced: GitRepo,
 
 
 def test_sigterm_stops_a_worker_and_gives_the_job_back(synced: GitRepo, tmp_path: Path) -> None:
-    pidfile = tmp_path / "agent.pid"
-    slow = script(tmp_path, "slow.py",
-                  f"import os, sys, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
-                  "sys.stdin.read()\ntime.sleep(120)\n")
-    configure(synced, kind="command", command=slow)
-    store = Project.discover(synced.path).open_store()
-    try:
-        with store.write() as conn:
-            queue.enqueue_all(conn, ["/docs"])
-    finally:
-        store.close()
+    record = tmp_path / "agent.pid"
+    configure(synced, kind="command", command=_slow_agent(tmp_path, record))
+    _enqueue_docs(synced)
     worker = subprocess.Popen([sys.executable, "-m", "float_hooks", "--repo", str(synced.path),
                                "worker"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: pidfile.exists() and jobs(synced)["/docs"]["state"] == "running")
+        wait_until(lambda: record.exists() and jobs(synced)["/docs"]["state"] == "running",
+                   30, "the worker to run the agent")
+        agent = ProcessId.read(record)
         worker.terminate()
         assert worker.wait(timeout=20) == 143
     finally:
         if worker.poll() is None:
             worker.kill()
+            worker.wait()
     job = jobs(synced)["/docs"]
     assert (job["state"], job["attempts"], job["lease_owner"]) == ("queued", 0, None)
-    wait_for(lambda: not _alive(int(pidfile.read_text())), timeout=10)  # the agent went too
-
+    try:
+        wait_until(lambda: not agent.alive(), 10, "the agent to be stopped with its worker")
+    finally:
+        agent.kill()
 
 
 def test_a_job_longer_than_its_lease_keeps_it(synced: GitRepo, tmp_path: Path) -> None:
-    log = tmp_path / "runs.log"
+    log, gate = tmp_path / "runs.log", tmp_path / "gate"
     slow = script(tmp_path, "slow.py", (
-        "import json, sys, time\n"
+        "import json, os, sys, time\n"
         "req = json.load(sys.stdin)\n"
         f"open({str(log)!r}, 'a').write('run\\n')\n"
-        "time.sleep(3)\n"
+        "deadline = time.time() + 60\n"
+        f"while not os.path.exists({str(gate)!r}) and time.time() < deadline:\n"
+        "    time.sleep(0.02)\n"
         "print(json.dumps({'map_summary': 'slow summary of ' + req['path']}))\n"))
-    configure(synced, kind="command", command=slow, lease_seconds=1)
+    configure(synced, kind="command", command=slow, lease_seconds=2)
     worker = subprocess.Popen([sys.executable, "-m", "float_hooks", "--repo", str(synced.path),
                                "regenerate", "/docs"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: log.exists())
-        time.sleep(2)  # twice the lease: without renewal another worker could take it now
+        wait_until(log.exists, 30, "the agent to start")
+        first = _lease_until(synced)
+        # the job runs on past the lease it was taken with: renewed, it is still held
+        wait_until(lambda: time.time() > first + 0.2, 10, "the first lease to run out")
         job = jobs(synced)["/docs"]
-        assert job["state"] == "running" and job["lease_left"] > 0
+        assert job["state"] == "running" and _lease_until(synced) > time.time()
         other = synced.float_json("regenerate", "/docs")  # a second worker finds nothing
-        assert other["done"] == []
+        assert (other["done"], other["remaining"]) == ([], 1)
+        assert jobs(synced)["/docs"]["lease_owner"] == job["lease_owner"]
+        gate.write_text("go")
         _out, err = worker.communicate(timeout=60)
     finally:
+        gate.write_text("go")
         if worker.poll() is None:
             worker.kill()
+            worker.wait()
     assert worker.returncode == 0, err
     assert log.read_text() == "run\n"  # the agent ran once
     assert folder(synced, "/docs")["status"] == "current"
+
+
+def _lease_until(repo: GitRepo) -> float:
+    """When the running job's lease ends (epoch seconds), as stored."""
+    [row] = repo.float_json("query", "SELECT lease_until FROM jobs WHERE folder_path = '/docs'")
+    return float(row["lease_until"])

@@ -13,7 +13,8 @@ from pathlib import Path
 from float_hooks import worker
 from float_hooks.project import Project
 from tests.gitrepo import GitRepo
-from tests.regen_support import configure, folder, jobs, script, wait_for
+from tests.regen_support import configure, folder, jobs, script
+from tests.waiting import wait_until
 
 GATED = """\
 import json, os, sys, time
@@ -43,9 +44,11 @@ def test_post_commit_hook_starts_one_background_worker(synced: GitRepo, tmp_path
     # the real hook runs; `git commit` returns while the worker waits at the gate, and it
     # returned with its output pipes closed: the worker does not hold them
     synced.commit("change auth")
-    wait_for(lambda: worker.is_running(project))
-    first_pid = wait_for(lambda: _lock_pid(synced))  # written right after the flock
-    wait_for(lambda: any(j["state"] == "running" for j in jobs(synced).values()))
+    wait_until(lambda: worker.is_running(project), 30, "the background worker to start")
+    first_pid = wait_until(lambda: _lock_pid(synced), 30,
+                           "the worker's pid in its lock file")  # written right after the flock
+    wait_until(lambda: any(j["state"] == "running" for j in jobs(synced).values()), 30,
+               "the worker to run a job")
     assert folder(synced, "/src/auth")["status"] == "stale"
 
     # a second commit while it works: queued for the same worker, no second one
@@ -59,7 +62,8 @@ def test_post_commit_hook_starts_one_background_worker(synced: GitRepo, tmp_path
     assert "/docs" in jobs(synced)
 
     gate.write_text("open")
-    wait_for(lambda: not worker.is_running(project) and jobs(synced) == {}, timeout=60)
+    wait_until(lambda: not worker.is_running(project) and jobs(synced) == {}, 60,
+               "the worker to drain the queue and exit")
     statuses = synced.folders()
     assert set(statuses.values()) == {"current"}, statuses
     assert folder(synced, "/docs")["map_summary"] == "gated /docs"
@@ -111,13 +115,16 @@ def test_watch_picks_up_an_edit_and_stops_cleanly_on_ctrl_c(synced: GitRepo) -> 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        wait_for(lambda: any(line.startswith("watching") for line in lines))
+        wait_until(lambda: any(line.startswith("watching") for line in lines), 30,
+                   "watch to start")
         assert folder(synced, "/docs")["status"] == "pending"
         synced.float_ok("set", "/docs", "--summary", "docs")
         synced.write("docs/guide.md", "# guide, edited while watching\n")
-        wait_for(lambda: folder(synced, "/docs")["status"] == "stale")
-        wait_for(lambda: "/docs" in jobs(synced))
-        wait_for(lambda: any("stale: /docs" in line for line in lines))
+        wait_until(lambda: folder(synced, "/docs")["status"] == "stale", 30,
+                   "watch to mark /docs stale")
+        wait_until(lambda: "/docs" in jobs(synced), 30, "watch to queue /docs")
+        wait_until(lambda: any("stale: /docs" in line for line in lines), 30,
+                   "watch to report /docs stale")
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
     finally:

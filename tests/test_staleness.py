@@ -90,7 +90,7 @@ def test_deleted_folder_context_is_archived_and_restorable(synced: GitRepo) -> N
     assert shown["map_summary"] == "about /docs"
     assert shown["status"] == "stale"  # written for other content
     assert synced.float_json("archive", "list") == []
-    assert synced.float("archive", "restore", str(archived[0]["id"])).code == 2
+    assert "restored" in synced.float_error("archive", "restore", str(archived[0]["id"]))
 
 
 def test_folder_coming_back_with_known_content_reuses_its_context(synced: GitRepo) -> None:

@@ -16,11 +16,7 @@ from float_hooks.git import Git
 from float_hooks.snapshot import Target
 from float_hooks.sync import sync
 from tests.gitrepo import GitRepo
-
-
-def files(repo: GitRepo) -> dict[str, str]:
-    rows = repo.float_json("query", "SELECT path, content_hash FROM files")
-    return {r["path"]: r["content_hash"] for r in rows}
+from tests.map_support import db_files, derived
 
 
 def test_staged_new_file_deleted_from_work_tree_is_absent_in_a_full_sync(repo: GitRepo) -> None:
@@ -32,11 +28,11 @@ def test_staged_new_file_deleted_from_work_tree_is_absent_in_a_full_sync(repo: G
     repo.git("add", "b.py")
     repo.remove("b.py")
     repo.float_ok("init")
-    assert set(files(repo)) == {"/a.py"}
+    assert set(db_files(repo)) == {"/a.py"}
     assert repo.float_json("sync", "--full")["files_changed"] == 0
-    assert set(files(repo)) == {"/a.py"}
+    assert set(db_files(repo)) == {"/a.py"}
     repo.float_ok("sync", "--staged")  # the index snapshot does hold it
-    assert set(files(repo)) == {"/a.py", "/b.py"}
+    assert set(db_files(repo)) == {"/a.py", "/b.py"}
 
 
 def test_work_tree_sync_does_not_hash_float_files(repo: GitRepo) -> None:
@@ -55,7 +51,7 @@ def test_work_tree_sync_does_not_hash_float_files(repo: GitRepo) -> None:
     out = subprocess.run([sys.executable, "-c", probe], cwd=repo.path, capture_output=True,
                          text=True, check=True).stdout
     assert out.strip().endswith("NO-PYGIT2"), out
-    assert "/.float/boot.md" not in files(repo)
+    assert "/.float/boot.md" not in db_files(repo)
 
 
 def test_folder_hashing_scan_path_equals_lookup_path(
@@ -95,16 +91,6 @@ def test_folder_hashing_scan_path_equals_lookup_path(
     assert derived(fresh) == derived(stores["scan"])
 
 
-def derived(store: Store) -> tuple[list[tuple[str, ...]], ...]:
-    q = store.conn.execute
-    return (
-        [tuple(r) for r in q("SELECT path, folder_path, mode, content_hash FROM files"
-                             " ORDER BY path")],
-        [tuple(r) for r in q("SELECT path, parent_path, name, source_hash FROM folders"
-                             " ORDER BY path")],
-    )
-
-
 def test_commit_diff_reads_no_index_and_creates_none(repo: GitRepo) -> None:
     # diff-tree runs with GIT_INDEX_FILE at a path that never exists (it would otherwise
     # read the whole index): the diff is still right, and nothing is written there
@@ -121,7 +107,7 @@ def test_commit_diff_reads_no_index_and_creates_none(repo: GitRepo) -> None:
     result = repo.float_json("sync", "--rev", "HEAD")
     assert result["mode"] == "incremental"
     assert result["files_changed"] == 2
-    assert set(files(repo)) == {"/src/a.py"}
+    assert set(db_files(repo)) == {"/src/a.py"}
     assert not (repo.path / ".git" / "float-no-index").exists()
 
 

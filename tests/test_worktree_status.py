@@ -12,7 +12,8 @@ from pathlib import Path
 from tests.gitrepo import GitRepo
 
 
-def files(repo: GitRepo) -> dict[str, tuple[str, str]]:
+def db_entries(repo: GitRepo) -> dict[str, tuple[str, str]]:
+    """Stored file path -> (mode, content hash), from the repository's DB."""
     rows = repo.float_json("query", "SELECT path, mode, content_hash FROM files")
     return {r["path"]: (r["mode"], r["content_hash"]) for r in rows}
 
@@ -24,9 +25,9 @@ def blob(repo: GitRepo, rel: str) -> str:
 def converges(repo: GitRepo) -> dict[str, tuple[str, str]]:
     """The incremental state equals a full rescan's."""
     repo.float_ok("sync")
-    state = files(repo)
+    state = db_entries(repo)
     repo.float_ok("sync", "--full")
-    assert files(repo) == state
+    assert db_entries(repo) == state
     return state
 
 
@@ -66,7 +67,7 @@ def test_merge_conflict_in_the_work_tree(synced: GitRepo) -> None:
 
 def test_stale_index_stat_data_hashes_nothing_and_writes_no_index(synced: GitRepo) -> None:
     synced.float_ok("sync")
-    before = files(synced)
+    before = db_entries(synced)
     later = time.time() + 5
     for root, dirs, names in os.walk(synced.path):
         dirs[:] = [d for d in dirs if d not in (".git", ".float")]
@@ -84,7 +85,7 @@ def test_stale_index_stat_data_hashes_nothing_and_writes_no_index(synced: GitRep
     # no file was hashed by us, by libgit2 or by git: git status compared the contents
     assert proc.stdout.strip().endswith("False")
     assert "hash-object" not in trace.read_text()
-    assert files(synced) == before
+    assert db_entries(synced) == before
     assert index.stat().st_mtime_ns == stamp  # git took no lock and rewrote nothing
 
 
@@ -125,7 +126,7 @@ def test_head_that_moves_after_discovery(synced: GitRepo) -> None:
         assert result.head == synced.head() == store.get_meta(BASE_KEY)
     finally:
         store.close()
-    assert files(synced)["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
+    assert db_entries(synced)["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
     assert converges(synced)["/src/app.py"] == ("100644", blob(synced, "src/app.py"))
 
 
@@ -195,7 +196,7 @@ def test_edited_files_are_hashed_by_git_with_its_filters(synced: GitRepo) -> Non
     assert not used_pygit2 and trace.count("hash-object --stdin-paths") == 1  # one batch
     synced.git("add", "-A")
     assert synced.git("show", ":src/notes.up") == "LOWER CASE\n"
-    state = files(synced)
+    state = db_entries(synced)
     for rel in ("src/notes.up", "src/app.py"):
         staged = synced.git("ls-files", "-s", rel).split()
         assert state["/" + rel] == (staged[0], staged[1])
@@ -212,7 +213,7 @@ def test_files_with_cr_or_names_git_misreads_go_to_libgit2(synced: GitRepo) -> N
     used_pygit2, trace = hashed_by(synced)
     assert used_pygit2 and trace.count("--stdin-paths") == 1  # src/crlf.txt only
     synced.git("add", "-A")
-    state = files(synced)
+    state = db_entries(synced)
     for rel in ('"q".txt', "src/cr\r", "src/crlf.txt"):
         staged = synced.git("ls-files", "-s", "-z", rel).split("\t")[0].split()
         assert state["/" + rel] == (staged[0], staged[1])
@@ -243,7 +244,7 @@ def test_a_file_with_cr_and_a_filter_is_hashed_by_git(synced: GitRepo) -> None:
     synced.write("src/dos.txt", b"dos\r\nline\r\n")  # a CR, no filter: libgit2's
     used_pygit2, trace = hashed_by(synced)
     assert used_pygit2 and "check-attr" in trace and trace.count("--stdin-paths") == 1
-    state = files(synced)
+    state = db_entries(synced)
     want = staged_entries(synced, "src/dos.up", "src/dos.txt")
     assert {p: state[p] for p in want} == want
 
@@ -261,7 +262,7 @@ def test_a_sparse_checkout_hashes_with_the_index_attributes(synced: GitRepo) -> 
     synced.float_ok("sync")
     synced.git("add", "d/f")
     staged = synced.git("ls-files", "-s", "d/f").split()
-    assert files(synced)["/d/f"] == (staged[0], staged[1])
+    assert db_entries(synced)["/d/f"] == (staged[0], staged[1])
 
 
 def test_symlinks_are_hashed_in_the_repository_object_format(tmp_path: Path) -> None:
@@ -277,7 +278,7 @@ def test_symlinks_are_hashed_in_the_repository_object_format(tmp_path: Path) -> 
     os.symlink("a.py", path / "src" / "link.py")
     repo.write("src/a.py", "a2\n")
     repo.float_ok("sync")
-    state = files(repo)
+    state = db_entries(repo)
     want = staged_entries(repo, "src/link.py", "src/a.py")
     assert {p: state[p] for p in want} == want
     assert len(want["/src/link.py"][1]) == 64

@@ -186,12 +186,17 @@ def run(args: argparse.Namespace) -> int:
     git = _common.project(args).git
     directory = hooks_dir(git)
     directory.mkdir(parents=True, exist_ok=True)
-    code = 0
+    refused: list[FloatError] = []
     for hook in args.hooks:
         try:
             emit(install_one(directory, hook, check=args.check, force=args.force))
         except FloatError as e:
-            error(str(e))
-            code = EXIT_ERROR
+            emit(f"{hook}: not installed: {e}")
+            refused.append(e)
     emit(f"hooks in {directory} run {sys.executable}")
-    return code
+    if not refused:
+        return 0
+    # one line on stderr, as for every exit 2; each hook's reason is on stdout
+    more = f" ({len(refused)} hooks not installed, see above)" if len(refused) > 1 else ""
+    error(f"{refused[0]}{more}")
+    return EXIT_ERROR
