@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webhook.names import InvalidName, repo_key, safe_branch
+from webhook.names import InvalidName, repo_key, valid_branch
 
 ON_PUSH_MODES = ("regenerate", "queue", "off")
 WORKER_MODES = ("thread", "off")
@@ -79,8 +79,9 @@ def load(config: Mapping[str, Any] | None = None,
     if on_push not in ON_PUSH_MODES:
         raise SettingsError(f"FLOAT_ON_PUSH must be one of {', '.join(ON_PUSH_MODES)}")
     branch = get("FLOAT_BRANCH")
-    if branch is not None and not safe_branch(branch):
-        raise SettingsError(f"FLOAT_BRANCH: not a usable branch name: {branch!r}")
+    if branch is not None and not valid_branch(branch):
+        raise SettingsError("FLOAT_BRANCH: not a valid branch name by git's rules"
+                            " (git check-ref-format --branch)")
     worker = get("FLOAT_WORKER", "thread") or ""
     if worker not in WORKER_MODES:
         raise SettingsError(f"FLOAT_WORKER must be one of {', '.join(WORKER_MODES)}")
