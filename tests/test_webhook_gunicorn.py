@@ -49,6 +49,8 @@ def test_gunicorn_end_to_end(server: Gunicorn, origin: Origin) -> None:
     assert next((d["delivery"], d["state"]) for d in r.json()) == ("gh-1", "done")
     assert [d["state"] for d in r.json()] == ["done", "done"]
     assert requests.get(server.url + "/repos/acme/widgets/stale", timeout=10).status_code == 401
+    # the worker's INFO lines reach gunicorn's error log (here: its stderr)
+    assert "delivery gh-1 (acme/widgets refs/heads/main): done" in server.log()
 
 
 def test_gunicorn_chunked_and_oversized_bodies(server: Gunicorn, origin: Origin) -> None:

@@ -20,6 +20,17 @@ from webhook import github
 from webhook import settings as settings_mod
 
 
+def _log_to_gunicorn() -> None:
+    """The server's INFO lines ("delivery ... done") go where gunicorn writes its own (its
+    error log): without a handler of its own, Python drops everything below WARNING."""
+    log = logging.getLogger("webhook")
+    log.setLevel(logging.INFO)
+    handlers = logging.getLogger("gunicorn.error").handlers
+    if handlers and not log.handlers:
+        log.handlers = list(handlers)
+        log.propagate = False
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app. ``config`` overrides the environment (keys are the ``FLOAT_*`` names; other
     keys, e.g. ``TESTING``, go to Flask's own config)."""
@@ -56,7 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def _internal_error(e: Exception) -> Any:
         return github.internal_error()
 
-    logging.getLogger("webhook").setLevel(logging.INFO)
+    _log_to_gunicorn()
     if not app.testing:
         # Everything built so far (Flask, werkzeug, the app) lives as long as the process:
         # leave it out of the cyclic GC's full collections, which otherwise walked it in

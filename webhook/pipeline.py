@@ -104,6 +104,9 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         store.set_meta(BRANCH_KEY, branch)
         timings["sync"] = time.perf_counter() - t0
         out: dict[str, Any] = {"sync": _summary(result.as_json())}
+        if d.kind == "push" and d.after and d.after != rev:
+            # a newer push got there first (or this one arrived late): the tip was synced
+            out["synced_tip"] = {"pushed": d.after, "tip": rev}
         t0 = time.perf_counter()
         if settings.on_push != "off":
             triggers.after_sync(project, store, result, "push")
@@ -134,13 +137,15 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
 
 def _target(git: Git, db_path: Path, d: Delivery,
             tracked: str | None) -> tuple[str | None, bool, str | None]:
-    """(commit to sync to, full rebuild?, the branch it is on)."""
+    """(commit to sync to, full rebuild?, the branch it is on).
+
+    Always the tracked branch's tip as just fetched, never the commit the delivery names:
+    deliveries can arrive late or out of order (an operator redelivers an old push by hand;
+    GitHub retries), and syncing to an older push's ``after`` would rewind the map. The tip is
+    what the branch holds now; a forced push that moved it back is followed too, because the
+    tip is the truth either way."""
     if d.kind == "push":
-        # normally ``after`` itself; if it is gone already (force-pushed away before the fetch)
-        # the branch's current tip, which a later delivery will name anyway
-        rev = git.resolve_commit(d.after or "") if d.after else None
-        if rev is None and d.ref:
-            rev = git.resolve_commit(d.ref)
+        rev = git.resolve_commit(f"refs/heads/{tracked}") if tracked else None
         # a (re)created branch shares no history we can trust with what was synced: rebuild
         return rev, d.created, tracked
     # a resync: the configured branch, else the one the map followed, else the origin's default
