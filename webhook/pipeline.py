@@ -111,9 +111,15 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         if settings.on_push != "off":
             triggers.after_sync(project, store, result, "push")
         if settings.on_push == "regenerate" and project.may_regenerate():
-            from float_hooks import regenerate
+            import os
 
-            out["regenerate"] = _jsonable(regenerate.run_jobs(project, store))
+            from float_hooks import regenerate
+            from float_hooks.regen_env import scrubbed
+
+            # a repository's regenerator sees the basics and the keys the operator named,
+            # never the server's secrets (regen_env)
+            regen = regenerate.regenerator(project, scrubbed(os.environ, settings.regen_env))
+            out["regenerate"] = _jsonable(regenerate.run_jobs(project, store, regen=regen))
         timings["after_sync"] = time.perf_counter() - t0
         from float_hooks.context import status_counts
 
@@ -126,13 +132,22 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         store.close()
     if project.notes:
         out["notes"] = project.notes
-    if settings.github_token and rev:
-        out["commit_status"] = status.report(settings.github_api_url, settings.github_token,
-                                             d.full_name, rev, counts)
-        if not out["commit_status"]["sent"]:
-            log.warning("commit status for %s not sent: %s", d.full_name,
-                        out["commit_status"].get("error"))
     return "done", out
+
+
+def report_status(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:
+    """Post the commit status for a done delivery's synced commit (``out`` is process()'s
+    result; the report is added to it). Called by the worker, not in the delivery's own
+    process, which never sees FLOAT_GITHUB_TOKEN."""
+    head = (out.get("sync") or {}).get("head")
+    counts = out.get("status")
+    if not settings.github_token or not isinstance(head, str) or not isinstance(counts, dict):
+        return
+    out["commit_status"] = status.report(settings.github_api_url, settings.github_token,
+                                         d.full_name, head, counts)
+    if not out["commit_status"]["sent"]:
+        log.warning("commit status for %s not sent: %s", d.full_name,
+                    out["commit_status"].get("error"))
 
 
 def _target(git: Git, db_path: Path, d: Delivery,
