@@ -252,8 +252,8 @@ class Queue:
                     return None
                 if max_attempts is None or row["attempts"] < max_attempts:
                     break
-                reason = row["error"] or ("its worker stopped renewing the lease"
-                                          if row["state"] == "running" else "unknown")
+                reason = (f"its worker ({row['owner']}) stopped renewing its lease"
+                          if row["state"] == "running" else row["error"] or "unknown")
                 conn.execute(
                     "UPDATE deliveries SET state = 'failed', error = ?, finished_at = ?,"
                     " owner = NULL, lease_until = NULL, done_seq = (SELECT coalesce("
