@@ -34,6 +34,16 @@ def alias_page(levels: int = 9) -> str:
             + f"\ndecisions: [*a{levels - 1}]\n---\n\nbody\n")
 
 
+def refused_by_the_parser(error: str) -> bool:
+    """The hardened export parser (issue 12) refuses YAML aliases at once, naming the page;
+    then the budget is never reached. Today's parser expands them until a budget stops it
+    (its own error, "a record without uid: [[[...", would take minutes and gigabytes)."""
+    if "alias" not in error.lower():
+        return False
+    assert "_log/2026.md" in error
+    return True
+
+
 class Pushes:
     """The origin's three pushes, made one at a time (a push syncs the branch's tip as
     fetched, so the page must be the tip while its delivery is applied): a good one, the
@@ -76,13 +86,12 @@ def test_the_alias_page_pushed_to_a_real_server(tmp_path: Path) -> None:
     good, poisoned, later = queue_rows(data)
     assert good["state"] == later["state"] == "done"
     assert poisoned["state"] == "failed" and poisoned["error"], poisoned
-    # over the budget (today's parser) or refused by the hardened parser: either way a
-    # reason, and the claims that went over the budget were counted
-    if "FLOAT_DELIVERY_TIMEOUT" in poisoned["error"]:
-        assert poisoned["attempts"] == 2
-        assert poisoned["error"].startswith("gave up after 2 attempts: took longer than 4s")
-    else:
-        assert "_log/2026.md" in poisoned["error"]
+    if refused_by_the_parser(poisoned["error"]):
+        return
+    # over the time budget, twice: both claims counted
+    assert poisoned["attempts"] == 2
+    assert poisoned["error"] == ("gave up after 2 attempts: took longer than 4s"
+                                 " (FLOAT_DELIVERY_TIMEOUT); stopped")
 
 
 def test_the_alias_page_under_the_memory_budget(tmp_path: Path) -> None:
@@ -95,7 +104,7 @@ def test_the_alias_page_under_the_memory_budget(tmp_path: Path) -> None:
         assert app.extensions["float_worker"].run_until_idle() == 1
     good, poisoned, fixed = rows(app)
     assert (good["state"], poisoned["state"], fixed["state"]) == ("done", "failed", "done")
-    if "_log/2026.md" not in poisoned["error"]:  # the hardened parser refuses it at once
+    if not refused_by_the_parser(poisoned["error"]):
         assert poisoned["error"] == "ran out of memory (FLOAT_DELIVERY_MEMORY_MB=300)"
 
 
