@@ -27,3 +27,9 @@ def scrubbed(environ: Mapping[str, str], keys: Iterable[str] = ()) -> dict[str, 
     ``keys`` that are set."""
     allowed = BASICS | set(keys)
     return {k: v for k, v in environ.items() if k in allowed or k.startswith("LC_")}
+
+
+def keys_only(environ: Mapping[str, str]) -> dict[str, str]:
+    """What ``scrubbed`` kept beyond the basics: the named key variables, the only ones an
+    HTTP regenerator may send as its key (not HOME or PATH)."""
+    return {k: v for k, v in environ.items() if k not in BASICS and not k.startswith("LC_")}

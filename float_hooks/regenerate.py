@@ -57,10 +57,11 @@ def regenerator(project: Project, env: Mapping[str, str] | None = None) -> Regen
         cwd = project.work_tree or project.git.git_dir
         return CommandRegenerator(cfg["command"], float(cfg["timeout"]), Path(cwd), env)
     if kind == "openai":
+        from float_hooks.regen_env import keys_only
         from float_hooks.regen_openai import OpenAIRegenerator
 
         return OpenAIRegenerator(cfg["base_url"], cfg["model"], cfg["api_key_env"],
-                                 float(cfg["timeout"]), env)
+                                 float(cfg["timeout"]), None if env is None else keys_only(env))
     raise ConfigError(f"[regenerate] kind = {kind!r}: must be one of {', '.join(KINDS)}")
 
 

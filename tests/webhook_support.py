@@ -276,9 +276,9 @@ class Gunicorn:
 
 
 def server_env(tmp: Path, origin: Origin | None = None, **extra: str) -> dict[str, str]:
-    """The FLOAT_* environment of a test server (app_config's, as strings)."""
+    """The environment of a test server: app_config's FLOAT_* settings and ``extra``."""
     cfg = app_config(tmp, origin, **extra)
-    return {k: str(v) for k, v in cfg.items() if k.startswith("FLOAT_")}
+    return {k: str(v) for k, v in cfg.items() if k != "TESTING"}
 
 
 @contextlib.contextmanager
@@ -289,3 +289,48 @@ def gunicorn(tmp: Path, origin: Origin | None = None, args: list[str] | None = N
         yield server
     finally:
         server.stop()
+
+
+class StubAPI:
+    """A local HTTP server standing in for third-party APIs a job process calls (an
+    OpenAI-compatible endpoint, GitHub's statuses): ``responses`` cannot reach into another
+    process. Records every request; answers chat completions with ``answer``."""
+
+    def __init__(self, answer: dict[str, Any] | None = None):
+        import http.server
+        import threading
+
+        self.requests: list[dict[str, Any]] = []
+        self.answer = answer or {"map_summary": "written by the stub model"}
+        stub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                stub.requests.append({"path": self.path, "headers": dict(self.headers),
+                                      "body": json.loads(body or b"null")})
+                if self.path.endswith("/chat/completions"):
+                    out = {"model": "stub-model", "choices": [
+                        {"message": {"content": json.dumps(stub.answer)}}]}
+                    code = 200
+                else:
+                    out, code = {"id": 1}, 201
+                data = json.dumps(out).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
