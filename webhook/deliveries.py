@@ -325,6 +325,10 @@ class Queue:
                     "UPDATE deliveries SET state = 'queued', owner = NULL, lease_until = NULL,"
                     " error = ? WHERE state = 'running' AND owner = ?",
                     (f"its worker ({owner}) died while applying it", owner)).rowcount
+        folder = self.data_dir / OWNER_DIR
+        if folder.is_dir():  # and the lock files of dead owners that held no row
+            for lock in folder.glob("*.lock"):
+                owner_alive(self.data_dir, lock.stem)
         return released
 
     # -- reading -----------------------------------------------------------------------------

@@ -119,6 +119,12 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
             # a repository's regenerator sees the basics and the keys the operator named,
             # never the server's secrets (regen_env)
             regen = regenerate.regenerator(project, scrubbed(os.environ, settings.regen_env))
+            from float_hooks import queue
+
+            # this delivery's claim makes this process the only one working on the
+            # repository's map: a job still running was left by a job process that died
+            with store.write() as conn:
+                queue.expire_leases(conn)
             out["regenerate"] = _jsonable(regenerate.run_jobs(project, store, regen=regen))
         timings["after_sync"] = time.perf_counter() - t0
         from float_hooks.context import status_counts
