@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.webhook_support import Gunicorn, Origin, gunicorn, signed
+from tests.webhook_support import (
+    Gunicorn,
+    Origin,
+    gunicorn,
+    readme_command,
+    server_env,
+    signed,
+)
 
 
 @pytest.fixture
@@ -84,3 +91,44 @@ def test_gunicorn_restart_resumes_queued_pushes(tmp_path: Path, origin: Origin) 
         r = s.get("/repos/acme/widgets/deliveries")
         assert [(d["after"], d["state"]) for d in r.json()] == [(first, "done"),
                                                                 (second, "done")]
+
+
+def test_regenerate_under_gunicorn(tmp_path: Path, origin: Origin) -> None:
+    with gunicorn(tmp_path, origin, FLOAT_ON_PUSH="regenerate") as s:
+        before, after = origin.push()
+        assert s.deliver("push", origin.payload(before, after)).status_code == 202
+        status = s.wait_head(after)
+        # the builtin regenerator wrote every folder's context in the worker's job process
+        assert (status["current"], status["stale"], status["pending"]) == (3, 0, 0)
+        (row,) = s.get("/repos/acme/widgets/deliveries").json()
+        assert sorted(row["result"]["regenerate"]["done"]) == ["/", "/docs", "/src"]
+        assert s.get("/repos/acme/widgets/folders/src").json()["map_children"]
+
+
+def threads_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("Threads:")[1].split()[0])
+
+
+def test_preload_starts_the_worker_in_the_forked_processes(tmp_path: Path,
+                                                           origin: Origin) -> None:
+    # `gunicorn --preload` builds the app in the master, then forks the workers: the
+    # worker threads must run in the workers (the master reaps every child it has, a job
+    # process included), and queued work must start without waiting for a request
+    with gunicorn(tmp_path, origin, FLOAT_WORKER="off") as s:
+        before, after = origin.push()
+        assert s.deliver("push", origin.payload(before, after)).status_code == 202
+    args = [*readme_command(), "--preload"]
+    server = Gunicorn(tmp_path, server_env(tmp_path, origin), args, name="preload")
+    try:
+        assert threads_of(server.proc.pid) == 1  # the master runs no worker thread
+        server.wait_head(after)
+        (row,) = server.get("/repos/acme/widgets/deliveries").json()
+        assert row["state"] == "done" and row["attempts"] == 1
+        assert row["owner"].split(":")[1] != str(server.proc.pid)
+        origin.commit({"src/app.py": "app v3\n"})
+        before, later = origin.push()
+        assert server.deliver("push", origin.payload(before, later)).status_code == 202
+        server.wait_head(later)
+    finally:
+        server.stop()

@@ -10,11 +10,23 @@ from __future__ import annotations
 import atexit
 import gc
 import logging
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
+
+
+def _in_gunicorn_master() -> bool:
+    """Whether gunicorn's arbiter is loading the app (``--preload``), as opposed to a worker
+    process loading it for itself: the arbiter's code is on the call stack."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.replace("\\", "/").endswith("gunicorn/arbiter.py"):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def _log_to_gunicorn() -> None:
@@ -53,7 +65,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     worker = Worker(settings)
     app.extensions["float_worker"] = worker
     if settings.worker == "thread":
-        worker.start()  # and again on each request in a process forked after this (Endpoint)
+        if _in_gunicorn_master():
+            # `gunicorn --preload`: this process only forks the workers; each starts its
+            # threads right after the fork (the master reaps every child it has, so a job
+            # process started here would be reaped behind the worker's back)
+            worker.start_after_fork()
+        else:
+            worker.start()  # and again on each request in a process forked after this
         atexit.register(worker.stop, 10.0)
 
     from webhook import api

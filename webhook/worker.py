@@ -86,6 +86,18 @@ class Worker:
             for t in self.threads:
                 t.start()
 
+    def start_after_fork(self) -> None:
+        """Start the threads in every process forked from this one, not in this one (a
+        server's master process that only forks workers: ``gunicorn --preload``)."""
+        ref = weakref.ref(self)
+
+        def forked() -> None:
+            worker = ref()
+            if worker is not None:
+                worker.start()
+
+        os.register_at_fork(after_in_child=forked)
+
     def _new_owner(self) -> None:
         """A fresh owner name and its lock, for this process (see deliveries.OwnerLock)."""
         if self.owner_lock is not None and self.owner_lock.fd is not None \
