@@ -34,9 +34,10 @@ def _log_to_gunicorn() -> None:
     error log): without a handler of its own, Python drops everything below WARNING."""
     log = logging.getLogger("webhook")
     log.setLevel(logging.INFO)
-    handlers = logging.getLogger("gunicorn.error").handlers
-    if handlers and not log.handlers:
-        log.handlers = list(handlers)
+    gunicorn_log = logging.getLogger("gunicorn.error")
+    if gunicorn_log.handlers and not log.handlers:
+        log.handlers = list(gunicorn_log.handlers)
+        log.setLevel(gunicorn_log.level or logging.INFO)  # and its --log-level
         log.propagate = False
 
 
