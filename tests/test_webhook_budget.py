@@ -145,3 +145,33 @@ def test_a_claim_whose_worker_died_counts_and_gives_up(tmp_path: Path) -> None:
     assert first["error"] == ("gave up after 2 attempts: its worker (host:1:" + "b" * 16
                               + ") stopped renewing its lease")
     q.close()
+
+
+HANG = """\
+import os, pathlib, sys, time
+pathlib.Path(sys.argv[1]).write_text(str(os.getpid()))
+time.sleep(600)
+"""
+
+
+def test_over_time_the_regenerator_command_is_stopped_too(tmp_path: Path) -> None:
+    # the command runs in a process group of its own (regen_command): killing the job
+    # process's group would leave it running; the job process stops it on its way out
+    (tmp_path / "hang.py").write_text(HANG)
+    pidfile = tmp_path / "regen.pid"
+    origin = Origin(tmp_path)
+    origin.commit({"src/app.py": "app\n", ".float/config.toml":
+                   f'[regenerate]\nkind = "command"\ntimeout = 60\n'
+                   f'command = "{sys.executable} {tmp_path / "hang.py"} {pidfile}"\n'}, "initial")
+    app = create_app(app_config(tmp_path, origin, FLOAT_WORKER="off", FLOAT_ON_PUSH="regenerate",
+                                FLOAT_TRUST_REPO_CONFIG="1", FLOAT_DELIVERY_TIMEOUT="3",
+                                FLOAT_MAX_ATTEMPTS="1"))
+    post(app.test_client(), "push", origin.payload(*origin.push()))
+    assert app.extensions["float_worker"].run_until_idle() == 1
+    (row,) = rows(app)
+    assert (row["state"], row["error"]) == (
+        "failed", "took longer than 3s (FLOAT_DELIVERY_TIMEOUT); stopped")
+    pid = int(pidfile.read_text())
+    wait_for(lambda: not Path(f"/proc/{pid}").exists()
+             or Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z",
+             "the regenerator command to end", 30)

@@ -54,6 +54,7 @@ from webhook.deliveries import Delivery
 from webhook.settings import Settings
 
 IDLE_SECONDS = 300.0
+TERM_GRACE = 3.0  # seconds a job process over its time has to stop what it started
 ERROR_CHARS = 2000  # of a reason recorded for a delivery
 # besides regen_env's basics: what git and the interpreter need in the job process
 PASSED = ("GIT_", "PYTHONPATH", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
@@ -110,8 +111,12 @@ class JobProcess:
         try:
             self.proc.stdin.write(line)
             self.proc.stdin.flush()
-        except BrokenPipeError:
-            self._died()
+        except BrokenPipeError:  # it died while idle (nothing of this delivery's doing)
+            self.proc.wait()
+            self._start()
+            assert self.proc is not None and self.proc.stdin is not None
+            self.proc.stdin.write(line)
+            self.proc.stdin.flush()
         self.last_used = time.monotonic()
         try:
             answer: dict[str, Any] = json.loads(self._read_line(self.settings.delivery_timeout))
@@ -161,9 +166,15 @@ class JobProcess:
         raise BudgetExceeded(f"its process died ({how})")
 
     def kill(self) -> None:
-        """Stop the job process and everything it started, now."""
+        """Stop the job process and everything it started: SIGTERM first, so that it stops
+        a regenerator command (which runs in a process group of its own) the way a timeout
+        does, then, after TERM_GRACE seconds, SIGKILL to its whole group."""
         if self.proc is None:
             return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            self.proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(TERM_GRACE)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
@@ -237,6 +248,9 @@ def main(argv: list[str]) -> int:
     memory_mb, parent = int(argv[0]), int(argv[1])
     _die_with_parent(parent)
     _limit_memory(memory_mb)
+    # SIGTERM (over the time budget) unwinds like an exception: a running regenerator
+    # command's process group is killed on the way out (regen_command)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     answers: IO[str] = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # stray prints go to the log, never into the answers
     sys.stdout = sys.stderr
