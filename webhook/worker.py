@@ -1,9 +1,16 @@
-"""The worker: takes deliveries from the queue and applies them (``pipeline.process``).
+"""The worker: takes deliveries from the queue and applies them.
 
 By default the app runs it as threads in each server process; ``FLOAT_WORKER=off`` leaves the
 work to a separate process, ``python -m webhook.worker``. Any number of threads and processes
 can share one data directory: the queue hands each repository to one of them at a time, in
 the order its deliveries arrived, while other repositories proceed in parallel.
+
+A worker thread claims a delivery (``Queue.claim``), renews its lease while it runs, hands it
+to its job process (``job.JobProcess``: ``pipeline.process`` under a time and memory budget),
+and records the outcome: ``Queue.finish`` (done or ignored, after posting the commit status),
+``Queue.fail`` with a retry time (transient, over budget, crashed; each counted) or without
+(deterministic, or out of attempts). Those Queue calls are the only places a delivery changes
+state, so a later queue backend or an event stream hooks in there.
 """
 
 from __future__ import annotations
