@@ -211,6 +211,14 @@ def take(store: Store, owner: str, *, lease_seconds: float, max_attempts: int,
             return out
 
 
+def expire_leases(conn: sqlite3.Connection) -> int:
+    """End every running job's lease now, for a caller that knows their holders are gone
+    (the webhook server: a repository's map is worked on by one delivery at a time, so a job
+    still running when the next delivery starts belonged to a job process that died).
+    take() then treats them as any expired lease (the attempt counts)."""
+    return conn.execute("UPDATE jobs SET lease_until = 0 WHERE state = 'running'").rowcount
+
+
 def _numbered(sql: str) -> str:
     """Turn the positional ``?`` of :func:`_within_sql` into named ``:wN`` parameters."""
     i = 0

@@ -2,8 +2,10 @@
 
 The request is JSON on stdin; the answer is JSON on stdout with the context fields (an agent
 CLI's ``{"result": "..."}`` envelope is unwrapped). ``{path}`` in the template is replaced by
-the folder path. The command runs in its own process group so a timeout stops everything it
-started. A non-zero exit, a timeout or an invalid answer fails the job with the tail of stderr.
+the folder path. Its environment is the caller's (the CLI: the user's own), or the scrubbed one
+the webhook server gives it (regen_env). The command runs in its own process group so a
+timeout stops everything it started. A non-zero exit, a timeout or an invalid answer fails
+the job with the tail of stderr.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import shlex
 import signal
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +25,24 @@ STDERR_TAIL = 2000
 
 
 class CommandRegenerator:
-    def __init__(self, template: str, timeout: float, cwd: Path):
+    def __init__(self, template: str, timeout: float, cwd: Path,
+                 env: Mapping[str, str] | None = None):
+        """``env``: the command's whole environment (the webhook server passes a scrubbed
+        one, regen_env); None: this process's own (the local CLI: the user's command)."""
         if not template.strip():
             raise RegenError('[regenerate] kind = "command" needs [regenerate] command')
         self.template = template
         self.timeout = timeout
         self.cwd = cwd
+        self.env = env
 
     def argv(self, path: str) -> list[str]:
         return [a.replace("{path}", path) for a in shlex.split(self.template)]
 
     def __call__(self, request: Request) -> tuple[dict[str, Any], str]:
         argv = self.argv(request.path)
-        env = {**os.environ, "FLOAT_PATH": request.path, "FLOAT_SOURCE_HASH":
-               request.source_hash}
+        env = {**(os.environ if self.env is None else self.env), "FLOAT_PATH": request.path,
+               "FLOAT_SOURCE_HASH": request.source_hash}
         payload = json.dumps(request.as_json()).encode()
         try:
             proc = subprocess.Popen(argv, cwd=self.cwd, env=env, stdin=subprocess.PIPE,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -23,18 +24,27 @@ MAX_WAIT = 60.0  # never sleep longer than this for one Retry-After
 
 
 class OpenAIRegenerator:
-    def __init__(self, base_url: str, model: str, api_key_env: str, timeout: float):
+    def __init__(self, base_url: str, model: str, api_key_env: str, timeout: float,
+                 environ: Mapping[str, str] | None = None):
+        """``environ``: where the key variable is looked up; None: this process's own (the
+        CLI). The webhook server passes only the variables its operator allowed
+        (FLOAT_REGEN_ENV), so a repository cannot name one of the server's secrets."""
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.api_key_env = api_key_env
         self.timeout = timeout
+        self.environ = environ
 
     def headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
         if self.api_key_env:
-            key = os.environ.get(self.api_key_env)
+            environ = os.environ if self.environ is None else self.environ
+            key = environ.get(self.api_key_env)
             if not key:
-                raise RegenError(f"${self.api_key_env} is not set (the key for"
+                where = "" if self.environ is None else (
+                    " here: the server hands regenerators only the variables named in"
+                    " FLOAT_REGEN_ENV")
+                raise RegenError(f"${self.api_key_env} is not set{where} (the key for"
                                  f" {self.url}; set [regenerate] api_key_env = \"\" for none)")
             headers["Authorization"] = f"Bearer {key}"
         return headers

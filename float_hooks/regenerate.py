@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,8 +41,10 @@ class RunSummary:
         return asdict(self)
 
 
-def regenerator(project: Project) -> Regenerator:
-    """The regenerator ``[regenerate] kind`` names."""
+def regenerator(project: Project, env: Mapping[str, str] | None = None) -> Regenerator:
+    """The regenerator ``[regenerate] kind`` names. ``env``: the environment it may use (a
+    command's whole environment, where an HTTP key is looked up); None: this process's own
+    (the CLI). The webhook server passes regen_env.scrubbed(...)."""
     cfg = project.config["regenerate"]
     kind = cfg["kind"]
     if kind == "builtin":
@@ -53,12 +55,13 @@ def regenerator(project: Project) -> Regenerator:
         from float_hooks.regen_command import CommandRegenerator
 
         cwd = project.work_tree or project.git.git_dir
-        return CommandRegenerator(cfg["command"], float(cfg["timeout"]), Path(cwd))
+        return CommandRegenerator(cfg["command"], float(cfg["timeout"]), Path(cwd), env)
     if kind == "openai":
+        from float_hooks.regen_env import keys_only
         from float_hooks.regen_openai import OpenAIRegenerator
 
         return OpenAIRegenerator(cfg["base_url"], cfg["model"], cfg["api_key_env"],
-                                 float(cfg["timeout"]))
+                                 float(cfg["timeout"]), None if env is None else keys_only(env))
     raise ConfigError(f"[regenerate] kind = {kind!r}: must be one of {', '.join(KINDS)}")
 
 

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.test_webhook_helpers import ZERO, app_config, post, rows, signed
+from tests.webhook_support import ZERO, app_config, post, rows, signed
 from webhook import create_app
 from webhook.github import MAX_BODY
 

@@ -11,7 +11,7 @@ import responses
 
 from float_hooks import queue as regen_queue
 from float_hooks.db import Store
-from tests.test_webhook_helpers import Origin, app_config, post, rows
+from tests.webhook_support import Origin, app_config, post, rows
 from webhook import create_app
 
 API = "https://ghe.example/api/v3"

@@ -10,21 +10,48 @@ from __future__ import annotations
 import atexit
 import gc
 import logging
+import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from werkzeug.exceptions import HTTPException
+if TYPE_CHECKING:
+    from flask import Flask
 
-from webhook import github
-from webhook import settings as settings_mod
+
+def _in_gunicorn_master() -> bool:
+    """Whether gunicorn's arbiter is loading the app (``--preload``), as opposed to a worker
+    process loading it for itself: the arbiter's code is on the call stack."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.replace("\\", "/").endswith("gunicorn/arbiter.py"):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
+def _log_to_gunicorn() -> None:
+    """The server's INFO lines ("delivery ... done") go where gunicorn writes its own (its
+    error log): without a handler of its own, Python drops everything below WARNING."""
+    log = logging.getLogger("webhook")
+    log.setLevel(logging.INFO)
+    gunicorn_log = logging.getLogger("gunicorn.error")
+    if gunicorn_log.handlers and not log.handlers:
+        log.handlers = list(gunicorn_log.handlers)
+        log.setLevel(gunicorn_log.level or logging.INFO)  # and its --log-level
+        log.propagate = False
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app. ``config`` overrides the environment (keys are the ``FLOAT_*`` names; other
     keys, e.g. ``TESTING``, go to Flask's own config)."""
     # imported here, not at module level: `python -m webhook.worker` imports this package
-    # first, and must not find its own module already imported
+    # first, and must not find its own module already imported; and a job process
+    # (`python -m webhook.job`) has no use for Flask (~0.13 s of imports)
+    from flask import Flask
+    from werkzeug.exceptions import HTTPException
+
+    from webhook import github
+    from webhook import settings as settings_mod
     from webhook.deliveries import Queue
     from webhook.worker import Worker
 
@@ -39,7 +66,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     worker = Worker(settings)
     app.extensions["float_worker"] = worker
     if settings.worker == "thread":
-        worker.start()  # and again on each request in a process forked after this (Endpoint)
+        if _in_gunicorn_master():
+            # `gunicorn --preload`: this process only forks the workers; each starts its
+            # threads right after the fork (the master reaps every child it has, so a job
+            # process started here would be reaped behind the worker's back)
+            worker.start_after_fork()
+        else:
+            worker.start()  # and again on each request in a process forked after this
         atexit.register(worker.stop, 10.0)
 
     from webhook import api
@@ -56,7 +89,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def _internal_error(e: Exception) -> Any:
         return github.internal_error()
 
-    logging.getLogger("webhook").setLevel(logging.INFO)
+    _log_to_gunicorn()
     if not app.testing:
         # Everything built so far (Flask, werkzeug, the app) lives as long as the process:
         # leave it out of the cyclic GC's full collections, which otherwise walked it in

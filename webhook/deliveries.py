@@ -6,13 +6,21 @@ threads and across gunicorn worker processes sharing the file. A repository's ro
 out strictly in the order they were received, one at a time (the oldest unfinished row of a
 repository is the only one that can be claimed); different repositories run in parallel.
 A claimed row carries a lease that its worker renews; a worker that dies lets the lease run out
-and the row is claimed again (the sync is idempotent, so doing it twice is harmless).
+and the row is claimed again (the sync is idempotent, so doing it twice is harmless). On the
+same host no lease needs to run out: each owner holds an ``flock`` on ``workers/<tag>.lock``
+for as long as its process lives (OwnerLock), and the kernel drops it the instant the process
+dies, however it dies; a lock that can be taken means a dead owner (a pid could be a zombie or
+reused by then). A claim taken back from a dead owner counts as an attempt: a delivery that
+kills its worker every time gives up after ``max_attempts`` like any other failure.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import re
 import socket
 import sqlite3
 import time
@@ -71,8 +79,60 @@ class Delivery:
     attempts: int
 
 
+OWNER_DIR = "workers"
+_TAG = re.compile(r"[0-9a-f]{8,32}")
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class OwnerLock:
+    """``DATA_DIR/workers/<tag>.lock``, exclusively flocked while the owner ``host:pid:tag``
+    lives. The file descriptor is close-on-exec, and a process forked from the owner must
+    call ``forget()`` (the lock belongs to the open file, which a fork shares)."""
+
+    def __init__(self, data_dir: Path, tag: str):
+        if not _TAG.fullmatch(tag):
+            raise ValueError("an owner tag is 8-32 lower-case hex digits")
+        folder = data_dir / OWNER_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{tag}.lock"
+        self.fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh tag: never contended
+
+    def forget(self) -> None:
+        """In a forked child: close the inherited descriptor without unlocking the parent's."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            os.close(self.fd)
+            self.fd = None
+
+
+def owner_alive(data_dir: Path, tag: str) -> bool:
+    """Whether the owner with this tag still holds its lock (on this host)."""
+    if not _TAG.fullmatch(tag):
+        return False
+    path = data_dir / OWNER_DIR / f"{tag}.lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False  # every live owner made its file before claiming anything
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops our lock too
+    with contextlib.suppress(OSError):
+        path.unlink()  # a dead owner's file
+    return False
 
 
 class Queue:
@@ -81,6 +141,7 @@ class Queue:
 
     def __init__(self, data_dir: Path, *, create: bool = True, timeout: float = 30.0,
                  answers_github: bool = False):
+        self.data_dir = data_dir
         self.path = data_dir / DB_FILE
         if create:
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -166,8 +227,11 @@ class Queue:
         return cur.rowcount == 1
 
     # -- claiming ----------------------------------------------------------------------------
-    def claim(self, owner: str, lease_seconds: float) -> Delivery | None:
-        """The oldest claimable row of some repository, leased to ``owner``; None if none."""
+    def claim(self, owner: str, lease_seconds: float,
+              max_attempts: int | None = None) -> Delivery | None:
+        """The oldest claimable row of some repository, leased to ``owner``; None if none.
+        A row whose earlier claims used up ``max_attempts`` without an outcome (its workers
+        died or their leases ran out) is marked failed instead, and the next one is taken."""
         now = time.time()
         # a plain read first: idle workers poll, and must not take the write lock that
         # answering deliveries needs just to find nothing
@@ -175,16 +239,26 @@ class Queue:
                              " LIMIT 1").fetchone() is None:
             return None
         with self._tx() as conn:
-            row = conn.execute(
-                "SELECT d.* FROM deliveries d"
-                " WHERE d.state IN ('queued', 'running')"
-                "   AND d.id = (SELECT min(e.id) FROM deliveries e"
-                "               WHERE e.repo = d.repo AND e.state IN ('queued', 'running'))"
-                "   AND (d.state = 'queued' OR d.lease_until < ?)"
-                "   AND d.not_before <= ?"
-                " ORDER BY d.id LIMIT 1", (now, now)).fetchone()
-            if row is None:
-                return None
+            while True:
+                row = conn.execute(
+                    "SELECT d.* FROM deliveries d"
+                    " WHERE d.state IN ('queued', 'running')"
+                    "   AND d.id = (SELECT min(e.id) FROM deliveries e"
+                    "               WHERE e.repo = d.repo AND e.state IN ('queued', 'running'))"
+                    "   AND (d.state = 'queued' OR d.lease_until < ?)"
+                    "   AND d.not_before <= ?"
+                    " ORDER BY d.id LIMIT 1", (now, now)).fetchone()
+                if row is None:
+                    return None
+                if max_attempts is None or row["attempts"] < max_attempts:
+                    break
+                reason = (f"its worker ({row['owner']}) stopped renewing its lease"
+                          if row["state"] == "running" else row["error"] or "unknown")
+                conn.execute(
+                    "UPDATE deliveries SET state = 'failed', error = ?, finished_at = ?,"
+                    " owner = NULL, lease_until = NULL, done_seq = (SELECT coalesce("
+                    "max(done_seq), 0) + 1 FROM deliveries) WHERE id = ?",
+                    (f"gave up after {row['attempts']} attempts: {reason}", now, row["id"]))
             conn.execute(
                 "UPDATE deliveries SET state = 'running', owner = ?, lease_until = ?,"
                 " started_at = ?, attempts = attempts + 1 WHERE id = ?",
@@ -225,7 +299,8 @@ class Queue:
                     (error, time.time() + retry_in, row_id, owner))
 
     def release(self, owner: str) -> int:
-        """Hand back every row ``owner`` holds (a clean shutdown mid-job)."""
+        """Hand back every row ``owner`` holds after a clean shutdown mid-job: the stop was
+        not the delivery's doing, so that claim is not counted as an attempt."""
         with self._tx() as conn:
             return conn.execute(
                 "UPDATE deliveries SET state = 'queued', owner = NULL, lease_until = NULL,"
@@ -233,18 +308,28 @@ class Queue:
                 (owner,)).rowcount
 
     def release_dead(self) -> int:
-        """Rows held by processes on this host that no longer exist go back to the queue at
-        once (a restart after a crash need not wait for their leases to run out)."""
+        """Rows held by owners on this host that no longer hold their lock (OwnerLock) go
+        back to the queue at once, their claim counted as an attempt: a restart after a
+        crash need not wait for the leases to run out, and a delivery that crashes its
+        worker every time still gives up after max_attempts (claim)."""
         host = socket.gethostname()
-        dead = []
+        released = 0
         for (owner,) in self.conn.execute(
-                "SELECT DISTINCT owner FROM deliveries WHERE state = 'running'"):
-            # owners are "host:pid:tag" (worker_id() plus a per-start tag)
-            h, _, rest = (owner or "").partition(":")
-            pid = rest.split(":")[0]
-            if h == host and pid.isdigit() and not _alive(int(pid)):
-                dead.append(owner)
-        return sum(self.release(o) for o in dead)
+                "SELECT DISTINCT owner FROM deliveries WHERE state = 'running'").fetchall():
+            h, _, rest = (owner or "").partition(":")  # "host:pid:tag"
+            tag = rest.rpartition(":")[2]
+            if h != host or owner_alive(self.data_dir, tag):
+                continue
+            with self._tx() as conn:
+                released += conn.execute(
+                    "UPDATE deliveries SET state = 'queued', owner = NULL, lease_until = NULL,"
+                    " error = ? WHERE state = 'running' AND owner = ?",
+                    (f"its worker ({owner}) died while applying it", owner)).rowcount
+        folder = self.data_dir / OWNER_DIR
+        if folder.is_dir():  # and the lock files of dead owners that held no row
+            for lock in folder.glob("*.lock"):
+                owner_alive(self.data_dir, lock.stem)
+        return released
 
     # -- reading -----------------------------------------------------------------------------
     def pending(self, repo: str | None = None) -> int:
@@ -270,13 +355,3 @@ class Queue:
             out.append(item)
         out.reverse()
         return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -35,7 +35,7 @@ from werkzeug.exceptions import (
 from werkzeug.wrappers import Response
 
 from webhook.deliveries import Queue
-from webhook.names import InvalidName, repo_key, safe_branch, split
+from webhook.names import InvalidName, repo_key, split, valid_branch, valid_refname
 from webhook.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,7 +50,6 @@ log = logging.getLogger("webhook")
 _DELIVERY = re.compile(r"[A-Za-z0-9-]{1,100}")
 _EVENT = re.compile(r"[a-z_]{1,64}")
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_CONTROL = re.compile(r"[\x00-\x1f]")
 _LENGTH = re.compile(r"[0-9]{1,12}")  # ASCII digits only (str.isdigit takes "²")
 _STATUS = {200: "200 OK", 202: "202 Accepted", 204: "204 No Content"}
 
@@ -83,11 +82,24 @@ def _payload(body: bytes, content_type: str) -> dict[str, Any]:
             raise BadRequest("body is not UTF-8") from e
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:
+    except (ValueError, RecursionError) as e:
+        # ValueError: JSONDecodeError, and an integer past Python's 4300-digit limit
         raise BadRequest("malformed JSON payload") from e
     if not isinstance(data, dict):
         raise BadRequest("payload is not a JSON object")
     return data
+
+
+def _utf8(value: object) -> bool:
+    """A str that encodes to UTF-8 (JSON's \\ud800 escape gives a lone surrogate, which
+    neither SQLite nor an answer could hold)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _str(data: dict[str, Any], key: str) -> str | None:
@@ -165,7 +177,7 @@ class Endpoint:
         if answer is None:  # 204: no body, and no Content-Length (RFC 9110, 8.6)
             start_response(_STATUS[code], [])
             return [b""]
-        out = json.dumps(answer).encode()
+        out = json.dumps(answer, allow_nan=False).encode()
         start_response(_STATUS[code], [("Content-Type", "application/json"),
                                        ("Content-Length", str(len(out)))])
         return [out]
@@ -183,7 +195,8 @@ class Endpoint:
             raise BadRequest("missing or invalid X-GitHub-Event / X-GitHub-Delivery header")
         data = _payload(body, environ.get("CONTENT_TYPE", ""))
         if event == "ping":
-            return 200, {"status": "pong", "zen": data.get("zen")}
+            zen = data.get("zen")
+            return 200, {"status": "pong", "zen": zen if _utf8(zen) else None}
         if event != "push":
             return 204, None
         repository = data.get("repository")
@@ -199,13 +212,13 @@ class Endpoint:
             raise Forbidden(f"{full_name} is not in FLOAT_REPOS")
         ref = _str(data, "ref")
         before, after = _str(data, "before"), _str(data, "after")
-        if ref is None or not ref.startswith("refs/") or _CONTROL.search(ref):
+        if ref is None or not ref.startswith("refs/") or not valid_refname(ref):
             raise BadRequest("push without a valid ref")
         for sha in (before, after):
             if sha is not None and not _SHA.fullmatch(sha):
                 raise BadRequest("before/after must be commit ids")
         default_branch = repository.get("default_branch")
-        if not isinstance(default_branch, str) or not safe_branch(default_branch):
+        if not valid_branch(default_branch):
             default_branch = None  # then no push can match it: all are recorded as ignored
         commits = data.get("commits")
         # a push to a branch the map does not follow needs no work: settle it now

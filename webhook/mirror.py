@@ -75,10 +75,25 @@ def update(data_dir: Path, template: str, full_name: str,
         repo.close()
         return path
     except git.GitCommandError as e:
-        detail = (e.stderr or "").strip().splitlines()
         raise MirrorError(
             f"git {e.command[1] if len(e.command) > 1 else ''} for {full_name} failed: "
-            f"{detail[-1] if detail else e.status}") from e
+            f"{git_reason(str(e.stderr or ''), e.status)}") from e
+
+
+REASON_CHARS = 500
+
+
+def git_reason(stderr: str, status: object) -> str:
+    """git's own reason from its stderr: the ``fatal:``/``error:`` lines (git ends many of its
+    messages with advice such as "... and the repository exists.", which is no reason), else
+    the last line, else the exit status. GitPython quotes stderr as ``stderr: '...'``."""
+    text = stderr.strip()
+    if text.startswith("stderr: '") and text.endswith("'"):
+        text = text[len("stderr: '"):-1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reasons = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    reason = "; ".join(reasons or lines[-1:]) or f"exit status {status}"
+    return reason[:REASON_CHARS]
 
 
 def _fetch(repo: Any, url: str, branch: str | None = None) -> None:

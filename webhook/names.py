@@ -55,11 +55,31 @@ def repo_dir(data_dir: Path, full_name: str) -> Path:
     return path
 
 
-_BRANCH = re.compile(r"[A-Za-z0-9._/+-]{1,255}")
+MAX_REF_BYTES = 1024  # far beyond any real ref; bounds what a payload can make us store
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{")
 
 
-def safe_branch(name: str) -> bool:
-    """A branch name that is safe inside a git refspec (it ends up in one for the fetch):
-    no ``:``, spaces, globs or ``..``, no leading ``-`` or ``/``."""
-    return (bool(_BRANCH.fullmatch(name)) and ".." not in name and "//" not in name
-            and not name.startswith(("-", "/", ".")) and not name.endswith(("/", ".lock")))
+def valid_refname(ref: object) -> bool:
+    """git's own rules for a full ref name (``git check-ref-format``, refs.c), in Python
+    because it runs on every delivery: no ASCII control characters, space, ``~ ^ : ? * [ \\``,
+    ``..`` or ``@{``; no empty component (``//``, a leading or trailing ``/``); no component
+    starting with ``.`` or ending with ``.lock``; not ending with ``.``; not ``@``. Any other
+    Unicode is fine (``refs/heads/développement``), as long as it is valid UTF-8 (a lone
+    surrogate is not). tests/test_webhook_branches.py compares it with git on random names."""
+    if not isinstance(ref, str) or not ref or ref == "@" or ref.endswith("."):
+        return False
+    try:
+        size = len(ref.encode("utf-8"))
+    except UnicodeEncodeError:
+        return False
+    if size > MAX_REF_BYTES or _REF_FORBIDDEN.search(ref):
+        return False
+    return all(part and not part.startswith(".") and not part.endswith(".lock")
+               for part in ref.split("/"))
+
+
+def valid_branch(name: object) -> bool:
+    """``git check-ref-format --branch``: ``refs/heads/<name>`` is a valid ref, and the name
+    is neither ``HEAD`` nor starts with ``-`` (so it can never be read as an option)."""
+    return (isinstance(name, str) and name != "HEAD" and not name.startswith("-")
+            and valid_refname(f"refs/heads/{name}"))

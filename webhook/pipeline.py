@@ -102,13 +102,28 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         store.set_meta(BRANCH_KEY, branch)
         timings["sync"] = time.perf_counter() - t0
         out: dict[str, Any] = {"sync": _summary(result.as_json())}
+        if d.kind == "push" and d.after and d.after != rev:
+            # a newer push got there first (or this one arrived late): the tip was synced
+            out["synced_tip"] = {"pushed": d.after, "tip": rev}
         t0 = time.perf_counter()
         if settings.on_push != "off":
             triggers.after_sync(project, store, result, "push")
         if settings.on_push == "regenerate" and project.may_regenerate():
-            from float_hooks import regenerate
+            import os
 
-            out["regenerate"] = _jsonable(regenerate.run_jobs(project, store))
+            from float_hooks import regenerate
+            from float_hooks.regen_env import scrubbed
+
+            # a repository's regenerator sees the basics and the keys the operator named,
+            # never the server's secrets (regen_env)
+            regen = regenerate.regenerator(project, scrubbed(os.environ, settings.regen_env))
+            from float_hooks import queue
+
+            # this delivery's claim makes this process the only one working on the
+            # repository's map: a job still running was left by a job process that died
+            with store.write() as conn:
+                queue.expire_leases(conn)
+            out["regenerate"] = _jsonable(regenerate.run_jobs(project, store, regen=regen))
         timings["after_sync"] = time.perf_counter() - t0
         from float_hooks.context import status_counts
 
@@ -121,24 +136,35 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         store.close()
     if project.notes:
         out["notes"] = project.notes
-    if settings.github_token and rev:
-        out["commit_status"] = status.report(settings.github_api_url, settings.github_token,
-                                             d.full_name, rev, counts)
-        if not out["commit_status"]["sent"]:
-            log.warning("commit status for %s not sent: %s", d.full_name,
-                        out["commit_status"].get("error"))
     return "done", out
+
+
+def report_status(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:
+    """Post the commit status for a done delivery's synced commit (``out`` is process()'s
+    result; the report is added to it). Called by the worker, not in the delivery's own
+    process, which never sees FLOAT_GITHUB_TOKEN."""
+    head = (out.get("sync") or {}).get("head")
+    counts = out.get("status")
+    if not settings.github_token or not isinstance(head, str) or not isinstance(counts, dict):
+        return
+    out["commit_status"] = status.report(settings.github_api_url, settings.github_token,
+                                         d.full_name, head, counts)
+    if not out["commit_status"]["sent"]:
+        log.warning("commit status for %s not sent: %s", d.full_name,
+                    out["commit_status"].get("error"))
 
 
 def _target(git: Git, db_path: Path, d: Delivery,
             tracked: str | None) -> tuple[str | None, bool, str | None]:
-    """(commit to sync to, full rebuild?, the branch it is on)."""
+    """(commit to sync to, full rebuild?, the branch it is on).
+
+    Always the tracked branch's tip as just fetched, never the commit the delivery names:
+    deliveries can arrive late or out of order (an operator redelivers an old push by hand;
+    GitHub retries), and syncing to an older push's ``after`` would rewind the map. The tip is
+    what the branch holds now; a forced push that moved it back is followed too, because the
+    tip is the truth either way."""
     if d.kind == "push":
-        # normally ``after`` itself; if it is gone already (force-pushed away before the fetch)
-        # the branch's current tip, which a later delivery will name anyway
-        rev = git.resolve_commit(d.after or "") if d.after else None
-        if rev is None and d.ref:
-            rev = git.resolve_commit(d.ref)
+        rev = git.resolve_commit(f"refs/heads/{tracked}") if tracked else None
         # a (re)created branch shares no history we can trust with what was synced: rebuild
         return rev, d.created, tracked
     # a resync: the configured branch, else the one the map followed, else the origin's default

@@ -3,13 +3,15 @@ given to ``create_app`` (tests). Read once, validated once, then passed around a
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webhook.names import InvalidName, repo_key, safe_branch
+from float_hooks.regen_env import NAME
+from webhook.names import InvalidName, repo_key, valid_branch
 
 ON_PUSH_MODES = ("regenerate", "queue", "off")
 WORKER_MODES = ("thread", "off")
@@ -36,6 +38,9 @@ class Settings:
     lease_seconds: float
     poll_seconds: float
     max_attempts: int
+    delivery_timeout: float  # seconds one delivery's process may take (job.py)
+    delivery_memory_mb: int  # its data segment limit (RLIMIT_DATA)
+    regen_env: tuple[str, ...] = ()  # key variables regenerators may see (FLOAT_REGEN_ENV)
 
     def allowed(self, full_name: str) -> bool:
         return self.repos is None or repo_key(full_name) in self.repos
@@ -79,8 +84,9 @@ def load(config: Mapping[str, Any] | None = None,
     if on_push not in ON_PUSH_MODES:
         raise SettingsError(f"FLOAT_ON_PUSH must be one of {', '.join(ON_PUSH_MODES)}")
     branch = get("FLOAT_BRANCH")
-    if branch is not None and not safe_branch(branch):
-        raise SettingsError(f"FLOAT_BRANCH: not a usable branch name: {branch!r}")
+    if branch is not None and not valid_branch(branch):
+        raise SettingsError("FLOAT_BRANCH: not a valid branch name by git's rules"
+                            " (git check-ref-format --branch)")
     worker = get("FLOAT_WORKER", "thread") or ""
     if worker not in WORKER_MODES:
         raise SettingsError(f"FLOAT_WORKER must be one of {', '.join(WORKER_MODES)}")
@@ -89,10 +95,25 @@ def load(config: Mapping[str, Any] | None = None,
         lease = float(get("FLOAT_LEASE_SECONDS", "120") or "120")
         poll = float(get("FLOAT_POLL_SECONDS", "0.25") or "0.25")
         attempts = int(get("FLOAT_MAX_ATTEMPTS", "3") or "3")
+        timeout = float(get("FLOAT_DELIVERY_TIMEOUT", "900") or "900")
+        memory = int(get("FLOAT_DELIVERY_MEMORY_MB", "2048") or "2048")
     except ValueError as e:
         raise SettingsError(f"invalid number in the worker settings: {e}") from e
-    if threads < 1 or lease <= 0 or poll <= 0 or attempts < 1:
-        raise SettingsError("worker settings must be positive")
+    if (threads < 1 or not 0 < lease < math.inf or not 0 < poll < math.inf or attempts < 1
+            or not 0 < timeout < math.inf or memory < 64):
+        raise SettingsError("worker settings must be positive (FLOAT_DELIVERY_MEMORY_MB at"
+                            " least 64)")
+    regen_env = tuple(n.strip() for n in (get("FLOAT_REGEN_ENV") or "").split(",")
+                      if n.strip())
+    for name in regen_env:
+        if not NAME.fullmatch(name):
+            raise SettingsError("FLOAT_REGEN_ENV: a comma-separated list of variable names")
+        if name.startswith("FLOAT_") or name.startswith("GIT_"):
+            # the server's own settings and secrets, and git's (credentials), never go to a
+            # program a repository chose
+            raise SettingsError(f"FLOAT_REGEN_ENV may not name {name}: the server's own"
+                                " FLOAT_* settings and GIT_* variables never reach a"
+                                " regenerator")
     return Settings(
         secret=secret.encode() if secret is not None else None,
         data_dir=data_dir,
@@ -109,4 +130,7 @@ def load(config: Mapping[str, Any] | None = None,
         lease_seconds=lease,
         poll_seconds=poll,
         max_attempts=attempts,
+        delivery_timeout=timeout,
+        delivery_memory_mb=memory,
+        regen_env=regen_env,
     )

@@ -1,9 +1,16 @@
-"""The worker: takes deliveries from the queue and applies them (``pipeline.process``).
+"""The worker: takes deliveries from the queue and applies them.
 
 By default the app runs it as threads in each server process; ``FLOAT_WORKER=off`` leaves the
 work to a separate process, ``python -m webhook.worker``. Any number of threads and processes
 can share one data directory: the queue hands each repository to one of them at a time, in
 the order its deliveries arrived, while other repositories proceed in parallel.
+
+A worker thread claims a delivery (``Queue.claim``), renews its lease while it runs, hands it
+to its job process (``job.JobProcess``: ``pipeline.process`` under a time and memory budget),
+and records the outcome: ``Queue.finish`` (done or ignored, after posting the commit status),
+``Queue.fail`` with a retry time (transient, over budget, crashed; each counted) or without
+(deterministic, or out of attempts). Those Queue calls are the only places a delivery changes
+state, so a later queue backend or an event stream hooks in there.
 """
 
 from __future__ import annotations
@@ -17,14 +24,15 @@ import sqlite3
 import sys
 import threading
 import time
-import traceback
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from float_hooks.git import lower_priority
 from webhook import pipeline
-from webhook.deliveries import Delivery, Queue, worker_id
+from webhook.deliveries import Delivery, OwnerLock, Queue, worker_id
+from webhook.job import BudgetExceeded, JobProcess
 from webhook.settings import Settings, SettingsError, load
 
 log = logging.getLogger("webhook")
@@ -40,9 +48,18 @@ MAX_DEFER_SECONDS = 2.0
 
 
 class Worker:
+    """Worker threads that claim deliveries (deliveries.Queue) and apply each in a job process
+    (job.JobProcess). The interface the app and other deployments use: ``start()``/``stop()``
+    (threads in this process), ``notify()`` (a delivery was recorded), ``answering()`` (a
+    request is being answered: jobs wait), ``run_until_idle()`` (apply what is queued, in the
+    calling thread). ``owner`` names this process's claims; ``OwnerLock`` proves it alive."""
+
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.owner = f"{worker_id()}:{uuid.uuid4().hex[:8]}"
+        self.owner = ""
+        self.owner_lock: OwnerLock | None = None
+        self.owner_pid = 0
+        self.jobs: set[JobProcess] = set()
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -62,7 +79,7 @@ class Worker:
             if self.pid == os.getpid() and self.threads:
                 return
             self.pid = os.getpid()
-            self.owner = f"{worker_id()}:{uuid.uuid4().hex[:8]}"
+            self._new_owner()
             self.stopping.clear()
             q = Queue(self.settings.data_dir)
             try:
@@ -76,6 +93,37 @@ class Worker:
             for t in self.threads:
                 t.start()
 
+    def start_after_fork(self) -> None:
+        """Start the threads in every process forked from this one, not in this one (a
+        server's master process that only forks workers: ``gunicorn --preload``)."""
+        ref = weakref.ref(self)
+
+        def forked() -> None:
+            worker = ref()
+            if worker is not None:
+                worker.start()
+
+        os.register_at_fork(after_in_child=forked)
+
+    def _new_owner(self) -> None:
+        """A fresh owner name and its lock, for this process (see deliveries.OwnerLock)."""
+        if self.owner_lock is not None and self.owner_lock.fd is not None \
+                and self.owner_pid == os.getpid():
+            return
+        tag = uuid.uuid4().hex[:16]
+        self.owner_lock = OwnerLock(self.settings.data_dir, tag)
+        self.owner_pid = os.getpid()
+        self.owner = f"{worker_id()}:{tag}"
+        ref = weakref.ref(self)
+
+        def forked() -> None:  # a forked child shares the lock's open file: let go of it
+            worker = ref()
+            if worker is not None and worker.owner_lock is not None:
+                worker.owner_lock.forget()
+                worker.jobs = set()
+
+        os.register_at_fork(after_in_child=forked)
+
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the jobs in hand (up to ``timeout``), then hand back anything unfinished."""
         if not self.threads or self.pid != os.getpid():
@@ -85,6 +133,8 @@ class Worker:
         for t in self.threads:
             t.join(timeout)
         self.threads = []
+        for job in list(self.jobs):  # still running a delivery after the timeout
+            job.kill()
         try:
             q = Queue(self.settings.data_dir, create=False)
             try:
@@ -93,6 +143,8 @@ class Worker:
                 q.close()
         except sqlite3.Error:
             log.exception("could not hand back unfinished deliveries (their leases will)")
+        if self.owner_lock is not None:
+            self.owner_lock.release()
 
     def notify(self) -> None:
         self.wake.set()
@@ -132,6 +184,8 @@ class Worker:
         # starts: mirror fetches and syncs then yield the CPU to answering deliveries.
         lower_priority(threading.get_native_id(), WORKER_NICE)
         q = Queue(self.settings.data_dir)
+        job = JobProcess(self.settings)
+        self.jobs.add(job)
         try:
             budget = MAX_DEFER_SECONDS
             while not self.stopping.is_set():
@@ -139,16 +193,19 @@ class Worker:
                 if self.stopping.is_set():
                     break
                 try:
-                    did = self.run_one(q)
+                    did = self.run_one(q, job)
                 except Exception:  # the loop must survive anything (a full disk, a bug)
                     log.exception("worker loop error")
                     did = False
                 if not did:
                     budget = MAX_DEFER_SECONDS
                     self.idle(q)
+                    job.close_if_idle()
                     self.wake.wait(self.settings.poll_seconds)
                     self.wake.clear()
         finally:
+            job.close()
+            self.jobs.discard(job)
             q.close()
 
     def idle(self, q: Queue) -> None:
@@ -160,51 +217,70 @@ class Worker:
             log.exception("checkpoint of the delivery queue failed")
 
     # -- one job -------------------------------------------------------------------------
-    def run_one(self, q: Queue) -> bool:
+    def run_one(self, q: Queue, job: JobProcess | None = None) -> bool:
         """Claim and apply one delivery; False when there was nothing to claim."""
-        d = q.claim(self.owner, self.settings.lease_seconds)
+        self._new_owner()
+        d = q.claim(self.owner, self.settings.lease_seconds, self.settings.max_attempts)
         if d is None:
             return False
-        self._apply(q, d)
+        if job is not None:
+            self._apply(q, d, job)
+            return True
+        job = JobProcess(self.settings)
+        try:
+            self._apply(q, d, job)
+        finally:
+            job.close()
         return True
 
     def run_until_idle(self) -> int:
         """Apply everything claimable now, in this thread; returns how many were applied."""
         q = Queue(self.settings.data_dir)
+        job = JobProcess(self.settings)
         n = 0
         try:
-            while self.run_one(q):
+            while self.run_one(q, job):
                 n += 1
             self.idle(q)  # a worker run from cron is the only one that checkpoints then
         finally:
+            job.close()
             q.close()
         return n
 
-    def _apply(self, q: Queue, d: Delivery) -> None:
+    def _apply(self, q: Queue, d: Delivery, job: JobProcess) -> None:
         renew = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(d, renew), daemon=True)
         beat.start()
         try:
-            state, result = pipeline.process(self.settings, d)
-        except pipeline.Retry as e:
-            retry = d.attempts < self.settings.max_attempts
-            log.warning("delivery %s (%s): %s%s", d.delivery, d.full_name, e,
-                        "; will retry" if retry else "; giving up")
-            q.fail(d.id, self.owner, str(e),
-                   retry_in=BACKOFF_SECONDS * 2 ** (d.attempts - 1) if retry else None)
-            return
-        except Exception as e:
-            # a deterministic failure (bad config in the repository, a bug): trying again
-            # would fail the same way and hold up the repository's later pushes
-            log.error("delivery %s (%s) failed:\n%s", d.delivery, d.full_name,
-                      traceback.format_exc())
-            q.fail(d.id, self.owner, f"{type(e).__name__}: {e}", retry_in=None)
-            return
+            answer = job.run(d)
+        except BudgetExceeded as e:
+            answer = {"budget": str(e)}
         finally:
             renew.set()
             beat.join()
-        q.finish(d.id, self.owner, state, result)
-        log.info("delivery %s (%s %s): %s", d.delivery, d.full_name, d.ref or d.kind, state)
+        if "state" in answer:
+            result = answer["result"]
+            if answer["state"] == "done":
+                pipeline.report_status(self.settings, d, result)
+            q.finish(d.id, self.owner, answer["state"], result)
+            log.info("delivery %s (%s %s): %s", d.delivery, d.full_name, d.ref or d.kind,
+                     answer["state"])
+            return
+        if "error" in answer:
+            # a deterministic failure (bad config in the repository, a bug): trying again
+            # would fail the same way and hold up the repository's later pushes
+            log.error("delivery %s (%s) failed: %s", d.delivery, d.full_name, answer["error"])
+            q.fail(d.id, self.owner, str(answer["error"]), retry_in=None)
+            return
+        # transient (a fetch, a locked map), or over its budget: retried, each time counted
+        reason = str(answer.get("retry") or answer.get("budget"))
+        retry = d.attempts < self.settings.max_attempts
+        log.warning("delivery %s (%s): %s%s", d.delivery, d.full_name, reason,
+                    "; will retry" if retry else "; giving up")
+        if not retry and d.attempts > 1:
+            reason = f"gave up after {d.attempts} attempts: {reason}"
+        q.fail(d.id, self.owner, reason,
+               retry_in=BACKOFF_SECONDS * 2 ** (d.attempts - 1) if retry else None)
 
     def _heartbeat(self, d: Delivery, done: threading.Event) -> None:
         q: Queue | None = None
