@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 
 from float_hooks.commands import _common
+from float_hooks.commands._next_steps import next_steps, render
 from float_hooks.commands.sync import print_result, run_sync
 from float_hooks.config import CONFIG_TEMPLATE
 from float_hooks.output import emit
@@ -58,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
                 written.append(str(target.relative_to(proj.work_tree)))
     result = run_sync(proj, args, staged=False, rev=None, full=False)
     if args.json:
-        print_result(result, True, extra={"created": written})
+        print_result(result, True, extra={"created": written, "next_steps": next_steps(args)})
         return 0
     for path in written:
         emit(f"created {path}")
     print_result(result, False)
+    emit(render(next_steps(args)))
     return 0

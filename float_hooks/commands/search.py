@@ -11,7 +11,8 @@ HELP = "full-text search (ranked) over folder context, decisions and open questi
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("query", help="words; a trailing * matches a prefix")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=int, default=20, metavar="N",
+                   help="show at most N matches (default: 20)")
     _common.add_json(p)
 
 
