@@ -74,7 +74,7 @@ class Request:
         texts = [f for f in self.files if not f.binary and f.kind in ("file", "executable")]
         texts.sort(key=lambda f: (_priority(f.name), f.name))
         left = self.input_budget
-        per_file = max(1024, self.input_budget // max(1, len(texts)))
+        per_file = excerpt_share(self.input_budget, len(texts))
         excerpts = []
         for f in texts:
             if left <= 0:
@@ -97,6 +97,12 @@ class Request:
 
     def estimate_tokens(self) -> int:
         return len(json.dumps(self.as_json())) // 4
+
+
+def excerpt_share(budget: int, texts: int) -> int:
+    """The most bytes of each of ``texts`` files a request's excerpts take from ``budget``
+    (at least 1 KiB each: the files sorted first can then use up the budget alone)."""
+    return max(1024, budget // max(1, texts))
 
 
 def _priority(name: str) -> int:
