@@ -327,8 +327,10 @@ def planned(conn: sqlite3.Connection, within: Sequence[str] | None = None, *,
         + " AND j.folder_path NOT IN (SELECT path FROM selected)")
     rows = conn.execute(
         f"WITH selected(path, source_hash, reason) AS ({selected})"
-        " SELECT * FROM selected UNION ALL " + others, [*params, *job_params]).fetchall()
-    rows.sort(key=lambda r: (-paths.depth(r[0]), r[0]))
+        " SELECT * FROM (SELECT * FROM selected UNION ALL " + others + ")"
+        # deepest first (paths.depth in SQL: "/" is 0, "/a" 1), then by path
+        + " ORDER BY CASE WHEN path = '/' THEN 0 ELSE length(path)"
+          " - length(replace(path, '/', '')) END DESC, path", [*params, *job_params]).fetchall()
     return [{"path": r[0], "source_hash": r[1], "reason": r[2]} for r in rows]
 
 
