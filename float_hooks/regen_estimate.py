@@ -73,9 +73,12 @@ class IndexSizes:
     a thread as its output arrives: git, the parsing and the caller's SQLite queries (which
     release the GIL) run side by side."""
 
+    CHUNK = 1 << 20  # bytes of git's output parsed at a time
+
     def __init__(self, git: Git, within: Sequence[str] | None = None):
         self._root = git.work_tree
-        self._groups: defaultdict[bytes | None, list[bytes]] = defaultdict(list)
+        self._groups: defaultdict[bytes, list[bytes]] = defaultdict(list)
+        self._failed = False
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         if self._root is None:
@@ -91,16 +94,20 @@ class IndexSizes:
         assert proc.stdout is not None
         groups = self._groups
         rest = b""
-        while True:
-            chunk = os.read(proc.stdout.fileno(), 1 << 20)
-            buf = rest + chunk
-            # up to the end of the last whole entry ("...\tflags: X\n"), or all at the end
-            end = buf.find(b"\n", buf.rfind(b"\tflags: ")) + 1 if chunk else len(buf)
-            for folder, size in _ENTRY.findall(buf, 0, end):
-                groups[folder].append(size)
-            rest = buf[end:]
-            if not chunk:
-                return
+        try:
+            while True:
+                chunk = os.read(proc.stdout.fileno(), self.CHUNK)
+                buf = rest + chunk
+                # up to the end of the last whole entry ("...\tflags: X\n"), all at the end
+                last = buf.rfind(b"\tflags: ")
+                end = len(buf) if not chunk else buf.find(b"\n", last) + 1 if last >= 0 else 0
+                for folder, size in _ENTRY.findall(buf, 0, end):
+                    groups[folder].append(size)
+                rest = buf[end:]
+                if not chunk:
+                    return
+        except OSError:
+            self._failed = True  # no sizes: by_folder counts full shares
 
     def by_folder(self, overlay: Iterable[str]) -> dict[str, list[int]]:
         """Stored folder path -> the sizes of its regular files. ``overlay``: stored paths
@@ -110,7 +117,7 @@ class IndexSizes:
         out: dict[str, list[int]] = {}
         if self._proc is not None and self._thread is not None:
             self._thread.join()
-            if self._proc.wait() == 0:  # otherwise: no sizes, full shares are counted
+            if self._proc.wait() == 0 and not self._failed:  # else full shares are counted
                 out = {_stored(folder): list(map(int, sizes))
                        for folder, sizes in self._groups.items()}
         root = self._root
@@ -125,7 +132,7 @@ class IndexSizes:
         return out
 
 
-def _stored(git_folder: bytes | None) -> str:
+def _stored(git_folder: bytes) -> str:
     return paths.from_git(git_folder) if git_folder else paths.ROOT
 
 

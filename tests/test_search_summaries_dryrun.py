@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from float_hooks import queue, regen_io
+from float_hooks import queue, regen_estimate, regen_io
 from float_hooks.project import Project
 from float_hooks.regen_io import first_line  # where the built-in regenerator's callers find it
 from float_hooks.summaries import first_sentence
@@ -224,3 +224,24 @@ def test_planned_equals_what_enqueueing_would_leave(varied: GitRepo, within: lis
     wanted = [{"path": p, "source_hash": h, "reason": r} for p, h, r in rows
               if not within or any(p == w or p.startswith(w + "/") for w in within)]
     assert got == wanted
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 61, 97, 150])
+def test_index_sizes_match_the_files(repo: GitRepo, monkeypatch: pytest.MonkeyPatch,
+                                     chunk: int) -> None:
+    """Parsed as git's output arrives, in chunks that cut entries anywhere."""
+    names = ["top.py", "a b/c d.txt", "ünï/cödé.md", "deep/er/est/x.rs", "deep/er/y.go",
+             "empty/e.txt", "link-target/t.txt"]
+    for i, name in enumerate(names * 3):
+        repo.write(f"{i % 3}/{name}" if i >= len(names) else name, "z" * (i * 37))
+    os.symlink("t.txt", repo.path / "link-target" / "link")  # not a regular file: left out
+    repo.commit("files")
+    monkeypatch.setattr(regen_estimate.IndexSizes, "CHUNK", chunk)
+    sizes = regen_estimate.IndexSizes(Project.discover(repo.path).git).by_folder([])
+    expected: dict[str, list[int]] = {}
+    for line in filter(None, repo.git("ls-files", "-s", "-z").split("\0")):
+        meta, path = line.split("\t", 1)
+        if meta.startswith("1006") or meta.startswith("1007"):
+            folder = "/" + path.rsplit("/", 1)[0] if "/" in path else "/"
+            expected.setdefault(folder, []).append((repo.path / path).stat().st_size)
+    assert {k: sorted(v) for k, v in sizes.items()} == {k: sorted(v) for k, v in expected.items()}
