@@ -19,7 +19,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from float_hooks import background
@@ -115,7 +115,10 @@ def _sync(project: Project, name: str) -> Outcome:
         else:
             # the post-* hooks bring in an export the commit, merge or checkout changed
             result = build.sync(project, store, target, imports=not staged)
-            message = stale_line(result.applied.became_stale)
+            a = result.applied
+            changed = (commit_folders(store.conn) if staged
+                       else {*a.folders_changed, *a.removed})
+            message = stale_line(changed, a.became_stale, _statuses(store.conn, changed, a))
         if not staged:
             triggers.after_sync(project, store, result, name)
         if name == CHECK:
@@ -127,15 +130,56 @@ def _sync(project: Project, name: str) -> Outcome:
         store.close()
 
 
-def stale_line(folders: Sequence[str]) -> str:
-    """``float: 3 folders go stale: /src/auth /src /`` (or "" when none did)."""
-    if not folders:
+def stale_line(changed: Collection[str], stale: Sequence[str],
+               others: dict[str, int] | None = None) -> str:
+    """The hook's one line: how many folders the commit changes and which of them it makes
+    stale, ``float: 3 folders changed, 1 newly stale: /src/auth``; when none goes stale,
+    why (``others``: how many of the changed folders were stale already, or have no context
+    yet). "" when nothing changed."""
+    if not changed and not stale:
         return ""
-    ordered = sorted(folders, key=lambda p: (-p.count("/") if p != "/" else 1, p))
-    shown = " ".join(ordered[:_SHOWN])
-    more = f" (+{len(ordered) - _SHOWN} more)" if len(ordered) > _SHOWN else ""
-    noun = "folder goes" if len(ordered) == 1 else "folders go"
-    return f"float: {len(ordered)} {noun} stale: {shown}{more}"
+    n = max(len(changed), len(stale))
+    line = f"float: {n} folder{'s' if n != 1 else ''} changed"
+    if stale:
+        ordered = sorted(stale, key=lambda p: (-p.count("/") if p != "/" else 1, p))
+        shown = " ".join(ordered[:_SHOWN])
+        more = f" (+{len(ordered) - _SHOWN} more)" if len(ordered) > _SHOWN else ""
+        return f"{line}, {len(ordered)} newly stale: {shown}{more}"
+    why = [f"{c} {what}" for c, what in (((others or {}).get("stale", 0), "already stale"),
+                                         ((others or {}).get("pending", 0), "without context"))
+           if c]
+    return f"{line}, none newly stale" + (f" ({', '.join(why)})" if why else "")
+
+
+def commit_folders(conn: sqlite3.Connection) -> set[str]:
+    """After a sync of the index: the folders the commit changes, i.e. those holding a file
+    where the index differs from HEAD (the sync's overlay), and their ancestors."""
+    from float_hooks import paths
+
+    folders: set[str] = set()
+    for (path,) in conn.execute("SELECT path FROM overlay"):
+        folder = paths.parent(path)
+        while folder not in folders:
+            folders.add(folder)
+            if folder == paths.ROOT:
+                break
+            folder = paths.parent(folder)
+    return folders
+
+
+def _statuses(conn: sqlite3.Connection, changed: Collection[str], applied: Any,
+              ) -> dict[str, int] | None:
+    """How many of the ``changed`` folders are stale or pending now, asked only when none
+    became stale (the line then says why)."""
+    if applied.became_stale or not changed:
+        return None
+    from float_hooks.db import select_in
+
+    rows = select_in(conn, "SELECT status FROM folders WHERE path IN ({})", changed)
+    counts: dict[str, int] = {}
+    for (status,) in rows:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
 
 
 def check_threshold(conn: sqlite3.Connection, settings: dict[str, Any]) -> str:

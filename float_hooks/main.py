@@ -58,12 +58,29 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_ERROR)
 
 
+DESCRIPTION = """\
+Keep an AI-readable map of a git repository fresh. For every folder, float-hooks
+stores what it is, why it exists and its patterns (written by an AI or by you),
+plus decisions, open questions and references, in .float/index.db. It knows
+from content hashes which folders' context went stale when code changed: git
+hooks mark them on every commit, and `regenerate` rewrites them. Coding agents
+and people read the map instead of exploring the code again."""
+
+EPILOG = """\
+Start in a repository with `float-hooks init`: it builds the map and prints
+the next steps. `float-hooks COMMAND --help` shows a command's options.
+Exit codes: 0 success, 1 found what you asked about (e.g. `check`), 2 usage or
+environment error (one line on stderr)."""
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = _Parser(prog="float-hooks", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser = _Parser(prog="float-hooks", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", default=".", metavar="PATH",
                         help="the repository to work on (default: the current directory)")
     parser.add_argument("--version", action="version", version=f"float-hooks {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                title="commands")
     sub.required = True
     for name in COMMANDS:
         if only is not None and name != only:
@@ -82,6 +99,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     chosen = _first_command(args_list)
+    if chosen is None and not _asks_for(args_list):
+        # a bare `float-hooks` (maybe with --repo): the commands, not just "COMMAND required"
+        build_parser().print_help()
+        return EXIT_ERROR
     try:
         args = build_parser(chosen).parse_args(args_list)
     except SystemExit as e:
@@ -136,6 +157,15 @@ def _first_command(argv: list[str]) -> str | None:
         elif not arg.startswith("-"):
             return arg if arg in COMMANDS else None
     return None
+
+
+def _asks_for(argv: list[str]) -> bool:
+    """Whether ``argv`` names anything beyond ``--repo PATH``: a command (known or not: an
+    unknown one gets argparse's "invalid choice" line), ``--help`` or ``--version``."""
+    rest = list(argv)
+    while rest[:1] == ["--repo"] or (rest and rest[0].startswith("--repo=")):
+        rest = rest[2:] if rest[0] == "--repo" else rest[1:]
+    return bool(rest)
 
 
 def _db_hint(args: argparse.Namespace) -> Path:

@@ -12,6 +12,17 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
 
 
+def emit_json_rows(rows: list[Any]) -> None:
+    """A JSON array with one element per line: the same data as :func:`emit_json`, for long
+    lists. ``indent`` makes json use its pure-Python encoder; this keeps the C one (7,500
+    planned jobs: ~10 ms instead of ~150 ms)."""
+    if not rows:
+        sys.stdout.write("[]\n")
+        return
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    sys.stdout.write("[\n  " + ",\n  ".join(map(dumps, rows)) + "\n]\n")
+
+
 def emit(line: str = "") -> None:
     sys.stdout.write(line + "\n")
 

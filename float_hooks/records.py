@@ -11,6 +11,7 @@ from typing import Any
 from float_hooks.context import new_uid
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError, NotFound
+from float_hooks.search import search  # noqa: F401 - moved to search.py; kept importable
 
 LOG_FIELDS = ("title", "decision", "rationale", "before_state", "after_state", "future_agent",
               "topic", "status", "date", "folder_path", "supersedes")
@@ -161,41 +162,3 @@ def list_refs(conn: sqlite3.Connection, *, about: str | None = None) -> list[dic
         sql += " WHERE source_id = ? OR target_id = ?"
         args = [about, about]
     return [_row(r) for r in conn.execute(sql + " ORDER BY id", args)]
-
-
-def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """FTS5 over folder context, decisions and questions, one list ranked by bm25."""
-    fts = _fts_query(query)
-    hits: list[dict[str, Any]] = []
-    sources = [
-        ("folder", "SELECT f.path, f.map_summary, snippet(folders_fts, -1, '[', ']', '…', 12),"
-                   " bm25(folders_fts) FROM folders_fts JOIN folders f ON f.rowid ="
-                   " folders_fts.rowid WHERE folders_fts MATCH ? ORDER BY 4 LIMIT ?"),
-        ("decision", "SELECT l.uid, l.title, snippet(log_entries_fts, -1, '[', ']', '…', 12),"
-                     " bm25(log_entries_fts) FROM log_entries_fts JOIN log_entries l ON l.id ="
-                     " log_entries_fts.rowid WHERE log_entries_fts MATCH ? ORDER BY 4 LIMIT ?"),
-        ("question", "SELECT q.uid, q.question, snippet(open_questions_fts, -1, '[', ']', '…',"
-                     " 12), bm25(open_questions_fts) FROM open_questions_fts JOIN open_questions"
-                     " q ON q.id = open_questions_fts.rowid WHERE open_questions_fts MATCH ?"
-                     " ORDER BY 4 LIMIT ?"),
-    ]
-    for kind, sql in sources:
-        for key, title, snip, rank in conn.execute(sql, (fts, limit)):
-            hits.append({"kind": kind, "id": key, "title": title, "snippet": snip,
-                         "rank": rank})
-    hits.sort(key=lambda h: h["rank"])
-    return hits[:limit]
-
-
-def _fts_query(query: str) -> str:
-    """Words as FTS5 terms (each quoted, so user text is never FTS syntax); a trailing * on a
-    word asks for a prefix match."""
-    terms = []
-    for word in query.split():
-        prefix = word.endswith("*")
-        word = word.rstrip("*").replace('"', '""')
-        if word:
-            terms.append(f'"{word}"' + ("*" if prefix else ""))
-    if not terms:
-        raise FloatError("search needs at least one word")
-    return " ".join(terms)

@@ -16,7 +16,8 @@ import re
 import sys
 from typing import Any
 
-from float_hooks.regen_io import FileHead, Request, first_line
+from float_hooks.regen_io import FileHead, Request
+from float_hooks.summaries import first_line, first_sentence, sentences
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,8 +48,8 @@ def regenerate(request: Request) -> tuple[dict[str, Any], str]:
     manifest = _manifest(request.files)
     docstring = _package_doc(request.files)
     contents = _contents(request)
-    summary = (_sentence(paragraph) or docstring or manifest.get("description") or title
-               or contents)
+    summary = (first_sentence(paragraph or "") or docstring or manifest.get("description")
+               or title or contents)
     what_parts = []
     if title or paragraph:
         what_parts.append(": ".join(x for x in (title, paragraph) if x))
@@ -88,16 +89,7 @@ def _readme(files: list[FileHead]) -> tuple[str | None, str | None]:
                 break
             continue
         para.append(s)
-    text = " ".join(" ".join(para).split())
-    return title, (text[:600] or None)
-
-
-def _sentence(text: str | None) -> str | None:
-    if not text:
-        return None
-    m = re.match(r"(.+?[.!?])(\s|$)", text)
-    s = m.group(1) if m else text
-    return s if len(s) <= 160 else s[:159].rstrip() + "…"
+    return title, (sentences(" ".join(para), 600) or None)
 
 
 def _package_doc(files: list[FileHead]) -> str | None:
@@ -108,16 +100,35 @@ def _package_doc(files: list[FileHead]) -> str | None:
             return line
     rust = _named(files, "lib.rs", "mod.rs")
     if rust is not None:
-        doc = [ln.strip()[3:].strip() for ln in rust.text.splitlines()
-               if ln.strip().startswith("//!")]
-        if any(doc):
-            return next(d for d in doc if d)
+        doc = _paragraph_after(rust.text.splitlines(), "//!")
+        if doc:
+            return first_sentence(doc)
     for f in files:
         if f.name.endswith(".go") and not f.binary:
-            m = re.search(r"^// (Package \w+ .+)$", f.text, re.M)
-            if m:
-                return m.group(1)
+            lines = f.text.splitlines()
+            start = next((i for i, ln in enumerate(lines) if ln.startswith("// Package ")), None)
+            if start is not None:
+                return first_sentence(_paragraph_after(lines[start:], "//"))
     return None
+
+
+def _paragraph_after(lines: list[str], marker: str) -> str:
+    """The first paragraph of the comment lines starting with ``marker`` (``//!`` crate docs,
+    ``//`` Go package docs), as one string."""
+    para: list[str] = []
+    for line in lines:
+        s = line.strip()
+        if not s.startswith(marker):
+            if para:
+                break
+            continue
+        text = s[len(marker):].strip()
+        if not text:
+            if para:
+                break
+            continue
+        para.append(text)
+    return " ".join(para)
 
 
 def _manifest(files: list[FileHead]) -> dict[str, str]:

@@ -20,6 +20,8 @@ from typing import Any
 from float_hooks import paths
 from float_hooks.context import JSON_FIELDS, WRITABLE_FIELDS, why
 from float_hooks.git import Git
+from float_hooks.summaries import clip
+from float_hooks.summaries import first_line as first_line  # its callers' old import
 
 HEAD_BYTES = 8192  # read from each file: enough for a heading, a docstring, a manifest
 BATCH_MAX = 256 * 1024  # larger blobs are streamed by a process we stop early
@@ -74,7 +76,7 @@ class Request:
         texts = [f for f in self.files if not f.binary and f.kind in ("file", "executable")]
         texts.sort(key=lambda f: (_priority(f.name), f.name))
         left = self.input_budget
-        per_file = max(1024, self.input_budget // max(1, len(texts)))
+        per_file = excerpt_share(self.input_budget, len(texts))
         excerpts = []
         for f in texts:
             if left <= 0:
@@ -97,6 +99,12 @@ class Request:
 
     def estimate_tokens(self) -> int:
         return len(json.dumps(self.as_json())) // 4
+
+
+def excerpt_share(budget: int, texts: int) -> int:
+    """The most bytes of each of ``texts`` files a request's excerpts take from ``budget``
+    (at least 1 KiB each: the files sorted first can then use up the budget alone)."""
+    return max(1024, budget // max(1, texts))
 
 
 def _priority(name: str) -> int:
@@ -208,46 +216,6 @@ def _from_work_tree(git: Git, path: str) -> tuple[int | None, bytes]:
         return None, b""
 
 
-# -- one line about a file -------------------------------------------------------------------
-_DOCSTRING = re.compile(r'^\s*[rRbBuU]?("""|\'\'\')\s*(.*?)\s*(?:\1|$)', re.S)
-_COMMENT = re.compile(r"^\s*(?:#|//+|--|;+|/\*+|\*|<!--)\s*(.*?)\s*(?:\*/|-->)?\s*$")
-
-
-def first_line(name: str, text: str) -> str | None:
-    """A file's first heading (markdown), docstring (Python) or comment line, or None."""
-    low = name.lower()
-    lines = text.splitlines()
-    if low.endswith((".md", ".markdown", ".rst", ".txt")) or low.startswith("readme"):
-        for i, line in enumerate(lines):
-            s = line.strip()
-            if s.startswith("#"):
-                return _clip(s.lstrip("#").strip())
-            if s and i + 1 < len(lines) and set(lines[i + 1].strip()) <= set("=-~") \
-                    and lines[i + 1].strip():
-                return _clip(s)  # setext / reStructuredText heading
-        return next((_clip(s.strip()) for s in lines if s.strip()), None)
-    if low.endswith((".py", ".pyi")):
-        body = "\n".join(s for s in lines if not s.startswith("#"))  # shebang, coding
-        m = _DOCSTRING.match(body)
-        if m and m.group(2):
-            return _clip(m.group(2).strip().splitlines()[0])
-    for line in lines[:40]:
-        s = line.strip()
-        if not s or s.startswith("#!") or ("coding" in s[:30] and s.startswith("#")):
-            continue
-        m = _COMMENT.match(s)
-        if m and s[:1] in "#/-;*<" and m.group(1).strip("*/-=# "):
-            return _clip(m.group(1))
-        if s[:1] not in "#/-;*<":
-            break  # code before any comment: no describing comment
-    return None
-
-
-def _clip(s: str, n: int = 160) -> str:
-    s = " ".join(s.split())
-    return s if len(s) <= n else s[: n - 1].rstrip() + "…"
-
-
 # -- the answer ------------------------------------------------------------------------------
 def parse_answer(text: str) -> dict[str, Any]:
     """Context fields from a regenerator's text answer, or RegenError. Accepts a bare JSON
@@ -268,9 +236,9 @@ def _json_object(text: str) -> dict[str, Any]:
     try:
         obj = json.loads(s)
     except json.JSONDecodeError as e:
-        raise RegenError(f"answer is not valid JSON ({e}): {_clip(text, 200)!r}") from e
+        raise RegenError(f"answer is not valid JSON ({e}): {clip(text, 200)!r}") from e
     if not isinstance(obj, dict):
-        raise RegenError(f"answer is JSON but not an object: {_clip(text, 200)!r}")
+        raise RegenError(f"answer is JSON but not an object: {clip(text, 200)!r}")
     return obj
 
 

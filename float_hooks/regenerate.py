@@ -67,31 +67,19 @@ def regenerator(project: Project, env: Mapping[str, str] | None = None) -> Regen
 
 def plan(project: Project, store: Store, paths: Sequence[str] | None = None,
          force: bool = False) -> list[dict[str, Any]]:
-    """The jobs a run would do, children first, with an input-size estimate; writes nothing
-    (the queueing happens in a transaction that is rolled back)."""
-    conn = store.conn
-    conn.execute("BEGIN IMMEDIATE")  # it writes (then rolls back): take the lock up front
-    try:
-        queue.enqueue_all(conn, paths, force=force, retry_failed=True)
-        jobs = [j for j in queue.list_jobs(conn) if j["state"] != "failed"
-                and (not paths or any(_under(j["path"], p) for p in paths))]
-    finally:
-        conn.execute("ROLLBACK")
+    """The jobs a run would do, children first, with an estimate of each request's size
+    (regen_estimate: no file is read). Writes nothing and takes no lock."""
+    from float_hooks import regen_estimate
+
+    sizes = regen_estimate.IndexSizes(project.git, paths)  # git reads its index meanwhile
     budget = int(project.config["regenerate"]["input_budget"])
-    out = []
-    for j in jobs:
-        try:
-            req = build_request(project.git, conn, j["path"], j["source_hash"], budget)
-        except (HashMismatch, NotFound):
-            continue
-        out.append({"path": j["path"], "source_hash": j["source_hash"], "reason": j["reason"],
-                    "files": len(req.files), "folders": len(req.folders),
-                    "estimated_tokens": req.estimate_tokens()})
-    return out
-
-
-def _under(path: str, folder: str) -> bool:
-    return folder == "/" or path == folder or path.startswith(folder + "/")
+    conn = store.conn
+    conn.execute("BEGIN")  # one consistent read
+    try:
+        jobs = queue.planned(conn, paths, force=force)
+        return regen_estimate.estimate(conn, jobs, sizes, budget, paths)
+    finally:
+        conn.execute("COMMIT")
 
 
 def run_jobs(

@@ -44,7 +44,7 @@ def test_git_returns_while_post_commit_waits_and_readers_wait_for_it(hooked: Git
     assert_synced_to(hooked)
     # what the hook would have printed is kept in the git dir
     log = (hooked.path / ".git" / background.LOG_NAME).read_text()
-    assert "post-commit: float: 3 folders go stale: /src/auth /src /" in log
+    assert "post-commit: float: 3 folders changed, 3 newly stale: /src/auth /src /" in log
 
 
 def test_foreground_variable_makes_git_wait_and_print(hooked: GitRepo) -> None:
@@ -52,7 +52,7 @@ def test_foreground_variable_makes_git_wait_and_print(hooked: GitRepo) -> None:
     hooked.git("add", "-A")
     (hooked.path / ".git" / background.LOG_NAME).unlink(missing_ok=True)
     out = git_commit(hooked, "--no-verify", env={background.FOREGROUND_ENV: "1"})
-    assert "float: 2 folders go stale: /docs /" in out
+    assert "float: 2 folders changed, 2 newly stale: /docs /" in out
     assert not markers(hooked)
     assert not (hooked.path / ".git" / background.LOG_NAME).exists()
     assert_synced_to(hooked)
@@ -128,7 +128,7 @@ def test_hooks_wait_for_a_running_background_hook(hooked: GitRepo) -> None:
         background.release(str(marker))
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert b"float: 2 folders go stale: /docs /" in err + out
+    assert b"float: 2 folders changed, 2 newly stale: /docs /" in err + out
     assert_synced_to(hooked)
 
 

@@ -50,7 +50,7 @@ def test_plain_commit_marks_changed_folders_and_reports_one_line(hooked: GitRepo
     hooked.write("src/auth/login.py", "def login(): return 1\n")
     hooked.git("add", "src/auth/login.py")
     out = commit_out(hooked)
-    assert "float: 3 folders go stale: /src/auth /src /" in out
+    assert "float: 3 folders changed, 3 newly stale: /src/auth /src /" in out
     assert stale(hooked) == {"/", "/src", "/src/auth"}
     assert_synced_to(hooked)
     assert hooked.git("status", "--porcelain") == ""  # the hook wrote no tracked file
@@ -59,7 +59,7 @@ def test_plain_commit_marks_changed_folders_and_reports_one_line(hooked: GitRepo
 def test_commit_all_reads_the_temporary_index(hooked: GitRepo) -> None:
     hooked.write("docs/guide.md", "# guide v2\n")  # not staged: only `commit -a` records it
     out = commit_out(hooked, "-a")
-    assert "float: 2 folders go stale: /docs /" in out
+    assert "float: 2 folders changed, 2 newly stale: /docs /" in out
     assert stale(hooked) == {"/", "/docs"}
     assert_synced_to(hooked)
 
@@ -337,7 +337,7 @@ def test_shim_falls_back_to_a_normal_start_when_an_import_fails(
     synced.write("src/auth/debug.log", "excluded\n")
     synced.git("add", "-A")
     out = commit_out(synced)
-    assert "float: 3 folders go stale: /src/auth /src /" in out
+    assert "float: 3 folders changed, 3 newly stale: /src/auth /src /" in out
     assert "float-hooks:" not in out
     expected = {p: h for p, h in tree_files(synced).items() if not p.endswith(".log")}
     assert db_files(synced) == expected

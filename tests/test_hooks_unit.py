@@ -26,10 +26,11 @@ def test_discover_work_tree_subdir_bare_and_git_dir(synced: GitRepo, tmp_path: P
 
 
 def test_stale_line_is_one_short_line_deepest_first() -> None:
-    assert stale_line([]) == ""
-    assert stale_line(["/", "/src", "/src/auth"]) == "float: 3 folders go stale: /src/auth /src /"
-    assert stale_line(["/docs"]) == "float: 1 folder goes stale: /docs"
-    many = stale_line([f"/f{i:02d}" for i in range(20)])
+    assert stale_line([], []) == ""
+    three = ["/", "/src", "/src/auth"]
+    assert stale_line(three, three) == "float: 3 folders changed, 3 newly stale: /src/auth /src /"
+    assert stale_line(["/docs"], ["/docs"]) == "float: 1 folder changed, 1 newly stale: /docs"
+    many = stale_line([f"/f{i:02d}" for i in range(20)], [f"/f{i:02d}" for i in range(20)])
     assert many.endswith("(+14 more)") and "\n" not in many
 
 

@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     lst.add_argument("--all", action="store_true", help="include restored entries")
     _common.add_json(lst)
     res = sub.add_parser("restore", help="restore an archived entry by id")
-    res.add_argument("id", type=int)
+    res.add_argument("id", type=int, help="the entry's id (`archive list` shows them)")
     res.add_argument("--to", type=_common.folder_arg, help="folder to restore onto"
                      " (default: its old path)")
 

@@ -11,7 +11,7 @@ HELP = ""  # empty: main leaves it out of the command list
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("hook", choices=NAMES)
+    p.add_argument("hook", choices=NAMES, help="the git hook being run")
     p.add_argument("hook_args", nargs=argparse.REMAINDER,
                    help="the arguments git passed to the hook")
 

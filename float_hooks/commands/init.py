@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from float_hooks.commands import _common
+from float_hooks.commands._next_steps import next_steps, render
 from float_hooks.commands.sync import print_result, run_sync
 from float_hooks.config import CONFIG_TEMPLATE
 from float_hooks.errors import FloatError
@@ -65,11 +66,13 @@ def run(args: argparse.Namespace) -> int:
                          ) from e
     result, built = run_sync(proj, args, staged=False, rev=None, full=False)
     if args.json:
-        print_result(result, True, extra={"created": written}, built=built)
+        print_result(result, True, extra={"created": written, "next_steps": next_steps(args)},
+                     built=built)
         return 0
     for path in written:
         emit(f"created {path}")
     print_result(result, False, built=built)
+    emit(render(next_steps(args)))
     return 0
 
 

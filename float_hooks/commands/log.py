@@ -19,16 +19,17 @@ GROUPS = {
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="record a decision")
-    add.add_argument("--title", required=True)
-    add.add_argument("--decision")
-    add.add_argument("--rationale")
-    add.add_argument("--folder", type=_common.folder_arg)
+    add.add_argument("--title", required=True, help="the decision in a few words")
+    add.add_argument("--decision", help="what was decided")
+    add.add_argument("--rationale", help="why: the reasons and the options rejected")
+    add.add_argument("--folder", type=_common.folder_arg,
+                     help="the folder the decision is about")
     add.add_argument("--status", help="e.g. accepted (default), proposed, locked")
     add.add_argument("--date", help="YYYY-MM-DD (default: today)")
-    add.add_argument("--topic")
-    add.add_argument("--tag", action="append", default=[])
-    add.add_argument("--before", dest="before_state")
-    add.add_argument("--after", dest="after_state")
+    add.add_argument("--topic", help="a short topic name (e.g. auth-tokens)")
+    add.add_argument("--tag", action="append", default=[], help="a tag (repeat for more)")
+    add.add_argument("--before", dest="before_state", help="how things were before")
+    add.add_argument("--after", dest="after_state", help="how things are after")
     add.add_argument("--future-agent", dest="future_agent", help="a note for the next agent")
     add.add_argument("--file", dest="files", action="append", default=[],
                      help="a file the decision changed (repeat)")
@@ -37,12 +38,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     lst = sub.add_parser("list", help="list decisions")
     lst.add_argument("--month", help="YYYY-MM")
     lst.add_argument("--year", help="YYYY")
-    lst.add_argument("--status")
-    lst.add_argument("--tag")
-    lst.add_argument("--folder", type=_common.folder_arg)
+    lst.add_argument("--status", help="only decisions with this status")
+    lst.add_argument("--tag", help="only decisions with this tag")
+    lst.add_argument("--folder", type=_common.folder_arg,
+                     help="only decisions about this folder")
     _common.add_json(lst)
     stats = sub.add_parser("stats", help="count decisions by month, year, status, tag or folder")
-    stats.add_argument("--by", choices=[*GROUPS, "tag"], default="month")
+    stats.add_argument("--by", choices=[*GROUPS, "tag"], default="month",
+                       help="what to group by (default: month)")
     _common.add_json(stats)
 
 

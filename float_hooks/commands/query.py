@@ -11,7 +11,10 @@ HELP = "run read-only SQL against the database (writes are refused)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sql")
+    p.add_argument("sql", metavar="SQL",
+                   help="one read-only SQL statement, e.g. \"SELECT path, status FROM folders\";"
+                        " `query \"SELECT name FROM sqlite_master WHERE type = 'table'\"`"
+                        " lists the tables")
     _common.add_json(p)
 
 

@@ -12,17 +12,19 @@ HELP = "open questions: add, resolve, list"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="ask an open question")
-    add.add_argument("question")
-    add.add_argument("--context")
-    add.add_argument("--folder", type=_common.folder_arg)
+    add.add_argument("question", help="the question, in quotes")
+    add.add_argument("--context", help="what prompted it")
+    add.add_argument("--folder", type=_common.folder_arg,
+                     help="the folder the question is about")
     _common.add_json(add)
     res = sub.add_parser("resolve", help="resolve a question by id or uid")
-    res.add_argument("id")
+    res.add_argument("id", help="the question's id or uid (`question list` shows them)")
     res.add_argument("--by", required=True, help="what resolved it (decision uid, commit, text)")
     _common.add_json(res)
     lst = sub.add_parser("list", help="list open questions")
     lst.add_argument("--all", action="store_true", help="include resolved questions")
-    lst.add_argument("--folder", type=_common.folder_arg)
+    lst.add_argument("--folder", type=_common.folder_arg,
+                     help="only questions about this folder")
     _common.add_json(lst)
 
 

@@ -22,8 +22,10 @@ def _typed(value: str) -> tuple[str, str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="add a reference SOURCE -> TARGET (each TYPE:ID)")
-    add.add_argument("source")
-    add.add_argument("target")
+    add.add_argument("source", metavar="SOURCE",
+                     help="TYPE:ID, e.g. folder:/src/auth or log:UID")
+    add.add_argument("target", metavar="TARGET",
+                     help="TYPE:ID, e.g. url:https://example.org/spec or commit:SHA")
     add.add_argument("--context", help="why the two are related")
     _common.add_json(add)
     lst = sub.add_parser("list", help="list references")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 
 from float_hooks.commands import _common
-from float_hooks.output import emit, emit_json
+from float_hooks.output import emit, emit_json, emit_json_rows
 
 HELP = ("write context for stale and pending folders now, children before parents, with the"
         " configured regenerator ([regenerate] kind)")
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         if args.dry_run:
             planned = regenerate.plan(proj, store, args.paths or None, force=args.all)
             if args.json:
-                emit_json(planned)
+                emit_json_rows(planned)
             else:
                 for j in planned:
                     emit(f"{j['path']}  {j['reason']}  ~{j['estimated_tokens']} tokens")

@@ -8,21 +8,26 @@ from typing import Any
 from float_hooks.commands import _common
 from float_hooks.context import WRITABLE_FIELDS, set_context
 from float_hooks.errors import FloatError
-from float_hooks.output import emit, emit_json
+from float_hooks.output import emit, emit_json, error
 
 HELP = "write a folder's context (how agents write back); it becomes current for its hash"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", type=_common.folder_arg)
+    p.add_argument("path", metavar="PATH", type=_common.folder_arg,
+                   help="the folder whose context to write, e.g. /src/auth")
     p.add_argument("--summary", help="one-line map summary")
     p.add_argument("--what", help="what the folder is")
     p.add_argument("--why", help="why it exists")
     p.add_argument("--patterns", action="append", metavar="TEXT",
                    help="a pattern (repeat), or one JSON array")
     p.add_argument("--children-json", metavar="JSON", help="map_children as a JSON array")
-    p.add_argument("--json", dest="json_input", metavar="FILE|-",
-                   help="read every field from a JSON object (seed column names)")
+    p.add_argument("--from-json", dest="json_input", metavar="FILE|-",
+                   help="read the fields from a JSON object in FILE (- for stdin), keyed by"
+                        " column name: map_summary, context_what, context_why,"
+                        " context_patterns, map_children, ai_model, context_hash")
+    # the old spelling: every other command's --json prints JSON, this one read it
+    p.add_argument("--json", dest="old_json_input", metavar="FILE|-", help=argparse.SUPPRESS)
     p.add_argument("--model", help="the AI model that wrote it")
     p.add_argument("--hash", dest="for_hash",
                    help="the folder hash the context was written against (default: now)")
@@ -41,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     fields: dict[str, Any] = {}
     model = args.model
     for_hash = args.for_hash
+    if args.old_json_input is not None:
+        error("`set --json FILE` is deprecated and will be removed: use `set --from-json FILE`")
+        if args.json_input is None:
+            args.json_input = args.old_json_input
     if args.json_input:
         if args.json_input == "-":
             text = sys.stdin.read()
@@ -52,14 +61,14 @@ def run(args: argparse.Namespace) -> int:
                 raise FloatError(f"{args.json_input}: {e.strerror}") from e
         data = _load_json(text, args.json_input)
         if not isinstance(data, dict):
-            raise FloatError("--json must hold a JSON object")
+            raise FloatError(f"{args.json_input}: --from-json needs a JSON object")
         model = data.pop("ai_model", model)
         for_hash = data.pop("context_hash", for_hash)
         data.pop("path", None)
         fields.update({k: v for k, v in data.items() if k in WRITABLE_FIELDS})
         unknown = set(data) - set(WRITABLE_FIELDS)
         if unknown:
-            raise FloatError(f"--json: unknown fields {', '.join(sorted(unknown))}")
+            raise FloatError(f"{args.json_input}: unknown fields {', '.join(sorted(unknown))}")
     for key, value in (("map_summary", args.summary), ("context_what", args.what),
                        ("context_why", args.why)):
         if value is not None:
@@ -73,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         fields["map_children"] = _load_json(args.children_json, "--children-json")
     if not fields:
         raise FloatError("nothing to set: give --summary, --what, --why, --patterns,"
-                         " --children-json or --json")
+                         " --children-json or --from-json")
     saved = set_context(_common.store(args), args.path, fields, model=model, for_hash=for_hash,
                         settles_conflicts=True)
     if args.print_json:

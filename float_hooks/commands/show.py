@@ -37,8 +37,15 @@ def run(args: argparse.Namespace) -> int:
     if data["ai_model"]:
         emit(f"written by {data['ai_model']} at {data['ai_updated']}")
     emit("children:")
+    # the files' one-line summaries, from the map the context was written with
+    described = {m.get("name"): m.get("summary") for m in data["map_children"] or []
+                 if isinstance(m, dict) and m.get("kind") != "folder"}
     for c in data["children"]:
-        extra = f" [{c['status']}] {c['map_summary'] or ''}" if c["kind"] == "folder" else ""
+        if c["kind"] == "folder":
+            extra = f" [{c['status']}] {c['map_summary'] or ''}"
+        else:
+            summary = described.get(c["name"])
+            extra = f"  {summary}" if isinstance(summary, str) else ""
         emit(f"  {c['kind']:<10} {c['name']}{extra}".rstrip())
     for d in data["decisions"]:
         emit(f"decision {d['date']} [{d['status']}] {d['title']}")
