@@ -98,6 +98,9 @@ class Store:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA query_only = ON")
             conn.execute("PRAGMA user_version").fetchone()
+            from float_hooks import sqlguard  # ATTACH, PRAGMA writes, load_extension: refused
+
+            sqlguard.install(conn)
         except sqlite3.Error as e:
             raise translate(e, path) from e
         return cls(conn, path)
