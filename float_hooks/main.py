@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "install": "install",
     "uninstall": "uninstall",
     "check": "check",
+    "mcp": "mcp",
     "hook-impl": "hook_impl",  # what hook shims run; HELP "" keeps it out of --help
 }
 

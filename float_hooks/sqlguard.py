@@ -84,8 +84,9 @@ def install(conn: sqlite3.Connection) -> Guard:
     """Put the read-only authorizer and the value-size limit on ``conn``."""
     guard = Guard()
     conn.set_authorizer(guard)
-    if hasattr(conn, "setlimit"):  # Python 3.11+
-        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    limit = getattr(sqlite3, "SQLITE_LIMIT_LENGTH", None)
+    if limit is not None:  # Python 3.11+ (3.10 still has the time bound)
+        conn.setlimit(limit, MAX_VALUE_BYTES)  # type: ignore[attr-defined,unused-ignore]
     return guard
 
 
