@@ -27,7 +27,8 @@ QUERY_MAX_ROWS, QUERY_TIMEOUT = 500, 5.0
 class Backend(Protocol):
     """Where the tools read and write one repository's map."""
 
-    project: Project
+    @property
+    def project(self) -> Project: ...
 
     def store(self) -> Store: ...  # read-write, synced as fresh as the backend makes it
 

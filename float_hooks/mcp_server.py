@@ -156,15 +156,26 @@ class MapServer:
                          params: types.CallToolRequestParams) -> types.CallToolResult:
         args = dict(params.arguments or {})
         try:
-            backend = self.backend_for(ctx, args)  # takes `repository` out of args (HTTP)
-            await self.freshen()
-            data = agent_tools.call(backend, params.name, args)
+            if self.local is None:  # a server's maps: opened, used and closed in one thread
+                data = await anyio.to_thread.run_sync(self._call_remote, ctx, params.name,
+                                                      args)
+            else:
+                await self.freshen()
+                data = agent_tools.call(self.local, params.name, args)
         except FloatError as e:
             return _error(str(e))
         tool = agent_tools.BY_NAME[params.name]
         if tool.writes and self.local is not None:
             await self.notify_changes(force=True)  # our own writes leave data_version alone
         return _result(data)
+
+    def _call_remote(self, ctx: ServerRequestContext[Any], name: str, args: dict[str, Any]
+                     ) -> dict[str, Any]:
+        backend = self.backend_for(ctx, args)  # takes `repository` out of args
+        try:
+            return agent_tools.call(backend, name, args)
+        finally:
+            getattr(backend, "close", lambda: None)()
 
     async def freshen(self) -> None:
         if self.local is not None and self.local.needs_sync():
@@ -198,16 +209,11 @@ class MapServer:
                              ) -> types.ReadResourceResult:
         uri = str(params.uri)
         try:
-            backend = self.backend_for(ctx, {})
-            await self.freshen()
-            if uri == BOOT_URI:
-                text = self._boot(backend)
+            if self.local is None:
+                text = await anyio.to_thread.run_sync(self._read_remote, ctx, uri)
             else:
-                path = uri_folder(uri)
-                if path is None:
-                    raise FloatError("unknown resource: use float://boot or"
-                                     " float://folder/<path>")
-                text = folder_markdown(agent_tools.call(backend, "show", {"path": path}))
+                await self.freshen()
+                text = self._read(self.local, uri)
         except FloatError as e:
             from mcp.shared.exceptions import MCPError
 
@@ -215,13 +221,21 @@ class MapServer:
         return types.ReadResourceResult(contents=[types.TextResourceContents(
             uri=uri, text=text, mime_type="text/markdown")])
 
-    @staticmethod
-    def _boot(backend: Backend) -> str:
-        path = backend.project.float_dir / "boot.md"
+    def _read_remote(self, ctx: ServerRequestContext[Any], uri: str) -> str:
+        backend = self.backend_for(ctx, {})
         try:
-            return path.read_text(encoding="utf-8", errors="replace")[:100_000]
-        except OSError:
-            return "(no .float/boot.md in this repository)\n"
+            return self._read(backend, uri)
+        finally:
+            getattr(backend, "close", lambda: None)()
+
+    @staticmethod
+    def _read(backend: Backend, uri: str) -> str:
+        if uri == BOOT_URI:
+            return _boot(backend)
+        path = uri_folder(uri)
+        if path is None:
+            raise FloatError("unknown resource: use float://boot or float://folder/<path>")
+        return folder_markdown(agent_tools.call(backend, "show", {"path": path}))
 
     # -- subscriptions (2025-era resources/subscribe; 2026 listen goes through the bus) ----
     async def _subscribe(self, ctx: ServerRequestContext[Any],
@@ -283,6 +297,21 @@ class MapServer:
                     await session.send_resource_updated(uri)
                 except Exception:  # a session that went away
                     self.subscribers[uri].discard(session)
+
+
+def _boot(backend: Backend) -> str:
+    """.float/boot.md: from the work tree, or (a server's mirror) the synced commit."""
+    project = backend.project
+    try:
+        if project.work_tree is not None:
+            raw = (project.work_tree / ".float" / "boot.md").read_bytes()
+        else:
+            store = backend.store()
+            rev = store.get_meta("base_commit") or "HEAD"
+            raw = project.git.run("cat-file", "blob", f"{rev}:.float/boot.md")
+    except (OSError, FloatError):
+        return "(no .float/boot.md in this repository)\n"
+    return raw[:100_000].decode("utf-8", "replace")
 
 
 def _changed_folders(conn: sqlite3.Connection, since: str) -> set[str]:
