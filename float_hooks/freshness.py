@@ -7,8 +7,10 @@ since its last sync:
 
 - every change event bumps a generation counter; a sync records the generation it started
   at, so an edit made while a sync runs is never mistaken for synced;
-- an answer first syncs if the generation moved (an edit of 5 files, then a call: the call
-  syncs once, then answers with the edit in the map);
+- an answer first lets the watcher take in every event queued so far (a barrier: it writes a
+  file of its own and waits for that event, which comes after every earlier one), then syncs
+  if the generation moved (an edit of 5 files, then a call: the call syncs once, then answers
+  with the edit in the map);
 - a background loop in the server syncs once the tree has been quiet for a moment, so a
   subscribed agent hears about changes without asking, and the next call finds nothing to do;
 - until the watcher is running (its start walks the tree), or if it cannot run (inotify's
@@ -25,6 +27,7 @@ thread while the server keeps answering from its own.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import threading
 import time
@@ -51,6 +54,11 @@ class Watcher:
         self.failed: str | None = None
         self.last_event = 0.0  # time.monotonic() of the last relevant event
         self._lock = threading.Lock()
+        self._passed = threading.Condition()
+        self._seen: set[str] = set()  # barrier files whose event has been handled
+        self._barriers = 0
+        self.barrier_prefix = os.path.join(os.fspath(project.float_dir),
+                                           f"mcp-barrier-{os.getpid()}-")
         self._ignored: list[str] = []
         self._observer: Any = None
 
@@ -68,7 +76,11 @@ class Watcher:
                     if event.event_type in ("opened", "closed_no_write"):
                         return  # reads, not changes
                     for p in (event.src_path, getattr(event, "dest_path", "") or ""):
-                        if p and watcher.relevant(os.fsdecode(p)):
+                        p = os.fsdecode(p)
+                        if p.startswith(watcher.barrier_prefix):
+                            if event.event_type == "created":
+                                watcher.passed(p)
+                        elif p and watcher.relevant(p):
                             watcher.bump()
                             return
 
@@ -89,6 +101,38 @@ class Watcher:
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout=5)
+
+    def barrier(self, timeout: float = 2.0) -> None:
+        """Return once every event the kernel queued before this call has been handled.
+
+        Events reach the handler through the observer's threads some time after the write
+        that caused them: an edit made just before a call could still be on its way when the
+        call asks whether anything changed. So the call creates a file of its own (in .float/,
+        git-ignored as ``*.lock``) and waits for its event: inotify delivers one queue in
+        order, so everything before it has been handled by then. If it does not come in time,
+        the call counts as a change (a sync, never a stale answer)."""
+        with self._passed:
+            self._barriers += 1
+            path = f"{self.barrier_prefix}{self._barriers}.lock"
+        try:
+            with open(path, "w"):
+                pass
+        except OSError:
+            self.bump()
+            return
+        try:
+            with self._passed:
+                if not self._passed.wait_for(lambda: path in self._seen, timeout):
+                    self.bump()
+                self._seen.discard(path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def passed(self, path: str) -> None:
+        with self._passed:
+            self._seen.add(path)
+            self._passed.notify_all()
 
     def bump(self) -> None:
         with self._lock:
@@ -137,6 +181,13 @@ class LocalMap:
         if self.watcher is None or not self.watcher.running:
             return True
         return self.watcher.generation > self.synced
+
+    def catch_up(self) -> SyncResult | None:
+        """Before an answer: take in every change made so far, then sync if there was one
+        (blocking: call it from a worker thread)."""
+        if self.watcher is not None and self.watcher.running and self.initialised():
+            self.watcher.barrier()
+        return self.sync()
 
     def sync(self) -> SyncResult | None:
         """Sync the work tree if anything may have changed since the last sync (blocking;

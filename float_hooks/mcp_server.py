@@ -178,8 +178,8 @@ class MapServer:
             getattr(backend, "close", lambda: None)()
 
     async def freshen(self) -> None:
-        if self.local is not None and self.local.needs_sync():
-            await anyio.to_thread.run_sync(self.local.sync)
+        if self.local is not None:
+            await anyio.to_thread.run_sync(self.local.catch_up)
 
     # -- resources -------------------------------------------------------------------------
     async def _list_resources(self, ctx: ServerRequestContext[Any],

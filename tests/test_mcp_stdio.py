@@ -228,3 +228,18 @@ def test_listen_stream_gets_the_update(synced: GitRepo) -> None:
     start = time.monotonic()
     session(repo, body, mode="auto")
     assert time.monotonic() - start < 60
+
+
+def test_every_call_right_after_an_edit_reflects_it(synced: GitRepo) -> None:
+    """Events reach the watcher's handler a moment after the write: a call made at once must
+    still see the edit (the barrier), never the map as it was."""
+    repo = installed(synced)
+
+    async def body(c: Client) -> None:
+        await call(c, "status")
+        for i in range(40):
+            repo.write(f"src/auth/gen_{i}.py", f"N = {i}\n")  # a new file each time
+            names = {ch["name"] for ch in (await call(c, "show", path="/src/auth"))["children"]}
+            assert f"gen_{i}.py" in names, f"edit {i} not reflected"
+
+    session(repo, body)
