@@ -152,3 +152,11 @@ def test_brief_stays_under_10000_characters(synced: GitRepo) -> None:
     assert parsed["stale_total"] == 5002 and 0 < parsed["stale_shown"] < 5002
     cursor = synced.float_ok("brief", "--cursor").out
     assert len(cursor) <= 10_001 and json.loads(cursor)["additional_context"].startswith("#")
+
+
+def test_install_needs_an_initialised_repository(repo: GitRepo) -> None:
+    repo.write("a.py", "A = 1\n")
+    repo.commit("initial")
+    r = repo.float("agents", "install")
+    assert r.code == 2 and "float-hooks init" in r.err
+    assert not (repo.path / ".mcp.json").exists() and not (repo.path / ".float").exists()

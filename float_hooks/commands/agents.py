@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     proj = _common.project(args)
     if proj.work_tree is None:
         raise FloatError("agents install needs a work tree (this is a bare repository)")
+    _common.require_initialised(proj)  # the server and the brief serve .float/'s map
     if args.action == "uninstall":
         changes = agents.uninstall(proj.work_tree, proj.float_dir, args.global_codex)
         _report(changes, None, args.json)
