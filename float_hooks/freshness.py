@@ -31,6 +31,7 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from float_hooks import context
@@ -84,9 +85,25 @@ class Watcher:
                             watcher.bump()
                             return
 
+            from watchdog.events import (
+                DirCreatedEvent,
+                DirDeletedEvent,
+                DirMovedEvent,
+                FileCreatedEvent,
+                FileDeletedEvent,
+                FileModifiedEvent,
+                FileMovedEvent,
+            )
+
             observer = Observer()
             observer.daemon = True
-            observer.schedule(Handler(), self.root, recursive=True)
+            # Changes only. By default inotify also reports every open and close: a `git
+            # status` or a re-walk of 7.5k folders then overflows the kernel's queue (found
+            # at 90k files: an endless overflow-and-rewalk loop).
+            observer.schedule(Handler(), self.root, recursive=True, event_filter=[
+                FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent,
+                DirCreatedEvent, DirDeletedEvent, DirMovedEvent])
+            _on_overflow(self.bump)
             observer.start()
             self._observer = observer
         except Exception as e:  # inotify limits, a vanished directory: answers sync instead
@@ -157,6 +174,22 @@ class Watcher:
         out = self.project.git.run("ls-files", "-z", "--others", "--ignored",
                                    "--exclude-standard", "--directory", check=False)
         return [os.fsdecode(p).rstrip("/") for p in out.split(b"\0") if p.endswith(b"/")]
+
+
+def _on_overflow(bump: Callable[[], None]) -> None:
+    """When the kernel's event queue overflows, events were lost without a trace: watchdog
+    only logs it (and re-adds its watches). Count that as a change, so the next answer
+    syncs rather than trusting a map that may have missed an edit."""
+    import logging
+
+    class Overflow(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "overflow" in record.getMessage():
+                bump()
+
+    logger = logging.getLogger("watchdog.observers.inotify_c")
+    logger.addHandler(Overflow(logging.WARNING))
+    logger.setLevel(min(logger.getEffectiveLevel(), logging.WARNING))
 
 
 class LocalMap:
