@@ -219,6 +219,13 @@ def _set_context(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 
 def _log_decision(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
+    if "date" in a:
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(a["date"])
+        except ValueError:
+            raise FloatError("log_decision: date must be YYYY-MM-DD") from None
     fields = {k: a.get(k) for k in records.LOG_FIELDS if k != "folder_path"}
     fields["folder_path"] = folder_path(a["folder"]) if "folder" in a else None
     entry = records.add_log(store, fields, list(a.get("tags", [])),
