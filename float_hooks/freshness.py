@@ -65,8 +65,9 @@ class Watcher:
 
     def start(self) -> None:
         """Start watching (blocking: the observer walks the tree); never raises."""
+        # the ignored directories only spare syncs; until they are known, every event counts
+        threading.Thread(target=self._read_ignored, daemon=True).start()
         try:
-            self._ignored = sorted(self._ignored_dirs())
             from watchdog.events import FileSystemEvent, FileSystemEventHandler
             from watchdog.observers import Observer
 
@@ -169,11 +170,15 @@ class Watcher:
         return not (i and (rel == self._ignored[i - 1]
                            or rel.startswith(self._ignored[i - 1] + os.sep)))
 
-    def _ignored_dirs(self) -> list[str]:
+    def _read_ignored(self) -> None:
         """Git-ignored directories (one `git ls-files --directory` line each)."""
-        out = self.project.git.run("ls-files", "-z", "--others", "--ignored",
-                                   "--exclude-standard", "--directory", check=False)
-        return [os.fsdecode(p).rstrip("/") for p in out.split(b"\0") if p.endswith(b"/")]
+        try:
+            out = self.project.git.run("ls-files", "-z", "--others", "--ignored",
+                                       "--exclude-standard", "--directory", check=False)
+        except FloatError:
+            return
+        self._ignored = sorted(os.fsdecode(p).rstrip("/") for p in out.split(b"\0")
+                               if p.endswith(b"/"))
 
 
 def _on_overflow(bump: Callable[[], None]) -> None:
