@@ -144,6 +144,9 @@ class Store:
                 conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA query_only = ON")
                 conn.execute("PRAGMA user_version").fetchone()
+                from float_hooks import sqlguard  # ATTACH, PRAGMA writes, load_extension
+
+                sqlguard.install(conn)
                 break
             except sqlite3.Error as e:
                 if conn is not None:

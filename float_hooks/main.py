@@ -43,6 +43,9 @@ COMMANDS: dict[str, str] = {
     "install": "install",
     "uninstall": "uninstall",
     "check": "check",
+    "mcp": "mcp",
+    "agents": "agents",
+    "brief": "brief",
     "hook-impl": "hook_impl",  # what hook shims run; HELP "" keeps it out of --help
 }
 

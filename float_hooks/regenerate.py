@@ -234,20 +234,30 @@ class _Runner:
                                             "attempts": job.attempts, "gave_up": gave_up})
 
     def apply(self, store: Store, job: queue.Taken, fields: dict[str, Any], model: str) -> None:
-        with store.write() as conn:
-            if not queue.holds(conn, job):
-                # our lease ran out and another worker has the job now: it will write
-                self._add("skipped", job.path)
-                return
-            before = conn.execute("SELECT map_summary FROM folders WHERE path = ?",
-                                  (job.path,)).fetchone()
-            write_context(conn, store, job.path, fields, model=model, for_hash=job.source_hash,
-                          expected_hash=job.source_hash)
-            queue.done(conn, job)
-            if before is not None and before[0] != fields.get("map_summary", before[0]):
-                queue.enqueue_parent(conn, job.path)
-        self._add("done", job.path)
+        if apply_answer(store, job, fields, model):
+            self._add("done", job.path)
+        else:  # our lease ran out and another worker has the job now: it will write
+            self._add("skipped", job.path)
 
     def _add(self, what: str, path: str) -> None:
         with self.lock:
             getattr(self.summary, what).append(path)
+
+
+def apply_answer(store: Store, job: queue.Taken, fields: dict[str, Any], model: str) -> bool:
+    """Write a job's answer and close the job, in one transaction, only if the job is still
+    ``job.owner``'s (False otherwise: nothing written) and the folder still has the hash the
+    request was read for (``HashMismatch`` otherwise: nothing written). A changed summary
+    queues the parent (its map lists this folder's summary). Workers and agents (MCP
+    ``submit_job``) both answer through here."""
+    with store.write() as conn:
+        if not queue.holds(conn, job):
+            return False
+        before = conn.execute("SELECT map_summary FROM folders WHERE path = ?",
+                              (job.path,)).fetchone()
+        write_context(conn, store, job.path, fields, model=model, for_hash=job.source_hash,
+                      expected_hash=job.source_hash)
+        queue.done(conn, job)
+        if before is not None and before[0] != fields.get("map_summary", before[0]):
+            queue.enqueue_parent(conn, job.path)
+    return True

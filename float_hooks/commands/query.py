@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
 
+from float_hooks import sqlguard
 from float_hooks.commands import _common
-from float_hooks.errors import FloatError
-from float_hooks.output import emit, emit_json, table
+from float_hooks.output import emit, emit_json, error, table
 
-HELP = "run read-only SQL against the database (writes are refused)"
+HELP = "run read-only SQL against the database (writes, ATTACH and PRAGMA writes are refused)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,6 +14,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="one read-only SQL statement, e.g. \"SELECT path, status FROM folders\";"
                         " `query \"SELECT name FROM sqlite_master WHERE type = 'table'\"`"
                         " lists the tables")
+    p.add_argument("--max-rows", type=int, default=10000, metavar="N",
+                   help="return at most N rows (default 10000; a note on stderr says when"
+                        " there were more)")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="stop the query after this long (default 10)")
     _common.add_json(p)
 
 
@@ -23,17 +27,15 @@ def run(args: argparse.Namespace) -> int:
     proj.open_store().close()  # create/upgrade the schema first; the query itself is read-only
     store = proj.open_readonly()
     try:
-        cur = store.conn.execute(args.sql)
-        rows = cur.fetchall()
-    except sqlite3.Error as e:
-        msg = str(e)
-        if "readonly" in msg or "read-only" in msg:
-            raise FloatError("query is read-only: writes are refused") from e
-        raise FloatError(f"query failed: {msg}") from e
-    columns = [d[0] for d in cur.description or []]
-    data = [dict(zip(columns, r, strict=True)) for r in rows]
+        result = sqlguard.run(store.conn, args.sql, max_rows=max(args.max_rows, 0),
+                              timeout=max(args.timeout, 0.001))
+    finally:
+        store.close()
     if args.json:
-        emit_json(data)
-    elif columns:
-        emit(table([columns] + [["" if v is None else str(v) for v in r] for r in rows]))
+        emit_json(result.as_dicts())
+    elif result.columns:
+        emit(table([result.columns] + [["" if v is None else str(v) for v in r]
+                                       for r in result.rows]))
+    if result.truncated:
+        error(f"showing the first {args.max_rows} rows (--max-rows)")
     return 0

@@ -1,0 +1,408 @@
+"""`float-hooks agents install/uninstall`: register the map with coding agents.
+
+What is written (each format as its agent documents it):
+
+- ``.mcp.json`` (Claude Code, project scope): ``mcpServers["float-hooks"]`` = a stdio server
+  running this installation's ``python -m float_hooks mcp`` (Claude Code starts project servers
+  in the project directory).
+- ``.cursor/mcp.json`` (Cursor): the same entry, with ``--repo ${workspaceFolder}`` (Cursor
+  interpolates ``${workspaceFolder}`` in mcp.json).
+- ``.claude/settings.json``: a ``SessionStart`` hook (matcher ``startup|resume|clear|compact``)
+  running ``float-hooks brief`` in ``$CLAUDE_PROJECT_DIR``; Claude Code adds a SessionStart
+  hook's stdout to the session's context.
+- ``.cursor/hooks.json`` (``"version": 1``): a ``sessionStart`` hook running ``float-hooks brief
+  --cursor``, which prints ``{"additional_context": ...}``, the field Cursor reads.
+- ``AGENTS.md`` (created if missing) and ``CLAUDE.md`` (only if present): a short block between
+  ``<!-- float-hooks:begin -->`` and ``<!-- float-hooks:end -->``.
+- Codex keeps MCP servers in its global ``~/.codex/config.toml`` (``[mcp_servers.NAME]`` with
+  ``command`` and ``args``): the snippet is printed, and written (in a marked block) only with
+  ``--global``.
+
+Existing keys, servers, hooks and text are kept; running install twice changes nothing; the
+entries are ours by name (the server ``float-hooks``, hook commands running ``float_hooks``),
+and ``.float/agents.json`` records which files and keys install created, so uninstall removes
+exactly what install added (and a file or folder only if install created it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from float_hooks.errors import FloatError
+
+NAME = "float-hooks"
+AGENTS = ("claude", "cursor", "codex")
+MANIFEST = "agents.json"  # in .float/: what install created, for uninstall
+BEGIN, END = "<!-- float-hooks:begin -->", "<!-- float-hooks:end -->"
+TOML_BEGIN = "# >>> float-hooks (float-hooks agents install --codex --global) >>>"
+TOML_END = "# <<< float-hooks <<<"
+CLAUDE_MATCHER = "startup|resume|clear|compact"
+
+BLOCK = f"""{BEGIN}
+## Project map (float-hooks)
+
+This repository keeps an AI-readable map: per-folder context (what, why, patterns), a decision
+log and open questions, with staleness computed from content hashes. Before exploring a
+folder, ask the `float-hooks` MCP server (`show`, `search`, `decisions`), or run
+`float-hooks show PATH`; trust context only when its status is `current` (`stale` and `why`
+say what changed). After you change or learn a folder, write its context back
+(`set_context` with `for_hash` = the `source_hash` you read); `next_job` / `submit_job`
+refresh stale folders one by one.
+{END}
+"""
+
+
+def detect(work_tree: Path) -> list[str]:
+    """The agents this machine or repository shows signs of; Claude Code and Cursor if none."""
+    found = []
+    if any((work_tree / p).exists() for p in (".claude", "CLAUDE.md", ".mcp.json")) \
+            or shutil.which("claude"):
+        found.append("claude")
+    if (work_tree / ".cursor").exists() or shutil.which("cursor"):
+        found.append("cursor")
+    if shutil.which("codex") or codex_home().exists():
+        found.append("codex")
+    return found or ["claude", "cursor"]
+
+
+def codex_home() -> Path:
+    return Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+
+
+def base_command() -> list[str]:
+    """This installation's float-hooks: the interpreter that runs it now."""
+    return [sys.executable, "-m", "float_hooks"]
+
+
+def server_entry(cursor: bool) -> dict[str, Any]:
+    cmd = base_command()
+    args = cmd[1:] + (["--repo", "${workspaceFolder}"] if cursor else []) + ["mcp"]
+    entry: dict[str, Any] = {"command": cmd[0], "args": args}
+    return entry if cursor else {"type": "stdio", **entry}
+
+
+def brief_command(where: str | None, cursor: bool) -> str:
+    cmd = [shlex.quote(c) for c in base_command()]
+    if where:
+        cmd += ["--repo", where]
+    return " ".join([*cmd, "brief", *(["--cursor"] if cursor else [])])
+
+
+def codex_snippet() -> str:
+    cmd = base_command()
+    return (f"[mcp_servers.{NAME}]\ncommand = {json.dumps(cmd[0])}\n"
+            f"args = {json.dumps([*cmd[1:], 'mcp'])}\n")
+
+
+def _ours(command: object) -> bool:
+    return isinstance(command, str) and "float_hooks" in command and " brief" in command
+
+
+# -- editing one file ------------------------------------------------------------------------
+class Edit:
+    """One file's old and new text, and what install created in it (for the manifest)."""
+
+    def __init__(self, path: Path, rel: str, old: str | None):
+        self.path = path
+        self.rel = rel
+        self.old = old
+        self.new: str | None = old
+        self.created_keys: list[list[str]] = []
+
+    @property
+    def action(self) -> str:
+        if self.new == self.old:
+            return "unchanged"
+        if self.old is None:
+            return "created"
+        return "removed" if self.new is None else "updated"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise FloatError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+
+
+def _load_json(edit: Edit) -> dict[str, Any]:
+    if edit.old is None or not edit.old.strip():
+        return {}
+    try:
+        data = json.loads(edit.old)
+    except json.JSONDecodeError as e:
+        raise FloatError(f"{edit.path}: not valid JSON (line {e.lineno}); fix it or move it"
+                         " aside, nothing was changed") from None
+    if not isinstance(data, dict):
+        raise FloatError(f"{edit.path}: not a JSON object; nothing was changed")
+    return data
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _container(data: dict[str, Any], keys: list[str], edit: Edit, kind: type) -> Any:
+    node: Any = data
+    for i, key in enumerate(keys):
+        if key not in node:
+            node[key] = {} if i < len(keys) - 1 or kind is dict else []
+            edit.created_keys.append(keys[: i + 1])
+        node = node[key]
+        if not isinstance(node, dict if i < len(keys) - 1 or kind is dict else list):
+            raise FloatError(f"{edit.path}: {'.'.join(keys[: i + 1])} is not a"
+                             f" {'list' if kind is list and i == len(keys) - 1 else 'object'};"
+                             " nothing was changed")
+    return node
+
+
+def add_server(edit: Edit, entry: dict[str, Any]) -> None:
+    data = _load_json(edit)
+    servers = _container(data, ["mcpServers"], edit, dict)
+    if servers.get(NAME) != entry:
+        servers[NAME] = entry
+        edit.new = _dump(data)
+
+
+def add_claude_hook(edit: Edit, command: str) -> None:
+    data = _load_json(edit)
+    groups = _container(data, ["hooks", "SessionStart"], edit, list)
+    group = {"matcher": CLAUDE_MATCHER,
+             "hooks": [{"type": "command", "command": command, "timeout": 30}]}
+    mine = [g for g in groups if isinstance(g, dict)
+            and any(_ours(h.get("command")) for h in g.get("hooks", []) if isinstance(h, dict))]
+    if mine == [group]:
+        return
+    groups[:] = [g for g in groups if g not in mine] + [group]
+    edit.new = _dump(data)
+
+
+def add_cursor_hook(edit: Edit, command: str) -> None:
+    data = _load_json(edit)
+    if "version" not in data:
+        data["version"] = 1
+        edit.created_keys.append(["version"])
+    hooks = _container(data, ["hooks", "sessionStart"], edit, list)
+    mine = [h for h in hooks if isinstance(h, dict) and _ours(h.get("command"))]
+    if mine == [{"command": command}]:
+        return
+    hooks[:] = [h for h in hooks if h not in mine] + [{"command": command}]
+    edit.new = _dump(data)
+
+
+def remove_json(edit: Edit, created: list[list[str]], created_file: bool) -> None:
+    """Take our entries out of a JSON file, then the containers install created that are
+    empty now; the file itself if install created it and nothing else is left."""
+    if edit.old is None:
+        return
+    data = _load_json(edit)
+    servers = data.get("mcpServers")
+    if isinstance(servers, dict):
+        servers.pop(NAME, None)
+    hooks = data.get("hooks")
+    if isinstance(hooks, dict):
+        for event, items in hooks.items():
+            if not isinstance(items, list):
+                continue
+            if event == "SessionStart":
+                items[:] = [g for g in items if not (isinstance(g, dict) and any(
+                    _ours(h.get("command")) for h in g.get("hooks", []) if isinstance(h, dict)))]
+            elif event == "sessionStart":
+                items[:] = [h for h in items if not (isinstance(h, dict)
+                                                     and _ours(h.get("command")))]
+    for keys in sorted(created, key=len, reverse=True):
+        parent: Any = data
+        for key in keys[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and keys[-1] in parent:
+            value = parent[keys[-1]]
+            if value in ({}, []) or keys == ["version"]:
+                del parent[keys[-1]]
+    edit.new = None if created_file and not data else _dump(data)
+    if edit.new is not None and edit.old is not None and json.loads(edit.old) == data:
+        edit.new = edit.old  # nothing of ours was there: leave the bytes alone
+
+
+def add_block(edit: Edit) -> str:
+    """Put the block in (in place if it is there already); returns the separator written
+    before an appended block, for uninstall to take out again."""
+    text = edit.old or ""
+    start, end = text.find(BEGIN), text.find(END)
+    if start != -1 and end > start:
+        new, sep = text[:start] + BLOCK.rstrip("\n") + text[end + len(END):], ""
+    else:
+        sep = "" if not text else ("\n" if text.endswith("\n") else "\n\n")
+        new = text + sep + BLOCK
+    if new != text:
+        edit.new = new
+    return sep
+
+
+def remove_block(edit: Edit, sep: str, created_file: bool) -> None:
+    text = edit.old
+    if text is None:
+        return
+    start, end = text.find(BEGIN), text.find(END)
+    if start == -1 or end < start:
+        return
+    stop = end + len(END) + (1 if text[end + len(END): end + len(END) + 1] == "\n" else 0)
+    if sep and text[start - len(sep): start] == sep and stop == len(text):
+        start -= len(sep)
+    new = text[:start] + text[stop:]
+    edit.new = None if created_file and not new.strip() else new
+
+
+# -- install and uninstall -------------------------------------------------------------------
+class Plan:
+    """Every file's edit, computed (and validated) before any file is written."""
+
+    def __init__(self, work_tree: Path, float_dir: Path):
+        self.work_tree = work_tree
+        self.float_dir = float_dir
+        self.edits: list[Edit] = []
+        self.manifest_path = float_dir / MANIFEST
+        self.manifest: dict[str, Any] = {}
+        raw = _read(self.manifest_path)
+        if raw:
+            try:
+                loaded = json.loads(raw)
+            except json.JSONDecodeError:
+                loaded = None
+            if isinstance(loaded, dict) and isinstance(loaded.get("files"), dict):
+                self.manifest = loaded
+        self.manifest.setdefault("files", {})
+
+    def edit(self, rel: str, path: Path | None = None) -> Edit:
+        path = path or self.work_tree / rel
+        e = Edit(path, rel, _read(path))
+        self.edits.append(e)
+        return e
+
+    def record(self, e: Edit, **extra: Any) -> None:
+        files = self.manifest["files"]
+        known = files.get(e.rel) or {"created": e.old is None and e.new is not None,
+                                     "keys": [], **extra}
+        for k in e.created_keys:
+            if k not in known["keys"]:
+                known["keys"].append(k)
+        files[e.rel] = known
+
+    def write(self) -> list[dict[str, str]]:
+        out = []
+        for e in self.edits:
+            out.append({"path": str(e.path), "action": e.action})
+            if e.new == e.old:
+                continue
+            if e.new is None:
+                e.path.unlink()
+                _prune_dirs(e.path.parent, self.work_tree)
+            else:
+                _write_atomic(e.path, e.new)
+        files = self.manifest["files"]
+        if files or self.manifest_path.exists():
+            if files:
+                _write_atomic(self.manifest_path, _dump(self.manifest))
+            else:
+                self.manifest_path.unlink()
+        return out
+
+
+def install(work_tree: Path, float_dir: Path, agents: list[str],
+            global_codex: bool = False) -> list[dict[str, str]]:
+    plan = Plan(work_tree, float_dir)
+    if "claude" in agents:
+        e = plan.edit(".mcp.json")
+        add_server(e, server_entry(cursor=False))
+        plan.record(e)
+        e = plan.edit(".claude/settings.json")
+        add_claude_hook(e, brief_command('"$CLAUDE_PROJECT_DIR"', cursor=False))
+        plan.record(e)
+    if "cursor" in agents:
+        e = plan.edit(".cursor/mcp.json")
+        add_server(e, server_entry(cursor=True))
+        plan.record(e)
+        e = plan.edit(".cursor/hooks.json")
+        add_cursor_hook(e, brief_command(None, cursor=True))
+        plan.record(e)
+    for rel in ("AGENTS.md", "CLAUDE.md"):
+        e = plan.edit(rel)
+        if rel == "CLAUDE.md" and e.old is None:
+            plan.edits.remove(e)
+            continue
+        sep = add_block(e)
+        plan.record(e, sep=sep)
+    if "codex" in agents and global_codex:
+        path = codex_home() / "config.toml"
+        e = plan.edit(str(path), path)
+        add_toml_block(e)
+    return plan.write()
+
+
+def uninstall(work_tree: Path, float_dir: Path, global_codex: bool = False
+              ) -> list[dict[str, str]]:
+    plan = Plan(work_tree, float_dir)
+    files = plan.manifest["files"]
+    for rel in (".mcp.json", ".claude/settings.json", ".cursor/mcp.json", ".cursor/hooks.json",
+                "AGENTS.md", "CLAUDE.md"):
+        info = files.get(rel, {"created": False, "keys": [], "sep": ""})
+        e = plan.edit(rel)
+        if rel.endswith(".md"):
+            remove_block(e, info.get("sep", ""), bool(info.get("created")))
+        else:
+            remove_json(e, info.get("keys", []), bool(info.get("created")))
+        files.pop(rel, None)
+    if global_codex:
+        path = codex_home() / "config.toml"
+        remove_toml_block(plan.edit(str(path), path))
+    plan.edits = [e for e in plan.edits if e.old is not None]
+    return plan.write()
+
+
+def add_toml_block(edit: Edit) -> None:
+    text = edit.old or ""
+    block = f"{TOML_BEGIN}\n{codex_snippet()}{TOML_END}\n"
+    start, end = text.find(TOML_BEGIN), text.find(TOML_END)
+    if start != -1 and end > start:
+        new = text[:start] + block + text[end + len(TOML_END):].lstrip("\n")
+    elif f"[mcp_servers.{NAME}]" in text or f'[mcp_servers."{NAME}"]' in text:
+        raise FloatError(f"{edit.path} already has [mcp_servers.{NAME}] (not written by"
+                         " float-hooks); edit it by hand, nothing was changed")
+    else:
+        new = text + ("\n" if text and not text.endswith("\n") else "") \
+            + ("\n" if text.strip() else "") + block
+    if new != text:
+        edit.new = new
+
+
+def remove_toml_block(edit: Edit) -> None:
+    text = edit.old or ""
+    start, end = text.find(TOML_BEGIN), text.find(TOML_END)
+    if start != -1 and end > start:
+        edit.new = (text[:start].rstrip("\n") + "\n" if text[:start].strip() else "") \
+            + text[end + len(TOML_END):].lstrip("\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.float-tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _prune_dirs(folder: Path, stop: Path) -> None:
+    """Remove ``folder`` (and its parents up to ``stop``) while empty: directories that only
+    held a file install created (.cursor/, .claude/)."""
+    while folder != stop and stop in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent

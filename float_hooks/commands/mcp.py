@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import argparse
+import threading
+
+from float_hooks.commands import _common
+
+HELP = ("serve the map to coding agents over MCP (stdio): tools, resources, live updates;"
+        " `agents install` registers it")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-watch", action="store_true",
+                   help="do not watch the work tree: every answer syncs it first (slower)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from float_hooks.freshness import LocalMap
+
+    local = LocalMap(_common.project(args), watch=not args.no_watch)
+    # The SDK takes ~0.5 s to import here; the watcher's start and the first sync (a `git
+    # status`) run meanwhile, so the first answer does not wait for both in turn.
+    threading.Thread(target=_warm, args=(local,), daemon=True).start()
+    from float_hooks.mcp_server import serve_stdio
+
+    try:
+        serve_stdio(local)
+    finally:
+        local.close()
+    return 0
+
+
+def _warm(local: object) -> None:
+    from float_hooks.freshness import LocalMap
+
+    assert isinstance(local, LocalMap)
+    if not local.initialised():
+        return
+    if local.watcher is not None:
+        local.watcher.start()
+    local.sync()
