@@ -44,3 +44,22 @@ class ConfigError(FloatError):
 
 class NotFound(FloatError):
     pass
+
+
+def quoted(text: object, limit: int = 80) -> str:
+    """Text that came from elsewhere (a page, a repository's config, a model's answer, an
+    argument), fit for a one-line message: in double quotes, cut at ``limit`` characters,
+    with line breaks, control and invisible characters, quotes and backslashes escaped.
+    Messages use this, never ``repr()``: its cost and length follow the input's."""
+    s = str(text)
+    cut = len(s) > limit
+    shown = "".join(c if c.isprintable() and c not in '"\\' else _escaped(c) for c in s[:limit])
+    return f'"{shown}{"…" if cut else ""}"'
+
+
+def _escaped(c: str) -> str:
+    if c in '"\\':
+        return "\\" + c
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 \
+        else f"\\U{code:08x}"

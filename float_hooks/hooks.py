@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from float_hooks import background
 from float_hooks.background import MARKER_ENV
-from float_hooks.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, FloatError
+from float_hooks.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, FloatError, quoted
 
 if TYPE_CHECKING:
     from float_hooks.project import Project
@@ -80,7 +80,7 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
 def _run(name: str, argv: list[str], cwd: str, strict: list[bool], waits: bool,
          git: Any = None) -> Outcome:
     if name not in NAMES:
-        raise FloatError(f"unknown hook {name!r} (one of: {', '.join(NAMES)})")
+        raise FloatError(f"unknown hook {quoted(name)} (one of: {', '.join(NAMES)})")
     if name == "post-rewrite":
         _drain_stdin()  # git writes "old new" pairs; we sync to HEAD and do not need them
     if name == "post-checkout" and _checkout_type(argv) == "0":

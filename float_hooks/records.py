@@ -10,7 +10,7 @@ from typing import Any
 
 from float_hooks.context import new_uid
 from float_hooks.db import Store, now
-from float_hooks.errors import FloatError, NotFound
+from float_hooks.errors import FloatError, NotFound, quoted
 from float_hooks.search import search  # noqa: F401 - moved to search.py; kept importable
 
 LOG_FIELDS = ("title", "decision", "rationale", "before_state", "after_state", "future_agent",
@@ -30,7 +30,7 @@ def add_log(store: Store, fields: dict[str, Any], tags: list[str],
     try:
         dt.date.fromisoformat(date)
     except ValueError as e:
-        raise FloatError(f"--date must be YYYY-MM-DD, not {date!r}") from e
+        raise FloatError(f"--date must be YYYY-MM-DD, not {quoted(date)}") from e
     stamp = now()
     values = {k: fields.get(k) for k in LOG_FIELDS}
     values["date"] = date
@@ -144,7 +144,7 @@ def add_ref(store: Store, source_type: str, source_id: str, target_type: str, ta
             context: str | None) -> dict[str, Any]:
     for t in (source_type, target_type):
         if t not in REF_TYPES:
-            raise FloatError(f"reference type {t!r}: use one of {', '.join(REF_TYPES)}")
+            raise FloatError(f"reference type {quoted(t)}: use one of {', '.join(REF_TYPES)}")
     stamp = now()
     with store.write() as conn:
         uid = new_uid()

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from float_hooks.errors import quoted
 from float_hooks.regen_io import RegenError, Request, parse_answer
 
 STDERR_TAIL = 2000
@@ -49,7 +50,7 @@ class CommandRegenerator:
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     start_new_session=True)
         except OSError as e:
-            raise RegenError(f"cannot run {argv[0]!r}: {e.strerror}") from e
+            raise RegenError(f"cannot run {quoted(argv[0])}: {e.strerror}") from e
         try:
             out, err = proc.communicate(payload, timeout=self.timeout)
         except subprocess.TimeoutExpired:

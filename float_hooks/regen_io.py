@@ -19,8 +19,8 @@ from typing import Any
 
 from float_hooks import paths
 from float_hooks.context import JSON_FIELDS, WRITABLE_FIELDS, why
+from float_hooks.errors import quoted
 from float_hooks.git import Git
-from float_hooks.summaries import clip
 from float_hooks.summaries import first_line as first_line  # its callers' old import
 
 HEAD_BYTES = 8192  # read from each file: enough for a heading, a docstring, a manifest
@@ -236,9 +236,9 @@ def _json_object(text: str) -> dict[str, Any]:
     try:
         obj = json.loads(s)
     except json.JSONDecodeError as e:
-        raise RegenError(f"answer is not valid JSON ({e}): {clip(text, 200)!r}") from e
+        raise RegenError(f"answer is not valid JSON ({e}): {quoted(text, 200)}") from e
     if not isinstance(obj, dict):
-        raise RegenError(f"answer is JSON but not an object: {clip(text, 200)!r}")
+        raise RegenError(f"answer is JSON but not an object: {quoted(text, 200)}")
     return obj
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from float_hooks.errors import quoted
 from float_hooks.regen_io import INSTRUCTIONS, RegenError, Request, parse_answer
 
 RETRIES = 4  # extra attempts within one job, before the job itself fails and backs off
@@ -91,7 +92,7 @@ class OpenAIRegenerator:
                         data = resp.json()
                     except ValueError:
                         raise RegenError(f"{self.url}: response is not JSON:"
-                                         f" {resp.text[:300]!r}") from None
+                                         f" {quoted(resp.text, 300)}") from None
                     if not isinstance(data, dict):
                         raise RegenError(f"{self.url}: response is not a JSON object")
                     return data

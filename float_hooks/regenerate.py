@@ -20,7 +20,7 @@ from typing import Any
 from float_hooks import queue
 from float_hooks.context import HashMismatch, write_context
 from float_hooks.db import Store
-from float_hooks.errors import ConfigError, FloatError, NotFound
+from float_hooks.errors import ConfigError, FloatError, NotFound, quoted
 from float_hooks.project import Project
 from float_hooks.regen_io import RegenError, Request, build_request
 
@@ -62,7 +62,7 @@ def regenerator(project: Project, env: Mapping[str, str] | None = None) -> Regen
 
         return OpenAIRegenerator(cfg["base_url"], cfg["model"], cfg["api_key_env"],
                                  float(cfg["timeout"]), None if env is None else keys_only(env))
-    raise ConfigError(f"[regenerate] kind = {kind!r}: must be one of {', '.join(KINDS)}")
+    raise ConfigError(f"[regenerate] kind = {quoted(kind)}: must be one of {', '.join(KINDS)}")
 
 
 def plan(project: Project, store: Store, paths: Sequence[str] | None = None,

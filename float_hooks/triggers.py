@@ -8,6 +8,7 @@ two steps here means the hooks, the server and the Action cannot drift apart.
 from __future__ import annotations
 
 from float_hooks.db import Store
+from float_hooks.errors import quoted
 from float_hooks.project import Project
 from float_hooks.sync import SyncResult
 
@@ -37,7 +38,8 @@ def after_sync(project: Project, store: Store, result: SyncResult, event: str) -
     if mode not in ON_COMMIT:
         from float_hooks.errors import ConfigError
 
-        raise ConfigError(f"[trigger] on_commit = {mode!r}: must be one of {', '.join(ON_COMMIT)}")
+        raise ConfigError(f"[trigger] on_commit = {quoted(mode)}: must be one of"
+                          f" {', '.join(ON_COMMIT)}")
     if mode == "off":
         return
     from float_hooks import queue

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import config as float_config
+from float_hooks.errors import quoted
 from float_hooks.git import Git
 from float_hooks.project import Project
 from webhook import mirror, status
@@ -59,7 +60,7 @@ class MirrorProject(Project):
         kind = self.config["regenerate"]["kind"]
         if kind == "builtin" or self.settings.trust_repo_config:
             return True
-        self.notes.append(f"regenerator kind {kind!r} not run: set FLOAT_TRUST_REPO_CONFIG=1 "
+        self.notes.append(f"regenerator kind {quoted(kind)} not run: set FLOAT_TRUST_REPO_CONFIG=1 "
                           "to let repository configs choose commands or endpoints")
         return False
 

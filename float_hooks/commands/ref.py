@@ -4,7 +4,7 @@ import argparse
 
 from float_hooks import records
 from float_hooks.commands import _common
-from float_hooks.errors import FloatError
+from float_hooks.errors import FloatError, quoted
 from float_hooks.output import emit, emit_json
 
 HELP = "cross-references between folders, files, decisions, questions, URLs and commits"
@@ -13,7 +13,7 @@ HELP = "cross-references between folders, files, decisions, questions, URLs and 
 def _typed(value: str) -> tuple[str, str]:
     kind, sep, ident = value.partition(":")
     if not sep or not ident:
-        raise FloatError(f"{value!r}: write TYPE:ID, e.g. folder:/src/auth or url:https://...")
+        raise FloatError(f"{quoted(value)}: write TYPE:ID, e.g. folder:/src/auth or url:https://...")
     if kind == "folder":
         ident = _common.folder_arg(ident)
     return kind, ident
