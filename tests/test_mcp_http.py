@@ -13,8 +13,8 @@ import requests
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.test_webhook_gunicorn import deliver, gunicorn, origin, wait_head
-from tests.test_webhook_helpers import TOKEN, Origin
+from tests.test_webhook_gunicorn import origin
+from tests.webhook_support import TOKEN, Origin, gunicorn
 
 __all__ = ["origin"]  # the fixture, used by name
 
@@ -38,10 +38,11 @@ async def call(c: Client, name: str, **args: Any) -> dict[str, Any]:
 
 
 def test_tools_over_http(tmp_path: Path, origin: Origin) -> None:
-    with gunicorn(tmp_path, origin) as url:
+    with gunicorn(tmp_path, origin) as server:
+        url = server.url
         before, after = origin.push()
-        assert deliver(url, "push", origin.payload(before, after)).status_code == 202
-        wait_head(url, after)
+        assert server.deliver("push", origin.payload(before, after)).status_code == 202
+        server.wait_head(after)
 
         async def in_path(c: Client) -> None:
             names = {t.name for t in (await c.list_tools()).tools}
