@@ -1,0 +1,169 @@
+"""What keeping authored content safe costs (issue 12), on a generated repository.
+
+1. A write with the journal vs the same write without it: ``set`` (a folder's context) and
+   ``log add`` (a decision) as CLI processes (what a user or an agent runs; "without" runs the
+   same CLI with ``Project.journal`` patched to None), and in process, timed over ``--writes``
+   writes on a Store opened with the project's journal and on one opened without it.
+2. The first build of a DB: the export holds a page for every folder (context written for
+   each), committed; delete the DB and time ``sync`` as a CLI process (full sync + import of
+   every page + journal replay, one transaction) against the same ``sync`` with the export and
+   the journal moved away (a full sync and nothing to import). Medians of ``--runs``.
+
+    python bench/bench_authored.py --files 90000
+    python bench/bench_authored.py --quick     # 5k files
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from generate import as_installed, fresh_copy, git_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(repo: Path, *args: str) -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "float_hooks", *args], cwd=repo, check=True,
+                   capture_output=True, env={**git_env(), "PYTHONPATH": str(ROOT)})
+    return time.perf_counter() - t
+
+
+NO_JOURNAL = ("import sys; from float_hooks import project;"
+              " project.Project.journal = property(lambda self: None);"
+              " from float_hooks.main import main; sys.exit(main(sys.argv[1:]))")
+
+
+def cli_writes(repo: Path, n: int, folders: list[str]) -> list[tuple[str, float, float]]:
+    def run(journal: bool, *args: str) -> float:
+        start = ["-m", "float_hooks"] if journal else ["-c", NO_JOURNAL]
+        t = time.perf_counter()
+        subprocess.run([sys.executable, *start, *args], cwd=repo, check=True,
+                       capture_output=True, env={**git_env(), "PYTHONPATH": str(ROOT)})
+        return time.perf_counter() - t
+
+    rows = []
+    for name, args in (("set", lambda i: ("set", folders[i % len(folders)], "--summary",
+                                          f"cli {i}")),
+                       ("log add", lambda i: ("log", "add", "--title", f"cli {i}"))):
+        a, b = [], []
+        for i in range(n):  # interleaved, so drift hits both alike
+            a.append(run(True, *args(2 * i)))
+            b.append(run(False, *args(2 * i + 1)))
+        rows.append((f"CLI {name}", statistics.median(a), statistics.median(b)))
+    return rows
+
+
+def drop_db(repo: Path) -> None:
+    for p in (repo / ".float").glob("index.db*"):
+        p.unlink()
+
+
+def writes(repo: Path, n: int, folders: list[str]) -> list[tuple[str, float, float]]:
+    from float_hooks import context, records
+    from float_hooks.db import Store
+    from float_hooks.project import Project
+
+    project = Project.discover(repo)
+    with_journal = project.open_store()
+    without = Store.open(project.db_path)  # the same file, no journal attached
+
+    def timed(store: Store, write: object, tag: str) -> float:
+        t = time.perf_counter()
+        for i in range(n):
+            write(store, i, tag)  # type: ignore[operator]
+        return (time.perf_counter() - t) / n
+
+    def set_ctx(store: Store, i: int, tag: str) -> None:
+        context.set_context(store, folders[i % len(folders)],
+                            {"map_summary": f"{tag} {i}", "context_what": "what it is"},
+                            model="bench")
+
+    def add_log(store: Store, i: int, tag: str) -> None:
+        records.add_log(store, {"title": f"{tag} {i}", "rationale": "because",
+                                "date": "2026-12-01"}, ["bench"], [])
+
+    rows = []
+    for name, fn in (("set (folder context)", set_ctx), ("log add (decision)", add_log)):
+        a, b = [], []
+        for r in range(3):  # interleaved, so drift hits both alike
+            a.append(timed(with_journal, fn, f"j{r}"))
+            b.append(timed(without, fn, f"n{r}"))
+        rows.append((name, statistics.median(a), statistics.median(b)))
+    with_journal.close()
+    without.close()
+    return rows
+
+
+def builds(repo: Path, runs: int) -> tuple[float, float, int]:
+    from float_hooks import context
+    from float_hooks.project import Project
+
+    project = Project.discover(repo)
+    store = project.open_store()
+    folders = [r[0] for r in store.conn.execute("SELECT path FROM folders ORDER BY path")]
+    with store.write():
+        pass
+    for path in folders:
+        context.set_context(store, path, {"map_summary": f"about {path}",
+                                          "context_what": "what it is\nin two lines"},
+                            model="bench")
+    store.close()
+    cli(repo, "export")
+    subprocess.run(["git", "add", "-A", ".float"], cwd=repo, check=True, env=git_env())
+    subprocess.run(["git", "commit", "-qm", "export"], cwd=repo, check=True, env=git_env())
+    pages = len(list((repo / ".float" / "project").rglob("_folder.md")))
+    journal = Path(project.git.git_dir) / "float" / "journal.jsonl"
+    aside = repo.parent / "aside"
+    aside.mkdir(exist_ok=True)
+    imported, bare = [], []
+    for _ in range(runs):
+        drop_db(repo)
+        imported.append(cli(repo, "sync"))
+        drop_db(repo)
+        shutil.move(repo / ".float" / "project", aside / "project")
+        shutil.move(journal, aside / "journal.jsonl")
+        bare.append(cli(repo, "sync"))
+        shutil.move(aside / "project", repo / ".float" / "project")
+        shutil.move(aside / "journal.jsonl", journal)
+    return statistics.median(imported), statistics.median(bare), pages
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--files", type=int, default=90000)
+    ap.add_argument("--writes", type=int, default=50)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.files = 5000
+    as_installed()
+    sys.path.insert(0, str(ROOT))
+    with tempfile.TemporaryDirectory() as d:
+        repo = fresh_copy(args.files, Path(d) / "repo", link=True)
+        cli(repo, "init")
+        from float_hooks.project import Project
+
+        store = Project.discover(repo).open_store()
+        folders = [r[0] for r in store.conn.execute("SELECT path FROM folders ORDER BY path")]
+        store.close()
+        print(f"{args.files} files, {len(folders)} folders")
+        for name, a, b in [*cli_writes(repo, max(5, args.writes // 5), folders),
+                           *writes(repo, args.writes, folders)]:
+            print(f"  {name:<28} with journal {a * 1000:6.2f} ms, without {b * 1000:6.2f} ms:"
+                  f" {a / b:.2f}x")
+        imported, bare, pages = builds(repo, args.runs)
+        print(f"  first build, importing {pages} pages: {imported * 1000:.0f} ms; with no"
+              f" export {bare * 1000:.0f} ms: {imported / bare:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
