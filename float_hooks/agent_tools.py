@@ -109,7 +109,7 @@ def folder_path(value: str) -> str:
     if len(value) > 4096 or "\0" in value:
         raise FloatError("path is not a folder path")
     try:
-        return paths.normalize(value)
+        return paths.whole(value)
     except ValueError:
         raise FloatError("path may not contain '..' (paths are relative to the repository"
                          " root, e.g. /src/auth)") from None

@@ -57,12 +57,15 @@ def sync(project: Project, store: Store, target: Target, *, full: bool = False,
     what is being committed)."""
     if not store.is_built():
         return build(project, store, target, progress)[0]
+    skipped: tuple[str, ...] = ()
     if imports:
         from float_hooks import importer  # only paid for when the export changed
 
-        importer.import_if_changed(project, store, target.rev)
-    return sync_core(project.git, store, target, scope=project.scope(), full=full,
-                     progress=progress)
+        imported = importer.import_if_changed(project, store, target.rev)
+        skipped = tuple(imported.errors) if imported is not None else ()
+    result = sync_core(project.git, store, target, scope=project.scope(), full=full,
+                       progress=progress)
+    return result._replace(skipped_pages=skipped) if skipped else result
 
 
 def ready(project: Project, store: Store, progress: Progress | None = None) -> str | None:
@@ -88,6 +91,8 @@ def build(project: Project, store: Store, target: Target,
 
     result = sync_core(project.git, store, target, scope=project.scope(), full=True,
                        progress=progress, then=finish)
+    if built.imported is not None and built.imported.errors:
+        result = result._replace(skipped_pages=tuple(built.imported.errors))
     return result, line[0] if line else ""
 
 

@@ -137,5 +137,14 @@ def normalize(user_path: str, cwd: str = ROOT) -> str:
     return "/" + "/".join(parts)
 
 
+def whole(path: str) -> str:
+    """A folder path given whole, from the repository root (the read API, the agents' tools):
+    ``src/auth``, ``/src/auth/`` and ``/`` are taken; ``.`` and ``..`` segments are refused
+    (a URL or a tool argument has no current directory to resolve them against)."""
+    if any(part in (".", "..") for part in path.split("/")):
+        raise OutsideRepository("a folder path may not contain '.' or '..' segments")
+    return normalize(path if path.startswith("/") else "/" + path)
+
+
 def is_float_path(path: str) -> bool:
     return path == "/" + FLOAT_DIR or path.startswith("/" + FLOAT_DIR + "/")

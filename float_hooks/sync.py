@@ -32,11 +32,16 @@ class SyncResult(NamedTuple):  # not a dataclass: see snapshot.Target
     mode: str  # "full" | "incremental"
     head: str | None
     applied: Applied
+    # export pages the import before this sync refused, one line each (pages.py)
+    skipped_pages: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         a = self.applied.as_dict()
         a["moved"] = [{"from": s, "to": d} for s, d in self.applied.moved]
-        return {"target": self.target, "mode": self.mode, "head": self.head, **a}
+        out = {"target": self.target, "mode": self.mode, "head": self.head, **a}
+        if self.skipped_pages:
+            out["skipped_pages"] = list(self.skipped_pages)
+        return out
 
 
 class Scope:

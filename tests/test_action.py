@@ -345,8 +345,9 @@ def project_copy(where: Path) -> Path:
     return where
 
 
-def test_from_a_fresh_venv_with_the_real_install(origin: tuple[GitRepo, Path],
-                                                 tmp_path: Path) -> None:
+def test_from_a_fresh_venv_with_the_real_install(origin: tuple[GitRepo, Path], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # only what the action installs
     _, remote = origin
     action = project_copy(tmp_path / "action")
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)

@@ -110,27 +110,27 @@ def test_set_from_json_file_stdin_and_for_an_old_hash(synced: GitRepo, tmp_path:
     f = tmp_path / "ctx.json"
     f.write_text(json.dumps({"map_summary": "S", "context_what": "W", "context_why": "Y",
                              "context_patterns": ["p"], "ai_model": "m1"}))
-    synced.float_ok("set", "/docs", "--json", str(f))
+    synced.float_ok("set", "/docs", "--from-json", str(f))
     assert synced.float_json("show", "/docs")["ai_model"] == "m1"
     old_hash = synced.float_json("show", "/docs")["source_hash"]
     synced.write("docs/guide.md", "changed\n")
     synced.float_ok("sync")
     # an agent that read the folder before the change writes back for the hash it read
-    r = synced.float_proc("set", "/docs", "--json", "-", "--hash", old_hash,
+    r = synced.float_proc("set", "/docs", "--from-json", "-", "--hash", old_hash,
                           input=json.dumps({"map_summary": "S2"}))
     assert r.code == 0, r.err
     assert synced.float_json("show", "/docs")["status"] == "stale"
     synced.float_ok("set", "/docs", "--summary", "S3")
     assert synced.float_json("show", "/docs")["status"] == "current"
     assert "nothing to set" in synced.float_error("set", "/docs")
-    assert "invalid JSON" in synced.float_error("set", "/docs", "--json", "-", input="")
+    assert "invalid JSON" in synced.float_error("set", "/docs", "--from-json", "-", input="")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    assert "invalid JSON" in synced.float_error("set", "/docs", "--json", str(bad))
+    assert "invalid JSON" in synced.float_error("set", "/docs", "--from-json", str(bad))
     bad.write_text('{"context_patterns": "not a list"}')
-    assert "context_patterns" in synced.float_error("set", "/docs", "--json", str(bad))
+    assert "context_patterns" in synced.float_error("set", "/docs", "--from-json", str(bad))
     bad.write_text('{"unknown_field": 1}')
-    assert "unknown_field" in synced.float_error("set", "/docs", "--json", str(bad))
+    assert "unknown_field" in synced.float_error("set", "/docs", "--from-json", str(bad))
 
 
 def test_decision_log_filters_and_aggregation(synced: GitRepo) -> None:
@@ -211,7 +211,8 @@ def test_error_exits(tmp_path: Path, repo: GitRepo) -> None:
     assert "init" in repo.float_error("status")
     assert "init" in repo.float_error("sync")
     assert "no-such-command" in repo.float_error("no-such-command")
-    assert "COMMAND" in repo.float_error()
+    bare = repo.float_proc()  # no command: the help and the command list, exit 2
+    assert bare.code == 2 and "COMMAND" in bare.out and "Traceback" not in bare.err
 
 
 def test_invalid_config_is_a_clear_error(synced: GitRepo) -> None:

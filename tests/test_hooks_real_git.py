@@ -107,7 +107,7 @@ def test_an_intent_to_add_placeholder_is_not_part_of_the_commit(hooked: GitRepo)
     hooked.write("docs/draft.md", "# not yet\n")
     hooked.git("add", "-N", "docs/draft.md")
     out = hooked.git("commit", "-m", "app only")
-    assert "float: 2 folders go stale: /src /" in out
+    assert "float: 2 folders changed, 2 newly stale: /src /" in out
     assert stale(hooked) == {"/", "/src"}
     assert_synced_to(hooked)
     for args in (["--staged"], ["--staged", "--full"]):

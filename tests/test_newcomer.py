@@ -176,7 +176,7 @@ def test_init_prints_the_next_steps(repo: GitRepo, monkeypatch: pytest.MonkeyPat
     steps = proc.stdout[proc.stdout.index("next steps:"):]
     assert "float-hooks install" in steps and "float-hooks regenerate" in steps
     assert "git add .float && git commit" in steps and "index.db is git-ignored" in steps
-    assert "agents" not in steps  # no such command in this installation (yet)
+    assert "float-hooks agents install" in steps
     elsewhere = run_cli("--repo", str(repo.path), "init", "--json", cwd=repo.path.parent)
     import json
 

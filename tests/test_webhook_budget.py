@@ -1,7 +1,9 @@
-"""A pushed page that makes the parser run away cannot wedge a repository: each delivery runs
-in a job process with a time and a memory budget, a crashed or timed-out claim counts as an
-attempt, the poisoned delivery ends ``failed`` with its reason, and the repository's later
-pushes proceed. Against a real server: gunicorn on loopback, a local bare origin."""
+"""A pushed page cannot wedge a repository. The alias page (a few hundred bytes standing for
+gigabytes) is refused by the export parser at once: the push applies, its result names the
+page. Beyond the parser, each delivery runs in a job process with a time and a memory budget,
+a crashed or timed-out claim counts as an attempt, a poisoned delivery ends ``failed`` with its
+reason, and the repository's later pushes proceed. Against a real server: gunicorn on
+loopback, a local bare origin."""
 
 from __future__ import annotations
 
@@ -34,14 +36,11 @@ def alias_page(levels: int = 9) -> str:
             + f"\ndecisions: [*a{levels - 1}]\n---\n\nbody\n")
 
 
-def refused_by_the_parser(error: str) -> bool:
-    """The hardened export parser (issue 12) refuses YAML aliases at once, naming the page;
-    then the budget is never reached. Today's parser expands them until a budget stops it
-    (its own error, "a record without uid: [[[...", would take minutes and gigabytes)."""
-    if "alias" not in error.lower():
-        return False
-    assert "_log/2026.md" in error
-    return True
+def refused(result: dict[str, Any]) -> bool:
+    """The hardened export parser refuses YAML aliases at once: the delivery is done (the
+    rest of the push applied), its result naming the refused page."""
+    [line] = result["sync"]["skipped_pages"]
+    return "_log/2026.md" in line and "alias" in line
 
 
 class Pushes:
@@ -76,22 +75,15 @@ def test_the_alias_page_pushed_to_a_real_server(tmp_path: Path) -> None:
         assert server.deliver("push", first).status_code == 202
         server.wait_head(first["after"])
         assert server.deliver("push", pushes.poisoned()).status_code == 202
-        wait_for(lambda: queue_rows(data)[-1]["state"] == "running", "the page's claim")
-        for _ in range(3):  # the server answers while the page is being chewed on
+        for _ in range(3):  # the server answers while the page is looked at
             assert server.deliver("ping", {"zen": "z"}).status_code == 200
-        wait_for(lambda: queue_rows(data)[-1]["state"] == "failed", "the page to fail", 120)
+        wait_for(lambda: queue_rows(data)[-1]["state"] == "done", "the page's push", 120)
         fixed = pushes.fixed()
         assert server.deliver("push", fixed).status_code == 202
         assert server.wait_head(fixed["after"])["files"] == 1  # the later push proceeds
     good, poisoned, later = queue_rows(data)
-    assert good["state"] == later["state"] == "done"
-    assert poisoned["state"] == "failed" and poisoned["error"], poisoned
-    if refused_by_the_parser(poisoned["error"]):
-        return
-    # over the time budget, twice: both claims counted
-    assert poisoned["attempts"] == 2
-    assert poisoned["error"] == ("gave up after 2 attempts: took longer than 4s"
-                                 " (FLOAT_DELIVERY_TIMEOUT); stopped")
+    assert good["state"] == later["state"] == poisoned["state"] == "done"
+    assert poisoned["attempts"] == 1 and refused(poisoned["result"]), poisoned
 
 
 def test_the_alias_page_under_the_memory_budget(tmp_path: Path) -> None:
@@ -103,9 +95,8 @@ def test_the_alias_page_under_the_memory_budget(tmp_path: Path) -> None:
         assert post(client, "push", push()).status_code == 202
         assert app.extensions["float_worker"].run_until_idle() == 1
     good, poisoned, fixed = rows(app)
-    assert (good["state"], poisoned["state"], fixed["state"]) == ("done", "failed", "done")
-    if not refused_by_the_parser(poisoned["error"]):
-        assert poisoned["error"] == "ran out of memory (FLOAT_DELIVERY_MEMORY_MB=300)"
+    assert (good["state"], poisoned["state"], fixed["state"]) == ("done", "done", "done")
+    assert refused(poisoned["result"])  # refused by the parser: far under the budget
 
 
 def test_the_memory_limit_holds_in_the_job_process() -> None:

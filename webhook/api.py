@@ -132,7 +132,7 @@ def folder(owner: str, repo: str, folder: str = "") -> Any:
     from float_hooks.errors import NotFound as FolderNotFound
 
     try:
-        path = paths.normalize("/" + folder)
+        path = paths.whole(folder)
     except ValueError as e:
         raise BadRequest(str(e)) from e
     store = _open(full_name)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from float_hooks.commands import _common
@@ -55,6 +56,8 @@ def print_result(result: SyncResult, as_json: bool, extra: dict[str, Any] | None
         return
     a = result.applied
     head = (result.head or "no commit")[:12]
+    for line in result.skipped_pages:  # refused pages, each its own line (the rest imported)
+        sys.stderr.write(f"float-hooks: export page skipped: {line}\n")
     if built:
         emit(f"synced {result.target} ({result.mode}) at {head}: {built}")
         return
