@@ -174,13 +174,16 @@ def run_worker(settings: Settings, queue: str, task: str,
                     stopping = asyncio.create_task(stop.wait())
                     await asyncio.wait({work, side, stopping},
                                        return_when=asyncio.FIRST_COMPLETED)
-                    for t in (work, side, stopping):
-                        if t is not work:
-                            t.cancel()
-                    if stop.is_set() and not work.done():
-                        work.cancel()  # procrastinate stops gracefully on cancel
+                    side.cancel()
+                    stopping.cancel()
+                    if not work.done():
+                        # stopping, or the maintenance lost its connection: procrastinate
+                        # stops gracefully on cancel (running jobs finish first)
+                        work.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await work
+                    if side.done() and not side.cancelled() and side.exception():
+                        raise side.exception()  # type: ignore[misc]
             except Exception as e:
                 log.warning("worker stopped (%s: %s); starting again", type(e).__name__, e)
             if not stop.is_set():
@@ -194,6 +197,27 @@ def run_worker(settings: Settings, queue: str, task: str,
     return 0
 
 
+async def _take_over(app: App, job: Any) -> None:
+    """A stalled job (its worker stopped sending heartbeats) goes back to ``todo``. When
+    another job with its queueing lock is already waiting (a sync deferred meanwhile), that
+    one covers it (it claims every open delivery of the repository, those the dead job held
+    included): the stalled one ends ``failed``. Another live worker may be doing the same
+    at the same moment: whichever comes second finds nothing to do."""
+    from procrastinate.jobs import Status
+
+    try:
+        await app.job_manager.retry_job(job)
+        log.warning("job %s (%s) retried: its worker stopped sending heartbeats",
+                    job.id, job.task_name)
+        return
+    except ConnectorException:
+        pass
+    with contextlib.suppress(ConnectorException):
+        await app.job_manager.finish_job(job, Status.FAILED, delete_job=False)
+        log.warning("job %s (%s) dropped: its worker stopped sending heartbeats, and a"
+                    " waiting job covers it", job.id, job.task_name)
+
+
 async def _maintain(app: App, ctx: PgContext, queue: str, stop: asyncio.Event) -> None:
     """Retry the jobs of dead workers; (sync role) defer a job for repositories with open
     deliveries. Raises on a lost connection, which restarts the worker."""
@@ -203,9 +227,7 @@ async def _maintain(app: App, ctx: PgContext, queue: str, stop: asyncio.Event) -
         stalled = await app.job_manager.get_stalled_jobs(
             queue=queue, seconds_since_heartbeat=ctx.settings.stalled_seconds)
         for job in stalled:
-            log.warning("retrying job %s (%s): its worker stopped sending heartbeats",
-                        job.id, job.task_name)
-            await app.job_manager.retry_job(job)
+            await _take_over(app, job)
         if queue == SYNC_QUEUE and time.monotonic() - last_sweep > SWEEP_SECONDS:
             last_sweep = time.monotonic()
             for repo, full_name in await asyncio.to_thread(ctx.store.open_repos):
