@@ -12,8 +12,6 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.pg_server import PgServer, pg_server, pg_url  # noqa: F401
 from tests.pg_support import Proc, deliver, pg_env, read_api, web
 from tests.webhook_support import Origin, wait_for
@@ -122,11 +120,15 @@ REGEN_CMD = textwrap.dedent("""\
     spool = sys.argv[1]
     mine = os.path.join(spool, str(os.getpid()))
     open(mine, "w").close()
-    # wait (bounded) until another regeneration worker answers at the same time
+    # the first answers wait (bounded) until another regeneration worker answers at the
+    # same time; "met" records that two did
     deadline = time.monotonic() + 10
-    while len(os.listdir(spool)) < 2 and time.monotonic() < deadline:
+    met = os.path.join(spool, "..", "met")
+    while not os.path.exists(met) and time.monotonic() < deadline:
+        if len(os.listdir(spool)) >= 2:
+            open(met, "w").close()
         time.sleep(0.05)
-    time.sleep(0.2)
+    time.sleep(0.2)  # the model's latency
     os.unlink(mine)
     path = request["path"]
     print(json.dumps({"map_summary": "summary of " + path,
@@ -173,6 +175,7 @@ def test_regeneration_workers_and_a_lost_data_directory(
         assert doc["context_what"] == "what /src/b" and doc["status"] == "current"
         answered_by = {r[0] for r in _rows(pg_url, "SELECT answered_by FROM float_answers")}
         assert len(answered_by) == 2  # both regeneration workers answered
+        assert (tmp_path / "met").exists()  # at the same time
         # the sync worker's disk is lost; a new worker serves the repository again
         sync1.stop()
         data = Path(env["sync1"]["FLOAT_DATA_DIR"])
