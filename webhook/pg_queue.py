@@ -54,10 +54,10 @@ class PgContext:
     """What a process needs to talk to PostgreSQL: a pool, float's tables, and a sync
     procrastinate app to defer jobs with (from request threads and task threads)."""
 
-    def __init__(self, settings: Settings, *, max_size: int = 8):
+    def __init__(self, settings: Settings, *, max_size: int = 8, check: bool = True):
         assert settings.database_url is not None
         self.settings = settings
-        self.pool = connect_pool(settings.database_url, max_size=max_size)
+        self.pool = connect_pool(settings.database_url, max_size=max_size, check=check)
         self.store = PgStore(self.pool)
         self.app = App(connector=SyncPsycopgConnector())
         self.app.open(self.pool)
@@ -98,18 +98,26 @@ class Intake:
         from psycopg_pool import PoolTimeout
         from werkzeug.exceptions import ServiceUnavailable
 
-        try:
-            fresh = self.ctx.store.record(delivery, kind, repo, full_name, **fields)
-            if fresh and fields.get("ignored") is None:
-                # the row is committed first: a job that starts before this defer sees it,
-                # and one deferred after it finds it; if PostgreSQL goes away in between,
-                # the workers' sweeper defers the job
-                self.ctx.defer_sync(repo, full_name)
-        except (PgError, PoolTimeout, ConnectorException) as e:
-            log.warning("delivery %s not recorded: PostgreSQL: %s", delivery, e)
-            raise ServiceUnavailable("the queue's database is unreachable; redeliver"
-                                     " later") from e
-        return fresh
+        for attempt in (1, 2):  # a connection PostgreSQL closed (a restart) fails once
+            try:
+                # one round trip: the row, and whether the repository's sync job is waiting
+                # (then it will see this row: skip the defer, the common case in a burst)
+                fresh, waiting = self.ctx.store.record_and_check(
+                    delivery, kind, repo, full_name, queueing_lock=f"sync:{repo}", **fields)
+                if fresh and not waiting and fields.get("ignored") is None:
+                    # the row is committed first: a job that starts before this defer sees
+                    # it, one deferred after it finds it; if PostgreSQL goes away in between
+                    # (or a waiting job started in the instant between), the workers'
+                    # sweeper defers the job (SWEEP_SECONDS)
+                    self.ctx.defer_sync(repo, full_name)
+                return fresh
+            except (PgError, PoolTimeout, ConnectorException) as e:
+                if attempt == 1 and isinstance(e, (PgError, ConnectorException)):
+                    continue
+                log.warning("delivery %s not recorded: PostgreSQL: %s", delivery, e)
+                raise ServiceUnavailable("the queue's database is unreachable; redeliver"
+                                         " later") from e
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         """Kept open for the process's life (one pool per process)."""
@@ -126,7 +134,7 @@ def intake(settings: Settings) -> Intake:
     assert url is not None
     with _intake_lock:
         if url not in _intake or _intake[url].ctx.pool.closed:
-            _intake[url] = Intake(PgContext(settings))
+            _intake[url] = Intake(PgContext(settings, check=False))
         return _intake[url]
 
 

@@ -98,12 +98,16 @@ COLUMNS = ("id", "delivery", "kind", "repo", "full_name", "ref", "before", "afte
            "done_seq", "result", "error")
 
 
-def connect_pool(url: str, *, min_size: int = 1, max_size: int = 8) -> ConnectionPool:
-    """A pool whose connections are checked on checkout: after PostgreSQL restarts, a dead
-    connection is replaced instead of failing the next request."""
+def connect_pool(url: str, *, min_size: int = 1, max_size: int = 8,
+                 check: bool = True) -> ConnectionPool:
+    """A pool shared by the process's threads. ``check``: connections are checked on
+    checkout (a round trip), so after PostgreSQL restarts a dead connection is replaced
+    instead of failing a job; the web role skips it (the round trip is a share of the
+    time to answer GitHub) and retries a request once on a broken connection instead."""
     pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=False,
                           kwargs={"autocommit": True},
-                          check=ConnectionPool.check_connection, timeout=10.0)
+                          check=ConnectionPool.check_connection if check else None,
+                          timeout=10.0)
     pool.open(wait=False)
     return pool
 
@@ -140,20 +144,37 @@ class PgStore:
                deleted: bool = False, forced: bool = False, commits: int = 0,
                ignored: str | None = None) -> bool:
         """As deliveries.Queue.record: False for a redelivery."""
+        return self.record_and_check(delivery, kind, repo, full_name, ref=ref, before=before,
+                                     after=after, default_branch=default_branch,
+                                     created=created, deleted=deleted, forced=forced,
+                                     commits=commits, ignored=ignored)[0]
+
+    def record_and_check(self, delivery: str, kind: str, repo: str, full_name: str, *,
+                         ref: str | None = None, before: str | None = None,
+                         after: str | None = None, default_branch: str | None = None,
+                         created: bool = False, deleted: bool = False, forced: bool = False,
+                         commits: int = 0, ignored: str | None = None,
+                         queueing_lock: str | None = None) -> tuple[bool, bool]:
+        """(recorded, a job with ``queueing_lock`` was waiting) in one round trip."""
         now = time.time()
         with self._conn() as conn:
             cur = conn.execute(
-                "INSERT INTO float_deliveries(delivery, kind, repo, full_name, ref, before,"
-                " after, default_branch, created, deleted, forced, commits, received_at,"
+                "WITH ins AS (INSERT INTO float_deliveries(delivery, kind, repo, full_name,"
+                " ref, before, after, default_branch, created, deleted, forced, commits,"
+                " received_at,"
                 " state, result, finished_at, done_seq) VALUES (%s, %s, %s, %s, %s, %s, %s,"
                 " %s, %s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN"
-                " nextval('float_done_seq') END) ON CONFLICT (delivery) DO NOTHING",
+                " nextval('float_done_seq') END) ON CONFLICT (delivery) DO NOTHING"
+                " RETURNING 1) SELECT (SELECT count(*) FROM ins), EXISTS (SELECT 1 FROM"
+                " procrastinate_jobs WHERE queueing_lock = %s AND status = 'todo')",
                 (delivery, kind, repo, full_name, ref, before, after, default_branch,
                  created, deleted, forced, commits, now,
                  "queued" if ignored is None else "ignored",
                  None if ignored is None else Jsonb({"reason": ignored}),
-                 None if ignored is None else now, ignored is not None))
-            return cur.rowcount == 1
+                 None if ignored is None else now, ignored is not None, queueing_lock))
+            row = cur.fetchone()
+            assert row is not None
+            return row[0] == 1, bool(row[1])
 
     def pending(self, repo: str | None = None) -> int:
         with self._conn() as conn:
