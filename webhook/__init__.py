@@ -60,8 +60,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = github.MAX_BODY
     app.config.update({k: v for k, v in (config or {}).items() if not k.startswith("FLOAT_")})
     app.extensions["float_settings"] = settings
-    # fail at start-up, not on the first push, when the data directory is unusable
-    Queue(settings.data_dir).close()
+    if settings.database_url:
+        from webhook.pg_store import apply_schema
+
+        apply_schema(settings.database_url)  # fail at start-up when PostgreSQL is unusable
+    else:
+        # fail at start-up, not on the first push, when the data directory is unusable
+        Queue(settings.data_dir).close()
 
     worker = Worker(settings)
     app.extensions["float_worker"] = worker

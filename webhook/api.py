@@ -47,6 +47,8 @@ def _settings() -> Settings:
 @bp.get("/health")
 def health() -> Any:
     settings = _settings()
+    if settings.database_url:
+        return jsonify(status="ok", queued=_pg().pending())
     q = Queue(settings.data_dir, create=False)
     try:
         pending = q.pending()
@@ -78,6 +80,21 @@ def _repo(owner: str, repo: str) -> str:
     return full_name
 
 
+def _pg() -> Any:
+    """PostgreSQL mode: the read model every sync publishes (pg_store), the same on every
+    web host."""
+    from webhook.pg_queue import intake
+
+    return intake(_settings()).ctx.store
+
+
+def _published(full_name: str) -> dict[str, Any]:
+    info = _pg().repo(repo_key(full_name))
+    if info is None or info["counts"] is None:
+        raise NotFound(f"{full_name}: no map yet (no push to its tracked branch received)")
+    return dict(info)
+
+
 def _open(full_name: str) -> Any:
     from float_hooks.db import Store
 
@@ -96,6 +113,13 @@ def status(owner: str, repo: str) -> Any:
     full_name = _repo(owner, repo)
     from float_hooks.context import status_counts
 
+    if _settings().database_url:
+        info = _published(full_name)
+        counts = dict(info["counts"])
+        counts["branch"] = info["branch"]
+        counts["queued_deliveries"] = _pg().pending(repo_key(full_name))
+        counts["repository"] = full_name
+        return jsonify(counts)
     store = _open(full_name)
     try:
         counts = status_counts(store)
@@ -116,6 +140,8 @@ def stale(owner: str, repo: str) -> Any:
     full_name = _repo(owner, repo)
     from float_hooks.context import stale_list
 
+    if _settings().database_url:
+        return jsonify(_published(full_name)["stale"])
     store = _open(full_name)
     try:
         return jsonify(stale_list(store.conn))
@@ -135,6 +161,12 @@ def folder(owner: str, repo: str, folder: str = "") -> Any:
         path = paths.whole(folder)
     except ValueError as e:
         raise BadRequest(str(e)) from e
+    if _settings().database_url:
+        _published(full_name)
+        doc = _pg().folder(repo_key(full_name), path)
+        if doc is None:
+            raise NotFound(f"no folder {path}")
+        return jsonify(doc)
     store = _open(full_name)
     try:
         conn = store.conn
@@ -155,6 +187,8 @@ def folder(owner: str, repo: str, folder: str = "") -> Any:
 @bp.get("/repos/<owner>/<repo>/deliveries")
 def deliveries(owner: str, repo: str) -> Any:
     full_name = _repo(owner, repo)
+    if _settings().database_url:
+        return jsonify(_pg().rows(repo_key(full_name), limit=100))
     q = Queue(_settings().data_dir, create=False)
     try:
         return jsonify(q.rows(repo_key(full_name), limit=100))
@@ -168,6 +202,11 @@ def resync(owner: str, repo: str) -> Any:
     full_name = _repo(owner, repo)
     settings = _settings()
     delivery = f"resync-{uuid.uuid4()}"
+    if settings.database_url:
+        from webhook.pg_queue import intake
+
+        intake(settings).record(delivery, "resync", repo_key(full_name), full_name)
+        return jsonify(status="queued", delivery=delivery, repository=full_name), 202
     q = Queue(settings.data_dir, create=False)
     try:
         q.record(delivery, "resync", repo_key(full_name), full_name)

@@ -122,6 +122,12 @@ def queue(settings: Settings) -> Queue:
     return cached[1]
 
 
+def _pg_intake(settings: Settings) -> Any:
+    from webhook import pg_queue  # PostgreSQL mode only: the [postgres] extra
+
+    return pg_queue.intake(settings)
+
+
 def read_body(environ: dict[str, Any]) -> bytes:
     """The request body, at most MAX_BODY bytes (413 above, before reading it all)."""
     stream = environ["wsgi.input"]
@@ -225,7 +231,7 @@ class Endpoint:
         tracked = settings.branch or default_branch
         ignored = None if ref == f"refs/heads/{tracked}" else (
             f"{ref} is not the tracked branch ({tracked})")
-        q = queue(settings)
+        q: Any = queue(settings) if settings.database_url is None else _pg_intake(settings)
         fresh = q.record(
             delivery, "push", repo_key(full_name), full_name, ref=ref, before=before,
             after=after, default_branch=default_branch, created=data.get("created") is True,

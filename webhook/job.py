@@ -58,7 +58,7 @@ TERM_GRACE = 3.0  # seconds a job process over its time has to stop what it star
 ERROR_CHARS = 2000  # of a reason recorded for a delivery
 # besides regen_env's basics: what git and the interpreter need in the job process
 PASSED = ("GIT_", "PYTHONPATH", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
-_SECRETS = ("secret", "api_token", "github_token")
+_SECRETS = ("secret", "api_token", "github_token", "database_url")
 
 log = logging.getLogger("webhook")
 

@@ -109,7 +109,12 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         t0 = time.perf_counter()
         if settings.on_push != "off":
             triggers.after_sync(project, store, result, "push")
-        if settings.on_push == "regenerate" and project.may_regenerate():
+        regenerates = settings.on_push == "regenerate" and project.may_regenerate()
+        if regenerates and settings.regen_remote \
+                and project.config["regenerate"]["kind"] != "builtin":
+            # PostgreSQL mode: regeneration workers answer (pg_sync hands the requests out)
+            out["regenerate"] = {"remote": True}
+        elif regenerates:
             import os
 
             from float_hooks import regenerate

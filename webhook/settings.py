@@ -41,6 +41,14 @@ class Settings:
     delivery_timeout: float  # seconds one delivery's process may take (job.py)
     delivery_memory_mb: int  # its data segment limit (RLIMIT_DATA)
     regen_env: tuple[str, ...] = ()  # key variables regenerators may see (FLOAT_REGEN_ENV)
+    # FLOAT_DATABASE_URL: PostgreSQL (procrastinate) holds the queues, stored regeneration
+    # answers and read model; None = embedded SQLite files in data_dir (the default)
+    database_url: str | None = None
+    # with PostgreSQL: command/openai regeneration is answered by regeneration workers
+    # (python -m webhook.regen_worker), not in the sync worker's job process
+    regen_remote: bool = False
+    # with PostgreSQL: a worker silent (no heartbeat) this long is dead; its jobs are retried
+    stalled_seconds: float = 30.0
 
     def allowed(self, full_name: str) -> bool:
         return self.repos is None or repo_key(full_name) in self.repos
@@ -87,9 +95,14 @@ def load(config: Mapping[str, Any] | None = None,
     if branch is not None and not valid_branch(branch):
         raise SettingsError("FLOAT_BRANCH: not a valid branch name by git's rules"
                             " (git check-ref-format --branch)")
-    worker = get("FLOAT_WORKER", "thread") or ""
+    database_url = _database_url(get("FLOAT_DATABASE_URL"))
+    # with PostgreSQL the web role only records and enqueues: workers are their own processes
+    worker = get("FLOAT_WORKER", "off" if database_url else "thread") or ""
     if worker not in WORKER_MODES:
         raise SettingsError(f"FLOAT_WORKER must be one of {', '.join(WORKER_MODES)}")
+    if database_url and worker == "thread":
+        raise SettingsError("FLOAT_WORKER=thread runs the embedded SQLite queue; with"
+                            " FLOAT_DATABASE_URL run `python -m webhook.worker` instead")
     try:
         threads = int(get("FLOAT_WORKER_THREADS", "2") or "2")
         lease = float(get("FLOAT_LEASE_SECONDS", "120") or "120")
@@ -97,10 +110,11 @@ def load(config: Mapping[str, Any] | None = None,
         attempts = int(get("FLOAT_MAX_ATTEMPTS", "3") or "3")
         timeout = float(get("FLOAT_DELIVERY_TIMEOUT", "900") or "900")
         memory = int(get("FLOAT_DELIVERY_MEMORY_MB", "2048") or "2048")
+        stalled = float(get("FLOAT_STALLED_SECONDS", "30") or "30")
     except ValueError as e:
         raise SettingsError(f"invalid number in the worker settings: {e}") from e
     if (threads < 1 or not 0 < lease < math.inf or not 0 < poll < math.inf or attempts < 1
-            or not 0 < timeout < math.inf or memory < 64):
+            or not 0 < timeout < math.inf or memory < 64 or not 0 < stalled < math.inf):
         raise SettingsError("worker settings must be positive (FLOAT_DELIVERY_MEMORY_MB at"
                             " least 64)")
     regen_env = tuple(n.strip() for n in (get("FLOAT_REGEN_ENV") or "").split(",")
@@ -133,4 +147,15 @@ def load(config: Mapping[str, Any] | None = None,
         delivery_timeout=timeout,
         delivery_memory_mb=memory,
         regen_env=regen_env,
+        database_url=database_url,
+        regen_remote=database_url is not None,
+        stalled_seconds=stalled,
     )
+
+
+def _database_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("FLOAT_DATABASE_URL must be a postgresql:// URL")
+    return url

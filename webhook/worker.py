@@ -307,6 +307,16 @@ def main(argv: list[str] | None = None, environ: Mapping[str, Any] | None = None
     except SettingsError as e:
         print(f"webhook.worker: {e}", file=sys.stderr)
         return 2
+    if settings.database_url:  # PostgreSQL: the sync role of a scaled-out deployment
+        if args.until_idle:
+            print("webhook.worker: --until-idle is for the embedded SQLite queue",
+                  file=sys.stderr)
+            return 2
+        from webhook import pg_sync
+        from webhook.pg_queue import SYNC_QUEUE, SYNC_TASK, run_worker
+
+        return run_worker(settings, SYNC_QUEUE, SYNC_TASK, pg_sync.run_job,
+                          settings.worker_threads)
     worker = Worker(settings)
     if args.until_idle:
         q = Queue(settings.data_dir)

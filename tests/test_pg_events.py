@@ -1,0 +1,70 @@
+"""The PostgreSQL event log (webhook/pg_events.py) against a real server: ids are monotonic,
+``since`` filters and pages, the log keeps the last N events per repository, and ``wait`` in
+one process wakes when another process appends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+from tests.gitrepo import PROJECT_ROOT
+from tests.pg_server import pg_server, pg_url  # noqa: F401
+from webhook.pg_events import PgEventLog
+
+
+def test_append_since_and_trim(pg_url: str) -> None:  # noqa: F811
+    log = PgEventLog(pg_url, keep=3)
+    try:
+        ids = [log.append("acme/a" if i % 2 == 0 else "acme/b", "sync", {"n": i})
+               for i in range(8)]
+        assert ids == sorted(ids) and len(set(ids)) == 8
+        a = log.since("acme/a", 0)
+        assert [e.data["n"] for e in a] == [2, 4, 6]  # the last 3 of acme/a's 4
+        assert all(e.repo == "acme/a" and e.kind == "sync" for e in a)
+        b = log.since("acme/b", 0)
+        assert [e.data["n"] for e in b] == [3, 5, 7]
+        every = log.since(None, 0)
+        assert [e.id for e in every] == sorted(e.id for e in a + b)  # oldest first
+        assert log.since(None, ids[5], limit=1) == [every[every.index(
+            next(e for e in every if e.id > ids[5]))]]
+        assert a[0].at.endswith("+00:00") or "T" in a[0].at
+        assert log.wait(ids[-1] - 1, 0.0)  # already there: no waiting
+        assert not log.wait(ids[-1], 0.2)
+    finally:
+        log.close()
+
+
+APPEND = """
+import sys, time
+from webhook.pg_events import PgEventLog
+log = PgEventLog(sys.argv[1])
+sys.stdin.readline()  # go
+print(log.append("acme/x", "regenerated", {"path": "/src"}), flush=True)
+log.close()
+"""
+
+
+def test_wait_wakes_when_another_process_appends(pg_url: str) -> None:  # noqa: F811
+    log = PgEventLog(pg_url)
+    last = log.append("acme/x", "sync", {})
+    proc = subprocess.Popen([sys.executable, "-c", APPEND, pg_url], cwd=PROJECT_ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert not log.wait(last, 0.2)  # nothing new yet
+        woke: list[bool] = []
+        waiter = threading.Thread(target=lambda: woke.append(log.wait(last, 60.0)))
+        waiter.start()
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        new_id = int(proc.stdout.readline())
+        waiter.join(60)
+        assert woke == [True]
+        assert new_id > last
+        events = log.since(None, last)
+        assert [(e.id, e.kind, e.data) for e in events] == [
+            (new_id, "regenerated", {"path": "/src"})]
+    finally:
+        proc.wait(30)
+        log.close()

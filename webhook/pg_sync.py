@@ -1,0 +1,273 @@
+"""The body of the ``float.sync`` job (PostgreSQL mode): one repository, under its lock.
+
+1. Claim every open delivery of the repository (pg_store.claim): the latest one stands for
+   them all (the sync always goes to the tracked branch's tip, pipeline._target); a burst
+   becomes one sync and each earlier delivery ends ``done`` saying which one covered it.
+2. Bring this worker's map up to date: with deliveries, or when the map is missing (a new
+   worker, a lost disk) or behind what another worker published, the job process
+   (job.JobProcess: pipeline.process under its time and memory budget) fetches the mirror
+   and syncs, building a missing map from the committed export.
+3. Apply the regeneration answers PostgreSQL holds that this map has not applied yet
+   (``float_answers.seq`` > the map's ``pg_answer_seq``), under the stale-result guard: an
+   answer is written when the folder still has the hash it was made for, or when the folder
+   has no context at all (a rebuilt map: the context comes back, marked stale).
+4. Hand the folders that are ready (stale or pending, every child folder current: children
+   before parents) to the regeneration workers, once per (folder, hash).
+5. Publish the read model, then settle the deliveries (so ``done`` means visible everywhere).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from float_hooks.sync import BASE_KEY
+from webhook import pipeline
+from webhook.deliveries import Delivery
+from webhook.job import BudgetExceeded, JobProcess
+from webhook.names import repo_dir
+from webhook.pg_queue import PgContext
+from webhook.pipeline import BRANCH_KEY, INDEX_DB
+
+log = logging.getLogger("webhook")
+
+ANSWER_SEQ_KEY = "pg_answer_seq"  # meta: the last float_answers.seq this map applied
+HEAD_KEY = "pg_head"  # meta: the commit this map was synced to (as published)
+REQUESTS_PER_SYNC = 500  # folders handed out per job; the next job hands out the rest
+BACKOFF_SECONDS = 5.0
+
+_local = threading.local()
+
+
+def _job_process(ctx: PgContext) -> JobProcess:
+    job: JobProcess | None = getattr(_local, "job", None)
+    if job is None:
+        job = _local.job = JobProcess(ctx.settings)
+    return job
+
+
+def run_job(ctx: PgContext, attempts: int, repo: str, full_name: str) -> None:
+    """The ``float.sync`` task (pg_queue.run_worker)."""
+    sync_repo(ctx, repo, full_name)
+
+
+def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
+    rows = ctx.store.claim(repo, ctx.owner)
+    if rows:
+        last = rows[-1]
+        ctx.store.remember_repo(repo, last["full_name"], last["default_branch"])
+    info = ctx.store.repo(repo)
+    if info is None:
+        return  # nothing was ever recorded for it
+    db_path = repo_dir(ctx.settings.data_dir, info["full_name"]) / INDEX_DB
+    local_head = _meta(db_path, HEAD_KEY)
+    d = _delivery(rows, info, local_head)
+    result: dict[str, Any] = {}
+    state = "done"
+    if d is not None:
+        answer = _run(ctx, d)
+        if "state" not in answer:
+            _failed(ctx, repo, info["full_name"], rows, d, answer)
+            return
+        state, result = answer["state"], answer["result"]
+    if db_path.exists() and state == "done":
+        applied, requested = _after_sync(ctx, repo, info, db_path, result)
+        if applied:
+            result["answers_applied"] = applied
+        if requested:
+            result["regeneration_requested"] = requested
+    if rows and d is not None:
+        if state == "done":
+            pipeline.report_status(ctx.settings, d, result)
+        head = (result.get("sync") or {}).get("head")
+        ctx.store.settle([r["id"] for r in rows[:-1]], state,
+                         {"coalesced_into": d.delivery, "head": head,
+                          **({"reason": result["reason"]} if "reason" in result else {})})
+        ctx.store.settle([rows[-1]["id"]], state, result)
+        log.info("deliveries %s (%s): %s", ", ".join(r["delivery"] for r in rows), full_name,
+                 state)
+
+
+def _delivery(rows: list[dict[str, Any]], info: dict[str, Any],
+              local_head: str | None) -> Delivery | None:
+    """The delivery to run: the latest claimed (a full rebuild if any asked for one), or a
+    catch-up sync when this map is missing or behind the published head; None: up to date."""
+    if rows:
+        last = rows[-1]
+        full = any(r["created"] or r["kind"] == "resync" for r in rows)
+        return Delivery(
+            id=int(last["id"]), delivery=last["delivery"], kind=last["kind"],
+            repo=last["repo"], full_name=last["full_name"], ref=last["ref"],
+            before=last["before"], after=last["after"],
+            default_branch=last["default_branch"], created=full and last["kind"] == "push",
+            deleted=bool(last["deleted"]), forced=bool(last["forced"]),
+            commits=int(last["commits"]), attempts=int(last["attempts"]))
+    if info["head"] is None or (local_head is not None and local_head == info["head"]):
+        return None
+    branch = info["branch"] or info["default_branch"]
+    return Delivery(
+        id=0, delivery="catch-up", kind="push" if local_head and branch else "resync",
+        repo=info["repo"], full_name=info["full_name"],
+        ref=f"refs/heads/{branch}" if branch else None, before=None, after=None,
+        default_branch=branch, created=False, deleted=False, forced=False, commits=0,
+        attempts=1)
+
+
+def _run(ctx: PgContext, d: Delivery) -> dict[str, Any]:
+    try:
+        return _job_process(ctx).run(d)
+    except BudgetExceeded as e:
+        return {"budget": str(e)}
+
+
+def _failed(ctx: PgContext, repo: str, full_name: str, rows: list[dict[str, Any]],
+            d: Delivery, answer: dict[str, Any]) -> None:
+    """As worker.Worker._apply: a deterministic error fails the deliveries; a transient one
+    (or over budget) puts them back with backoff until ``max_attempts``."""
+    ids = [r["id"] for r in rows]
+    if "error" in answer:
+        log.error("delivery %s (%s) failed: %s", d.delivery, full_name, answer["error"])
+        ctx.store.settle(ids, "failed", None, str(answer["error"]))
+        return
+    reason = str(answer.get("retry") or answer.get("budget"))
+    attempts = max((int(r["attempts"]) for r in rows), default=1)
+    if not ids or attempts >= ctx.settings.max_attempts:
+        log.warning("delivery %s (%s): %s; giving up", d.delivery, full_name, reason)
+        ctx.store.settle(ids, "failed", None,
+                         f"gave up after {attempts} attempts: {reason}" if attempts > 1
+                         else reason)
+        return
+    log.warning("delivery %s (%s): %s; will retry", d.delivery, full_name, reason)
+    ctx.store.settle(ids, "queued", None, reason)
+    ctx.defer_sync(repo, full_name, delay=BACKOFF_SECONDS * 2 ** (attempts - 1))
+
+
+def _meta(db_path: Path, key: str) -> str | None:
+    if not db_path.exists():
+        return None
+    from float_hooks.db import Store
+    from float_hooks.errors import FloatError
+
+    try:
+        store = Store.open_readonly(db_path)
+    except FloatError:
+        return None
+    try:
+        if store.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            return None
+        return store.get_meta(key)
+    finally:
+        store.close()
+
+
+def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
+                result: dict[str, Any]) -> tuple[int, int]:
+    """Steps 3-5 on this worker's map; (answers applied, requests handed out)."""
+    from float_hooks.context import stale_list, status_counts
+    from float_hooks.db import Store
+
+    store = Store.open(db_path)
+    try:
+        applied = apply_answers(ctx, repo, store)
+        requested = 0
+        if (result.get("regenerate") or {}).get("remote") or _remote_wanted(store):
+            requested = request_regeneration(ctx, repo, info, store)
+        head = store.get_meta(HEAD_KEY)
+        sync_head = (result.get("sync") or {}).get("head")
+        if sync_head:
+            head = sync_head
+            with store.write():
+                store.set_meta(HEAD_KEY, head)
+        counts = status_counts(store)
+        branch = store.get_meta(BRANCH_KEY)
+        ctx.store.publish(repo, branch, head, counts, stale_list(store.conn),
+                          folder_documents(store))
+    finally:
+        store.close()
+    return applied, requested
+
+
+def _remote_wanted(store: Any) -> bool:
+    """Whether the last sync handed regeneration to remote workers (kept in the map, so a job
+    that only applies answers keeps asking for the next level)."""
+    return bool(store.get_meta("pg_regen_remote"))
+
+
+def apply_answers(ctx: PgContext, repo: str, store: Any) -> int:
+    from float_hooks import queue
+    from float_hooks.context import write_context
+
+    seq = int(store.get_meta(ANSWER_SEQ_KEY) or 0)
+    applied = 0
+    for a in ctx.store.answers_after(repo, seq):
+        with store.write() as conn:
+            row = conn.execute("SELECT source_hash, context_hash FROM folders WHERE path = ?",
+                               (a["path"],)).fetchone()
+            if row is not None and (row[0] == a["source_hash"] or row[1] is None):
+                write_context(conn, store, a["path"], dict(a["fields"]), model=a["model"],
+                              for_hash=a["source_hash"])
+                if row[0] == a["source_hash"]:
+                    queue.forget(conn, [a["path"]])
+                applied += 1
+            store.set_meta(ANSWER_SEQ_KEY, str(a["seq"]))
+    return applied
+
+
+def request_regeneration(ctx: PgContext, repo: str, info: dict[str, Any], store: Any) -> int:
+    """Hand the ready folders to the regeneration workers (children before parents)."""
+    from float_hooks.git import Git
+    from float_hooks.regen_io import build_request
+    from webhook.mirror import mirror_path
+
+    if not _remote_wanted(store):
+        with store.write():
+            store.set_meta("pg_regen_remote", "1")
+    head = store.get_meta(HEAD_KEY) or store.get_meta(BASE_KEY)
+    mirror = mirror_path(ctx.settings.data_dir, info["full_name"])
+    if not head or not (mirror / "HEAD").exists():
+        return 0
+    git = Git(mirror, None)
+    project = pipeline.MirrorProject(git, store.path, head, ctx.settings)
+    if not project.may_regenerate():
+        return 0
+    cfg = project.config["regenerate"]
+    regenerator = {k: cfg.get(k) for k in ("kind", "command", "timeout", "base_url", "model",
+                                          "api_key_env")}
+    ready = store.conn.execute(
+        "SELECT f.path, f.source_hash FROM folders f WHERE f.status != 'current'"
+        " AND NOT EXISTS (SELECT 1 FROM folders c WHERE c.parent_path = f.path"
+        " AND c.status != 'current') ORDER BY f.path LIMIT ?",
+        (REQUESTS_PER_SYNC,)).fetchall()
+    n = 0
+    for path, source_hash in ready:
+        if not ctx.store.want_answer(repo, path, source_hash):
+            continue
+        request = build_request(git, store.conn, path, source_hash, int(cfg["input_budget"]))
+        try:
+            ctx.defer_regen(repo=repo, full_name=info["full_name"], path=path,
+                            source_hash=source_hash, request=request.as_json(),
+                            regenerator=regenerator)
+        except Exception:
+            ctx.store.forget_request(repo, path, source_hash)
+            raise
+        n += 1
+    return n
+
+
+def folder_documents(store: Any) -> dict[str, dict[str, Any]]:
+    """Every folder's ``/folders/...`` document (the same as ``show --json``)."""
+    from float_hooks import records
+    from float_hooks.context import children, folder_json, get_folder
+
+    conn = store.conn
+    docs = {}
+    for (path,) in conn.execute("SELECT path FROM folders").fetchall():
+        data = folder_json(get_folder(conn, path))
+        data["children"] = children(conn, path)
+        data["decisions"] = records.list_logs(conn, folder=path)
+        data["questions"] = records.list_questions(conn, folder=path)
+        data["references"] = records.list_refs(conn, about=path)
+        docs[path] = data
+    return docs
