@@ -22,6 +22,7 @@ log = logging.getLogger("webhook")
 INDEX_DB = "index.db"
 BRANCH_KEY = "webhook_branch"  # meta: the branch this repository's map follows
 LIST_LIMIT = 50  # paths listed per kind in a delivery's result (counts are always complete)
+CONTEXT_EVENTS = 200  # folders announced one by one per delivery (events.py)
 
 
 class Retry(Exception):
@@ -130,6 +131,7 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         counts = status_counts(store)
         out["status"] = counts
         out["timings"] = {k: round(v, 4) for k, v in timings.items()}
+        emit_events(settings, d, result.as_json(), counts, out.get("regenerate"))
     except LockedDatabase as e:
         raise Retry(str(e)) from e
     finally:
@@ -137,6 +139,27 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
     if project.notes:
         out["notes"] = project.notes
     return "done", out
+
+
+def emit_events(settings: Settings, d: Delivery, sync_json: dict[str, Any],
+                counts: dict[str, Any], regen: dict[str, Any] | None) -> None:
+    """The ``sync`` event, then a ``context`` event per folder whose context was written
+    (the first CONTEXT_EVENTS of them; one more event counts the rest)."""
+    from webhook import events
+
+    events.emit(settings, d.repo, "sync", {
+        "delivery": d.delivery, "head": sync_json.get("head"), "mode": sync_json.get("mode"),
+        "files_changed": sync_json.get("files_changed"), "counts": {
+            k: counts.get(k) for k in ("files", "folders", "pending", "current", "stale")},
+        "stale": events.capped(sync_json.get("became_stale") or []),
+        "current": events.capped(sync_json.get("became_current") or [])})
+    written = list((regen or {}).get("done") or [])
+    for path in written[:CONTEXT_EVENTS]:
+        events.emit(settings, d.repo, "context", {"delivery": d.delivery, "path": path,
+                                                  "status": "current"})
+    if len(written) > CONTEXT_EVENTS:
+        events.emit(settings, d.repo, "context", {"delivery": d.delivery, "path": None,
+                                                  "more": len(written) - CONTEXT_EVENTS})
 
 
 def report_status(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:

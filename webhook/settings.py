@@ -41,6 +41,8 @@ class Settings:
     delivery_timeout: float  # seconds one delivery's process may take (job.py)
     delivery_memory_mb: int  # its data segment limit (RLIMIT_DATA)
     regen_env: tuple[str, ...] = ()  # key variables regenerators may see (FLOAT_REGEN_ENV)
+    max_streams: int = 24  # event streams open at once per process (FLOAT_MAX_STREAMS)
+    stream_seconds: float = 300.0  # an event stream's lifetime; clients reconnect after it
 
     def allowed(self, full_name: str) -> bool:
         return self.repos is None or repo_key(full_name) in self.repos
@@ -97,8 +99,13 @@ def load(config: Mapping[str, Any] | None = None,
         attempts = int(get("FLOAT_MAX_ATTEMPTS", "3") or "3")
         timeout = float(get("FLOAT_DELIVERY_TIMEOUT", "900") or "900")
         memory = int(get("FLOAT_DELIVERY_MEMORY_MB", "2048") or "2048")
+        max_streams = int(get("FLOAT_MAX_STREAMS", "24") or "24")
+        stream_seconds = float(get("FLOAT_STREAM_SECONDS", "300") or "300")
     except ValueError as e:
         raise SettingsError(f"invalid number in the worker settings: {e}") from e
+    if max_streams < 0 or not 0 < stream_seconds < math.inf:
+        raise SettingsError("FLOAT_MAX_STREAMS must be 0 or more and FLOAT_STREAM_SECONDS"
+                            " positive")
     if (threads < 1 or not 0 < lease < math.inf or not 0 < poll < math.inf or attempts < 1
             or not 0 < timeout < math.inf or memory < 64):
         raise SettingsError("worker settings must be positive (FLOAT_DELIVERY_MEMORY_MB at"
@@ -133,4 +140,6 @@ def load(config: Mapping[str, Any] | None = None,
         delivery_timeout=timeout,
         delivery_memory_mb=memory,
         regen_env=regen_env,
+        max_streams=max_streams,
+        stream_seconds=stream_seconds,
     )
