@@ -22,6 +22,7 @@ from float_hooks.project import Project
 from float_hooks.sync import SyncResult
 
 IGNORED_DIRS = (".git", ".float")
+TICK_SECONDS = 0.2
 
 
 class _Changes:
@@ -60,8 +61,11 @@ def sync_once(project: Project) -> SyncResult:
 
 
 def watch(project: Project, *, debounce: float, report: Callable[[SyncResult], None],
-          ready: Callable[[], None] | None = None, stop: threading.Event | None = None) -> None:
-    """Watch until ``stop`` is set (SIGINT and SIGTERM set it when run in the main thread)."""
+          ready: Callable[[], None] | None = None, stop: threading.Event | None = None,
+          tick: Callable[[], None] | None = None) -> None:
+    """Watch until ``stop`` is set (SIGINT and SIGTERM set it when run in the main thread).
+    ``tick`` is called every TICK_SECONDS, after each sync and once more at the end
+    (``--events`` polls the map with it)."""
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
 
@@ -87,18 +91,20 @@ def watch(project: Project, *, debounce: float, report: Callable[[SyncResult], N
         if ready is not None:
             ready()
         while not stop.is_set():
+            if tick is not None:
+                tick()
             with changes.cond:
-                while changes.last is None and not stop.is_set():
-                    changes.cond.wait(timeout=1.0)
-                if stop.is_set():
-                    break
-                assert changes.last is not None
+                if changes.last is None:
+                    changes.cond.wait(timeout=1.0 if tick is None else TICK_SECONDS)
+                    continue
                 quiet = time.monotonic() - changes.last
                 if quiet < debounce:
                     changes.cond.wait(timeout=debounce - quiet)
                     continue
                 changes.last = None
             report(sync_once(project))
+        if tick is not None:
+            tick()
     finally:
         observer.stop()
         observer.join(timeout=10)

@@ -43,10 +43,11 @@ def client(app: Flask) -> FlaskClient:
 
 
 def disk(app: Flask) -> tuple[list[str], int]:
-    """Everything in the data directory but the queue's own files, and the queue's rows."""
+    """Everything in the data directory but the queue's and the event log's own files, and
+    the queue's rows."""
     data = app.extensions["float_settings"].data_dir
     files = sorted(str(p.relative_to(data)) for p in data.rglob("*")
-                   if not p.name.startswith("deliveries.db"))
+                   if not p.name.startswith(("deliveries.db", "events.db")))
     return files, len(rows(app))
 
 

@@ -80,9 +80,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             worker.start()  # and again on each request in a process forked after this
         atexit.register(worker.stop, 10.0)
 
-    from webhook import api, mcp_http
+    from webhook import api, dashboard, mcp_http, stream
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(stream.bp)
+    app.register_blueprint(dashboard.bp)
     # every request passes the Endpoint: POST /webhook is answered there, the rest by Flask
     app.wsgi_app = github.Endpoint(settings, worker, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = mcp_http.Endpoint(settings, app.wsgi_app)  # type: ignore[method-assign]

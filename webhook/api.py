@@ -21,6 +21,7 @@ from werkzeug.exceptions import (
 )
 
 from float_hooks.errors import LockedDatabase
+from webhook import events
 from webhook.deliveries import Queue
 from webhook.github import http_error
 from webhook.names import InvalidName, check, repo_dir, repo_key
@@ -212,5 +213,7 @@ def resync(owner: str, repo: str) -> Any:
         q.record(delivery, "resync", repo_key(full_name), full_name)
     finally:
         q.close()
+    events.emit(settings, repo_key(full_name), "delivery",
+                {"delivery": delivery, "state": "received", "kind": "resync"})
     current_app.extensions["float_worker"].notify()
     return jsonify(status="queued", delivery=delivery, repository=full_name), 202

@@ -34,6 +34,7 @@ from werkzeug.exceptions import (
 )
 from werkzeug.wrappers import Response
 
+from webhook import events
 from webhook.deliveries import Queue
 from webhook.names import InvalidName, repo_key, split, valid_branch, valid_refname
 from webhook.settings import Settings
@@ -239,6 +240,9 @@ class Endpoint:
             commits=len(commits) if isinstance(commits, list) else 0, ignored=ignored)
         if not fresh:
             return 200, {"status": "duplicate", "delivery": delivery}
+        events.emit(settings, repo_key(full_name), "delivery", {
+            "delivery": delivery, "state": "ignored" if ignored else "received", "kind": "push",
+            "ref": ref, "after": after, **({"reason": ignored} if ignored else {})})
         if ignored:
             return 202, {"status": "ignored", "delivery": delivery, "repository": full_name,
                          "reason": ignored}

@@ -2,23 +2,25 @@
 repository (a delivery recorded, a sync done, a folder regenerated), for clients that follow
 it from any web host.
 
-The same interface as the embedded SQLite log (events.py); the lead unifies the two
-definitions after the merge. Events live in ``float_events`` (a ``bigserial`` id: monotonic
-across hosts, gaps allowed), at most ``keep`` per repository: each append deletes the
-repository's events older than its last ``keep`` in the same transaction. ``append`` sends a
-``NOTIFY float_events`` in that transaction, so ``wait`` on any host wakes when it commits,
-and a ``wait`` that missed the notification (it connected late, the connection dropped) still
-sees new events by reading the table before and after listening.
+The interface and the event are events.py's (``EventLog``, ``Event``); events.open_event_log
+picks this log when ``FLOAT_DATABASE_URL`` is set. Events live in ``float_events`` (a
+``bigserial`` id: monotonic across hosts, gaps allowed), at most ``keep`` per repository: each
+append deletes the repository's events older than its last ``keep`` in the same transaction.
+``append`` sends a ``NOTIFY float_events`` in that transaction, so ``wait`` on any host wakes
+when it commits, and a ``wait`` that missed the notification (it connected late, the
+connection dropped) still sees new events by reading the table before and after listening.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
+
+from webhook.events import Event
 
 CHANNEL = "float_events"
 KEEP = 1000
@@ -33,24 +35,6 @@ CREATE TABLE IF NOT EXISTS float_events (
 CREATE INDEX IF NOT EXISTS float_events_repo ON float_events(repo, id);
 """
 SCHEMA_LOCK = 0x466C6F62
-
-
-class Event(NamedTuple):
-    id: int
-    repo: str
-    kind: str
-    data: dict[str, Any]
-    at: str  # ISO 8601, UTC
-
-
-class EventLog(Protocol):
-    def append(self, repo: str, kind: str, data: dict[str, Any]) -> int: ...
-
-    def since(self, repo: str | None, after: int, limit: int = 500) -> list[Event]: ...
-
-    def wait(self, after: int, timeout: float) -> bool: ...
-
-    def close(self) -> None: ...
 
 
 class PgEventLog:
@@ -100,7 +84,7 @@ class PgEventLog:
                 (after, repo, repo, max(0, limit))).fetchall()
         return [Event(int(r[0]), r[1], r[2], dict(r[3]), r[4].isoformat()) for r in rows]
 
-    def last_id(self) -> int:
+    def latest(self) -> int:
         with self._lock:
             row = self._connection().execute(
                 "SELECT coalesce(max(id), 0) FROM float_events").fetchone()

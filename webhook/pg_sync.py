@@ -81,11 +81,13 @@ def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
     if rows and d is not None:
         if state == "done":
             pipeline.report_status(ctx.settings, d, result)
+            pipeline.emit_events(ctx.settings, d, result)  # the job process cannot
         head = (result.get("sync") or {}).get("head")
         ctx.store.settle([r["id"] for r in rows[:-1]], state,
                          {"coalesced_into": d.delivery, "head": head,
                           **({"reason": result["reason"]} if "reason" in result else {})})
         ctx.store.settle([rows[-1]["id"]], state, result)
+        _delivery_events(ctx, rows, state, reason=result.get("reason"))
         log.info("deliveries %s (%s): %s", ", ".join(r["delivery"] for r in rows), full_name,
                  state)
 
@@ -130,18 +132,31 @@ def _failed(ctx: PgContext, repo: str, full_name: str, rows: list[dict[str, Any]
     if "error" in answer:
         log.error("delivery %s (%s) failed: %s", d.delivery, full_name, answer["error"])
         ctx.store.settle(ids, "failed", None, str(answer["error"]))
+        _delivery_events(ctx, rows, "failed", error=str(answer["error"]))
         return
     reason = str(answer.get("retry") or answer.get("budget"))
     attempts = max((int(r["attempts"]) for r in rows), default=1)
     if not ids or attempts >= ctx.settings.max_attempts:
         log.warning("delivery %s (%s): %s; giving up", d.delivery, full_name, reason)
-        ctx.store.settle(ids, "failed", None,
-                         f"gave up after {attempts} attempts: {reason}" if attempts > 1
-                         else reason)
+        error = f"gave up after {attempts} attempts: {reason}" if attempts > 1 else reason
+        ctx.store.settle(ids, "failed", None, error)
+        _delivery_events(ctx, rows, "failed", error=error)
         return
     log.warning("delivery %s (%s): %s; will retry", d.delivery, full_name, reason)
     ctx.store.settle(ids, "queued", None, reason)
+    _delivery_events(ctx, rows, "retrying", error=reason)
     ctx.defer_sync(repo, full_name, delay=BACKOFF_SECONDS * 2 ** (attempts - 1))
+
+
+def _delivery_events(ctx: PgContext, rows: list[dict[str, Any]], state: str,
+                     **extra: Any) -> None:
+    """A ``delivery`` event per settled row, on the shared log (events.py; never raises)."""
+    from webhook import events
+
+    for r in rows:
+        events.emit(ctx.settings, r["repo"], "delivery", {
+            "delivery": r["delivery"], "state": state, "kind": r["kind"], "ref": r["ref"],
+            "after": r["after"], **{k: v for k, v in extra.items() if v is not None}})
 
 
 def _meta(db_path: Path, key: str) -> str | None:

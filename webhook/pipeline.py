@@ -23,6 +23,7 @@ log = logging.getLogger("webhook")
 INDEX_DB = "index.db"
 BRANCH_KEY = "webhook_branch"  # meta: the branch this repository's map follows
 LIST_LIMIT = 50  # paths listed per kind in a delivery's result (counts are always complete)
+CONTEXT_EVENTS = 200  # folders announced one by one per delivery (events.py)
 
 
 class Retry(Exception):
@@ -136,6 +137,10 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         counts = status_counts(store)
         out["status"] = counts
         out["timings"] = {k: round(v, 4) for k, v in timings.items()}
+        if not settings.regen_remote:
+            # with PostgreSQL this process has no database URL: the sync worker emits the
+            # events from this result (pg_sync)
+            emit_events(settings, d, out)
     except LockedDatabase as e:
         raise Retry(str(e)) from e
     finally:
@@ -143,6 +148,33 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
     if project.notes:
         out["notes"] = project.notes
     return "done", out
+
+
+def emit_events(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:
+    """The ``sync`` event of a done delivery's result (``out``, process()'s), then a
+    ``context`` event per folder whose context was written (the first CONTEXT_EVENTS of them;
+    one more event counts the rest)."""
+    from webhook import events
+
+    sync = out.get("sync") or {}
+    counts = out.get("status") or {}
+
+    def capped(key: str) -> dict[str, Any]:  # the result lists LIST_LIMIT paths and a count
+        paths = list(sync.get(key) or [])
+        return {"paths": paths, "count": int(sync.get(f"{key}_count", len(paths)))}
+
+    events.emit(settings, d.repo, "sync", {
+        "delivery": d.delivery, "head": sync.get("head"), "mode": sync.get("mode"),
+        "files_changed": sync.get("files_changed"), "counts": {
+            k: counts.get(k) for k in ("files", "folders", "pending", "current", "stale")},
+        "stale": capped("became_stale"), "current": capped("became_current")})
+    written = list((out.get("regenerate") or {}).get("done") or [])
+    for path in written[:CONTEXT_EVENTS]:
+        events.emit(settings, d.repo, "context", {"delivery": d.delivery, "path": path,
+                                                  "status": "current"})
+    if len(written) > CONTEXT_EVENTS:
+        events.emit(settings, d.repo, "context", {"delivery": d.delivery, "path": None,
+                                                  "more": len(written) - CONTEXT_EVENTS})
 
 
 def report_status(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:

@@ -49,6 +49,8 @@ class Settings:
     regen_remote: bool = False
     # with PostgreSQL: a worker silent (no heartbeat) this long is dead; its jobs are retried
     stalled_seconds: float = 30.0
+    max_streams: int = 24  # event streams open at once per process (FLOAT_MAX_STREAMS)
+    stream_seconds: float = 300.0  # an event stream's lifetime; clients reconnect after it
 
     def allowed(self, full_name: str) -> bool:
         return self.repos is None or repo_key(full_name) in self.repos
@@ -111,8 +113,13 @@ def load(config: Mapping[str, Any] | None = None,
         timeout = float(get("FLOAT_DELIVERY_TIMEOUT", "900") or "900")
         memory = int(get("FLOAT_DELIVERY_MEMORY_MB", "2048") or "2048")
         stalled = float(get("FLOAT_STALLED_SECONDS", "30") or "30")
+        max_streams = int(get("FLOAT_MAX_STREAMS", "24") or "24")
+        stream_seconds = float(get("FLOAT_STREAM_SECONDS", "300") or "300")
     except ValueError as e:
         raise SettingsError(f"invalid number in the worker settings: {e}") from e
+    if max_streams < 0 or not 0 < stream_seconds < math.inf:
+        raise SettingsError("FLOAT_MAX_STREAMS must be 0 or more and FLOAT_STREAM_SECONDS"
+                            " positive")
     if (threads < 1 or not 0 < lease < math.inf or not 0 < poll < math.inf or attempts < 1
             or not 0 < timeout < math.inf or memory < 64 or not 0 < stalled < math.inf):
         raise SettingsError("worker settings must be positive (FLOAT_DELIVERY_MEMORY_MB at"
@@ -150,6 +157,8 @@ def load(config: Mapping[str, Any] | None = None,
         database_url=database_url,
         regen_remote=database_url is not None,
         stalled_seconds=stalled,
+        max_streams=max_streams,
+        stream_seconds=stream_seconds,
     )
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from float_hooks.git import lower_priority
-from webhook import pipeline
+from webhook import events, pipeline
 from webhook.deliveries import Delivery, OwnerLock, Queue, worker_id
 from webhook.job import BudgetExceeded, JobProcess
 from webhook.settings import Settings, SettingsError, load
@@ -223,6 +223,7 @@ class Worker:
         d = q.claim(self.owner, self.settings.lease_seconds, self.settings.max_attempts)
         if d is None:
             return False
+        self._event(d, "running", attempt=d.attempts)
         if job is not None:
             self._apply(q, d, job)
             return True
@@ -263,6 +264,8 @@ class Worker:
             if answer["state"] == "done":
                 pipeline.report_status(self.settings, d, result)
             q.finish(d.id, self.owner, answer["state"], result)
+            self._event(d, answer["state"], **({"reason": result.get("reason")}
+                                               if answer["state"] == "ignored" else {}))
             log.info("delivery %s (%s %s): %s", d.delivery, d.full_name, d.ref or d.kind,
                      answer["state"])
             return
@@ -271,6 +274,7 @@ class Worker:
             # would fail the same way and hold up the repository's later pushes
             log.error("delivery %s (%s) failed: %s", d.delivery, d.full_name, answer["error"])
             q.fail(d.id, self.owner, str(answer["error"]), retry_in=None)
+            self._event(d, "failed", error=str(answer["error"]))
             return
         # transient (a fetch, a locked map), or over its budget: retried, each time counted
         reason = str(answer.get("retry") or answer.get("budget"))
@@ -279,8 +283,16 @@ class Worker:
                     "; will retry" if retry else "; giving up")
         if not retry and d.attempts > 1:
             reason = f"gave up after {d.attempts} attempts: {reason}"
-        q.fail(d.id, self.owner, reason,
-               retry_in=BACKOFF_SECONDS * 2 ** (d.attempts - 1) if retry else None)
+        retry_in = BACKOFF_SECONDS * 2 ** (d.attempts - 1) if retry else None
+        q.fail(d.id, self.owner, reason, retry_in=retry_in)
+        self._event(d, "failed" if retry_in is None else "retrying", error=reason,
+                    retry_in=retry_in)
+
+    def _event(self, d: Delivery, state: str, **extra: Any) -> None:
+        """A ``delivery`` event for the event stream (events.py); never raises."""
+        events.emit(self.settings, d.repo, "delivery", {
+            "delivery": d.delivery, "state": state, "kind": d.kind, "ref": d.ref,
+            "after": d.after, **extra})
 
     def _heartbeat(self, d: Delivery, done: threading.Event) -> None:
         q: Queue | None = None

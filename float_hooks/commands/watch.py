@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from float_hooks.commands import _common
 from float_hooks.output import emit
+from float_hooks.project import Project
 from float_hooks.sync import SyncResult
 
 HELP = ("watch the work tree and sync it when files change (debounced), queueing"
@@ -14,6 +17,10 @@ HELP = ("watch the work tree and sync it when files change (debounced), queueing
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debounce", type=float, default=0.5, metavar="SECONDS",
                    help="sync once the tree has been quiet this long (default 0.5)")
+    p.add_argument("--events", action="store_true",
+                   help="print what happens to the map as JSON lines (sync and context"
+                        " events, as the webhook server streams them), from any writer:"
+                        " this watcher, the git hooks, regenerate, set, agents")
 
 
 def _report(result: SyncResult) -> None:
@@ -35,10 +42,34 @@ def run(args: argparse.Namespace) -> int:
     _common.require_initialised(proj)
     root = watch.watched_root(proj)
 
+    if args.events:
+        return _events(proj, root, max(0.0, args.debounce))
+
     def ready() -> None:
         emit(f"watching {root} (Ctrl-C to stop)")
         sys.stdout.flush()
 
     watch.watch(proj, debounce=max(0.0, args.debounce), report=_report, ready=ready)
     emit("stopped")
+    return 0
+
+
+def _events(proj: Project, root: Path, debounce: float) -> int:
+    """``--events``: one JSON object per line on stdout; the messages go to stderr."""
+    from float_hooks import watch
+    from float_hooks.live_events import MapEvents
+
+    events = MapEvents(proj.db_path, str(root))
+    events.poll()  # the baseline: what the first sync changes is reported
+
+    def tick() -> None:
+        for event in events.poll():
+            sys.stdout.write(json.dumps(event) + "\n")
+        sys.stdout.flush()
+
+    def ready() -> None:
+        print(f"watching {root} (Ctrl-C to stop)", file=sys.stderr)
+
+    watch.watch(proj, debounce=debounce, report=lambda _result: None, ready=ready, tick=tick)
+    print("stopped", file=sys.stderr)
     return 0

@@ -1,0 +1,72 @@
+"""The operators' dashboard: ``GET /dashboard`` (every repository: head, counts, stale folders
+and why, last deliveries, the regeneration queue) and ``GET /dashboard/<owner>/<repo>`` (the
+folder tree with each folder's context and status).
+
+Pages are rendered on the server (they work without JavaScript) from Jinja templates, which
+escape every value: folder names, context text and error messages come from whoever can push.
+A small script served from the package (static/dashboard.js, no build step, nothing from the
+internet) follows ``/dashboard/events`` and re-renders the page's main part when something
+happens. Protected like the read API: HTTP Basic with ``FLOAT_API_TOKEN`` as the password
+(any user name; what a browser can send by itself), or the bearer header; 401 with a Basic
+challenge otherwise. A Content-Security-Policy allows only the server's own script and style.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
+
+from webhook import dashboard_data
+from webhook.names import repo_key
+from webhook.stream import authorized, challenge, repository, settings
+
+bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/dashboard/static")
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"
+       " img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+@bp.before_request
+def _auth() -> BaseResponse | None:
+    if request.endpoint == "dashboard.static":
+        return None  # the script and style sheet hold nothing secret
+    if not authorized(request.headers.get("Authorization", ""), settings().api_token):
+        return challenge(basic=True)
+    return None
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if request.endpoint != "dashboard.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page(template: str, **values: Any) -> Response:
+    html = render_template(template, generated=dashboard_data.generated(), **values)
+    return Response(html, 200, mimetype="text/html")
+
+
+@bp.get("/dashboard")
+def overview() -> Response:
+    return _page("overview.html", repos=dashboard_data.overview(settings().data_dir))
+
+
+@bp.get("/dashboard/<owner>/<repo>")
+def repository_page(owner: str, repo: str) -> Response:
+    full_name = repository(owner, repo)
+    data_dir = settings().data_dir
+    found = dashboard_data.find(data_dir, repo_key(full_name))
+    if found is None:
+        abort(404, f"{full_name}: no delivery received for it yet")
+    info = dashboard_data.summary(data_dir, found,
+                                  deliveries_limit=dashboard_data.DELIVERIES_REPO)
+    folders, total = dashboard_data.tree(data_dir, found["full_name"])
+    return _page("repository.html", repo=info, folders=folders, folder_total=total,
+                 folder_cap=dashboard_data.MAX_FOLDERS)

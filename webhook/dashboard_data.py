@@ -1,0 +1,200 @@
+"""What the dashboard shows, read from the delivery queue and each repository's map: plain
+dicts for the templates (dashboard.py renders them; Jinja escapes every value).
+
+Every list is capped (repositories, stale folders, jobs, folders in the tree): a pushed
+repository chooses how many folders it has, and a page must stay cheap to render.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from float_hooks.errors import FloatError
+from webhook.deliveries import DB_FILE as QUEUE_FILE
+from webhook.deliveries import Queue
+from webhook.names import InvalidName, repo_dir
+from webhook.pipeline import BRANCH_KEY, INDEX_DB
+
+MAX_REPOS = 200
+MAX_STALE = 50
+MAX_JOBS = 50
+MAX_FOLDERS = 2000
+DELIVERIES_OVERVIEW = 5
+DELIVERIES_REPO = 30
+READ_TIMEOUT = 2.0  # a page does not wait long for a map being written
+
+
+def when(epoch: float | None) -> str:
+    if not epoch:
+        return ""
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def repositories(data_dir: Path) -> list[dict[str, Any]]:
+    """Every repository a delivery was received for, most recently active first."""
+    if not (data_dir / QUEUE_FILE).exists():
+        return []
+    q = Queue(data_dir, create=False)
+    try:
+        rows = q.conn.execute(
+            "SELECT repo, full_name, max(received_at) AS last FROM deliveries"
+            " GROUP BY repo ORDER BY last DESC LIMIT ?", (MAX_REPOS,)).fetchall()
+    finally:
+        q.close()
+    return [{"key": r["repo"], "full_name": r["full_name"], "last_delivery": when(r["last"])}
+            for r in rows]
+
+
+def deliveries(data_dir: Path, key: str, limit: int) -> list[dict[str, Any]]:
+    q = Queue(data_dir, create=False)
+    try:
+        rows = q.rows(key, limit=limit)
+    finally:
+        q.close()
+    out = []
+    for r in reversed(rows):  # newest first
+        result = r["result"] if isinstance(r["result"], dict) else {}
+        out.append({
+            "delivery": r["delivery"], "kind": r["kind"], "ref": r["ref"] or "",
+            "after": (r["after"] or "")[:12], "state": r["state"], "attempts": r["attempts"],
+            "received": when(r["received_at"]), "finished": when(r["finished_at"]),
+            "error": r["error"] or "", "reason": str(result.get("reason") or ""),
+        })
+    return out
+
+
+def _store(data_dir: Path, full_name: str) -> Any:
+    """The repository's map, read-only; None when there is none (yet)."""
+    from float_hooks.db import Store
+
+    try:
+        path = repo_dir(data_dir, full_name) / INDEX_DB
+    except InvalidName:
+        return None
+    if not path.exists():
+        return None
+    store = Store.open_readonly(path, timeout=READ_TIMEOUT)
+    if store.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+        store.close()
+        return None
+    return store
+
+
+def _stale(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
+    from float_hooks.context import why
+
+    total = conn.execute("SELECT count(*) FROM folders WHERE status = 'stale'").fetchone()[0]
+    out = []
+    for (path,) in conn.execute("SELECT path FROM folders WHERE status = 'stale'"
+                                " ORDER BY path LIMIT ?", (MAX_STALE,)).fetchall():
+        w = why(conn, path)
+        out.append({"path": path,
+                    "changed_files": [c["path"] for c in w["changed_files"]][:20],
+                    "changed_count": len(w["changed_files"]),
+                    "via_children": [c["path"] for c in w["via_children"]][:20]})
+    return out, int(total)
+
+
+def _jobs(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    from float_hooks import queue
+
+    jobs = queue.list_jobs(conn)
+    by_state: dict[str, int] = {}
+    for j in jobs:
+        by_state[j["state"]] = by_state.get(j["state"], 0) + 1
+    return jobs[:MAX_JOBS], by_state
+
+
+def summary(data_dir: Path, repo: dict[str, Any], *, deliveries_limit: int
+            ) -> dict[str, Any]:
+    """One repository's head, counts, stale folders (why), jobs and last deliveries."""
+    from float_hooks.context import status_counts
+
+    out: dict[str, Any] = dict(repo)
+    out["deliveries"] = deliveries(data_dir, repo["key"], deliveries_limit)
+    out["map"] = None
+    out["problem"] = ""
+    try:
+        store = _store(data_dir, repo["full_name"])
+    except (FloatError, sqlite3.Error) as e:
+        out["problem"] = f"the map cannot be read now: {e}"
+        return out
+    if store is None:
+        out["problem"] = "no map yet (being built, or no push to the tracked branch)"
+        return out
+    try:
+        conn = store.conn
+        conn.execute("BEGIN")  # one consistent read
+        try:
+            counts = status_counts(store)
+            counts["branch"] = store.get_meta(BRANCH_KEY)
+            stale, stale_total = _stale(conn)
+            jobs, job_states = _jobs(conn)
+        finally:
+            conn.execute("COMMIT")
+        out["map"] = {"counts": counts, "stale": stale, "stale_total": stale_total,
+                      "jobs": jobs, "job_states": job_states}
+    except (FloatError, sqlite3.Error) as e:
+        out["problem"] = f"the map cannot be read now: {e}"
+    finally:
+        store.close()
+    return out
+
+
+def overview(data_dir: Path) -> list[dict[str, Any]]:
+    return [summary(data_dir, r, deliveries_limit=DELIVERIES_OVERVIEW)
+            for r in repositories(data_dir)]
+
+
+def find(data_dir: Path, key: str) -> dict[str, Any] | None:
+    for r in repositories(data_dir):
+        if r["key"] == key:
+            return r
+    return None
+
+
+def tree(data_dir: Path, full_name: str) -> tuple[list[dict[str, Any]], int]:
+    """The folders, in path order (a depth-first walk), with their context and status."""
+    import json
+
+    store = _store(data_dir, full_name)
+    if store is None:
+        return [], 0
+    try:
+        conn = store.conn
+        total = conn.execute("SELECT count(*) FROM folders").fetchone()[0]
+        rows = conn.execute(
+            "SELECT path, name, status, map_summary, context_what, context_why,"
+            " context_patterns, source_hash, context_hash, context_commit, ai_model,"
+            " ai_updated FROM folders ORDER BY path LIMIT ?", (MAX_FOLDERS,)).fetchall()
+    finally:
+        store.close()
+    out = []
+    for r in sorted(rows, key=lambda r: r["path"].split("/")):  # parents before children
+        try:
+            patterns = json.loads(r["context_patterns"]) if r["context_patterns"] else []
+        except ValueError:
+            patterns = []
+        if not isinstance(patterns, list):
+            patterns = [patterns]
+        path = r["path"]
+        out.append({
+            "path": path, "name": r["name"] or path,
+            "depth": 0 if path == "/" else path.count("/"),
+            "status": r["status"], "summary": r["map_summary"] or "",
+            "what": r["context_what"] or "", "why": r["context_why"] or "",
+            "patterns": [str(p) for p in patterns][:50],
+            "source_hash": (r["source_hash"] or "")[:12],
+            "context_hash": (r["context_hash"] or "")[:12],
+            "context_commit": (r["context_commit"] or "")[:12],
+            "model": r["ai_model"] or "", "updated": r["ai_updated"] or "",
+        })
+    return out, int(total)
+
+
+def generated() -> str:
+    return when(time.time())
