@@ -19,11 +19,12 @@ sync connector in a web process).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -126,6 +127,23 @@ def apply_schema(url: str) -> None:
         conn.commit()
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def once_more_if_broken(method: F) -> F:
+    """What a web host asks (idempotent: reads, the ON CONFLICT insert) runs once more on a
+    fresh connection when its pooled one was broken: the web role does not check connections
+    on checkout, so after PostgreSQL restarts each dead one would otherwise fail a request."""
+    @functools.wraps(method)
+    def run(self: PgStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.OperationalError:
+            self.pool.check()  # the pool's other idle connections died with the server too
+            return method(self, *args, **kwargs)
+    return run  # type: ignore[return-value]
+
+
 class PgStore:
     """float's tables, over a pool shared by this process's threads."""
 
@@ -149,6 +167,7 @@ class PgStore:
                                      created=created, deleted=deleted, forced=forced,
                                      commits=commits, ignored=ignored)[0]
 
+    @once_more_if_broken
     def record_and_check(self, delivery: str, kind: str, repo: str, full_name: str, *,
                          ref: str | None = None, before: str | None = None,
                          after: str | None = None, default_branch: str | None = None,
@@ -176,6 +195,7 @@ class PgStore:
             assert row is not None
             return row[0] == 1, bool(row[1])
 
+    @once_more_if_broken
     def pending(self, repo: str | None = None) -> int:
         with self._conn() as conn:
             row = conn.execute(
@@ -183,6 +203,7 @@ class PgStore:
                 " AND (%s::text IS NULL OR repo = %s)", (repo, repo)).fetchone()
         return int(row[0]) if row else 0
 
+    @once_more_if_broken
     def rows(self, repo: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         with self._conn() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute("SELECT * FROM (SELECT * FROM float_deliveries WHERE %s::text IS NULL"
@@ -226,6 +247,7 @@ class PgStore:
                  final, ids))
 
     # -- read model ------------------------------------------------------------------------
+    @once_more_if_broken
     def repo(self, repo: str) -> dict[str, Any] | None:
         with self._conn() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute("SELECT * FROM float_repos WHERE repo = %s", (repo,))
@@ -261,6 +283,7 @@ class PgStore:
                 " ON CONFLICT (repo, path) DO UPDATE SET doc = excluded.doc"
                 " WHERE float_folders.doc IS DISTINCT FROM excluded.doc", (repo,))
 
+    @once_more_if_broken
     def folder(self, repo: str, path: str) -> dict[str, Any] | None:
         with self._conn() as conn:
             row = conn.execute("SELECT doc FROM float_folders WHERE repo = %s AND path = %s",
