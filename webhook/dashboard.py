@@ -53,20 +53,31 @@ def _page(template: str, **values: Any) -> Response:
     return Response(html, 200, mimetype="text/html")
 
 
+def _source() -> tuple[Any, Any]:
+    """The module that reads what the pages show, and what it reads: the data directory, or
+    with FLOAT_DATABASE_URL the shared PostgreSQL (every web host shows the same)."""
+    if settings().database_url is None:
+        return dashboard_data, settings().data_dir
+    from webhook import dashboard_pg
+    from webhook.pg_queue import intake
+
+    return dashboard_pg, intake(settings()).ctx.store
+
+
 @bp.get("/dashboard")
 def overview() -> Response:
-    return _page("overview.html", repos=dashboard_data.overview(settings().data_dir))
+    read, source = _source()
+    return _page("overview.html", repos=read.overview(source))
 
 
 @bp.get("/dashboard/<owner>/<repo>")
 def repository_page(owner: str, repo: str) -> Response:
     full_name = repository(owner, repo)
-    data_dir = settings().data_dir
-    found = dashboard_data.find(data_dir, repo_key(full_name))
+    read, source = _source()
+    found = read.find(source, repo_key(full_name))
     if found is None:
         abort(404, f"{full_name}: no delivery received for it yet")
-    info = dashboard_data.summary(data_dir, found,
-                                  deliveries_limit=dashboard_data.DELIVERIES_REPO)
-    folders, total = dashboard_data.tree(data_dir, found["full_name"])
+    info = read.summary(source, found, deliveries_limit=dashboard_data.DELIVERIES_REPO)
+    folders, total = read.tree(source, found["full_name"])
     return _page("repository.html", repo=info, folders=folders, folder_total=total,
                  folder_cap=dashboard_data.MAX_FOLDERS)

@@ -52,11 +52,15 @@ def repositories(data_dir: Path) -> list[dict[str, Any]]:
 def deliveries(data_dir: Path, key: str, limit: int) -> list[dict[str, Any]]:
     q = Queue(data_dir, create=False)
     try:
-        rows = q.rows(key, limit=limit)
+        return delivery_rows(q.rows(key, limit=limit))
     finally:
         q.close()
+
+
+def delivery_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Delivery rows (oldest first, as both queues give them) for the page, newest first."""
     out = []
-    for r in reversed(rows):  # newest first
+    for r in reversed(rows):
         result = r["result"] if isinstance(r["result"], dict) else {}
         out.append({
             "delivery": r["delivery"], "kind": r["kind"], "ref": r["ref"] or "",
@@ -159,8 +163,6 @@ def find(data_dir: Path, key: str) -> dict[str, Any] | None:
 
 def tree(data_dir: Path, full_name: str) -> tuple[list[dict[str, Any]], int]:
     """The folders, in path order (a depth-first walk), with their context and status."""
-    import json
-
     store = _store(data_dir, full_name)
     if store is None:
         return [], 0
@@ -173,27 +175,36 @@ def tree(data_dir: Path, full_name: str) -> tuple[list[dict[str, Any]], int]:
             " ai_updated FROM folders ORDER BY path LIMIT ?", (MAX_FOLDERS,)).fetchall()
     finally:
         store.close()
+    return tree_rows([dict(r) for r in rows]), int(total)
+
+
+def tree_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Folder rows (a map's columns, or a published document's fields) for the tree."""
+    import json
+
     out = []
     for r in sorted(rows, key=lambda r: r["path"].split("/")):  # parents before children
-        try:
-            patterns = json.loads(r["context_patterns"]) if r["context_patterns"] else []
-        except ValueError:
-            patterns = []
+        patterns = r.get("context_patterns") or []
+        if isinstance(patterns, str):
+            try:
+                patterns = json.loads(patterns)
+            except ValueError:
+                patterns = []
         if not isinstance(patterns, list):
             patterns = [patterns]
         path = r["path"]
         out.append({
-            "path": path, "name": r["name"] or path,
+            "path": path, "name": r.get("name") or path,
             "depth": 0 if path == "/" else path.count("/"),
-            "status": r["status"], "summary": r["map_summary"] or "",
-            "what": r["context_what"] or "", "why": r["context_why"] or "",
+            "status": r.get("status"), "summary": r.get("map_summary") or "",
+            "what": r.get("context_what") or "", "why": r.get("context_why") or "",
             "patterns": [str(p) for p in patterns][:50],
-            "source_hash": (r["source_hash"] or "")[:12],
-            "context_hash": (r["context_hash"] or "")[:12],
-            "context_commit": (r["context_commit"] or "")[:12],
-            "model": r["ai_model"] or "", "updated": r["ai_updated"] or "",
+            "source_hash": (r.get("source_hash") or "")[:12],
+            "context_hash": (r.get("context_hash") or "")[:12],
+            "context_commit": (r.get("context_commit") or "")[:12],
+            "model": r.get("ai_model") or "", "updated": r.get("ai_updated") or "",
         })
-    return out, int(total)
+    return out
 
 
 def generated() -> str:

@@ -151,7 +151,7 @@ class PgStore:
         self.pool = pool
 
     @contextmanager
-    def _conn(self) -> Iterator[psycopg.Connection[Any]]:
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
         with self.pool.connection() as conn:
             yield conn
 
@@ -176,7 +176,7 @@ class PgStore:
                          queueing_lock: str | None = None) -> tuple[bool, bool]:
         """(recorded, a job with ``queueing_lock`` was waiting) in one round trip."""
         now = time.time()
-        with self._conn() as conn:
+        with self.connection() as conn:
             cur = conn.execute(
                 "WITH ins AS (INSERT INTO float_deliveries(delivery, kind, repo, full_name,"
                 " ref, before, after, default_branch, created, deleted, forced, commits,"
@@ -197,7 +197,7 @@ class PgStore:
 
     @once_more_if_broken
     def pending(self, repo: str | None = None) -> int:
-        with self._conn() as conn:
+        with self.connection() as conn:
             row = conn.execute(
                 "SELECT count(*) FROM float_deliveries WHERE state IN ('queued', 'running')"
                 " AND (%s::text IS NULL OR repo = %s)", (repo, repo)).fetchone()
@@ -205,7 +205,7 @@ class PgStore:
 
     @once_more_if_broken
     def rows(self, repo: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-        with self._conn() as conn, conn.cursor(row_factory=dict_row) as cur:
+        with self.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute("SELECT * FROM (SELECT * FROM float_deliveries WHERE %s::text IS NULL"
                         " OR repo = %s ORDER BY id DESC LIMIT %s) r ORDER BY id",
                         (repo, repo, limit))
@@ -213,7 +213,7 @@ class PgStore:
 
     def open_repos(self) -> list[tuple[str, str]]:
         """(repo, full_name) of repositories with open deliveries (the sweeper's list)."""
-        with self._conn() as conn:
+        with self.connection() as conn:
             return [(r[0], r[1]) for r in conn.execute(
                 "SELECT DISTINCT ON (repo) repo, full_name FROM float_deliveries"
                 " WHERE state IN ('queued', 'running') ORDER BY repo, id").fetchall()]
@@ -222,7 +222,7 @@ class PgStore:
     def claim(self, repo: str, owner: str) -> list[dict[str, Any]]:
         """Every open row of ``repo``, marked running by ``owner`` (a row left running by a
         dead job is claimed again: the lock says no live job holds it)."""
-        with self._conn() as conn, conn.cursor(row_factory=dict_row) as cur:
+        with self.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 "UPDATE float_deliveries SET state = 'running', owner = %s,"
                 " attempts = attempts + 1, started_at = %s WHERE repo = %s"
@@ -237,7 +237,7 @@ class PgStore:
         if not ids:
             return
         final = state != "queued"
-        with self._conn() as conn:
+        with self.connection() as conn:
             conn.execute(
                 "UPDATE float_deliveries SET state = %s, result = %s, error = %s,"
                 " finished_at = CASE WHEN %s THEN %s END, owner = NULL,"
@@ -249,13 +249,13 @@ class PgStore:
     # -- read model ------------------------------------------------------------------------
     @once_more_if_broken
     def repo(self, repo: str) -> dict[str, Any] | None:
-        with self._conn() as conn, conn.cursor(row_factory=dict_row) as cur:
+        with self.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute("SELECT * FROM float_repos WHERE repo = %s", (repo,))
             row = cur.fetchone()
         return dict(row) if row else None
 
     def remember_repo(self, repo: str, full_name: str, default_branch: str | None) -> None:
-        with self._conn() as conn:
+        with self.connection() as conn:
             conn.execute(
                 "INSERT INTO float_repos(repo, full_name, default_branch) VALUES (%s, %s, %s)"
                 " ON CONFLICT (repo) DO UPDATE SET full_name = excluded.full_name,"
@@ -266,7 +266,7 @@ class PgStore:
                 counts: dict[str, Any], stale: Any, docs: dict[str, dict[str, Any]]) -> None:
         """Replace the repository's read model in one transaction: a reader sees the old
         one or the new one. Unchanged folder documents are not rewritten."""
-        with self._conn() as conn, conn.transaction():
+        with self.connection() as conn, conn.transaction():
             conn.execute(
                 "UPDATE float_repos SET branch = %s, head = %s, counts = %s, stale = %s,"
                 " published_at = %s WHERE repo = %s",
@@ -285,7 +285,7 @@ class PgStore:
 
     @once_more_if_broken
     def folder(self, repo: str, path: str) -> dict[str, Any] | None:
-        with self._conn() as conn:
+        with self.connection() as conn:
             row = conn.execute("SELECT doc FROM float_folders WHERE repo = %s AND path = %s",
                                (repo, path)).fetchone()
         return dict(row[0]) if row else None
@@ -293,7 +293,7 @@ class PgStore:
     # -- regeneration ------------------------------------------------------------------------
     def want_answer(self, repo: str, path: str, source_hash: str) -> bool:
         """True once per (folder, hash): that request is to be handed out now."""
-        with self._conn() as conn:
+        with self.connection() as conn:
             cur = conn.execute(
                 "INSERT INTO float_regen_requests VALUES (%s, %s, %s, %s)"
                 " ON CONFLICT DO NOTHING", (repo, path, source_hash, time.time()))
@@ -301,14 +301,14 @@ class PgStore:
 
     def forget_request(self, repo: str, path: str, source_hash: str) -> None:
         """A request that could not be handed out (or failed for good) may be asked again."""
-        with self._conn() as conn:
+        with self.connection() as conn:
             conn.execute("DELETE FROM float_regen_requests WHERE repo = %s AND path = %s"
                          " AND source_hash = %s", (repo, path, source_hash))
 
     def store_answer(self, repo: str, path: str, source_hash: str, fields: dict[str, Any],
                      model: str, answered_by: str) -> int:
         """Keep a regenerator's answer (the latest per folder); returns its seq."""
-        with self._conn() as conn:
+        with self.connection() as conn:
             row = conn.execute(
                 "INSERT INTO float_answers(repo, path, source_hash, fields, model, answered_by,"
                 " answered_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
@@ -322,7 +322,7 @@ class PgStore:
         return int(row[0])
 
     def answers_after(self, repo: str, seq: int) -> list[dict[str, Any]]:
-        with self._conn() as conn, conn.cursor(row_factory=dict_row) as cur:
+        with self.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute("SELECT * FROM float_answers WHERE repo = %s AND seq > %s ORDER BY seq",
                         (repo, seq))
             return [dict(r) for r in cur.fetchall()]
