@@ -268,9 +268,16 @@ def test_hooked_commit_killed(tmp_path: Path) -> None:
             proc = subprocess.Popen(["git", "commit", "-q", "-m", f"trial {i}"], cwd=repo.path,
                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     start_new_session=True)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120
             while not (pids := _stopped_float_processes(marker)):
-                assert time.monotonic() < deadline, f"trial {i}: no hook stopped"
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    out, err = proc.communicate(timeout=60)
+                    log = repo.path / ".git" / "float-hooks.log"
+                    raise AssertionError(
+                        f"trial {i}: no hook stopped at {env['FLOAT_FAILPOINT']} in 120 s;"
+                        f" git commit: {out!r} {err!r}; hook log:"
+                        f" {log.read_text()[-2000:] if log.exists() else 'none'}")
                 time.sleep(0.01)
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
