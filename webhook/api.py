@@ -14,7 +14,6 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import (
     BadRequest,
-    Forbidden,
     NotFound,
     ServiceUnavailable,
     Unauthorized,
@@ -24,9 +23,10 @@ from float_hooks.errors import LockedDatabase
 from webhook import events
 from webhook.deliveries import Queue
 from webhook.github import http_error
-from webhook.names import InvalidName, check, repo_dir, repo_key
+from webhook.names import repo_dir, repo_key
 from webhook.pipeline import BRANCH_KEY, INDEX_DB
 from webhook.settings import Settings
+from webhook.stream import repository
 
 bp = Blueprint("api", __name__)
 READ_TIMEOUT = 10.0  # seconds a read waits for a write to the map (a first build takes a few)
@@ -70,17 +70,6 @@ def _auth() -> None:
         raise Unauthorized("missing or wrong Authorization: Bearer token")
 
 
-def _repo(owner: str, repo: str) -> str:
-    try:
-        check(owner, repo)
-    except InvalidName as e:
-        raise BadRequest(str(e)) from e
-    full_name = f"{owner}/{repo}"
-    if not _settings().allowed(full_name):
-        raise Forbidden(f"{full_name} is not in FLOAT_REPOS")
-    return full_name
-
-
 def _pg() -> Any:
     """PostgreSQL mode: the read model every sync publishes (pg_store), the same on every
     web host."""
@@ -111,7 +100,7 @@ def _open(full_name: str) -> Any:
 
 @bp.get("/repos/<owner>/<repo>/status")
 def status(owner: str, repo: str) -> Any:
-    full_name = _repo(owner, repo)
+    full_name = repository(owner, repo)
     from float_hooks.context import status_counts
 
     if _settings().database_url:
@@ -138,7 +127,7 @@ def status(owner: str, repo: str) -> Any:
 
 @bp.get("/repos/<owner>/<repo>/stale")
 def stale(owner: str, repo: str) -> Any:
-    full_name = _repo(owner, repo)
+    full_name = repository(owner, repo)
     from float_hooks.context import stale_list
 
     if _settings().database_url:
@@ -153,7 +142,7 @@ def stale(owner: str, repo: str) -> Any:
 @bp.get("/repos/<owner>/<repo>/folders/")
 @bp.get("/repos/<owner>/<repo>/folders/<path:folder>")
 def folder(owner: str, repo: str, folder: str = "") -> Any:
-    full_name = _repo(owner, repo)
+    full_name = repository(owner, repo)
     from float_hooks import paths, records
     from float_hooks.context import children, folder_json, get_folder
     from float_hooks.errors import NotFound as FolderNotFound
@@ -187,7 +176,7 @@ def folder(owner: str, repo: str, folder: str = "") -> Any:
 
 @bp.get("/repos/<owner>/<repo>/deliveries")
 def deliveries(owner: str, repo: str) -> Any:
-    full_name = _repo(owner, repo)
+    full_name = repository(owner, repo)
     if _settings().database_url:
         return jsonify(_pg().rows(repo_key(full_name), limit=100))
     q = Queue(_settings().data_dir, create=False)
@@ -200,7 +189,7 @@ def deliveries(owner: str, repo: str) -> Any:
 @bp.post("/repos/<owner>/<repo>/sync")
 def resync(owner: str, repo: str) -> Any:
     """Queue a full rebuild from the tracked branch's tip (after fetching the mirror)."""
-    full_name = _repo(owner, repo)
+    full_name = repository(owner, repo)
     settings = _settings()
     delivery = f"resync-{uuid.uuid4()}"
     if settings.database_url:
