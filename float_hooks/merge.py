@@ -7,10 +7,11 @@ For each match the two versions are compared by lineage (authored.py):
 * the same version: nothing to do (the parent lists are joined, the smaller uid kept);
 * one names the other among its parents: the later one is kept, the earlier was replaced on
   purpose somewhere;
-* neither names the other (two people wrote the same folder's context): both are kept. The one
-  with the later time (ties: the greater version) is shown; the other goes to ``conflicts``,
-  marked ``local`` or ``incoming``, until `float-hooks conflicts resolve` or a `set` settles
-  it. So merging two diverged exports keeps every version of both, in either order, with the
+* neither names the other (two people wrote the same folder's context), or each names the
+  other (one conflict settled two ways in two places): both are kept. The one with the later
+  time (ties: the greater version) is shown; the other goes to ``conflicts``, marked
+  ``local`` or ``incoming``, until `float-hooks conflicts resolve` or a `set` settles it.
+  So merging two diverged exports keeps every version of both, in either order, with the
   same records shown and the same versions kept aside.
 
 A merge of records whose source is durable (the committed export, the journal itself) does not
@@ -152,14 +153,16 @@ class Merger:
                 return {**local, "uid": uid, "version": lv, "parents": both}
             counts.unchanged += 1
             return None
-        if lv in iparents:  # written knowing the local one (a settlement, say)
+        replaces_local, replaced_by_local = lv in iparents, iv in lparents
+        if replaces_local and not replaced_by_local:  # written knowing the local one
             self._drop_settled(kind, key, {iv, *iparents})
             counts.updated += 1
             return incoming
-        if iv in lparents or self._known_conflict(kind, key, iv):
+        if (replaced_by_local and not replaces_local) or self._known_conflict(kind, key, iv):
             counts.unchanged += 1
             return None
-        # concurrent: the later one is shown, the other kept aside
+        # concurrent (or each names the other: one conflict settled two ways on two
+        # machines): the later one is shown, the other kept aside
         stamp = authored.STAMP[kind]
         incoming_wins = (str(incoming.get(stamp) or ""), iv) > (str(local.get(stamp) or ""), lv)
         loser, side, vers = (({**local, "version": lv}, "local", lv) if incoming_wins

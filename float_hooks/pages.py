@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import authored, frontmatter
+from float_hooks.errors import quoted
 from float_hooks.git import Git
 from float_hooks.merge import ExportData
 from float_hooks.schema import AUTHORED_FOLDER_FIELDS
@@ -57,7 +58,8 @@ def parse_pages(pages: Iterable[tuple[str, bytes]], where: str = "",
     ``uncommitted``."""
     out = PageSet()
     for name, raw in pages:
-        shown = f"{where}/{name}" if where else name
+        # a page's name is anyone's: shown bounded and escaped in the one-line errors
+        shown = quoted(f"{where}/{name}" if where else name, 200)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:

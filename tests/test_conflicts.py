@@ -149,3 +149,29 @@ def test_conflicting_decision_updates_keep_both(synced: GitRepo, tmp_path: Path)
     answers = {c["record"]["resolved_by"],
                alice.float_json("question", "list", "--all")[0]["resolved_by"]}
     assert answers == {"drop them", "keep them a year"}
+
+
+def test_one_conflict_settled_two_ways_is_a_conflict_again(synced: GitRepo,
+                                                           tmp_path: Path) -> None:
+    alice, bob = two_clones(synced, tmp_path)
+    write_and_export(alice, "alice's view", tmp_path / "a")
+    write_and_export(bob, "bob's view", tmp_path / "b")
+    alice.float_ok("import", "--from", str(tmp_path / "b"))
+    bob.float_ok("import", "--from", str(tmp_path / "a"))
+    # alice settles for the version kept aside, bob for the one shown: each now names the
+    # other's choice among its parents
+    [c] = alice.float_json("conflicts")
+    alice.float_ok("conflicts", "resolve", str(c["id"]), "--keep", c["side"])
+    [c] = bob.float_json("conflicts")
+    bob.float_ok("conflicts", "resolve", str(c["id"]), "--keep",
+                 "incoming" if c["side"] == "local" else "local")
+    assert view(alice)["shown"] != view(bob)["shown"]
+    alice.float_ok("export", "--out", str(tmp_path / "a2"))
+    bob.float_ok("export", "--out", str(tmp_path / "b2"))
+    alice.float_ok("import", "--from", str(tmp_path / "b2"))
+    bob.float_ok("import", "--from", str(tmp_path / "a2"))
+    # neither side silently replaces the other's choice: both versions are kept, the same
+    # one shown on both machines, the other aside until someone settles it again
+    seen_a, seen_b = view(alice), view(bob)
+    assert seen_a["shown"] == seen_b["shown"] and seen_a["kept"] == seen_b["kept"]
+    assert {seen_a["shown"], seen_a["kept"][0][3]} == {"alice's view", "bob's view"}

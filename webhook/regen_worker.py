@@ -26,6 +26,7 @@ from typing import Any, cast
 
 from procrastinate import RetryStrategy
 
+from float_hooks.errors import quoted
 from webhook.pg_queue import REGEN_QUEUE, REGEN_TASK, PgContext, run_worker
 from webhook.settings import Settings, SettingsError, load
 
@@ -67,7 +68,8 @@ def regenerator(spec: Mapping[str, Any], cwd: Path, settings: Settings) -> Any:
         return OpenAIRegenerator(str(spec.get("base_url")), str(spec.get("model")),
                                  str(spec.get("api_key_env")),
                                  float(spec.get("timeout") or 300), keys_only(env))
-    raise RegenError(f"regenerator kind {kind!r} is not answered by regeneration workers")
+    raise RegenError(f"regenerator kind {quoted(kind)} is not answered by regeneration"
+                     " workers")
 
 
 def answer(ctx: PgContext, *, repo: str, full_name: str, path: str, source_hash: str,
@@ -77,8 +79,8 @@ def answer(ctx: PgContext, *, repo: str, full_name: str, path: str, source_hash:
     from float_hooks.regen_io import Request, validate
 
     with tempfile.TemporaryDirectory(prefix="float-regen-") as tmp:
-        regen = regenerator(regenerator_spec, Path(tmp), ctx.settings)
         try:
+            regen = regenerator(regenerator_spec, Path(tmp), ctx.settings)
             fields, model = regen(cast(Request, StoredRequest(path, source_hash, request)))
             fields = validate(fields)
         except Exception:
