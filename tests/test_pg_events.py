@@ -68,3 +68,53 @@ def test_wait_wakes_when_another_process_appends(pg_url: str) -> None:  # noqa: 
     finally:
         proc.wait(30)
         log.close()
+
+
+def _blocked(target: object, *args: object) -> tuple[threading.Thread, list[object]]:
+    """Run ``target(*args)`` in a thread; its result lands in the returned list."""
+    out: list[object] = []
+    t = threading.Thread(target=lambda: out.append(target(*args)),  # type: ignore[operator]
+                         daemon=True)
+    t.start()
+    return t, out
+
+
+def test_ids_and_answer_seqs_become_visible_in_order(pg_url: str) -> None:  # noqa: F811
+    """A writer that took a lower id (or answer seq) but commits later would be skipped by
+    a reader that moved past a higher one: appends and answers commit in order."""
+    import psycopg
+
+    from webhook.pg_events import APPEND_LOCK
+    from webhook.pg_store import PgStore, apply_schema, connect_pool
+
+    apply_schema(pg_url)
+    log = PgEventLog(pg_url)
+    store = PgStore(connect_pool(pg_url))
+    slow = psycopg.connect(pg_url)  # a writer that has taken its id, not yet committed
+    try:
+        with slow.transaction():
+            slow.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+            row = slow.execute("INSERT INTO float_events(repo, kind, data) VALUES"
+                               " ('acme/a', 'sync', '{}') RETURNING id").fetchone()
+            assert row is not None
+            early = row[0]
+            t, later = _blocked(log.append, "acme/a", "sync", {})
+            t.join(1.0)
+            assert t.is_alive()  # waits for the earlier id's commit
+        t.join(30)
+        assert later[0] > early and [e.id for e in log.since("acme/a", early - 1)][:2] == \
+            [early, later[0]]
+        with slow.transaction():
+            slow.execute("SELECT pg_advisory_xact_lock(hashtext('float_answers:' || %s))",
+                         ("acme/a",))
+            t, seq = _blocked(store.store_answer, "acme/a", "/src", "h1", {"map_summary": "s"},
+                              "m", "w1")
+            t.join(1.0)
+            assert t.is_alive()  # another answer of the repository is being committed
+        t.join(30)
+        assert [a["path"] for a in store.answers_after("acme/a", 0)] == ["/src"]
+        assert isinstance(seq[0], int)
+    finally:
+        slow.close()
+        log.close()
+        store.pool.close()

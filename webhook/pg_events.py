@@ -35,12 +35,58 @@ CREATE TABLE IF NOT EXISTS float_events (
 CREATE INDEX IF NOT EXISTS float_events_repo ON float_events(repo, id);
 """
 SCHEMA_LOCK = 0x466C6F62
+# appends take this lock until they commit, so ids become visible in id order: a stream that
+# read event n never finds n - 1 committed later (bigserial values are handed out at insert,
+# not at commit)
+APPEND_LOCK = 0x466C6F63
+
+
+class _Listener:
+    """One ``LISTEN`` connection per process, shared by every waiting thread: ``generation``
+    moves on each notification and each (re)connection, and waiters wake on the change. It
+    reconnects after PostgreSQL went away (with a pause), so a restart costs no more than
+    the waits that time out meanwhile."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.cond = threading.Condition()
+        self.generation = 0
+        self.thread: threading.Thread | None = None
+
+    def current(self) -> int:
+        with self.cond:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="float-events-listen",
+                                               daemon=True)
+                self.thread.start()
+            return self.generation
+
+    def wait(self, seen: int, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.generation != seen, timeout)
+
+    def _bump(self) -> None:
+        with self.cond:
+            self.generation += 1
+            self.cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._bump()  # listening (again): what came before is in the table
+                    while True:
+                        for _ in conn.notifies(timeout=5.0):
+                            self._bump()
+            except psycopg.Error:
+                self._bump()
+                time.sleep(1.0)
 
 
 class PgEventLog:
     """One connection for writes and reads (serialised by a lock: a log is shared by a
-    process's threads); ``wait`` opens its own listening connection per call, so any
-    number of threads can wait at once."""
+    process's threads); waiting threads share one listening connection (_Listener)."""
 
     def __init__(self, url: str, keep: int = KEEP):
         if keep < 1:
@@ -49,19 +95,21 @@ class PgEventLog:
         self.keep = keep
         self._lock = threading.Lock()
         self._conn: psycopg.Connection[Any] | None = None
+        self._listener = _Listener(url)
         with psycopg.connect(url) as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             conn.execute(SCHEMA)
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self.url, autocommit=True)
+            self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         return self._conn
 
     def append(self, repo: str, kind: str, data: dict[str, Any]) -> int:
         with self._lock:
             conn = self._connection()
             with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
                 row = conn.execute(
                     "INSERT INTO float_events(repo, kind, data) VALUES (%s, %s, %s)"
                     " RETURNING id", (repo, kind, Jsonb(data))).fetchone()
@@ -94,19 +142,13 @@ class PgEventLog:
         """True as soon as an event with an id above ``after`` may exist (one committed
         on any host), False after ``timeout`` seconds without one."""
         deadline = time.monotonic() + max(0.0, timeout)
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(f"LISTEN {CHANNEL}")
-            # listening from here on: an event committed before is in the table
-            row = conn.execute("SELECT coalesce(max(id), 0) FROM float_events").fetchone()
-            if row is not None and int(row[0]) > after:
+        while True:
+            seen = self._listener.current()  # before the read: a later commit moves it
+            if self.latest() > after:
                 return True
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                for note in conn.notifies(timeout=left):
-                    if not note.payload.isdigit() or int(note.payload) > after:
-                        return True
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._listener.wait(seen, left):
+                return False
 
     def close(self) -> None:
         with self._lock:

@@ -307,8 +307,13 @@ class PgStore:
 
     def store_answer(self, repo: str, path: str, source_hash: str, fields: dict[str, Any],
                      model: str, answered_by: str) -> int:
-        """Keep a regenerator's answer (the latest per folder); returns its seq."""
-        with self.connection() as conn:
+        """Keep a regenerator's answer (the latest per folder); returns its seq. A
+        repository's answers commit in seq order (its advisory lock is held to the commit):
+        apply_answers reads past the last seq it applied, so an answer whose seq was taken
+        earlier but committed later would otherwise never be read."""
+        with self.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('float_answers:' || %s))",
+                         (repo,))
             row = conn.execute(
                 "INSERT INTO float_answers(repo, path, source_hash, fields, model, answered_by,"
                 " answered_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
