@@ -14,7 +14,8 @@ from typing import Any
 
 from tests.pg_server import PgServer, pg_server, pg_url  # noqa: F401
 from tests.pg_support import Proc, deliver, pg_env, read_api, web
-from tests.webhook_support import Origin, wait_for
+from tests.sse_support import SSE
+from tests.webhook_support import TOKEN, Origin, wait_for
 
 REPOS = ("acme/one", "acme/two", "acme/three")
 
@@ -166,11 +167,18 @@ def test_regeneration_workers_and_a_lost_data_directory(
     regens = [Proc(tmp_path, f"regen{i}", "webhook.regen_worker",
                    {**env[f"regen{i}"], "FLOAT_WORKER_THREADS": "1"}) for i in (1, 2)]
     procs = [sync1, *regens]
+    stream = SSE(webs[1].url + f"/repos/{o.full_name}/events",
+                 {"Authorization": f"Bearer {TOKEN}"})
     try:
         deliver(webs[0], o, before, after)
         for w in webs:
             wait_for(lambda w=w: _all_current(w, o.full_name), "every folder regenerated",
                      120, 0.2)
+        # what the regeneration workers answered reaches a live client as context events
+        written = stream.wait_for(lambda ev: {e["data"]["data"]["path"] for e in ev
+                                              if e["event"] == "context"} >= {"/src/b"},
+                                  "a context event for /src/b")
+        assert written
         doc = webs[1].get(f"/repos/{o.full_name}/folders/src/b").json()
         assert doc["context_what"] == "what /src/b" and doc["status"] == "current"
         answered_by = {r[0] for r in _rows(pg_url, "SELECT answered_by FROM float_answers")}
@@ -198,6 +206,7 @@ def test_regeneration_workers_and_a_lost_data_directory(
                      120, 0.2)
         assert data.exists()
     finally:
+        stream.close()
         for p in procs:
             p.stop()
         for w in webs:

@@ -75,7 +75,10 @@ def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
     if db_path.exists() and state == "done":
         applied, requested = _after_sync(ctx, repo, info, db_path, result)
         if applied:
-            result["answers_applied"] = applied
+            result["answers_applied"] = len(applied)
+            # the folders regeneration workers answered, as context events
+            pipeline.emit_context_events(ctx.settings, repo,
+                                         d.delivery if d is not None else None, applied)
         if requested:
             result["regeneration_requested"] = requested
     if rows and d is not None:
@@ -178,8 +181,9 @@ def _meta(db_path: Path, key: str) -> str | None:
 
 
 def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
-                result: dict[str, Any]) -> tuple[int, int]:
-    """Steps 3-5 on this worker's map; (answers applied, requests handed out)."""
+                result: dict[str, Any]) -> tuple[list[str], int]:
+    """Steps 3-5 on this worker's map; (folders written from answers, requests handed
+    out)."""
     from float_hooks.context import stale_list, status_counts
     from float_hooks.db import Store
 
@@ -210,12 +214,13 @@ def _remote_wanted(store: Any) -> bool:
     return bool(store.get_meta("pg_regen_remote"))
 
 
-def apply_answers(ctx: PgContext, repo: str, store: Any) -> int:
+def apply_answers(ctx: PgContext, repo: str, store: Any) -> list[str]:
+    """Write the stored answers this map has not applied yet; returns the folders written."""
     from float_hooks import queue
     from float_hooks.context import write_context
 
     seq = int(store.get_meta(ANSWER_SEQ_KEY) or 0)
-    applied = 0
+    applied = []
     for a in ctx.store.answers_after(repo, seq):
         with store.write() as conn:
             row = conn.execute("SELECT source_hash, context_hash FROM folders WHERE path = ?",
@@ -225,7 +230,7 @@ def apply_answers(ctx: PgContext, repo: str, store: Any) -> int:
                               for_hash=a["source_hash"])
                 if row[0] == a["source_hash"]:
                     queue.forget(conn, [a["path"]])
-                applied += 1
+                applied.append(a["path"])
             store.set_meta(ANSWER_SEQ_KEY, str(a["seq"]))
     return applied
 

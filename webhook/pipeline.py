@@ -168,13 +168,22 @@ def emit_events(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:
         "files_changed": sync.get("files_changed"), "counts": {
             k: counts.get(k) for k in ("files", "folders", "pending", "current", "stale")},
         "stale": capped("became_stale"), "current": capped("became_current")})
-    written = list((out.get("regenerate") or {}).get("done") or [])
+    emit_context_events(settings, d.repo, d.delivery,
+                        list((out.get("regenerate") or {}).get("done") or []))
+
+
+def emit_context_events(settings: Settings, repo: str, delivery: str | None,
+                        written: list[str]) -> None:
+    """A ``context`` event per folder written (the first CONTEXT_EVENTS; one more counts the
+    rest)."""
+    from webhook import events
+
     for path in written[:CONTEXT_EVENTS]:
-        events.emit(settings, d.repo, "context", {"delivery": d.delivery, "path": path,
-                                                  "status": "current"})
+        events.emit(settings, repo, "context", {"delivery": delivery, "path": path,
+                                                "status": "current"})
     if len(written) > CONTEXT_EVENTS:
-        events.emit(settings, d.repo, "context", {"delivery": d.delivery, "path": None,
-                                                  "more": len(written) - CONTEXT_EVENTS})
+        events.emit(settings, repo, "context", {"delivery": delivery, "path": None,
+                                                "more": len(written) - CONTEXT_EVENTS})
 
 
 def report_status(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:
