@@ -69,10 +69,23 @@ def damage(path: Path) -> str | None:
     page = int.from_bytes(head[16:18], "big")
     page = 65536 if page == 1 else page
     pages = int.from_bytes(head[28:32], "big")
-    # the page count in the header is valid while its "valid for" counter is current
-    if page >= 512 and head[24:28] == head[92:96] and size < page * pages:
+    # the page count in the header is valid while its "valid for" counter is current; a file
+    # with a WAL or rollback journal beside it may be mid-checkpoint (page 1 is written
+    # first) or mid-recovery: SQLite completes it from that file, so it is not judged here
+    if page >= 512 and head[24:28] == head[92:96] and size < page * pages \
+            and not _has_side_file(path):
         return f"truncated ({size} of {page * pages} bytes)"
     return None
+
+
+def _has_side_file(path: Path) -> bool:
+    for suffix in ("-wal", "-journal"):
+        try:
+            if os.stat(f"{path}{suffix}").st_size > 0:
+                return True
+        except OSError:
+            pass
+    return False
 
 
 class Store:

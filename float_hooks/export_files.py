@@ -107,7 +107,7 @@ def _generated_pages(out: Path) -> dict[str, bytes]:
                     data = f.read(frontmatter.MAX_PAGE_BYTES + 1)
             except OSError as e:
                 raise FloatError(f"{full}: cannot read it ({e.strerror})") from e
-            if data.startswith(b"---\n" + frontmatter.MARKER.encode()):
+            if frontmatter.is_generated_bytes(data):
                 found[full.relative_to(out).as_posix()] = data
     return found
 

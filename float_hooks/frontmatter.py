@@ -67,6 +67,17 @@ def is_generated(text: str) -> bool:
     return text.startswith(_OPEN)
 
 
+def is_generated_bytes(raw: bytes) -> bool:
+    """A page export wrote, with the line endings it was written with or as a checkout with
+    ``core.autocrlf``/``eol=crlf`` gives it."""
+    return raw.startswith((_OPEN.encode(), _OPEN.replace("\n", "\r\n").encode()))
+
+
+def lf(text: str) -> str:
+    """A page's text with CRLF line endings (a Windows checkout) made LF, as export writes."""
+    return text.replace("\r\n", "\n") if "\r\n" in text else text
+
+
 class PageError(ValueError):
     """A generated page that cannot be read safely; the message names no parsed data."""
 
@@ -84,6 +95,7 @@ def parse(text: str) -> tuple[dict[str, Any], str] | None:
     gigabytes), explicit tags, nesting deeper than :data:`MAX_DEPTH`; and values other than
     mappings with text keys, lists, text, integers, booleans and null (a date YAML read from
     a hand-edited page is taken as its ISO text)."""
+    text = lf(text)
     if not is_generated(text):
         return None
     if len(text) > MAX_PAGE_BYTES:  # characters: at most as many as bytes
@@ -92,7 +104,9 @@ def parse(text: str) -> tuple[dict[str, Any], str] | None:
     if end < 0:
         if "\n<<<<<<< " in text or text.startswith("<<<<<<< "):
             raise PageError("holds git conflict markers: resolve the merge conflict first")
-        return None
+        # one of ours, cut or edited by hand: refused, so that export never overwrites what
+        # it could not read
+        raise PageError("its front matter does not end (no closing '---' line)")
     import yaml
 
     source = text[len(_OPEN):end + 1]
@@ -105,7 +119,7 @@ def parse(text: str) -> tuple[dict[str, Any], str] | None:
     except (yaml.YAMLError, ValueError, OverflowError) as e:
         raise PageError(f"unreadable front matter ({_first_line(e)})") from None
     if not isinstance(data, dict):
-        return None
+        raise PageError("its front matter is not a mapping")
     return _plain(data, 0), text[end + 5:]
 
 

@@ -63,7 +63,7 @@ def parse_pages(pages: Iterable[tuple[str, bytes]], where: str = "",
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            if raw.startswith(b"---\n" + frontmatter.MARKER.encode()):
+            if frontmatter.is_generated_bytes(raw):
                 out.errors.append(f"{shown}: skipped: not UTF-8 text")
             continue  # not one of ours
         try:
@@ -71,6 +71,9 @@ def parse_pages(pages: Iterable[tuple[str, bytes]], where: str = "",
             if parsed is None:
                 continue
             blob = out.blobs[name] = blob_id(raw, object_format)
+            if committed is not None and blob not in committed and b"\r\n" in raw:
+                # checked out with CRLF endings: git holds the LF bytes
+                blob = out.blobs[name] = blob_id(raw.replace(b"\r\n", b"\n"), object_format)
             into = out.data if committed is None or blob in committed else out.uncommitted
             _collect(parsed[0], into)
         except frontmatter.PageError as e:
@@ -206,7 +209,7 @@ def _files(root: Path, errors: list[str]) -> Iterator[tuple[str, bytes]]:
                 if not _regular(st.st_mode):
                     continue  # a symlink, FIFO or device: never followed or opened
                 if st.st_size > frontmatter.MAX_PAGE_BYTES:
-                    errors.append(f"{root}/{rel}: skipped: larger than"
+                    errors.append(f"{quoted(f'{root}/{rel}', 200)}: skipped: larger than"
                                   f" {frontmatter.MAX_PAGE_BYTES // (1024 * 1024)} MiB")
                     continue
                 total += st.st_size
@@ -217,7 +220,7 @@ def _files(root: Path, errors: list[str]) -> Iterator[tuple[str, bytes]]:
                 with open(full, "rb") as f:
                     yield rel, f.read(frontmatter.MAX_PAGE_BYTES + 1)
             except OSError as e:
-                errors.append(f"{root}/{rel}: skipped: {e.strerror}")
+                errors.append(f"{quoted(f'{root}/{rel}', 200)}: skipped: {e.strerror}")
 
 
 def _regular(mode: int) -> bool:
@@ -243,7 +246,7 @@ def read_tree(git: Git, tree: str, only: set[str] | None = None) -> PageSet:
                 or (only is not None and name not in only):
             continue
         if int(size) > frontmatter.MAX_PAGE_BYTES:
-            errors.append(f"{name}: skipped: larger than"
+            errors.append(f"{quoted(name, 200)}: skipped: larger than"
                           f" {frontmatter.MAX_PAGE_BYTES // (1024 * 1024)} MiB")
             continue
         total += int(size)

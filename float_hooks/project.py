@@ -108,12 +108,22 @@ class Project:
                                journal=self.journal)
         except CorruptDatabase as e:
             kept = quarantine(self.db_path)
+            if kept is None:  # SQLite finds it sound (another process was writing it)
+                try:
+                    return self._opened(Store.open(self.db_path, create=create,
+                                                   timeout=timeout, journal=self.journal))
+                except CorruptDatabase:
+                    kept = quarantine(self.db_path, force=True)  # refused twice: aside
             if kept is not None:
                 sys.stderr.write(f"float-hooks: {e.args[0].split('; ')[0]}; kept it as"
                                  f" {kept.name} and rebuilding the map from the committed"
                                  " export and the write journal\n")
             store = Store.open(self.db_path, create=True, timeout=timeout,
                                journal=self.journal)
+        return self._opened(store)
+
+    @staticmethod
+    def _opened(store: Store) -> Store:
         if store.is_built():
             store.journal_check()
         return store
@@ -132,12 +142,12 @@ def kept_aside(e: CorruptDatabase) -> str:
             " rebuild the map from the committed export and the write journal")
 
 
-def quarantine(db_path: Path) -> Path | None:
+def quarantine(db_path: Path, force: bool = False) -> Path | None:
     """Move a damaged DB (and its side files) aside as ``index.db.corrupt``, once: under a
-    lock, and only if it is still damaged (another process may have replaced it already)."""
+    lock, and only if it is still damaged (another process may have replaced it already) or
+    with ``force``."""
     import fcntl
 
-    from float_hooks.db import damage
 
     lock = db_path.with_name(db_path.name + ".lock")
     try:
@@ -148,7 +158,10 @@ def quarantine(db_path: Path) -> Path | None:
         if fd >= 0:
             fcntl.flock(fd, fcntl.LOCK_EX)
         kept = db_path.with_name(db_path.name + ".corrupt")
-        if damage(db_path) is None and _opens(db_path):
+        # still damaged? SQLite's own quick check decides: db.damage's size test can be
+        # wrong about a file another process is writing (that process does not take this
+        # lock), and a file with a sound header can be scribbled over
+        if not force and _opens(db_path):
             return None
         for suffix in ("", "-wal", "-shm", "-journal"):
             src = db_path.with_name(db_path.name + suffix)

@@ -378,3 +378,46 @@ def test_a_repository_without_float_dir_is_told_to_init(tmp_path: Path) -> None:
     repo.commit("a")
     r = repo.float_proc("status")
     assert r.code == 2 and "float-hooks init" in one_line_error(r)
+
+
+def test_a_crlf_checkout_imports_the_export_and_export_keeps_it(synced: GitRepo,
+                                                                 tmp_path: Path) -> None:
+    ledger = authored(synced)
+    commit_export(synced)
+    # a Windows-style checkout: every page arrives with CRLF line endings
+    crlf = clone(synced, tmp_path / "crlf", "-c", "core.autocrlf=true")
+    page = crlf.path / ".float/project/src/auth/_folder.md"
+    assert b"\r\n" in page.read_bytes()
+    assert ledger.missing(crlf) == []  # built from the CRLF pages: every record is there
+    crlf.float_ok("set", "/docs", "--summary", "written on the CRLF side")
+    crlf.float_ok("export")
+    assert "Login and tokens" in page.read_text()  # the page was not written over empty
+    crlf.git("add", "-A")
+    crlf.commit("export from windows")
+    assert crlf.git("diff", "HEAD~1", "--stat", "--", ".float/project/src/auth").strip() == ""
+
+
+def test_a_page_cut_short_is_refused_not_overwritten(synced: GitRepo) -> None:
+    authored(synced)
+    commit_export(synced)
+    page = synced.path / ".float/project/src/auth/_folder.md"
+    cut = page.read_text().split("\n---\n")[0] + "\n"  # its front matter never ends
+    page.write_text(cut)
+    synced.float_ok("set", "/docs", "--summary", "changed, so export would write")
+    r = synced.float_proc("export")
+    assert r.code == 2 and "does not end" in one_line_error(r)
+    assert page.read_text() == cut
+
+
+def test_a_db_being_checkpointed_is_not_called_truncated(synced: GitRepo) -> None:
+    from float_hooks.db import damage
+
+    data = (synced.path / ".float" / "index.db").read_bytes()
+    # the header of a larger DB (page 1 is written first), the rest not copied yet
+    header = bytearray(data[:100])
+    header[28:32] = (int.from_bytes(header[28:32], "big") + 50).to_bytes(4, "big")
+    scratch = synced.path / "scratch.db"
+    scratch.write_bytes(bytes(header) + data[100:])
+    assert damage(scratch) is not None  # no WAL beside it: cut short
+    Path(f"{scratch}-wal").write_bytes(b"x" * 100)
+    assert damage(scratch) is None  # a WAL beside it: SQLite finishes the job

@@ -89,7 +89,9 @@ def test_oversize_tagged_and_mistyped_pages_each_fail_alone(synced: GitRepo,
     for name, why in (("big.md", "larger than"), ("tagged.md", "tags"),
                       ("typed.md", "context_what is not text"), ("deep.md", "nested deeper"),
                       ("badpath.md", "not a repository path")):
-        [line] = [ln for ln in lines if f"/{name}:" in ln]
+        found = [ln for ln in lines if f'/{name}": ' in ln]  # names are quoted
+        assert len(found) == 1, lines
+        line = found[0]
         assert why in line, line
     assert other.float_json("show", "/src/auth")["map_summary"] == "good page"
 
