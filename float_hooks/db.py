@@ -96,6 +96,7 @@ class Store:
         self.path = path
         self.journal = journal  # where authored writes go before they commit (journal.py)
         self._building = False  # a new file, still under its rollback journal
+        self._known_built = False  # is_built once seen true (Store.write asks it)
 
     @classmethod
     def open(cls, path: Path, *, create: bool = False, timeout: float = 30.0,
@@ -189,6 +190,9 @@ class Store:
         except sqlite3.Error as e:
             raise translate(e, self.path) from e
         try:
+            if self.journal is not None and self._built_cached():
+                # writes a killed writer journaled but never committed come first (journal.py)
+                self.journal.catch_up(self.conn)
             yield self.conn
             if self.journal is not None:
                 self.journal.flush(self.conn)  # authored writes reach the journal first
@@ -215,10 +219,24 @@ class Store:
         """A built DB whose journal is missing (deleted with ``.git/float``) or another DB's
         gets its journal written whole: from then on nothing it holds lives only in it."""
         journal = self.journal
-        if journal is None or journal.current(self.get_meta("journal_id")):
+        if journal is None:
+            return
+        if journal.current(self.get_meta("journal_id")):
+            if journal.behind(self.conn):  # lines a killed writer never committed
+                with suppress(FloatError), self.write():
+                    pass  # Store.write merges them first
             return
         with suppress(FloatError), self.write() as conn:
             journal.ensure(conn)  # a read-only place: the next write says what is wrong
+
+    def _built_cached(self) -> bool:
+        """is_built, remembered once true (asked at the start of every write)."""
+        if not self._known_built:
+            try:
+                self._known_built = self.is_built()
+            except sqlite3.OperationalError:
+                return False  # a new file being created: no meta table yet
+        return self._known_built
 
     def is_built(self) -> bool:
         """The DB's first build committed (build.py): anything else is treated as missing."""

@@ -29,7 +29,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,10 @@ NAME = "journal.jsonl"
 HEADER = "float-hooks-journal"
 ID_KEY = "journal_id"  # meta: the id of the journal this DB writes to
 SIZE_KEY = "journal_rewritten_size"  # meta: its size after the last rewrite
+# meta: the journal's size after this DB's last committed append or rewrite. Lines past it
+# were appended by a writer killed before its COMMIT, or by the DB this one is a backup of:
+# the next write transaction (or open) merges them (catch_up)
+COMMITTED_KEY = "journal_committed"
 GROWTH_SLACK = 1 << 20
 
 
@@ -66,17 +70,46 @@ class Journal:
         conn.execute("DELETE FROM journal_pending")
         if self.ensure(conn):
             return  # rewritten whole: the snapshot holds these records already
-        self._append(entries)
+        size = self._append(entries)
+        _set_meta(conn, COMMITTED_KEY, str(size))  # committed with the transaction
         failpoints.reached("journal:appended")
         rewritten = int(_meta(conn, SIZE_KEY) or 0)
-        try:
-            size = self.path.stat().st_size
-        except OSError:
-            return
         if size > 2 * rewritten + GROWTH_SLACK:
             self._rewrite(conn, list(_latest(self.lines())))
 
-    def _append(self, entries: list[dict[str, Any]]) -> None:
+    def behind(self, conn: sqlite3.Connection) -> bool:
+        """The journal holds lines this DB never committed (cheap: a stat and a meta read)."""
+        committed = _meta(conn, COMMITTED_KEY)
+        if committed is None:
+            return False  # a DB from before this key: it starts at its next append
+        try:
+            return self.path.stat().st_size != int(committed)
+        except OSError:
+            return False  # missing: journal_check writes it whole
+
+    def catch_up(self, conn: sqlite3.Connection) -> Any:
+        """Merge the lines past this DB's committed size into the open transaction (at the
+        start of a write: Store.write), as a rebuild's replay would. None if there were
+        none; a journal that shrank (rewritten by another DB file of the same journal) is
+        merged whole."""
+        if not self.behind(conn) or not self.current(_meta(conn, ID_KEY)):
+            return None
+        committed = int(_meta(conn, COMMITTED_KEY) or 0)
+        try:
+            with open(self.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size > committed:
+                    f.seek(committed)
+                tail = f.read()
+        except OSError:
+            return None
+        result = _merge(_records(_parse(tail.splitlines(keepends=True))), conn,
+                        str(self.path))
+        _set_meta(conn, COMMITTED_KEY, str(size))
+        return result
+
+    def _append(self, entries: list[dict[str, Any]]) -> int:
+        """Append the entries; returns the journal's size after them."""
         data = "".join(_dump(e) for e in entries).encode("utf-8")
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
@@ -89,6 +122,7 @@ class Journal:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+            return int(os.fstat(fd).st_size)
         except OSError as e:
             raise self._error(e) from e
         finally:
@@ -132,6 +166,7 @@ class Journal:
             raise self._error(e) from e
         _set_meta(conn, ID_KEY, journal_id)
         _set_meta(conn, SIZE_KEY, str(len(data)))
+        _set_meta(conn, COMMITTED_KEY, str(len(data)))
 
     def start(self, conn: sqlite3.Connection) -> None:
         """A new DB (build.py): adopt the journal's id, or start a journal."""
@@ -139,7 +174,9 @@ class Journal:
         if theirs is not None:
             _set_meta(conn, ID_KEY, theirs)
             with contextlib.suppress(OSError):
-                _set_meta(conn, SIZE_KEY, str(self.path.stat().st_size))
+                size = str(self.path.stat().st_size)
+                _set_meta(conn, SIZE_KEY, size)
+                _set_meta(conn, COMMITTED_KEY, size)  # replayed whole by the build
         else:
             self._rewrite(conn, [], new_id=_new_id())
 
@@ -168,46 +205,62 @@ class Journal:
         except FileNotFoundError:
             return
         with f:
-            for raw in f:
-                try:
-                    entry = json.loads(raw)
-                except ValueError:
-                    continue
-                if isinstance(entry, dict) and isinstance(entry.get("kind"), str) \
-                        and isinstance(entry.get("key"), str):
-                    yield entry
+            yield from _parse(f)
 
     def records(self) -> Any:
         """What the journal holds, as merge.ExportData (the last state of each record), and
         the earlier contexts of each folder (for ``context_versions``)."""
-        from float_hooks.merge import ExportData
+        return _records(self.lines())
 
-        data = ExportData()
-        for entry in _latest(self.lines()):
-            if entry.get("gone"):
-                continue
-            rec = entry.get("record")
-            if not isinstance(rec, dict):
-                continue
-            kind = entry["kind"]
-            if kind == "folder":
-                data.folders.append({**rec, "path": entry["key"]})
-            elif kind in ("decision", "question", "reference") and isinstance(rec.get("uid"),
-                                                                               str):
-                getattr(data, kind + "s").append(rec)
-            elif kind == "archive" and isinstance(rec.get("path"), str) \
-                    and isinstance(rec.get("content"), dict):
-                data.archived.append(rec)
-            elif kind == "conflict":
-                data.conflicts.append(rec)
-        return data  # in the order of each record's last line: a folder's newest is last
+
+def _parse(raw_lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    """The entries of raw journal lines (a torn or unreadable line is skipped)."""
+    for raw in raw_lines:
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("kind"), str) \
+                and isinstance(entry.get("key"), str):
+            yield entry
+
+
+def _records(entries: Iterable[dict[str, Any]]) -> Any:
+    """merge.ExportData of entries: the last state of each record, in the order of each
+    record's last line (a folder's newest is last)."""
+    from float_hooks.merge import ExportData
+
+    data = ExportData()
+    for entry in _latest(entries):
+        if entry.get("gone"):
+            continue
+        rec = entry.get("record")
+        if not isinstance(rec, dict):
+            continue
+        kind = entry["kind"]
+        if kind == "folder":
+            data.folders.append({**rec, "path": entry["key"]})
+        elif kind in ("decision", "question", "reference") and isinstance(rec.get("uid"),
+                                                                           str):
+            getattr(data, kind + "s").append(rec)
+        elif kind == "archive" and isinstance(rec.get("path"), str) \
+                and isinstance(rec.get("content"), dict):
+            data.archived.append(rec)
+        elif kind == "conflict":
+            data.conflicts.append(rec)
+    return data
 
 
 def replay(journal: Journal, conn: sqlite3.Connection) -> Any:
     """Merge the journal into the open transaction (a rebuild)."""
+    return _merge(journal.records(), conn, str(journal.path))
+
+
+def _merge(data: Any, conn: sqlite3.Connection, source: str) -> Any:
+    """Merge journal records (``_records``) as durable: they are in the journal already.
+    A folder's newest context is merged; its earlier ones go to ``context_versions``."""
     from float_hooks.merge import Merger
 
-    data = journal.records()
     latest: dict[str, dict[str, Any]] = {}
     older: list[dict[str, Any]] = []
     for rec in data.folders:
@@ -215,7 +268,7 @@ def replay(journal: Journal, conn: sqlite3.Connection) -> Any:
             older.append(latest[rec["path"]])
         latest[rec["path"]] = rec
     data.folders = list(latest.values())
-    result = Merger(conn, durable=True, source=str(journal.path)).merge(data)
+    result = Merger(conn, durable=True, source=source).merge(data)
     for rec in older:  # contexts written for other hashes: a revert finds them
         content = {f: authored.encode_json(rec.get(f)) if f in authored.FOLDER_JSON
                    else rec.get(f) for f in AUTHORED_FOLDER_FIELDS}
@@ -279,7 +332,7 @@ def snapshot(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
         yield {"kind": "conflict", "key": rec["uid"], "record": rec}
 
 
-def _latest(entries: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _latest(entries: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """The last entry of each record, in the order of those last entries; for a folder, the
     last one per folder hash too (earlier contexts), all dropped once the folder is gone."""
     last: dict[tuple[str, str, str], dict[str, Any]] = {}

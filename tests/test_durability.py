@@ -135,14 +135,16 @@ def test_deleted_db_after_a_set_and_a_kill_between_journal_and_commit(synced: Gi
     ledger.folders["/src"] = "just written"
     drop_db(synced)
     assert ledger.missing(synced) == []
-    # killed after its journal line and before its commit: the map does not have it yet,
-    # and a rebuild (the journal replayed) does: the write is kept, never lost
+    # killed after its journal line and before its commit: the DB rolled back, and the next
+    # open merges the line no DB committed (the write is kept, never lost)
     proc = run_float(synced, "set", "/docs", "--summary", "killed before commit",
                      env={"FLOAT_FAILPOINT": "journal:appended"})
     assert wait_stopped(proc)
     kill(proc)
-    assert synced.float_json("show", "/docs")["map_summary"] == "The guide"
-    drop_db(synced)
+    assert db_rows(synced, "SELECT map_summary FROM folders WHERE path = '/docs'") == \
+        [("The guide",)]  # not committed
+    assert synced.float_json("show", "/docs")["map_summary"] == "killed before commit"
+    drop_db(synced)  # and a rebuild has it too
     assert synced.float_json("show", "/docs")["map_summary"] == "killed before commit"
     ledger.folders["/docs"] = "killed before commit"
     assert ledger.missing(synced) == []
@@ -421,3 +423,26 @@ def test_a_db_being_checkpointed_is_not_called_truncated(synced: GitRepo) -> Non
     assert damage(scratch) is not None  # no WAL beside it: cut short
     Path(f"{scratch}-wal").write_bytes(b"x" * 100)
     assert damage(scratch) is None  # a WAL beside it: SQLite finishes the job
+
+
+def test_a_restored_backup_of_the_db_takes_the_newer_writes_from_the_journal(
+        synced: GitRepo, tmp_path: Path) -> None:
+    import gc
+
+    ledger = authored(synced)
+    gc.collect()
+    db = synced.path / ".float" / "index.db"
+    backup = tmp_path / "backup.db"
+    with contextlib.closing(sqlite3.connect(db)) as a, \
+            contextlib.closing(sqlite3.connect(backup)) as b:
+        a.backup(b)
+    ledger.write(synced, "folder", "/docs", "written after the backup")
+    ledger.write(synced, "decision", "After the backup", "made later")
+    drop_db(synced)
+    shutil.copy(backup, db)  # the backup put back: the journal holds what came after it
+    assert ledger.missing(synced) == []
+    synced.float_ok("set", "/docs", "--summary", "and written again")  # builds on it
+    assert synced.float_json("conflicts") == []
+    ledger.folders["/docs"] = "and written again"
+    drop_db(synced)
+    assert ledger.missing(synced) == []

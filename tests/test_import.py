@@ -105,12 +105,17 @@ def _edit(repo: GitRepo, sql: str, *args: object) -> None:
 def test_two_diverged_exports_keep_every_record(synced: GitRepo, tmp_path: Path) -> None:
     author(synced)
     base = tmp_path / "base.db"
+    journal = synced.path / ".git" / "float" / "journal.jsonl"
     copy_db(synced.path / ".float/index.db", base)
+    shutil.copy(journal, tmp_path / "base.jsonl")
     synced.float_ok("log", "add", "--title", "Only on A", "--date", "2026-02-01")
     synced.float_ok("set", "/docs", "--summary", "A's docs")
     _edit(synced, "UPDATE folders SET ai_updated = '2030-01-01T00:00:00Z' WHERE path = '/docs'")
     synced.float_ok("export", "--out", str(tmp_path / "a"))
+    # machine B: the same base DB with its own journal (a restored backup beside this
+    # journal would take A's writes from it first)
     copy_db(base, synced.path / ".float/index.db")
+    shutil.copy(tmp_path / "base.jsonl", journal)
     synced.float_ok("log", "add", "--title", "Only on B", "--date", "2026-02-02")
     synced.float_ok("question", "add", "B's question")
     synced.float_ok("set", "/docs", "--summary", "B's older docs")
