@@ -28,7 +28,7 @@ from procrastinate import RetryStrategy
 
 from float_hooks.errors import quoted
 from webhook.pg_queue import REGEN_QUEUE, REGEN_TASK, PgContext, run_worker
-from webhook.settings import Settings, SettingsError, load
+from webhook.settings import Settings, for_process
 
 log = logging.getLogger("webhook")
 
@@ -98,11 +98,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     p.add_argument("--concurrency", type=int, default=None,
                    help="requests answered at once (default FLOAT_WORKER_THREADS)")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        settings = load(None, environ)
-    except SettingsError as e:
-        print(f"webhook.regen_worker: {e}", file=sys.stderr)
+    settings = for_process("webhook.regen_worker", environ)
+    if settings is None:
         return 2
     if not settings.database_url:
         print("webhook.regen_worker: FLOAT_DATABASE_URL is not set (regeneration workers"

@@ -60,6 +60,20 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def for_process(prog: str, environ: Mapping[str, str] | None = None) -> Settings | None:
+    """The settings of a worker process started from the command line (``prog``: its
+    name), with logging set up; None after a one-line error on stderr (exit 2)."""
+    import logging
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        return load(None, environ)
+    except SettingsError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return None
+
+
 def load(config: Mapping[str, Any] | None = None,
          environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from ``environ`` (default: os.environ), with ``config`` taking precedence.

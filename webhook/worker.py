@@ -33,7 +33,7 @@ from float_hooks.git import lower_priority
 from webhook import events, pipeline
 from webhook.deliveries import Delivery, OwnerLock, Queue, worker_id
 from webhook.job import BudgetExceeded, JobProcess
-from webhook.settings import Settings, SettingsError, load
+from webhook.settings import Settings, for_process
 
 log = logging.getLogger("webhook")
 
@@ -313,11 +313,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, Any] | None = None
     p.add_argument("--until-idle", action="store_true",
                    help="apply what is queued now, then exit (cron, tests)")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        settings = load(None, environ)
-    except SettingsError as e:
-        print(f"webhook.worker: {e}", file=sys.stderr)
+    settings = for_process("webhook.worker", environ)
+    if settings is None:
         return 2
     if settings.database_url:  # PostgreSQL: the sync role of a scaled-out deployment
         if args.until_idle:
