@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.authored_support import clone
 from tests.gitrepo import GitRepo
+from tests.map_support import drop_db
 
 
 def two_clones(synced: GitRepo, tmp_path: Path) -> tuple[GitRepo, GitRepo]:
@@ -149,6 +150,16 @@ def test_conflicting_decision_updates_keep_both(synced: GitRepo, tmp_path: Path)
     answers = {c["record"]["resolved_by"],
                alice.float_json("question", "list", "--all")[0]["resolved_by"]}
     assert answers == {"drop them", "keep them a year"}
+    # settled for the version kept aside: it is shown, and a rebuild keeps the choice
+    aside = c["record"]["resolved_by"]
+    out = alice.float_json("conflicts", "resolve", c["uid"][:8], "--keep", c["side"])
+    assert out["kind"] == "question" and out["record"]["resolved_by"] == aside
+    assert alice.float_json("conflicts") == []
+    drop_db(alice)
+    assert alice.float_json("question", "list", "--all")[0]["resolved_by"] == aside
+    assert alice.float_json("conflicts") == []
+    r = alice.float_proc("conflicts", "resolve", c["uid"][:8], "--keep", "both")
+    assert r.code == 2 and "Traceback" not in r.err
 
 
 def test_one_conflict_settled_two_ways_is_a_conflict_again(synced: GitRepo,

@@ -99,3 +99,15 @@ def test_tools_over_http(tmp_path: Path, origin: Origin) -> None:
         r = requests.get(url + "/repos/acme/widgets/folders/src", timeout=10,
                          headers={"Authorization": f"Bearer {TOKEN}"})
         assert r.json()["map_summary"] == "the app"
+
+
+def test_a_bad_or_oversize_body_is_a_4xx(tmp_path: Path, origin: Origin) -> None:
+    from tests.webhook_support import app_config
+    from webhook import create_app
+
+    client = create_app(app_config(tmp_path, origin, FLOAT_WORKER="off")).test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for length, status in (("abc", 400), ("-5", 400), (str(5 * 2**20), 413)):
+        r = client.post("/mcp/acme/widgets", data=b"{}", headers=auth,
+                        environ_overrides={"CONTENT_LENGTH": length})
+        assert r.status_code == status, (length, r.status_code)

@@ -129,18 +129,19 @@ def _pg_intake(settings: Settings) -> Any:
     return pg_queue.intake(settings)
 
 
-def read_body(environ: dict[str, Any]) -> bytes:
-    """The request body, at most MAX_BODY bytes (413 above, before reading it all)."""
+def read_body(environ: dict[str, Any], limit: int = MAX_BODY) -> bytes:
+    """The request body, at most ``limit`` bytes (413 above, before reading it all; 400 for
+    an invalid Content-Length)."""
     stream = environ["wsgi.input"]
     length = (environ.get("CONTENT_LENGTH") or "").strip(" \t")
     if length:
         if not _LENGTH.fullmatch(length):
             raise BadRequest("invalid Content-Length")
         size = int(length)
-        if size > MAX_BODY:
+        if size > limit:
             raise RequestEntityTooLarge()
     elif environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
-        size = MAX_BODY + 1
+        size = limit + 1
     else:
         return b""  # no length and no end: PEP 3333 says read nothing
     parts = []
@@ -151,7 +152,7 @@ def read_body(environ: dict[str, Any]) -> bytes:
         parts.append(part)
         size -= len(part)
     body = b"".join(parts)
-    if len(body) > MAX_BODY:
+    if len(body) > limit:
         raise RequestEntityTooLarge()
     return body
 

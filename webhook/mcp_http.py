@@ -25,9 +25,12 @@ import threading
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
 from float_hooks.db import Store
 from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.git import Git
+from webhook.github import read_body
 from webhook.names import InvalidName, check, repo_dir, repo_key
 from webhook.settings import Settings
 
@@ -108,10 +111,13 @@ class Endpoint:
             return self.app(environ, start_response)
         try:
             repository = self._authorize(environ, path)
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            if length > MAX_BODY:
-                raise _HTTPError(413, "Payload Too Large", "MCP request body over 4 MiB")
-            body = environ["wsgi.input"].read(length) if length else b""
+            try:  # the webhook's own bounded reader: Content-Length checked, chunked too
+                body = read_body(environ, MAX_BODY)
+            except RequestEntityTooLarge:
+                raise _HTTPError(413, "Payload Too Large", "MCP request body over 4 MiB"
+                                 ) from None
+            except BadRequest:
+                raise _HTTPError(400, "Bad Request", "invalid Content-Length") from None
             status, headers, out = self.bridge().handle(environ, body, repository)
         except _HTTPError as e:
             status, headers, out = e.response()
@@ -201,14 +207,14 @@ class _Bridge:
         in_path = scope.get("float.repository")
         if given is not None and not isinstance(given, str):
             raise FloatError("repository must be owner/name")
-        if in_path and given and repo_key(given) != repo_key(in_path):
-            raise FloatError("repository argument differs from the repository in the URL")
         full_name = in_path or given
         if not full_name:
             raise FloatError("which repository? give repository: owner/name (or use the URL"
                              " /mcp/<owner>/<repo>)")
         try:
             key = repo_key(full_name)
+            if in_path and given and repo_key(given) != key:
+                raise FloatError("repository argument differs from the repository in the URL")
         except InvalidName as e:
             raise FloatError(str(e)) from None
         if not self.settings.allowed(key):

@@ -55,8 +55,8 @@ def regenerator(spec: Mapping[str, Any], cwd: Path, settings: Settings) -> Any:
     env = scrubbed(os.environ, settings.regen_env)
     kind = spec.get("kind")
     if not settings.trust_repo_config:
-        raise RegenError(f"regenerator kind {kind!r} not run: set FLOAT_TRUST_REPO_CONFIG=1 on"
-                         " the regeneration workers")
+        raise RegenError(f"regenerator kind {quoted(kind)} not run: set"
+                         " FLOAT_TRUST_REPO_CONFIG=1 on the regeneration workers")
     if kind == "command":
         from float_hooks.regen_command import CommandRegenerator
 
