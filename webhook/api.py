@@ -196,13 +196,13 @@ def resync(owner: str, repo: str) -> Any:
         from webhook.pg_queue import intake
 
         intake(settings).record(delivery, "resync", repo_key(full_name), full_name)
-        return jsonify(status="queued", delivery=delivery, repository=full_name), 202
-    q = Queue(settings.data_dir, create=False)
-    try:
-        q.record(delivery, "resync", repo_key(full_name), full_name)
-    finally:
-        q.close()
+    else:
+        q = Queue(settings.data_dir, create=False)
+        try:
+            q.record(delivery, "resync", repo_key(full_name), full_name)
+        finally:
+            q.close()
+        current_app.extensions["float_worker"].notify()
     events.emit(settings, repo_key(full_name), "delivery",
                 {"delivery": delivery, "state": "received", "kind": "resync"})
-    current_app.extensions["float_worker"].notify()
     return jsonify(status="queued", delivery=delivery, repository=full_name), 202

@@ -80,8 +80,25 @@ class EventLog(Protocol):
     def close(self) -> None: ...
 
 
+def iso(moment: datetime) -> str:
+    """An event's time as both logs give it: UTC, milliseconds, ``Z``."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds"
+                                                     ).replace("+00:00", "Z")
+
+
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(timezone.utc))
+
+
+def encoded(kind: str, data: dict[str, Any]) -> str:
+    """An event's data as the JSON text both logs store, checked: a known kind, at most
+    MAX_DATA bytes."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown event kind {kind}")
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    if len(text) > MAX_DATA:
+        raise ValueError(f"event data over {MAX_DATA} bytes")
+    return text
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -191,11 +208,7 @@ class SqliteEventLog:
         self.watcher = _watcher(self.path)
 
     def append(self, repo: str, kind: str, data: dict[str, Any]) -> int:
-        if kind not in KINDS:
-            raise ValueError(f"unknown event kind {kind}")
-        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-        if len(text) > MAX_DATA:
-            raise ValueError(f"event data over {MAX_DATA} bytes")
+        text = encoded(kind, data)
         with self.lock:
             cur = _retry(lambda: self.conn.execute(
                 "INSERT INTO events(repo, kind, data, at) VALUES (?, ?, ?, ?)",

@@ -18,9 +18,8 @@ import time
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from webhook.events import Event
+from webhook.events import Event, encoded, iso
 
 CHANNEL = "float_events"
 KEEP = 1000
@@ -111,8 +110,8 @@ class PgEventLog:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
                 row = conn.execute(
-                    "INSERT INTO float_events(repo, kind, data) VALUES (%s, %s, %s)"
-                    " RETURNING id", (repo, kind, Jsonb(data))).fetchone()
+                    "INSERT INTO float_events(repo, kind, data) VALUES (%s, %s, %s::jsonb)"
+                    " RETURNING id", (repo, kind, encoded(kind, data))).fetchone()
                 assert row is not None
                 event_id = int(row[0])
                 # the repository's last `keep` events stay (its index makes this a short
@@ -130,7 +129,7 @@ class PgEventLog:
                 "SELECT id, repo, kind, data, at FROM float_events WHERE id > %s"
                 " AND (%s::text IS NULL OR repo = %s) ORDER BY id LIMIT %s",
                 (after, repo, repo, max(0, limit))).fetchall()
-        return [Event(int(r[0]), r[1], r[2], dict(r[3]), r[4].isoformat()) for r in rows]
+        return [Event(int(r[0]), r[1], r[2], dict(r[3]), iso(r[4])) for r in rows]
 
     def latest(self) -> int:
         with self._lock:
