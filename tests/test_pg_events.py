@@ -40,7 +40,7 @@ import sys, time
 from webhook.pg_events import PgEventLog
 log = PgEventLog(sys.argv[1])
 sys.stdin.readline()  # go
-print(log.append("acme/x", "regenerated", {"path": "/src"}), flush=True)
+print(log.append("acme/x", "context", {"path": "/src"}), flush=True)
 log.close()
 """
 
@@ -64,7 +64,7 @@ def test_wait_wakes_when_another_process_appends(pg_url: str) -> None:  # noqa: 
         assert new_id > last
         events = log.since(None, last)
         assert [(e.id, e.kind, e.data) for e in events] == [
-            (new_id, "regenerated", {"path": "/src"})]
+            (new_id, "context", {"path": "/src"})]
     finally:
         proc.wait(30)
         log.close()
