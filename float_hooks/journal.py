@@ -316,10 +316,10 @@ def _archive_key(rec: dict[str, Any]) -> str:
 
 def snapshot(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
     """Every authored record of the DB, as journal entries."""
-    for row in conn.execute("SELECT * FROM folders WHERE context_hash IS NOT NULL"
-                            " OR map_summary IS NOT NULL OR context_what IS NOT NULL"
-                            " ORDER BY path"):
-        yield {"kind": "folder", "key": row["path"], "record": authored.folder_record(row)}
+    for row in conn.execute("SELECT * FROM folders ORDER BY path"):
+        rec = authored.folder_record(row)
+        if authored.has_context(rec):  # the rule the journal triggers and merges use
+            yield {"kind": "folder", "key": row["path"], "record": rec}
     for rec in authored.log_records(conn):
         yield {"kind": "decision", "key": rec["uid"], "record": rec}
     for rec in authored.question_records(conn):

@@ -423,6 +423,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE TRIGGER journal_conflicts_ad AFTER DELETE ON conflicts BEGIN
             INSERT OR IGNORE INTO journal_pending VALUES ('conflict', old.uid);
         END;
+        CREATE TRIGGER journal_conflicts_au AFTER UPDATE ON conflicts BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('conflict', old.uid);
+            INSERT OR IGNORE INTO journal_pending VALUES ('conflict', new.uid);
+        END;
 
         -- The git blob id of each export page as this DB last wrote or read it: a page whose
         -- blob is not this one holds records the DB may not have (export merges it first).

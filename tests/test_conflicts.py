@@ -3,6 +3,7 @@ exchange, listed by `float-hooks conflicts`, and settled by `resolve` or a `set`
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,18 @@ def test_one_conflict_settled_two_ways_is_a_conflict_again(synced: GitRepo,
     seen_a, seen_b = view(alice), view(bob)
     assert seen_a["shown"] == seen_b["shown"] and seen_a["kept"] == seen_b["kept"]
     assert {seen_a["shown"], seen_a["kept"][0][3]} == {"alice's view", "bob's view"}
+
+
+def test_a_renamed_folder_keeps_its_conflict_through_a_rebuild(synced: GitRepo,
+                                                               tmp_path: Path) -> None:
+    alice, bob = two_clones(synced, tmp_path)
+    write_and_export(alice, "alice's view", tmp_path / "a")
+    write_and_export(bob, "bob's view", tmp_path / "b")
+    alice.float_ok("import", "--from", str(tmp_path / "b"))
+    alice.git("mv", "src/auth", "src/login")
+    alice.commit("rename")
+    alice.float_ok("sync")  # the context and its conflict move to /src/login
+    listed = json.loads(alice.float_proc("conflicts", "--json", "list").out)  # either order
+    assert [c["key"] for c in listed] == ["/src/login"]
+    drop_db(alice)  # rebuilt from the export (still /src/auth) and the journal
+    assert [c["key"] for c in alice.float_json("conflicts")] == ["/src/login"]

@@ -446,3 +446,4 @@ def test_a_restored_backup_of_the_db_takes_the_newer_writes_from_the_journal(
     ledger.folders["/docs"] = "and written again"
     drop_db(synced)
     assert ledger.missing(synced) == []
+

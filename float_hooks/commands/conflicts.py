@@ -13,14 +13,21 @@ HELP = ("versions of context, decisions or questions written concurrently (two p
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action")
     lst = sub.add_parser("list", help="list open conflicts (the default)")
-    _common.add_json(lst)
+    _json_too(lst)
     res = sub.add_parser("resolve", help="settle a conflict by keeping one side")
     res.add_argument("id", help="the conflict's id or uid (as `conflicts` lists them)")
     res.add_argument("--keep", required=True, choices=conflicts.SIDES,
                      help="local: the version this map had; incoming: the one an import"
                      " brought (a `set` of the folder settles its conflicts too)")
-    _common.add_json(res)
+    _json_too(res)
     _common.add_json(p)
+
+
+def _json_too(sub: argparse.ArgumentParser) -> None:
+    """``--json`` after the subcommand as well as before it: no default of its own, which
+    would undo one given before."""
+    sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                     help="print machine-readable JSON")
 
 
 def run(args: argparse.Namespace) -> int:
