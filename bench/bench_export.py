@@ -3,7 +3,7 @@
 Context is written for every other folder and 300 decisions are logged; then, each as a real
 CLI process: first ``export`` (every page written), a second ``export`` (nothing changed:
 every page rendered and compared, none written), the hooks' "did the export change?" check
-(``triggers.before_sync`` with nothing new, in process), and delete-DB + ``sync`` (rebuild:
+(``importer.import_if_changed`` with nothing new, in process), and delete-DB + ``sync`` (rebuild:
 full sync, then import of the committed export), after which ``export`` must write nothing.
 
     python bench/bench_export.py               # 5k files
@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=5000)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from float_hooks import context, records, triggers
+    from float_hooks import context, importer, records
     from float_hooks.project import Project
 
     with tempfile.TemporaryDirectory() as d:
@@ -62,10 +62,10 @@ def main() -> None:
         subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=git_env())
         subprocess.run(["git", "commit", "-qm", "export"], cwd=repo, check=True, env=git_env())
         store = project.open_store()
-        triggers.before_sync(project, store)  # first time: imports its own export
+        importer.import_if_changed(project, store)  # first time: imports its own export
         t0 = time.perf_counter()
-        triggers.before_sync(project, store)
-        rows.append(("before_sync, export unchanged (in process)", time.perf_counter() - t0))
+        importer.import_if_changed(project, store)
+        rows.append(("import check, export unchanged (in process)", time.perf_counter() - t0))
         store.close()
         for p in (repo / ".float").glob("index.db*"):
             p.unlink()

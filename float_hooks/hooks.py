@@ -1,6 +1,6 @@
 """What each git hook does: pick the snapshot, call the shared sync, print at most one line.
 
-Every hook is a thin caller of ``triggers.before_sync`` -> ``sync`` -> ``triggers.after_sync``,
+Every hook is a thin caller of ``build.sync`` -> ``triggers.after_sync``,
 so the hooks cannot drift from the webhook worker or the Action. A hook must never cost the
 user a commit: any internal failure (corrupt or locked DB, a bug) prints one line on stderr and
 exits 0, unless ``[hooks] strict = true``. Only ``check`` (the float-check hook) fails a commit

@@ -14,12 +14,20 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from float_hooks import failpoints, pages
+from float_hooks import failpoints
 from float_hooks.db import Store, select_in
-from float_hooks.merge import ImportResult, Merger
-from float_hooks.pages import PageSet
+from float_hooks.git import parse_ls_tree, parse_raw_diff
 from float_hooks.project import Project
+
+if TYPE_CHECKING:
+    from float_hooks.merge import ImportResult
+    from float_hooks.pages import PageSet
+
+# pages.py and merge.py (the YAML reader, the merge rules: ~15 ms of imports) are imported
+# where pages are read: a post-commit hook whose commit left the export alone pays one
+# `git rev-parse` here, not them
 
 EXPORT_TREE_KEY = "export_tree"  # the git tree id of the export last imported
 
@@ -55,14 +63,15 @@ def committed_blobs(project: Project, tree: str | None) -> set[str]:
     if tree is None:
         return set()
     out = project.git.run("ls-tree", "-r", "-z", "--end-of-options", tree, check=False)
-    return {rec.split(b"\t", 1)[0].split(b" ")[2].decode()
-            for rec in out.split(b"\0") if rec}
+    return {oid for _mode, oid in parse_ls_tree(out).values()}
 
 
 def merge_pages(conn: sqlite3.Connection, found: PageSet, *, source: str,
                 durable: bool) -> ImportResult:
     """Merge ``found`` into the open transaction; its committed records need no journal
     (``durable``), the others are journaled. Remembers the blob of each page read."""
+    from float_hooks.merge import Merger
+
     merger = Merger(conn, durable=durable, source=source)
     merger.merge(found.data)
     merger.durable = False
@@ -80,6 +89,8 @@ def remember_blobs(conn: sqlite3.Connection, blobs: Iterable[tuple[str, str]]) -
 def import_dir(store: Store, root: Path, *, source: str | None = None) -> ImportResult:
     """``float-hooks import [--from DIR]``: every page under ``root``, journaled (a directory
     on disk may be gone tomorrow)."""
+    from float_hooks import pages
+
     found = pages.read_dir(root)
     with store.write() as conn:
         result = merge_pages(conn, found, source=source or str(root), durable=False)
@@ -95,8 +106,10 @@ def import_if_changed(project: Project, store: Store, rev: str | None = None
     old = store.get_meta(EXPORT_TREE_KEY)
     if tree is None or tree == old:
         return None
+    from float_hooks import pages
+
     only = _changed_pages(project, store, old, tree)
-    found = pages.read_tree(project.git, tree, only) if only != set() else PageSet()
+    found = pages.read_tree(project.git, tree, only) if only != set() else pages.PageSet()
     with store.write() as conn:
         result = merge_pages(conn, found, source=f"{rev or 'HEAD'}:{export_dir(project)}",
                              durable=True)
@@ -111,15 +124,8 @@ def _changed_pages(project: Project, store: Store, old: str | None,
     if old is None or not project.git.has_object(old):
         return None
     out = project.git.run("diff-tree", "-r", "-z", "--no-renames", old, new)
-    fields = out.split(b"\0")
-    changed: dict[str, str] = {}
-    for head, raw in zip(fields[0::2], fields[1::2], strict=False):
-        if not head.startswith(b":"):
-            continue
-        blob = head.split(b" ")[3].decode()
-        name = raw.decode("utf-8", "surrogateescape")
-        if name.endswith(".md") and set(blob) != {"0"}:
-            changed[name] = blob
+    changed = {d.raw.decode("utf-8", "surrogateescape"): d.new[1]
+               for d in parse_raw_diff(out) if d.new is not None and d.raw.endswith(b".md")}
     known = dict(select_in(store.conn, "SELECT page, blob FROM export_pages WHERE page IN ({})",
                            changed))
     return {name for name, blob in changed.items() if known.get(name) != blob}

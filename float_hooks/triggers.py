@@ -1,8 +1,8 @@
 """What every trigger (hooks, the webhook worker, the Action, watch) does around a sync.
 
-Callers: run :func:`before_sync` first (it may import a changed committed export), then the
-sync core, then :func:`after_sync` (it may queue regeneration or start a worker). Keeping these
-two steps here means the hooks, the server and the Action cannot drift apart.
+Callers: run build.sync (it imports a changed committed export, then syncs), then
+:func:`after_sync` (it may queue regeneration or start a worker). Keeping these steps in one
+place means the hooks, the server and the Action cannot drift apart.
 """
 
 from __future__ import annotations
@@ -11,18 +11,6 @@ from float_hooks.db import Store
 from float_hooks.errors import quoted
 from float_hooks.project import Project
 from float_hooks.sync import SyncResult
-
-
-def before_sync(project: Project, store: Store, rev: str | None = None) -> None:
-    """Bring in authored content from the committed export when it changed (issue: export):
-    from the work tree's ``.float/project/``, or from commit ``rev``'s tree for a bare mirror.
-
-    Cheap when nothing changed (it runs in hooks): one ``git rev-parse REV:.float/project``
-    compared with the tree id of the export imported last."""
-    from float_hooks import importer  # only paid for by the triggers that call it
-
-    importer.import_if_changed(project, store, rev)
-
 
 ON_COMMIT = ("queue", "background", "off")
 

@@ -2,7 +2,7 @@
 
 Events are debounced: a sync runs once the tree has been quiet for ``debounce`` seconds (an
 editor's save or a ``git checkout`` is a burst of events, not one each). Each sync is the same
-``before_sync`` -> ``sync`` -> ``after_sync`` every trigger runs, so jobs are queued (or a
+``build.sync`` -> ``after_sync`` every trigger runs, so jobs are queued (or a
 background worker started) exactly as ``[trigger] on_commit`` says. Events inside ``.git/`` and
 ``.float/`` are ignored: our own DB writes must not wake us. Ctrl-C (or SIGTERM) stops it
 cleanly: the observer thread is stopped and joined, and a sync in progress finishes first.

@@ -7,7 +7,7 @@ import subprocess
 from contextlib import closing
 from pathlib import Path
 
-from float_hooks import importer, triggers
+from float_hooks import importer
 from float_hooks.git import Git
 from float_hooks.project import Project
 from float_hooks.snapshot import Target
@@ -171,7 +171,7 @@ def test_import_matches_a_moved_folder_by_uid(synced: GitRepo, tmp_path: Path) -
     assert synced.float_json("archive", "list") == []
 
 
-def test_before_sync_imports_a_teammates_export_after_pull(synced: GitRepo,
+def test_the_import_check_brings_in_a_teammates_export_after_pull(synced: GitRepo,
                                                            tmp_path: Path) -> None:
     synced.float_ok("export")
     synced.git("add", "-A")
@@ -192,7 +192,7 @@ def test_before_sync_imports_a_teammates_export_after_pull(synced: GitRepo,
     project = Project.discover(mine.path)
     store = project.open_store()
     try:
-        triggers.before_sync(project, store)  # what post-merge does, before it syncs
+        importer.import_if_changed(project, store)  # what post-merge does, before it syncs
         assert store.get_meta(importer.EXPORT_TREE_KEY) == importer.committed_tree(project)
         sync(project.git, store, Target("commit"), scope=project.scope())
         assert importer.import_if_changed(project, store) is None  # cheap: unchanged
@@ -204,7 +204,8 @@ def test_before_sync_imports_a_teammates_export_after_pull(synced: GitRepo,
     assert [e["title"] for e in mine.float_json("log", "list")] == ["teammate decision"]
 
 
-def test_before_sync_on_a_bare_mirror_reads_the_commit(synced: GitRepo, tmp_path: Path) -> None:
+def test_the_import_check_on_a_bare_mirror_reads_the_commit(synced: GitRepo,
+                                                           tmp_path: Path) -> None:
     author(synced)
     synced.float_ok("export")
     synced.git("add", "-A")
@@ -214,7 +215,7 @@ def test_before_sync_on_a_bare_mirror_reads_the_commit(synced: GitRepo, tmp_path
     project = Project(Git.discover(bare), db_path=tmp_path / "server" / "index.db")
     store = project.open_store(create=True)
     try:
-        triggers.before_sync(project, store, head)
+        importer.import_if_changed(project, store, head)
         sync(project.git, store, Target("commit", head), scope=project.scope())
         row = store.conn.execute("SELECT map_summary, status FROM folders WHERE path ="
                                  " '/src/auth'").fetchone()

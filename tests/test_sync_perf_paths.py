@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from float_hooks import db
+from float_hooks import db, importer
 from float_hooks.db import Store
 from float_hooks.git import Git
 from float_hooks.snapshot import Target
@@ -158,7 +158,6 @@ def test_first_build_after_an_import_leaves_imported_context_where_it_was(
     # its folders; the work tree has edited /a, deleted /b and moved c/z.py to d/. The
     # two-step first build must not run here: between its steps /c vanishes and /d appears,
     # which would move /c's context to /d and archive /b's as deleted.
-    from float_hooks import triggers
     from float_hooks.project import Project
 
     for rel in ("a/x.py", "b/y.py", "c/z.py", "README.md"):
@@ -178,7 +177,7 @@ def test_first_build_after_an_import_leaves_imported_context_where_it_was(
     clone.remove("c/z.py")
     project = Project.discover(clone.path)
     store = project.open_store(create=True)
-    triggers.before_sync(project, store)
+    importer.import_if_changed(project, store)
     result = sync(project.git, store, Target("worktree"), scope=project.scope()).applied
     assert result.moved == [] and result.archived == []
     q = store.conn.execute

@@ -1,5 +1,5 @@
 """What the worker does with one delivery: update the mirror, then run exactly what the hooks
-run (``before_sync`` -> ``sync`` -> ``after_sync``, then regeneration per ``FLOAT_ON_PUSH``)
+run (``build.sync`` -> ``after_sync``, then regeneration per ``FLOAT_ON_PUSH``)
 against the repository's DB, and report a commit status."""
 
 from __future__ import annotations
