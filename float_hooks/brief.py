@@ -44,7 +44,8 @@ def gather(project: Project, store: Store) -> dict[str, Any]:
 
 def _boot(project: Project) -> str:
     try:
-        text = (project.float_dir / "boot.md").read_text(encoding="utf-8", errors="replace")
+        with open(project.float_dir / "boot.md", "rb") as f:
+            text = f.read(4 * BOOT_SHARE).decode("utf-8", "replace")  # what can be shown
     except OSError:
         return ""
     text = text.strip()

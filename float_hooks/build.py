@@ -35,7 +35,6 @@ class Built:
 
     def __init__(self) -> None:
         self.imported: ImportResult | None = None
-        self.replayed: ImportResult | None = None
 
     def describe(self, conn: sqlite3.Connection) -> str:
         counts = dict(conn.execute("SELECT status, count(*) FROM folders GROUP BY status"))
@@ -118,7 +117,7 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
                                           durable=True)
     failpoints.reached("build:imported")
     if store.journal is not None:
-        built.replayed = replay(store.journal, conn)
+        replay(store.journal, conn)
         store.journal.start(conn)
     if tree is not None:
         store.set_meta(importer.EXPORT_TREE_KEY, tree)

@@ -96,7 +96,7 @@ class Store:
         self.path = path
         self.journal = journal  # where authored writes go before they commit (journal.py)
         self._building = False  # a new file, still under its rollback journal
-        self._known_built = False  # is_built once seen true (Store.write asks it)
+        self._known_built = False  # is_built once seen true: a build is never undone
 
     @classmethod
     def open(cls, path: Path, *, create: bool = False, timeout: float = 30.0,
@@ -190,7 +190,7 @@ class Store:
         except sqlite3.Error as e:
             raise translate(e, self.path) from e
         try:
-            if self.journal is not None and self._built_cached():
+            if self.journal is not None and self.is_built():
                 # writes a killed writer journaled but never committed come first (journal.py)
                 self.journal.catch_up(self.conn)
             yield self.conn
@@ -229,18 +229,15 @@ class Store:
         with suppress(FloatError), self.write() as conn:
             journal.ensure(conn)  # a read-only place: the next write says what is wrong
 
-    def _built_cached(self) -> bool:
-        """is_built, remembered once true (asked at the start of every write)."""
+    def is_built(self) -> bool:
+        """The DB's first build committed (build.py): anything else is treated as missing.
+        Remembered once true (every hook asks it several times)."""
         if not self._known_built:
             try:
-                self._known_built = self.is_built()
+                self._known_built = self.get_meta(BUILT_KEY) is not None
             except sqlite3.OperationalError:
                 return False  # a new file being created: no meta table yet
         return self._known_built
-
-    def is_built(self) -> bool:
-        """The DB's first build committed (build.py): anything else is treated as missing."""
-        return self.get_meta(BUILT_KEY) is not None
 
     def built_first(self) -> None:
         """The first sync of a new file is written: from now on WAL (concurrent readers while

@@ -299,19 +299,29 @@ class MapServer:
                     self.subscribers[uri].discard(session)
 
 
+BOOT_MAX = 100_000  # bytes of boot.md an agent is given
+
+
 def _boot(backend: Backend) -> str:
     """.float/boot.md: from the work tree, or (a server's mirror) the synced commit."""
     project = backend.project
     try:
         if project.work_tree is not None:
-            raw = (project.work_tree / ".float" / "boot.md").read_bytes()
+            with open(project.float_dir / "boot.md", "rb") as f:
+                raw = f.read(BOOT_MAX)  # a pushed file: only what is shown is read
         else:
             store = backend.store()
             rev = store.get_meta("base_commit") or "HEAD"
-            raw = project.git.run("cat-file", "blob", f"{rev}:.float/boot.md")
+            proc = project.git.start("cat-file", "blob", f"{rev}:.float/boot.md")
+            assert proc.stdout is not None
+            raw = proc.stdout.read(BOOT_MAX)
+            proc.kill()
+            proc.communicate()
+            if not raw:
+                raise FloatError("no boot.md")
     except (OSError, FloatError):
         return "(no .float/boot.md in this repository)\n"
-    return raw[:100_000].decode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
 
 
 def _changed_folders(conn: sqlite3.Connection, since: str) -> set[str]:

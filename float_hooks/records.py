@@ -11,7 +11,6 @@ from typing import Any
 from float_hooks.context import new_uid
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError, NotFound, quoted
-from float_hooks.search import search  # noqa: F401 - moved to search.py; kept importable
 
 LOG_FIELDS = ("title", "decision", "rationale", "before_state", "after_state", "future_agent",
               "topic", "status", "date", "folder_path", "supersedes")

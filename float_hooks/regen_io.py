@@ -21,7 +21,7 @@ from float_hooks import paths
 from float_hooks.context import JSON_FIELDS, WRITABLE_FIELDS, why
 from float_hooks.errors import quoted
 from float_hooks.git import Git
-from float_hooks.summaries import first_line as first_line  # its callers' old import
+from float_hooks.summaries import first_line
 
 HEAD_BYTES = 8192  # read from each file: enough for a heading, a docstring, a manifest
 BATCH_MAX = 256 * 1024  # larger blobs are streamed by a process we stop early

@@ -16,8 +16,7 @@ import pytest
 
 from float_hooks import queue, regen_estimate, regen_io
 from float_hooks.project import Project
-from float_hooks.regen_io import first_line  # where the built-in regenerator's callers find it
-from float_hooks.summaries import first_sentence
+from float_hooks.summaries import first_line, first_sentence
 from tests.gitrepo import GitRepo
 from tests.regen_support import configure
 
