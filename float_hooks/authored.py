@@ -128,6 +128,13 @@ def folder_record(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
     return _with_lineage(out, row)
 
 
+def folder_columns(record: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`folder_record`: every authored column of the folders table, JSON
+    columns encoded (None where the record has no value)."""
+    return {f: encode_json(record.get(f)) if f in FOLDER_JSON else record.get(f)
+            for f in AUTHORED_FOLDER_FIELDS}
+
+
 def has_context(record: dict[str, Any]) -> bool:
     return any(k not in _NOT_CONTENT for k in record)
 

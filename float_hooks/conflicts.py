@@ -18,7 +18,6 @@ from float_hooks import authored
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError, NotFound
 from float_hooks.merge import Merger
-from float_hooks.schema import AUTHORED_FOLDER_FIELDS
 
 SIDES = ("local", "incoming")
 
@@ -90,8 +89,7 @@ def _write(merger: Merger, conn: sqlite3.Connection, kind: str, key: str,
 
 
 def _archive(conn: sqlite3.Connection, path: str, record: dict[str, Any]) -> None:
-    content = {f: authored.encode_json(record.get(f)) if f in authored.FOLDER_JSON
-               else record.get(f) for f in AUTHORED_FOLDER_FIELDS}
+    content = authored.folder_columns(record)
     conn.execute("INSERT INTO archived_folders(uid, path, reason, source_hash, content,"
                  " archived_at) VALUES (?, ?, 'conflict', NULL, ?, ?)",
                  (content.get("uid"), path, json.dumps(content), now()))

@@ -35,7 +35,6 @@ from typing import Any
 
 from float_hooks import authored, failpoints
 from float_hooks.errors import FloatError
-from float_hooks.schema import AUTHORED_FOLDER_FIELDS
 
 NAME = "journal.jsonl"
 HEADER = "float-hooks-journal"
@@ -270,8 +269,7 @@ def _merge(data: Any, conn: sqlite3.Connection, source: str) -> Any:
     data.folders = list(latest.values())
     result = Merger(conn, durable=True, source=source).merge(data)
     for rec in older:  # contexts written for other hashes: a revert finds them
-        content = {f: authored.encode_json(rec.get(f)) if f in authored.FOLDER_JSON
-                   else rec.get(f) for f in AUTHORED_FOLDER_FIELDS}
+        content = authored.folder_columns(rec)
         if content.get("context_hash"):
             conn.execute("INSERT OR IGNORE INTO context_versions(folder_path, source_hash,"
                          " content, created_at) VALUES (?, ?, ?, ?)",

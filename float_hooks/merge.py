@@ -188,12 +188,11 @@ class Merger:
              json.dumps(record, sort_keys=True, ensure_ascii=False), self.source, now()))
 
     def _drop_settled(self, kind: str, key: str, lineage: set[str]) -> None:
-        """Conflicts of ``key`` whose version the record now shown has replaced."""
-        for uid, version in self.conn.execute(
-                "SELECT uid, version FROM conflicts WHERE kind = ? AND key = ?", (kind, key)
-        ).fetchall():
-            if version in lineage:
-                self.conn.execute("DELETE FROM conflicts WHERE uid = ?", (uid,))
+        """Conflicts of ``key`` whose version the record now shown has replaced (``lineage``
+        is versions and their parents: a few dozen at most)."""
+        self.conn.execute(
+            "DELETE FROM conflicts WHERE kind = ? AND key = ? AND version IN"
+            f" ({','.join('?' * len(lineage))})", (kind, key, *lineage))
 
     def _written(self, kind: str, key: str) -> None:
         """A record now holds exactly what a durable source has: not journaled again."""
@@ -226,8 +225,7 @@ class Merger:
     def write_folder(self, row: sqlite3.Row, chosen: dict[str, Any]) -> None:
         """Put ``chosen`` (a folder record with its version) on the folder of ``row``."""
         path = row["path"]
-        values = {f: authored.encode_json(chosen.get(f)) if f in authored.FOLDER_JSON
-                  else chosen.get(f) for f in AUTHORED_FOLDER_FIELDS}
+        values = authored.folder_columns(chosen)
         holder = values["uid"] and self.conn.execute(
             "SELECT path FROM folders WHERE uid = ? AND path != ?", (values["uid"], path)
         ).fetchone()
@@ -249,8 +247,7 @@ class Merger:
                          counts: Counts) -> None:
         """Context for a folder not in the tree waits in the archive (carry.py restores it
         when the folder appears)."""
-        content = {f: authored.encode_json(incoming.get(f)) if f in authored.FOLDER_JSON
-                   else incoming.get(f) for f in AUTHORED_FOLDER_FIELDS}
+        content = authored.folder_columns(incoming)
         mine = authored.folder_record(content)
         for (held,) in self.conn.execute("SELECT content FROM archived_folders WHERE path = ?"
                                          " AND uid IS ?", (path, content["uid"])):
