@@ -4,10 +4,8 @@ over them. Not a test module: nothing here is collected."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 import requests
 
 from tests.gitrepo import PROJECT_ROOT
-from tests.webhook_support import Gunicorn, Origin, server_env, signed, wait_for
+from tests.webhook_support import Gunicorn, Origin, ProcessGroup, server_env, signed, wait_for
 
 
 def pg_env(tmp: Path, host: str, url: str, origin: Origin, **extra: str) -> dict[str, str]:
@@ -27,7 +25,7 @@ def pg_env(tmp: Path, host: str, url: str, origin: Origin, **extra: str) -> dict
     return env
 
 
-class Proc:
+class Proc(ProcessGroup):
     """``python -m <module>`` in its own process group, logging to ``tmp/<name>.log``."""
 
     def __init__(self, tmp: Path, name: str, module: str, env: dict[str, str]):
@@ -46,22 +44,6 @@ class Proc:
     @property
     def pid(self) -> int:
         return self.proc.pid
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL the process and everything it started (a host dying)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=20)
-        self.kill()
 
 
 def web(tmp: Path, name: str, env: dict[str, str]) -> Gunicorn:

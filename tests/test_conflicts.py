@@ -20,6 +20,16 @@ def two_clones(synced: GitRepo, tmp_path: Path) -> tuple[GitRepo, GitRepo]:
     return clone(synced, tmp_path / "alice"), clone(synced, tmp_path / "bob")
 
 
+def diverged(synced: GitRepo, tmp_path: Path) -> tuple[GitRepo, GitRepo]:
+    """Alice and Bob write /src/auth apart and export to tmp_path/a and /b; Alice has
+    imported Bob's export (a conflict in her map)."""
+    alice, bob = two_clones(synced, tmp_path)
+    write_and_export(alice, "alice's view", tmp_path / "a")
+    write_and_export(bob, "bob's view", tmp_path / "b")
+    alice.float_ok("import", "--from", str(tmp_path / "b"))
+    return alice, bob
+
+
 def write_and_export(repo: GitRepo, summary: str, out: Path) -> None:
     repo.float_ok("set", "/src/auth", "--summary", summary, "--model", repo.path.name)
     repo.float_ok("log", "add", "--title", f"{repo.path.name}'s decision")
@@ -78,10 +88,7 @@ def test_a_descendant_is_no_conflict(synced: GitRepo, tmp_path: Path) -> None:
 
 def test_resolve_keeps_one_side_and_the_settlement_travels(synced: GitRepo,
                                                            tmp_path: Path) -> None:
-    alice, bob = two_clones(synced, tmp_path)
-    write_and_export(alice, "alice's view", tmp_path / "a")
-    write_and_export(bob, "bob's view", tmp_path / "b")
-    alice.float_ok("import", "--from", str(tmp_path / "b"))
+    alice, bob = diverged(synced, tmp_path)
     [c] = alice.float_json("conflicts")
     other = c["record"]["map_summary"]
     # keep the version that was set aside
@@ -102,10 +109,7 @@ def test_resolve_keeps_one_side_and_the_settlement_travels(synced: GitRepo,
 
 
 def test_set_settles_the_folders_conflicts(synced: GitRepo, tmp_path: Path) -> None:
-    alice, bob = two_clones(synced, tmp_path)
-    write_and_export(alice, "alice's view", tmp_path / "a")
-    write_and_export(bob, "bob's view", tmp_path / "b")
-    alice.float_ok("import", "--from", str(tmp_path / "b"))
+    alice, _bob = diverged(synced, tmp_path)
     assert len(alice.float_json("conflicts")) == 1
     assert "1 conflicting versions kept" in alice.float_ok("status").out
     alice.float_ok("set", "/src/auth", "--summary", "merged by hand")
@@ -118,10 +122,7 @@ def test_set_settles_the_folders_conflicts(synced: GitRepo, tmp_path: Path) -> N
 
 def test_conflicts_travel_in_the_export_and_survive_a_rebuild(synced: GitRepo,
                                                               tmp_path: Path) -> None:
-    alice, bob = two_clones(synced, tmp_path)
-    write_and_export(alice, "alice's view", tmp_path / "a")
-    write_and_export(bob, "bob's view", tmp_path / "b")
-    alice.float_ok("import", "--from", str(tmp_path / "b"))
+    alice, _bob = diverged(synced, tmp_path)
     before = view(alice)
     alice.float_ok("export")
     assert (alice.path / ".float/project/_conflicts.md").exists()
@@ -165,10 +166,7 @@ def test_conflicting_decision_updates_keep_both(synced: GitRepo, tmp_path: Path)
 
 def test_one_conflict_settled_two_ways_is_a_conflict_again(synced: GitRepo,
                                                            tmp_path: Path) -> None:
-    alice, bob = two_clones(synced, tmp_path)
-    write_and_export(alice, "alice's view", tmp_path / "a")
-    write_and_export(bob, "bob's view", tmp_path / "b")
-    alice.float_ok("import", "--from", str(tmp_path / "b"))
+    alice, bob = diverged(synced, tmp_path)
     bob.float_ok("import", "--from", str(tmp_path / "a"))
     # alice settles for the version kept aside, bob for the one shown: each now names the
     # other's choice among its parents
@@ -191,10 +189,7 @@ def test_one_conflict_settled_two_ways_is_a_conflict_again(synced: GitRepo,
 
 def test_a_renamed_folder_keeps_its_conflict_through_a_rebuild(synced: GitRepo,
                                                                tmp_path: Path) -> None:
-    alice, bob = two_clones(synced, tmp_path)
-    write_and_export(alice, "alice's view", tmp_path / "a")
-    write_and_export(bob, "bob's view", tmp_path / "b")
-    alice.float_ok("import", "--from", str(tmp_path / "b"))
+    alice, _bob = diverged(synced, tmp_path)
     alice.git("mv", "src/auth", "src/login")
     alice.commit("rename")
     alice.float_ok("sync")  # the context and its conflict move to /src/login

@@ -19,7 +19,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +36,7 @@ from tests.authored_support import (
     derived_map,
     journal_lines,
     kill,
+    run_float,
     wait_stopped,
 )
 from tests.gitrepo import GitRepo, init_repo
@@ -136,11 +136,8 @@ def verify(repo: GitRepo, ledger: Ledger, tmp: Path, i: int) -> None:
 
 
 def cli(repo: GitRepo, *args: str) -> Callable[[dict[str, str]], subprocess.Popen[bytes]]:
-    def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "float_hooks", *args], cwd=repo.path,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env={**os.environ, **env})
-    return start
+    """The CLI with ``args``, to start once per trial with that trial's environment."""
+    return lambda env: run_float(repo, *args, env=env)
 
 
 def test_first_sync_of_a_clone_killed(tmp_path: Path) -> None:

@@ -192,7 +192,35 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-class Gunicorn:
+class ProcessGroup:
+    """A process started in a session of its own (``proc``), logging to ``log_path``:
+    ``kill()`` is a crash of it and all it started, ``stop()`` a SIGTERM first."""
+
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the process and everything it started (a host dying)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self.released()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=30)
+        self.kill()  # anything left in its group
+
+    def released(self) -> None:
+        """What the process held besides itself (a socket), let go of after it ended."""
+
+
+class Gunicorn(ProcessGroup):
     """The README's gunicorn command on a loopback socket (``-b`` replaced by the socket's
     fd), with ``FLOAT_*`` settings; waits for /health (bounded); ``stop()`` always ends the
     whole process group. ``args`` replace the README's arguments when given."""
@@ -232,25 +260,7 @@ class Gunicorn:
         except requests.ConnectionError:
             return False
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL the master, its workers and everything they started (a crash)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        self.sock.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # anything left in its group
-        if self.proc.poll() is None:
-            self.proc.wait(timeout=30)
+    def released(self) -> None:
         self.sock.close()
 
     def get(self, path: str) -> requests.Response:
