@@ -7,7 +7,6 @@ configured: an API without a token would publish every repository's map).
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from typing import Any
 
@@ -26,7 +25,7 @@ from webhook.github import http_error
 from webhook.names import repo_dir, repo_key
 from webhook.pipeline import BRANCH_KEY, INDEX_DB
 from webhook.settings import Settings
-from webhook.stream import repository
+from webhook.stream import authorized, repository
 
 bp = Blueprint("api", __name__)
 READ_TIMEOUT = 10.0  # seconds a read waits for a write to the map (a first build takes a few)
@@ -62,11 +61,8 @@ def health() -> Any:
 def _auth() -> None:
     if request.endpoint in ("api.health",):
         return
-    token = _settings().api_token
-    header = request.headers.get("Authorization", "")
-    given = header[7:] if header[:7].lower() == "bearer " else ""
-    if not token or not given or not hmac.compare_digest(
-            given.encode("utf-8", "replace"), token.encode()):
+    if not authorized(request.headers.get("Authorization", ""), _settings().api_token,
+                      basic=False):
         raise Unauthorized("missing or wrong Authorization: Bearer token")
 
 

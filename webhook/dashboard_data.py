@@ -34,15 +34,17 @@ def when(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def repositories(data_dir: Path) -> list[dict[str, Any]]:
-    """Every repository a delivery was received for, most recently active first."""
+def repositories(data_dir: Path, key: str | None = None) -> list[dict[str, Any]]:
+    """Every repository a delivery was received for, most recently active first (``key``:
+    that one only)."""
     if not (data_dir / QUEUE_FILE).exists():
         return []
     q = Queue(data_dir, create=False)
     try:
         rows = q.conn.execute(
             "SELECT repo, full_name, max(received_at) AS last FROM deliveries"
-            " GROUP BY repo ORDER BY last DESC LIMIT ?", (MAX_REPOS,)).fetchall()
+            " WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo ORDER BY last DESC LIMIT ?2",
+            (key, MAX_REPOS)).fetchall()
     finally:
         q.close()
     return [{"key": r["repo"], "full_name": r["full_name"], "last_delivery": when(r["last"])}
@@ -155,10 +157,8 @@ def overview(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def find(data_dir: Path, key: str) -> dict[str, Any] | None:
-    for r in repositories(data_dir):
-        if r["key"] == key:
-            return r
-    return None
+    """The repository ``key``, however long since its last delivery."""
+    return next(iter(repositories(data_dir, key)), None)
 
 
 def tree(data_dir: Path, full_name: str) -> tuple[list[dict[str, Any]], int]:

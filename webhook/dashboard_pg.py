@@ -14,18 +14,20 @@ from webhook.names import repo_key
 from webhook.pg_store import PgStore
 
 
-def repositories(store: PgStore) -> list[dict[str, Any]]:
+def repositories(store: PgStore, key: str | None = None) -> list[dict[str, Any]]:
     with store.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT repo, min(full_name) AS full_name, max(received_at) AS last"
-                    " FROM float_deliveries GROUP BY repo ORDER BY last DESC LIMIT %s",
-                    (embedded.MAX_REPOS,))
+                    " FROM float_deliveries WHERE %(key)s::text IS NULL OR repo = %(key)s"
+                    " GROUP BY repo ORDER BY last DESC LIMIT %(limit)s",
+                    {"key": key, "limit": embedded.MAX_REPOS})
         rows = cur.fetchall()
     return [{"key": r["repo"], "full_name": r["full_name"],
              "last_delivery": embedded.when(r["last"])} for r in rows]
 
 
 def find(store: PgStore, key: str) -> dict[str, Any] | None:
-    return next((r for r in repositories(store) if r["key"] == key), None)
+    """The repository ``key``, however long since its last delivery."""
+    return next(iter(repositories(store, key)), None)
 
 
 def summary(store: PgStore, repo: dict[str, Any], *, deliveries_limit: int

@@ -18,7 +18,6 @@ The SDK (~0.5 s to import) is loaded by the first ``/mcp`` request, never by a w
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import os
 import threading
@@ -33,6 +32,7 @@ from float_hooks.git import Git
 from webhook.github import read_body
 from webhook.names import InvalidName, check, repo_dir, repo_key
 from webhook.settings import Settings
+from webhook.stream import authorized
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/mcp"
@@ -125,11 +125,8 @@ class Endpoint:
         return [out]
 
     def _authorize(self, environ: dict[str, Any], path: str) -> str | None:
-        token = self.settings.api_token
-        header = environ.get("HTTP_AUTHORIZATION", "")
-        given = header[7:] if header[:7].lower() == "bearer " else ""
-        if not token or not given or not hmac.compare_digest(
-                given.encode("utf-8", "replace"), token.encode()):
+        if not authorized(environ.get("HTTP_AUTHORIZATION", ""), self.settings.api_token,
+                          basic=False):
             raise _HTTPError(401, "Unauthorized",
                              "missing or wrong Authorization: Bearer token",
                              [("WWW-Authenticate", 'Bearer realm="float-hooks"')])

@@ -52,16 +52,16 @@ def settings() -> Settings:
     return value
 
 
-def authorized(header: str, token: str | None) -> bool:
-    """``Authorization: Bearer <token>``, or HTTP Basic with the token as the password (any
-    user name): browsers can only send the latter by themselves."""
+def authorized(header: str, token: str | None, basic: bool = True) -> bool:
+    """``Authorization: Bearer <token>``, or (``basic``) HTTP Basic with the token as the
+    password (any user name): browsers can only send the latter by themselves."""
     if not token or not header:
         return False
     scheme, _, value = header.partition(" ")
     given = ""
     if scheme.lower() == "bearer":
         given = value.strip()
-    elif scheme.lower() == "basic":
+    elif basic and scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
