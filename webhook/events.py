@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS events (
     at TEXT NOT NULL      -- ISO 8601, UTC
 );
 CREATE INDEX IF NOT EXISTS events_repo ON events(repo, id);
+-- the highest id trimmed so far (one row, key 'trimmed_through')
+CREATE TABLE IF NOT EXISTS events_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
@@ -73,6 +75,11 @@ class EventLog(Protocol):
     def latest(self) -> int:
         """The newest event's id (0 when there is none): where a new stream starts."""
 
+    def trimmed_through(self, repo: str | None) -> int:
+        """The highest id the bounded backlog has dropped (of ``repo``'s events, or of any
+        when the log cannot tell them apart; 0: none): a client resuming below it missed
+        events (stream.py tells it with a ``gap`` event)."""
+
     def wait(self, after: int, timeout: float) -> bool:
         """Block until an event with an id above ``after`` may exist (True) or ``timeout``
         seconds passed (False)."""
@@ -86,7 +93,7 @@ def iso(moment: datetime) -> str:
                                                      ).replace("+00:00", "Z")
 
 
-def _now() -> str:
+def now() -> str:
     return iso(datetime.now(timezone.utc))
 
 
@@ -212,13 +219,32 @@ class SqliteEventLog:
         with self.lock:
             cur = _retry(lambda: self.conn.execute(
                 "INSERT INTO events(repo, kind, data, at) VALUES (?, ?, ?, ?)",
-                (repo, kind, text, _now())), WRITE_DEADLINE)
+                (repo, kind, text, now())), WRITE_DEADLINE)
             event_id = int(cur.lastrowid or 0)
-            if event_id % TRIM_EVERY == 0:
-                _retry(lambda: self.conn.execute("DELETE FROM events WHERE id <= ?",
-                                                  (event_id - self.keep,)), WRITE_DEADLINE)
+            if event_id % TRIM_EVERY == 0 and event_id > self.keep:
+                _retry(lambda: self._trim(event_id - self.keep), WRITE_DEADLINE)
         self.watcher.bump(event_id)
         return event_id
+
+    def _trim(self, through: int) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")  # the events and the mark of their going
+        try:
+            self.conn.execute("DELETE FROM events WHERE id <= ?", (through,))
+            self.conn.execute(
+                "INSERT INTO events_meta(key, value) VALUES ('trimmed_through', ?) ON CONFLICT"
+                " (key) DO UPDATE SET value = max(value, excluded.value)", (through,))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def trimmed_through(self, repo: str | None) -> int:
+        """Ids are shared by every repository here: the mark is global, so a repository's
+        stream may be told of a gap that held only others' events (it costs a refresh)."""
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT value FROM events_meta WHERE key = 'trimmed_through'").fetchone()
+        return int(row[0]) if row else 0
 
     def since(self, repo: str | None, after: int, limit: int = 500) -> list[Event]:
         sql = "SELECT id, repo, kind, data, at FROM events WHERE id > ?"

@@ -5,7 +5,8 @@ it from any web host.
 The interface and the event are events.py's (``EventLog``, ``Event``); events.open_event_log
 picks this log when ``FLOAT_DATABASE_URL`` is set. Events live in ``float_events`` (a
 ``bigserial`` id: monotonic across hosts, gaps allowed), at most ``keep`` per repository: each
-append deletes the repository's events older than its last ``keep`` in the same transaction.
+append deletes the repository's events older than its last ``keep`` in the same transaction,
+and marks the highest id it deleted in ``float_events_trimmed`` (stream.py's ``gap`` event).
 ``append`` sends a ``NOTIFY float_events`` in that transaction, so ``wait`` on any host wakes
 when it commits, and a ``wait`` that missed the notification (it connected late, the
 connection dropped) still sees new events by reading the table before and after listening.
@@ -32,6 +33,10 @@ CREATE TABLE IF NOT EXISTS float_events (
     at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS float_events_repo ON float_events(repo, id);
+CREATE TABLE IF NOT EXISTS float_events_trimmed (
+    repo text PRIMARY KEY,
+    through bigint NOT NULL  -- the highest id of the repository's events trimmed so far
+);
 """
 SCHEMA_LOCK = 0x466C6F62
 # appends take this lock until they commit, so ids become visible in id order: a stream that
@@ -117,9 +122,12 @@ class PgEventLog:
                 # the repository's last `keep` events stay (its index makes this a short
                 # range scan); the notification is delivered at commit
                 conn.execute(
-                    "DELETE FROM float_events WHERE repo = %s AND id <= (SELECT id FROM"
-                    " float_events WHERE repo = %s ORDER BY id DESC OFFSET %s LIMIT 1)",
-                    (repo, repo, self.keep))
+                    "WITH gone AS (DELETE FROM float_events WHERE repo = %s AND id <= (SELECT"
+                    " id FROM float_events WHERE repo = %s ORDER BY id DESC OFFSET %s LIMIT 1)"
+                    " RETURNING id) INSERT INTO float_events_trimmed(repo, through) SELECT %s,"
+                    " max(id) FROM gone HAVING max(id) IS NOT NULL ON CONFLICT (repo) DO UPDATE"
+                    " SET through = greatest(float_events_trimmed.through, excluded.through)",
+                    (repo, repo, self.keep, repo))
                 conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(event_id)))
         return event_id
 
@@ -135,6 +143,13 @@ class PgEventLog:
         with self._lock:
             row = self._connection().execute(
                 "SELECT coalesce(max(id), 0) FROM float_events").fetchone()
+        return int(row[0]) if row else 0
+
+    def trimmed_through(self, repo: str | None) -> int:
+        with self._lock:
+            row = self._connection().execute(
+                "SELECT coalesce(max(through), 0) FROM float_events_trimmed"
+                " WHERE %s::text IS NULL OR repo = %s", (repo, repo)).fetchone()
         return int(row[0]) if row else 0
 
     def wait(self, after: int, timeout: float) -> bool:

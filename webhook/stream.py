@@ -4,8 +4,9 @@
 Each event is ``id: N``, ``event: <kind>`` and one ``data:`` line holding the event as JSON
 (``{"id", "repo", "kind", "data", "at"}``, the lines ``float-hooks watch --events`` prints).
 A client that reconnects with ``Last-Event-ID`` (browsers' EventSource does it by itself; or
-``?after=N``) gets what it missed, as far back as the log keeps (events.KEEP); a new stream
-starts at the newest event. A comment line every KEEPALIVE_SECONDS keeps proxies from closing
+``?after=N``) gets what it missed, as far back as the log keeps (events.KEEP); if the log
+has dropped some of it since, an ``event: gap`` comes first (reload: events were missed). A new
+stream starts at the newest event. A comment line every KEEPALIVE_SECONDS keeps proxies from closing
 an idle stream and finds clients that went away.
 
 A stream holds one of the server's threads for as long as it is open, so streams are bounded:
@@ -119,6 +120,14 @@ def format_event(event: events.Event) -> bytes:
     return f"id: {event.id}\nevent: {event.kind}\ndata: {body}\n\n".encode()
 
 
+def gap_event(repo: str | None, after: int, trimmed: int) -> bytes:
+    """Told first to a client resuming after an id the bounded backlog has since dropped
+    events above: what it holds may be stale, so it should reload (the dashboard does)."""
+    body = json.dumps({"repo": repo, "kind": "gap", "after": after, "missed_through": trimmed,
+                       "at": events.now()}, separators=(",", ":"))
+    return f"event: gap\ndata: {body}\n\n".encode()
+
+
 class EventStream:
     """The response body: a WSGI iterable whose ``close()`` (called by the server when the
     response ends, however it ends) gives its slot back."""
@@ -135,6 +144,8 @@ class EventStream:
         cursor = self.log.latest() if self.after is None else self.after
         # the id a browser resumes from even if nothing happens before it reconnects
         yield f"retry: {RETRY_MS}\nid: {cursor}\n\n".encode()
+        if self.after is not None and (trimmed := self.log.trimmed_through(self.repo)) > cursor:
+            yield gap_event(self.repo, cursor, trimmed)
         end = time.monotonic() + self.lifetime
         last_write = time.monotonic()
         while True:

@@ -60,6 +60,8 @@
       schedule();
     });
   });
+  // the server dropped events this page missed while it was away: reload what it shows
+  source.addEventListener("gap", function () { last = "events were missed"; schedule(); });
   source.addEventListener("open", function () { body.dataset.live = "on"; });
   source.addEventListener("error", function () { body.dataset.live = "reconnecting"; });
 })();
