@@ -57,14 +57,15 @@ def parse_pages(pages: Iterable[tuple[str, bytes]], where: str = "",
     ignored. With ``committed`` (blob ids), records of the other pages go to
     ``uncommitted``."""
     out = PageSet()
+    def shown(name: str) -> str:  # a page's name is anyone's: bounded and escaped
+        return quoted(f"{where}/{name}" if where else name, 200)
+
     for name, raw in pages:
-        # a page's name is anyone's: shown bounded and escaped in the one-line errors
-        shown = quoted(f"{where}/{name}" if where else name, 200)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             if frontmatter.is_generated_bytes(raw):
-                out.errors.append(f"{shown}: skipped: not UTF-8 text")
+                out.errors.append(f"{shown(name)}: skipped: not UTF-8 text")
             continue  # not one of ours
         try:
             parsed = frontmatter.parse(text)
@@ -77,7 +78,7 @@ def parse_pages(pages: Iterable[tuple[str, bytes]], where: str = "",
             into = out.data if committed is None or blob in committed else out.uncommitted
             _collect(parsed[0], into)
         except frontmatter.PageError as e:
-            out.errors.append(f"{shown}: skipped: {e}")
+            out.errors.append(f"{shown(name)}: skipped: {e}")
     return out
 
 
@@ -197,13 +198,14 @@ def read_dir(root: Path, object_format: str = "sha1",
 
 def _files(root: Path, errors: list[str]) -> Iterator[tuple[str, bytes]]:
     total = 0
+    prefix = os.path.join(root, "")
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
             if not name.endswith(".md"):
                 continue
             full = os.path.join(dirpath, name)
-            rel = Path(full).relative_to(root).as_posix()
+            rel = full[len(prefix):].replace(os.sep, "/")
             try:
                 st = os.lstat(full)
                 if not _regular(st.st_mode):
