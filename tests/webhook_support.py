@@ -257,7 +257,9 @@ class Gunicorn(ProcessGroup):
         assert self.proc.poll() is None, self.log()
         try:
             return requests.get(self.url + "/health", timeout=2).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # the socket is bound before gunicorn starts: on a loaded machine the connection
+            # waits in its backlog while the workers still import, and the read times out
             return False
 
     def released(self) -> None:
