@@ -14,7 +14,7 @@ import json
 import sqlite3
 from typing import Any
 
-from float_hooks import authored
+from float_hooks import authored, failpoints
 from float_hooks.db import Store, now
 from float_hooks.errors import FloatError, NotFound
 from float_hooks.merge import Merger
@@ -76,6 +76,7 @@ def resolve(store: Store, ident: str, keep: str) -> dict[str, Any]:
                                                      authored.parents_of(aside.get("parents")))}
             _write(merger, conn, kind, key, chosen)
         conn.execute("DELETE FROM conflicts WHERE id = ?", (row["id"],))
+        failpoints.reached("conflicts:resolved")
         return {"kind": kind, "key": key, "kept": keep, "record": authored.load(conn, kind, key)}
 
 

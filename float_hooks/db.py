@@ -14,7 +14,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from float_hooks import schema
+from float_hooks import failpoints, schema
 from float_hooks.errors import CorruptDatabase, FloatError, LockedDatabase, NoDatabase
 
 if TYPE_CHECKING:
@@ -262,6 +262,7 @@ class Store:
                     continue
                 for statement in _statements(sql):
                     conn.execute(statement)
+                failpoints.reached(f"migrate:{number}:schema")
                 step = schema.PYTHON_STEPS.get(number)
                 if step is not None:
                     module, _, function = step.partition(":")
@@ -271,6 +272,7 @@ class Store:
                     (number, name, now()),
                 )
                 conn.execute(f"PRAGMA user_version = {number}")
+                failpoints.reached(f"migrate:{number}")
 
     def quick_check(self) -> None:
         try:

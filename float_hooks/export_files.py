@@ -83,6 +83,7 @@ def export(store: Store, out: Path, object_format: str = "sha1") -> ExportResult
                 pass
             except OSError as e:
                 raise FloatError(f"{out / rel}: cannot remove it ({e.strerror})") from e
+            failpoints.reached("export:removed")
         _prune_dirs(out)
         conn.executemany("DELETE FROM export_pages WHERE page = ?", [(r,) for r in removed])
         importer.remember_blobs(conn, blobs)

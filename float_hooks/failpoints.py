@@ -2,7 +2,9 @@
 
 ``FLOAT_FAILPOINT=<name>`` in the environment makes the process stop itself (SIGSTOP) when it
 reaches that point, so a test knows it is inside the transaction (or between a journal append
-and the commit) when it sends SIGKILL. Unset, a point costs one comparison with None.
+and the commit) when it sends SIGKILL. Before it stops, it writes ``float-hooks: failpoint
+<name>`` on stderr: the test finds that line, and so knows the stop was this point's and not
+some other stop (a job-control SIGTTIN, say). Unset, a point costs one comparison with None.
 """
 
 from __future__ import annotations
@@ -16,4 +18,5 @@ def reached(name: str) -> None:
     if _WANTED is not None and name == _WANTED:
         import signal
 
+        os.write(2, f"float-hooks: failpoint {name}\n".encode())
         os.kill(os.getpid(), signal.SIGSTOP)

@@ -40,9 +40,9 @@ NAME = "journal.jsonl"
 HEADER = "float-hooks-journal"
 ID_KEY = "journal_id"  # meta: the id of the journal this DB writes to
 SIZE_KEY = "journal_rewritten_size"  # meta: its size after the last rewrite
-# meta: the journal's size after this DB's last committed append or rewrite. Lines past it
-# were appended by a writer killed before its COMMIT, or by the DB this one is a backup of:
-# the next write transaction (or open) merges them (catch_up)
+# meta: the journal's size after this DB's last committed append or rewrite. A journal of
+# another size holds what this DB never committed (a writer killed before its COMMIT, the DB
+# this one is a backup of): the next write transaction (or open) merges it (catch_up)
 COMMITTED_KEY = "journal_committed"
 GROWTH_SLACK = 1 << 20
 
@@ -87,24 +87,26 @@ class Journal:
             return False  # missing: journal_check writes it whole
 
     def catch_up(self, conn: sqlite3.Connection) -> Any:
-        """Merge the lines past this DB's committed size into the open transaction (at the
-        start of a write: Store.write), as a rebuild's replay would. None if there were
-        none; a journal that shrank (rewritten by another DB file of the same journal) is
-        merged whole."""
+        """Merge a journal this DB is behind into the open transaction (at the start of a
+        write: Store.write), as a rebuild's replay would; None if it is not behind.
+
+        The whole journal, not only the lines past the committed size: a writer killed
+        between the journal's rewrite (``flush`` compacts it before the COMMIT) and its
+        COMMIT leaves a rewritten file, in which that size is no line boundary and the
+        killed writer's lines may lie before it. Merging a line the DB has is a no-op, and
+        this runs only after such a kill or with a restored backup of the DB."""
         if not self.behind(conn) or not self.current(_meta(conn, ID_KEY)):
             return None
-        committed = int(_meta(conn, COMMITTED_KEY) or 0)
         try:
             with open(self.path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
-                if size > committed:
-                    f.seek(committed)
-                tail = f.read()
+                data = f.read(size)
         except OSError:
             return None
-        result = _merge(_records(_parse(tail.splitlines(keepends=True))), conn,
+        result = _merge(_records(_parse(data.splitlines(keepends=True))), conn,
                         str(self.path))
         _set_meta(conn, COMMITTED_KEY, str(size))
+        failpoints.reached("journal:caught-up")
         return result
 
     def _append(self, entries: list[dict[str, Any]]) -> int:
@@ -159,10 +161,12 @@ class Journal:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+            failpoints.reached("journal:rewrite:written")
             os.replace(tmp, self.path)
         except OSError as e:
             tmp.unlink(missing_ok=True)
             raise self._error(e) from e
+        failpoints.reached("journal:rewrite:replaced")
         _set_meta(conn, ID_KEY, journal_id)
         _set_meta(conn, SIZE_KEY, str(len(data)))
         _set_meta(conn, COMMITTED_KEY, str(len(data)))

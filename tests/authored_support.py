@@ -49,17 +49,12 @@ class Ledger:
     questions: set[str] = field(default_factory=set)
     refs: set[str] = field(default_factory=set)
     maybe: dict[str, tuple[str, str]] = field(default_factory=dict)
-    # a folder whose `set` was killed between its journal line and its commit: the live map
-    # keeps the old value and a rebuild (the journal replayed) shows the new one; either is
-    # right until the folder is written again
-    either: dict[str, set[str]] = field(default_factory=dict)
 
     def write(self, repo: GitRepo, kind: str, key: str, value: str = "") -> None:
         """Write one record through the real CLI (in process) and note it."""
         if kind == "folder":
             repo.float_ok("set", key, "--summary", value, "--model", "ledger")
             self.folders[key] = value
-            self.either.pop(key, None)
         elif kind == "decision":
             repo.float_ok("log", "add", "--title", key, "--decision", value or key)
             self.decisions.add(key)
@@ -99,8 +94,7 @@ class Ledger:
                 continue
             del self.maybe[key]
         lost = [f"folder {p}: {s!r} (has {have['folders'].get(p)!r})"
-                for p, s in self.folders.items() if have["folders"].get(p) != s
-                and have["folders"].get(p) not in self.either.get(p, ())]
+                for p, s in self.folders.items() if have["folders"].get(p) != s]
         lost += [f"decision {t}" for t in self.decisions - have["decisions"]]
         lost += [f"question {t}" for t in self.questions - have["questions"]]
         lost += [f"ref {t}" for t in self.refs - have["refs"]]
@@ -132,12 +126,21 @@ def wait_stopped(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
     raise AssertionError(f"process {proc.pid} neither stopped nor exited in {timeout} s")
 
 
-def kill(proc: subprocess.Popen[bytes]) -> None:
+def kill(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """SIGKILL ``proc``; what it wrote on stdout and stderr."""
     with contextlib.suppress(ProcessLookupError):
         proc.send_signal(signal.SIGKILL)
-    proc.communicate()
+    out, err = proc.communicate()
+    return out, err
 
 
 def journal_lines(repo: GitRepo) -> list[dict[str, Any]]:
-    path = repo.path / JOURNAL
-    return [json.loads(line) for line in path.read_text().splitlines()[1:] if line.strip()]
+    """The journal's entries (its header left out; a line torn by a kill skipped, as the
+    product skips it)."""
+    entries = []
+    for line in (repo.path / JOURNAL).read_bytes().splitlines()[1:]:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue
+    return entries

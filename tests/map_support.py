@@ -1,12 +1,15 @@
-"""What a repository's map holds, read for assertions, and ways to damage or block it."""
+"""What a repository's map holds, read for assertions, ways to damage or block it, and DBs
+as earlier releases left them."""
 
 from __future__ import annotations
 
 import gc
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 
+from float_hooks import journal, schema
 from float_hooks.db import Store
 from tests.gitrepo import GitRepo
 
@@ -84,3 +87,41 @@ def write_lock(repo: GitRepo) -> Iterator[sqlite3.Connection]:
     finally:
         conn.execute("ROLLBACK")
         conn.close()
+
+
+def db_at_schema_5(path: Path) -> None:
+    """A new DB file at schema 5 (the release before migration 6), with no rows."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                 " applied_at TEXT NOT NULL)")
+    for number, name, sql in schema.MIGRATIONS[:5]:
+        conn.executescript(sql)
+        conn.execute("INSERT INTO migrations VALUES (?, ?, 'then')", (number, name))
+    conn.execute("PRAGMA user_version = 5")
+    conn.close()
+
+
+# Tables whose rows a DB at schema 5 holds, copied from a built DB (columns both have).
+_V5_TABLES = ("files", "folders", "log_entries", "open_questions", "references", "tags",
+              "log_entry_tags", "archived_folders", "context_versions", "meta")
+_V6_META = ("built", journal.ID_KEY, journal.SIZE_KEY, journal.COMMITTED_KEY, "export_tree")
+
+
+def downgrade_to_schema_5(db: Path, dest: Path) -> None:
+    """``dest``: the DB file of the previous release holding what ``db`` holds (its files,
+    folders and authored records; none of migration 6's columns, tables or meta keys)."""
+    db_at_schema_5(dest)
+    with closing(sqlite3.connect(dest, isolation_level=None)) as conn:
+        conn.execute("ATTACH DATABASE ? AS built", (str(db),))
+        conn.execute("BEGIN")
+        for table in _V5_TABLES:
+            old = [r[1] for r in conn.execute(f'PRAGMA main.table_info("{table}")')]
+            new = {r[1] for r in conn.execute(f'PRAGMA built.table_info("{table}")')}
+            cols = ", ".join(f'"{c}"' for c in old if c in new)
+            conn.execute(f'INSERT INTO main."{table}"({cols}) SELECT {cols}'
+                         f' FROM built."{table}"')
+        conn.execute(f"DELETE FROM meta WHERE key IN ({', '.join('?' * len(_V6_META))})",
+                     _V6_META)
+        conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE built")
+        conn.execute("PRAGMA journal_mode = wal")  # as the previous release left its DBs

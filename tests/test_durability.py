@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from float_hooks import schema
 from float_hooks.db import Store
 from tests.authored_support import (
     JOURNAL,
@@ -29,7 +28,7 @@ from tests.authored_support import (
     wait_stopped,
 )
 from tests.gitrepo import GitRepo, init_repo
-from tests.map_support import drop_db
+from tests.map_support import db_at_schema_5, drop_db
 
 
 def authored(repo: GitRepo) -> Ledger:
@@ -315,17 +314,6 @@ def test_read_only_float_dir_still_allows_reads(synced: GitRepo) -> None:
     assert w.code == 2 and "Traceback" not in w.err
 
 
-def _db_at_schema_5(path: Path) -> None:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("CREATE TABLE migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                 " applied_at TEXT NOT NULL)")
-    for number, name, sql in schema.MIGRATIONS[:5]:
-        conn.executescript(sql)
-        conn.execute("INSERT INTO migrations VALUES (?, ?, 'then')", (number, name))
-    conn.execute(f"PRAGMA user_version = {5}")
-    conn.close()
-
-
 def test_migration_6_upgrades_a_shipped_db(synced: GitRepo) -> None:
     """A DB from the previous release: the folders_status index the first migration 5 left,
     paths in the old escape form, authored content and no journal. After the upgrade: the
@@ -334,7 +322,7 @@ def test_migration_6_upgrades_a_shipped_db(synced: GitRepo) -> None:
     db = synced.path / ".float" / "index.db"
     drop_db(synced)
     (synced.path / JOURNAL).unlink()
-    _db_at_schema_5(db)
+    db_at_schema_5(db)
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("CREATE INDEX folders_status ON folders(status)")
     conn.execute("INSERT INTO folders(path, parent_path, name, source_hash, created_at,"
