@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from tests.gitrepo import GitRepo
 from tests.pg_server import PgServer, pg_server, pg_url  # noqa: F401
 from tests.pg_support import Proc, deliver, pg_env, read_api, web
 from tests.sse_support import SSE
@@ -159,7 +160,8 @@ def test_regeneration_workers_and_a_lost_data_directory(
               f"command = \"{sys.executable} {script} {spool}\"\ntimeout = 30\n",
               **{f"src/{n}/mod.py": f"{n} = 1\n" for n in "abcd"}}, "first")
     before, after = o.push()
-    extra = {"FLOAT_ON_PUSH": "regenerate", "FLOAT_TRUST_REPO_CONFIG": "1"}
+    extra = {"FLOAT_ON_PUSH": "regenerate", "FLOAT_TRUST_REPO_CONFIG": "1",
+             "FLOAT_EXPORT_BRANCH": "float-hooks/context"}
     env = {h: pg_env(tmp_path, h, pg_url, o, **extra)
            for h in ("web1", "web2", "sync1", "regen1", "regen2")}
     webs = [web(tmp_path, "web1", env["web1"]), web(tmp_path, "web2", env["web2"])]
@@ -205,6 +207,19 @@ def test_regeneration_workers_and_a_lost_data_directory(
             wait_for(lambda w=w: _all_current(w, o.full_name), "the changed folder again",
                      120, 0.2)
         assert data.exists()
+
+        # what the regeneration workers answered reaches the origin (FLOAT_EXPORT_BRANCH): a
+        # commit on the synced head holding every folder's context
+        def exported() -> bool:
+            bare = GitRepo(o.bare)
+            tip = o.tip("float-hooks/context")
+            if tip == "0" * 40 or bare.git("rev-parse", f"{tip}^").strip() != after:
+                return False
+            pages = [bare.git("show", f"{tip}:.float/project/src/{n}/_folder.md", check=False)
+                     for n in "ab"]
+            return all(f"what /src/{n}" in page for n, page in zip("ab", pages, strict=True))
+
+        wait_for(exported, "the export pushed to float-hooks/context", 120, 0.2)
     finally:
         stream.close()
         for p in procs:

@@ -80,6 +80,24 @@ def update(data_dir: Path, template: str, full_name: str,
             f"{git_reason(str(e.stderr or ''), e.status)}") from e
 
 
+def push(path: Path, commit: str, ref: str, timeout: float) -> None:
+    """Force-push ``commit`` to ``ref`` of the origin (the server's export branch,
+    export_push.py), and keep the mirror's ``ref`` where the origin now has it."""
+    import git
+
+    repo = git.Repo(path)
+    try:
+        with repo.git.custom_environment(**_GIT_ENV):
+            repo.git.push("--quiet", "--force", "origin", f"{commit}:{ref}",
+                          kill_after_timeout=timeout)
+        repo.git.update_ref(ref, commit)
+    except git.GitCommandError as e:
+        raise MirrorError(f"git push failed: {git_reason(str(e.stderr or ''), e.status)}"
+                          ) from e
+    finally:
+        repo.close()
+
+
 REASON_CHARS = 500
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks.sync import BASE_KEY
-from webhook import pipeline
+from webhook import export_push, pipeline
 from webhook.deliveries import Delivery
 from webhook.job import BudgetExceeded, JobProcess
 from webhook.names import repo_dir
@@ -79,11 +79,16 @@ def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
             # the folders regeneration workers answered, as context events
             pipeline.emit_context_events(ctx.settings, repo,
                                          d.delivery if d is not None else None, applied)
+            head = _meta(db_path, HEAD_KEY)
+            if d is None and ctx.settings.export_branch and head:  # no delivery to carry it
+                export_push.publish_head(ctx.settings, info["full_name"], ctx.settings.branch
+                                         or info["default_branch"], head)
         if requested:
             result["regeneration_requested"] = requested
     if rows and d is not None:
         if state == "done":
             pipeline.report_status(ctx.settings, d, result)
+            export_push.publish(ctx.settings, d, result)
             pipeline.emit_events(ctx.settings, d, result)  # the job process cannot
         head = (result.get("sync") or {}).get("head")
         ctx.store.settle([r["id"] for r in rows[:-1]], state,

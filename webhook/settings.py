@@ -51,6 +51,9 @@ class Settings:
     stalled_seconds: float = 30.0
     max_streams: int = 24  # event streams open at once per process (FLOAT_MAX_STREAMS)
     stream_seconds: float = 300.0  # an event stream's lifetime; clients reconnect after it
+    # FLOAT_EXPORT_BRANCH: the branch of each origin the server pushes its export to
+    # (export_push.py); None: nothing is pushed
+    export_branch: str | None = None
 
     def allowed(self, full_name: str) -> bool:
         return self.repos is None or repo_key(full_name) in self.repos
@@ -111,6 +114,11 @@ def load(config: Mapping[str, Any] | None = None,
     if branch is not None and not valid_branch(branch):
         raise SettingsError("FLOAT_BRANCH: not a valid branch name by git's rules"
                             " (git check-ref-format --branch)")
+    export_branch = get("FLOAT_EXPORT_BRANCH") or None
+    if export_branch is not None and (not valid_branch(export_branch)
+                                      or export_branch == branch):
+        raise SettingsError("FLOAT_EXPORT_BRANCH: a valid branch name by git's rules, other"
+                            " than FLOAT_BRANCH")
     database_url = _database_url(get("FLOAT_DATABASE_URL"))
     # with PostgreSQL the web role only records and enqueues: workers are their own processes
     worker = get("FLOAT_WORKER", "off" if database_url else "thread") or ""
@@ -173,6 +181,7 @@ def load(config: Mapping[str, Any] | None = None,
         stalled_seconds=stalled,
         max_streams=max_streams,
         stream_seconds=stream_seconds,
+        export_branch=export_branch,
     )
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from float_hooks.git import lower_priority
-from webhook import events, pipeline
+from webhook import events, export_push, pipeline
 from webhook.deliveries import Delivery, OwnerLock, Queue, worker_id
 from webhook.job import BudgetExceeded, JobProcess
 from webhook.settings import Settings, for_process
@@ -263,6 +263,7 @@ class Worker:
             result = answer["result"]
             if answer["state"] == "done":
                 pipeline.report_status(self.settings, d, result)
+                export_push.publish(self.settings, d, result)
             q.finish(d.id, self.owner, answer["state"], result)
             self._event(d, answer["state"], **({"reason": result.get("reason")}
                                                if answer["state"] == "ignored" else {}))

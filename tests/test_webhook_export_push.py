@@ -1,0 +1,121 @@
+"""FLOAT_EXPORT_BRANCH: the server pushes what it regenerated back to the origin (a local bare
+repository standing in for GitHub) as one commit on the synced head, and a clone of that branch
+brings the context into a developer's own map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import GitRepo, init_repo
+from tests.webhook_support import Origin, app_config, post, rows
+from webhook import create_app
+from webhook.settings import SettingsError, load
+
+BRANCH = "float-hooks/context"
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Origin:
+    o = Origin(tmp_path)
+    o.commit({"README.md": "# Widgets\n", "src/app.py": '"""The app."""\n',
+              "src/auth/login.py": '"""Log in."""\n', ".float/project/notes.md": "mine\n"},
+             "initial")
+    return o
+
+
+def deliver(app: object, origin: Origin) -> dict[str, object]:
+    before, after = origin.push()
+    client = app.test_client()  # type: ignore[attr-defined]
+    assert post(client, "push", origin.payload(before, after)).status_code == 202
+    app.extensions["float_worker"].run_until_idle()  # type: ignore[attr-defined]
+    row = rows(app)[-1]  # type: ignore[arg-type]
+    assert row["state"] == "done", row
+    result: dict[str, object] = row["result"]
+    return result
+
+
+def origin_git(origin: Origin, *args: str) -> str:
+    return GitRepo(origin.bare).git(*args).strip()
+
+
+def test_the_regenerated_export_reaches_the_origin_as_one_commit(tmp_path: Path,
+                                                                 origin: Origin) -> None:
+    app = create_app(app_config(tmp_path, origin, FLOAT_ON_PUSH="regenerate",
+                                FLOAT_WORKER="off", FLOAT_EXPORT_BRANCH=BRANCH))
+    result = deliver(app, origin)
+    pushed = result["export_branch"]
+    assert isinstance(pushed, dict) and pushed["pushed"] is True, result
+    head = origin.tip("main")
+    commit = origin.tip(BRANCH)
+    assert pushed["commit"] == commit
+    assert origin_git(origin, "rev-parse", f"{commit}^") == head  # on top of the synced head
+    changed = origin_git(origin, "diff", "--name-only", head, commit).splitlines()
+    assert changed and all(p.startswith(".float/project/") for p in changed)
+    assert ".float/project/notes.md" not in changed  # a hand-written file there stays
+    page = origin_git(origin, "show", f"{commit}:.float/project/src/auth/_folder.md")
+    assert "status: current" in page and "map_summary:" in page
+
+    # a redelivery, or a push that changes nothing the map shows: nothing new is pushed
+    again = deliver(app, origin)["export_branch"]
+    assert again == {"pushed": False, "reason": "the branch already holds this export",
+                     "commit": commit}
+
+    # a developer takes the branch: a fresh clone's first float command imports its context
+    clone = init_repo(tmp_path / "dev")
+    clone.git("fetch", "-q", str(origin.bare), f"refs/heads/{BRANCH}")
+    clone.git("checkout", "-q", "FETCH_HEAD")
+    doc = clone.float_json("show", "src/auth")
+    assert doc["status"] == "current" and doc["map_summary"]
+
+    # new code: the branch moves to a commit on the new head with the new context
+    origin.commit({"src/auth/login.py": '"""Log in, v2."""\n'})
+    moved = deliver(app, origin)["export_branch"]
+    assert isinstance(moved, dict) and moved["pushed"] is True
+    assert origin_git(origin, "rev-parse", f"{BRANCH}^") == origin.tip("main")
+
+
+def test_merged_export_is_not_pushed_again_and_the_tracked_branch_is_never_written(
+        tmp_path: Path, origin: Origin) -> None:
+    app = create_app(app_config(tmp_path, origin, FLOAT_ON_PUSH="regenerate",
+                                FLOAT_WORKER="off", FLOAT_EXPORT_BRANCH=BRANCH))
+    commit = deliver(app, origin)["export_branch"]["commit"]  # type: ignore[index]
+    # the team merges the branch: the head now holds the export
+    origin.work.git("fetch", "-q", "origin", BRANCH)
+    origin.work.git("merge", "-q", "--ff-only", "FETCH_HEAD")
+    assert origin.work.git("rev-parse", "HEAD").strip() == commit
+    merged = deliver(app, origin)["export_branch"]
+    assert merged == {"pushed": False, "reason": "the head already holds this export"}
+    with pytest.raises(SettingsError, match="FLOAT_EXPORT_BRANCH"):
+        load({"FLOAT_WEBHOOK_SECRET": "s", "FLOAT_BRANCH": "main",
+              "FLOAT_EXPORT_BRANCH": "main"}, {})
+    with pytest.raises(SettingsError, match="FLOAT_EXPORT_BRANCH"):
+        load({"FLOAT_WEBHOOK_SECRET": "s", "FLOAT_EXPORT_BRANCH": "-f"}, {})
+    # the repository's default branch is tracked: the same name is refused at push time
+    app = create_app(app_config(tmp_path, origin, FLOAT_ON_PUSH="regenerate",
+                                FLOAT_WORKER="off", FLOAT_EXPORT_BRANCH="main",
+                                FLOAT_DATA_DIR=str(tmp_path / "other")))
+    before = origin.tip("main")
+    refused = deliver(app, origin)["export_branch"]
+    assert isinstance(refused, dict) and refused["pushed"] is False
+    assert "tracked branch" in str(refused["error"]) and origin.tip("main") == before
+
+
+def test_a_failed_push_is_reported_not_fatal(tmp_path: Path, origin: Origin) -> None:
+    # the origin refuses pushes to the export branch (a protected branch on GitHub)
+    hook = origin.bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nwhile read old new ref; do case $ref in refs/heads/float-hooks/*)"
+                    " echo 'refusing: protected' >&2; exit 1;; esac; done\n")
+    hook.chmod(0o755)
+    app = create_app(app_config(tmp_path, origin, FLOAT_ON_PUSH="regenerate",
+                                FLOAT_WORKER="off", FLOAT_EXPORT_BRANCH=BRANCH))
+    result = deliver(app, origin)
+    failed = result["export_branch"]
+    assert isinstance(failed, dict) and failed["pushed"] is False
+    assert "git push failed" in str(failed["error"]) and origin.tip(BRANCH) == "0" * 40
+    assert result["status"]["stale"] == 0  # type: ignore[index]  # the map is right anyway
+    # and without the setting nothing is tried at all
+    app = create_app(app_config(tmp_path, origin, FLOAT_ON_PUSH="regenerate",
+                                FLOAT_WORKER="off", FLOAT_DATA_DIR=str(tmp_path / "off")))
+    assert "export_branch" not in deliver(app, origin)
