@@ -87,6 +87,14 @@ def test_merged_export_is_not_pushed_again_and_the_tracked_branch_is_never_writt
     assert origin.work.git("rev-parse", "HEAD").strip() == commit
     merged = deliver(app, origin)["export_branch"]
     assert merged == {"pushed": False, "reason": "the head already holds this export"}
+    # a folder removed from the code: its generated page goes, a hand-written file stays
+    origin.work.git("rm", "-q", "-r", "src/auth")
+    origin.work.commit("remove auth")
+    gone = deliver(app, origin)["export_branch"]
+    assert isinstance(gone, dict) and gone["pushed"] is True
+    files = origin_git(origin, "ls-tree", "-r", "--name-only", BRANCH, ".float/project")
+    assert ".float/project/src/auth/_folder.md" not in files.splitlines()
+    assert {".float/project/notes.md", ".float/project/src/_folder.md"} <= set(files.split())
     with pytest.raises(SettingsError, match="FLOAT_EXPORT_BRANCH"):
         load({"FLOAT_WEBHOOK_SECRET": "s", "FLOAT_BRANCH": "main",
               "FLOAT_EXPORT_BRANCH": "main"}, {})

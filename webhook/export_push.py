@@ -129,7 +129,11 @@ def _export_tree(repo: Any, base: Any, rel: str, pages: dict[str, bytes]) -> tup
     held = {e.path[len(prefix):]: e for e in index if e.path.startswith(prefix)}
     changed = 0
     for name, entry in held.items():  # generated pages of folders that are gone
-        if name not in pages and frontmatter.is_generated_bytes(repo[entry.id].data):
+        if name in pages or not name.endswith(".md") or entry.mode != pygit2.enums.FileMode.BLOB:
+            continue
+        _kind, size = repo.odb.read_header(entry.id)  # anyone's file: its size before its bytes
+        if size <= frontmatter.MAX_PAGE_BYTES and frontmatter.is_generated_bytes(
+                repo[entry.id].data):
             index.remove(entry.path)
             changed += 1
     for name, data in pages.items():
