@@ -107,7 +107,8 @@ def _scalar(yaml: Any, loader: Any, event: Any, key: bool) -> Any:
     value: str = event.value
     # quoted, block and plain text no implicit resolver starts with are text: the resolver
     # would say so too, but asking it for each of a page's ~25 scalars costs ~15% of a parse
-    if not event.implicit[0] or (value and value[0] not in loader.yaml_implicit_resolvers):
+    resolvers = loader.yaml_implicit_resolvers  # by first character; None: any (none here)
+    if not event.implicit[0] or (value and value[0] not in resolvers and None not in resolvers):
         tag = _STR
     else:
         tag = loader.resolve(yaml.ScalarNode, value, event.implicit)
