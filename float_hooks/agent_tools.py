@@ -130,12 +130,12 @@ def _status(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 def _stale(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     limit = max(1, min(int(a.get("limit", 50)), 1000))
-    items = context.stale_list(store.conn, b.history(True))
-    shown = items[:limit]
+    total = context.stale_count(store.conn)
+    shown = context.stale_list(store.conn, b.history(True), limit)
     for item in shown:
         item.update(_fresh_folder(store.conn, item["path"]))
-    return {"freshness": b.freshness(store), "total": len(items), "folders": shown,
-            "more": max(0, len(items) - limit)}
+    return {"freshness": b.freshness(store), "total": total, "folders": shown,
+            "more": max(0, total - limit)}
 
 
 def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
