@@ -13,11 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from float_hooks.errors import FloatError
+from float_hooks.errors import FloatError, NoDatabase
 from webhook.deliveries import DB_FILE as QUEUE_FILE
 from webhook.deliveries import Queue
-from webhook.names import InvalidName, repo_dir
-from webhook.pipeline import BRANCH_KEY, INDEX_DB
+from webhook.maps import map_path, open_map
+from webhook.names import InvalidName
+from webhook.pipeline import BRANCH_KEY
 
 MAX_REPOS = 200
 MAX_STALE = 50
@@ -75,19 +76,10 @@ def delivery_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _store(data_dir: Path, full_name: str) -> Any:
     """The repository's map, read-only; None when there is none (yet)."""
-    from float_hooks.db import Store
-
     try:
-        path = repo_dir(data_dir, full_name) / INDEX_DB
-    except InvalidName:
+        return open_map(map_path(data_dir, full_name), READ_TIMEOUT)
+    except (InvalidName, NoDatabase):
         return None
-    if not path.exists():
-        return None
-    store = Store.open_readonly(path, timeout=READ_TIMEOUT)
-    if store.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-        store.close()
-        return None
-    return store
 
 
 def _stale(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
