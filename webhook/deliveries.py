@@ -26,7 +26,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,6 +77,15 @@ class Delivery:
     forced: bool
     commits: int
     attempts: int
+
+    @classmethod
+    def from_row(cls, row: Any, **changes: Any) -> Delivery:
+        """A delivery from its queue row (SQLite's ``deliveries`` or PostgreSQL's
+        ``float_deliveries``: the same columns), with ``changes`` applied."""
+        values = {f.name: row[f.name] for f in fields(cls)}
+        for flag in ("created", "deleted", "forced"):
+            values[flag] = bool(values[flag])  # SQLite stores 0 and 1
+        return cls(**{**values, **changes})
 
 
 OWNER_DIR = "workers"
@@ -263,12 +272,7 @@ class Queue:
                 "UPDATE deliveries SET state = 'running', owner = ?, lease_until = ?,"
                 " started_at = ?, attempts = attempts + 1 WHERE id = ?",
                 (owner, now + lease_seconds, now, row["id"]))
-        return Delivery(
-            id=row["id"], delivery=row["delivery"], kind=row["kind"], repo=row["repo"],
-            full_name=row["full_name"], ref=row["ref"], before=row["before"],
-            after=row["after"], default_branch=row["default_branch"],
-            created=bool(row["created"]), deleted=bool(row["deleted"]),
-            forced=bool(row["forced"]), commits=row["commits"], attempts=row["attempts"] + 1)
+        return Delivery.from_row(row, attempts=row["attempts"] + 1)
 
     def renew(self, row_id: int, owner: str, lease_seconds: float) -> None:
         with self._tx() as conn:

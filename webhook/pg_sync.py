@@ -102,13 +102,7 @@ def _delivery(rows: list[dict[str, Any]], info: dict[str, Any],
     if rows:
         last = rows[-1]
         full = any(r["created"] or r["kind"] == "resync" for r in rows)
-        return Delivery(
-            id=int(last["id"]), delivery=last["delivery"], kind=last["kind"],
-            repo=last["repo"], full_name=last["full_name"], ref=last["ref"],
-            before=last["before"], after=last["after"],
-            default_branch=last["default_branch"], created=full and last["kind"] == "push",
-            deleted=bool(last["deleted"]), forced=bool(last["forced"]),
-            commits=int(last["commits"]), attempts=int(last["attempts"]))
+        return Delivery.from_row(last, created=full and last["kind"] == "push")
     if info["head"] is None or (local_head is not None and local_head == info["head"]):
         return None
     branch = info["branch"] or info["default_branch"]
