@@ -350,12 +350,29 @@ class Queue:
         if repo is not None:
             sql += " WHERE repo = ?"
             args = (repo,)
-        out = []
-        for r in self.conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)):
-            item = {k: r[k] for k in r.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
-            item["result"] = json.loads(item["result"]) if item["result"] else None
-            for flag in ("created", "deleted", "forced"):
-                item[flag] = bool(item[flag])
-            out.append(item)
+        out = [_row_dict(r) for r in self.conn.execute(sql + " ORDER BY id DESC LIMIT ?",
+                                                        (*args, limit))]
         out.reverse()
         return out
+
+    def recent(self, repos: list[str], limit: int) -> dict[str, list[dict[str, Any]]]:
+        """The last ``limit`` deliveries of each of ``repos`` (each oldest first, as
+        ``rows``), in one query."""
+        out: dict[str, list[dict[str, Any]]] = {r: [] for r in repos}
+        if repos:
+            for r in self.conn.execute(
+                    "SELECT * FROM deliveries WHERE id IN (SELECT id FROM (SELECT id,"
+                    " row_number() OVER (PARTITION BY repo ORDER BY id DESC) AS nth"
+                    f" FROM deliveries WHERE repo IN ({','.join('?' * len(repos))}))"
+                    " WHERE nth <= ?) ORDER BY id", (*repos, limit)):
+                out[r["repo"]].append(_row_dict(r))
+        return out
+
+
+def _row_dict(r: sqlite3.Row) -> dict[str, Any]:
+    """A deliveries row as the API and the dashboard show it."""
+    item = {k: r[k] for k in r.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
+    item["result"] = json.loads(item["result"]) if item["result"] else None
+    for flag in ("created", "deleted", "forced"):
+        item[flag] = bool(item[flag])
+    return item
