@@ -12,13 +12,13 @@ with repr().
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from float_hooks import agent_jobs, context, paths, records, search, sqlguard
 from float_hooks.db import Store
 from float_hooks.errors import FloatError
 from float_hooks.project import Project
+from float_hooks.tool_args import Param, Tool, check_args, safe_name
 
 FOLDER_FRESHNESS = ("status", "source_hash", "context_hash", "context_commit")
 QUERY_MAX_ROWS, QUERY_TIMEOUT = 500, 5.0
@@ -37,71 +37,6 @@ class Backend(Protocol):
     def freshness(self, store: Store) -> dict[str, Any]: ...
 
     def history(self, many: bool) -> context.History | None: ...
-
-
-class Param(NamedTuple):
-    name: str
-    type: str  # JSON Schema type
-    description: str
-    required: bool = False
-    items: str | None = None  # the item type of an array
-
-
-Impl = Callable[[Backend, dict[str, Any]], dict[str, Any]]
-
-
-class Tool(NamedTuple):
-    name: str
-    description: str
-    params: list[Param]
-    impl: Impl
-    writes: bool = False
-
-    def input_schema(self) -> dict[str, Any]:
-        props: dict[str, Any] = {}
-        for p in self.params:
-            prop: dict[str, Any] = {"type": p.type, "description": p.description}
-            if p.items:
-                prop["items"] = {"type": p.items}
-            props[p.name] = prop
-        return {"type": "object", "properties": props,
-                "required": [p.name for p in self.params if p.required],
-                "additionalProperties": False}
-
-
-_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-    "array": (list,), "object": (dict,),
-}
-
-
-def check_args(tool: Tool, args: dict[str, Any] | None) -> dict[str, Any]:
-    """The arguments, checked against the tool's parameters (the SDK's low-level server does
-    not apply a tool's schema). One-line errors naming the parameter, never its value."""
-    args = dict(args or {})
-    known = {p.name: p for p in tool.params}
-    for name in args:
-        if name not in known:
-            raise FloatError(f"{tool.name}: unknown argument {_safe_name(name)}; takes "
-                             + (", ".join(known) or "no arguments"))
-    for p in tool.params:
-        if p.name not in args or args[p.name] is None:
-            if p.required:
-                raise FloatError(f"{tool.name}: missing required argument {p.name}")
-            args.pop(p.name, None)
-            continue
-        value = args[p.name]
-        ok = isinstance(value, _TYPES[p.type]) and not (
-            p.type in ("integer", "number") and isinstance(value, bool))
-        if not ok:
-            raise FloatError(f"{tool.name}: argument {p.name} must be a {p.type}")
-        if p.items and not all(isinstance(v, _TYPES[p.items]) for v in value):
-            raise FloatError(f"{tool.name}: argument {p.name} must be an array of {p.items}s")
-    return args
-
-
-def _safe_name(name: str) -> str:
-    return name if name.isidentifier() and len(name) <= 40 else "(an unexpected name)"
 
 
 def folder_path(value: str) -> str:
@@ -130,12 +65,12 @@ def _status(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 def _stale(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     limit = max(1, min(int(a.get("limit", 50)), 1000))
-    items = context.stale_list(store.conn, b.history(True))
-    shown = items[:limit]
+    total = context.stale_count(store.conn)
+    shown = context.stale_list(store.conn, b.history(True), limit)
     for item in shown:
         item.update(_fresh_folder(store.conn, item["path"]))
-    return {"freshness": b.freshness(store), "total": len(items), "folders": shown,
-            "more": max(0, len(items) - limit)}
+    return {"freshness": b.freshness(store), "total": total, "folders": shown,
+            "more": max(0, total - limit)}
 
 
 def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
@@ -391,7 +326,7 @@ def call(backend: Backend, name: str, args: dict[str, Any] | None) -> dict[str, 
     """Run tool ``name``; FloatError (one line) for anything the caller got wrong."""
     tool = BY_NAME.get(name)
     if tool is None:
-        raise FloatError(f"no tool named {_safe_name(name)}; the tools are "
+        raise FloatError(f"no tool named {safe_name(name)}; the tools are "
                          + ", ".join(BY_NAME))
     try:
         return tool.impl(backend, check_args(tool, args))

@@ -34,6 +34,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from float_hooks.atomic import write_atomic
 from float_hooks.errors import FloatError
 
 NAME = "float-hooks"
@@ -305,11 +306,11 @@ class Plan:
                 e.path.unlink()
                 _prune_dirs(e.path.parent, self.work_tree)
             else:
-                _write_atomic(e.path, e.new)
+                write_atomic(e.path, e.new)
         files = self.manifest["files"]
         if files or self.manifest_path.exists():
             if files:
-                _write_atomic(self.manifest_path, _dump(self.manifest))
+                write_atomic(self.manifest_path, _dump(self.manifest))
             else:
                 self.manifest_path.unlink()
         return out
@@ -388,13 +389,6 @@ def remove_toml_block(edit: Edit) -> None:
     if start != -1 and end > start:
         edit.new = (text[:start].rstrip("\n") + "\n" if text[:start].strip() else "") \
             + text[end + len(TOML_END):].lstrip("\n")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.float-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _prune_dirs(folder: Path, stop: Path) -> None:

@@ -142,10 +142,17 @@ def _files_below(conn: sqlite3.Connection, folder: str) -> dict[str, Entry]:
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def stale_list(conn: sqlite3.Connection, history: History | None = None
-               ) -> list[dict[str, Any]]:
+def stale_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM folders WHERE status = 'stale'").fetchone()[0])
+
+
+def stale_list(conn: sqlite3.Connection, history: History | None = None,
+               limit: int | None = None) -> list[dict[str, Any]]:
+    """The stale folders by path, each with what changed; the first ``limit`` only (the
+    explanations are worked out for those alone: their cost grows with ``limit``)."""
     rows = conn.execute(
-        "SELECT path FROM folders WHERE status = 'stale' ORDER BY path").fetchall()
+        "SELECT path FROM folders WHERE status = 'stale' ORDER BY path LIMIT ?",
+        (-1 if limit is None else limit,)).fetchall()
     out = []
     for (path,) in rows:
         w = why(conn, path, history)

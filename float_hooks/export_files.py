@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import failpoints, frontmatter, importer, pages
+from float_hooks.atomic import write_atomic
 from float_hooks.db import Store, select_in
 from float_hooks.errors import FloatError
 from float_hooks.export import render_pages
@@ -114,14 +115,9 @@ def _generated_pages(out: Path) -> dict[str, bytes]:
 
 
 def _write(target: Path, data: bytes) -> None:
-    tmp = target.with_name(target.name + ".tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
+        write_atomic(target, data)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise FloatError(f"{target}: cannot write it ({e.strerror}); the pages written so far"
                          " are complete, run export again") from e
 

@@ -342,13 +342,15 @@ def planned(conn: sqlite3.Connection, within: Sequence[str] | None = None, *,
     return [{"path": r[0], "source_hash": r[1], "reason": r[2]} for r in rows]
 
 
-def list_jobs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def list_jobs(conn: sqlite3.Connection, limit: int | None = None) -> list[dict[str, Any]]:
+    """The jobs, failed last, children before parents (the first ``limit``)."""
     t = time.time()
     out = []
     for r in conn.execute(
         "SELECT folder_path, source_hash, reason, state, attempts, not_before, lease_owner,"
         " lease_until, last_error, created_at, updated_at FROM jobs"
-        " ORDER BY state = 'failed', depth DESC, folder_path"
+        " ORDER BY state = 'failed', depth DESC, folder_path LIMIT ?",
+        (-1 if limit is None else limit,)
     ):
         out.append({
             "path": r[0], "source_hash": r[1], "reason": r[2], "state": r[3],
@@ -359,6 +361,11 @@ def list_jobs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             "last_error": r[8], "created_at": r[9], "updated_at": r[10],
         })
     return out
+
+
+def job_states(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many jobs are in each state."""
+    return dict(conn.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall())
 
 
 def retry_failed(conn: sqlite3.Connection) -> int:

@@ -42,7 +42,7 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 20,
     """Hits ``{kind, id, title, snippet, rank, match}``, best first: ``match`` is ``path``,
     ``name`` (a folder's), ``file`` (a file's name: its folder) or ``text`` (FTS5)."""
     fts = fts_query(query)
-    hits = _by_name(conn, query.strip().rstrip("*"), marks)
+    hits = _by_name(conn, query.strip().rstrip("*"), marks, limit)
     named = {h["id"] for h in hits}
     for kind, sql in _SOURCES:
         for key, title, snip, rank in conn.execute(sql, (*marks, fts, limit)):
@@ -54,10 +54,17 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 20,
     return hits[:limit]
 
 
-def _by_name(conn: sqlite3.Connection, text: str,
-             marks: tuple[str, str]) -> list[dict[str, Any]]:
-    """Folders the query names: by path, by folder name, by a file's name (case-insensitive;
-    a scan of the names, ~10 ms per 100k files)."""
+def _depth(column: str) -> str:
+    """paths.depth in SQL: '/' is 0, '/src' 1, '/src/auth' 2."""
+    return (f"(CASE {column} WHEN '/' THEN 0"
+            f" ELSE length({column}) - length(replace({column}, '/', '')) END)")
+
+
+def _by_name(conn: sqlite3.Connection, text: str, marks: tuple[str, str],
+             limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` folders the query names: by path, by folder name, by a file's name
+    (case-insensitive; a scan of the names, ~10 ms per 100k files), shallowest first. SQLite
+    sorts the matches; only ``limit`` of them are read (a name in thousands of folders)."""
     if not text or "\n" in text:
         return []
     found: dict[str, tuple[float, str, str]] = {}  # path -> (rank, match, snippet)
@@ -71,13 +78,17 @@ def _by_name(conn: sqlite3.Connection, text: str,
     name = text.strip("/")
     if "/" not in name:
         for (path,) in conn.execute(
-                "SELECT path FROM folders WHERE name = ? COLLATE NOCASE ORDER BY length(path),"
-                " path", (name,)):
+                "SELECT path FROM folders WHERE name = ? COLLATE NOCASE"
+                f" ORDER BY {_depth('path')}, path", (name,)):
+            if len(found) >= limit:
+                break
             found.setdefault(path, (NAME_RANK - 1, "name", f"name {paths.name(path).join(marks)}"))
         pattern = "%/" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         for folder, file in conn.execute(
                 "SELECT folder_path, path FROM files WHERE path LIKE ? ESCAPE '\\'"
-                " ORDER BY length(path), path", (pattern,)):
+                f" ORDER BY {_depth('folder_path')}, folder_path, path", (pattern,)):
+            if len(found) >= limit:
+                break
             if paths.name(file).lower() == name.lower():  # LIKE folds ASCII only
                 found.setdefault(folder, (NAME_RANK, "file", f"file {file.join(marks)}"))
     if not found:

@@ -1,16 +1,17 @@
-"""`watch`: a file watcher (watchdog) that syncs the work tree when files change.
+"""`watch`: a file watcher that syncs the work tree when files change.
 
-Events are debounced: a sync runs once the tree has been quiet for ``debounce`` seconds (an
-editor's save or a ``git checkout`` is a burst of events, not one each). Each sync is the same
-``build.sync`` -> ``after_sync`` every trigger runs, so jobs are queued (or a
-background worker started) exactly as ``[trigger] on_commit`` says. Events inside ``.git/`` and
-``.float/`` are ignored: our own DB writes must not wake us. Ctrl-C (or SIGTERM) stops it
-cleanly: the observer thread is stopped and joined, and a sync in progress finishes first.
+Which events count is watcher.py's, the same filter `float-hooks mcp` uses: our own writes in
+``.float/``, git's internals (but HEAD and refs: a commit or a checkout moves the synced
+commit) and git-ignored directories (``node_modules``, build output) never wake it. Events are
+debounced: a sync runs once the tree has been quiet for ``debounce`` seconds (an editor's
+save or a ``git checkout`` is a burst of events, not one each). Each sync is the same
+``build.sync`` -> ``after_sync`` every trigger runs, so jobs are queued (or a background worker
+started) exactly as ``[trigger] on_commit`` says. Ctrl-C (or SIGTERM) stops it cleanly: the
+observer thread is stopped and joined, and a sync in progress finishes first.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -20,28 +21,9 @@ from typing import Any
 
 from float_hooks.project import Project
 from float_hooks.sync import SyncResult
+from float_hooks.watcher import Watcher
 
-IGNORED_DIRS = (".git", ".float")
 TICK_SECONDS = 0.2
-
-
-class _Changes:
-    """Thread-safe "something changed at time t" flag the observer thread sets."""
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.last: float | None = None
-
-    def touch(self) -> None:
-        with self.cond:
-            self.last = time.monotonic()
-            self.cond.notify_all()
-
-
-def _relevant(root: str, path: str) -> bool:
-    rel = os.path.relpath(path, root)
-    first = rel.split(os.sep, 1)[0]
-    return first not in IGNORED_DIRS and not rel.startswith("..")
 
 
 def sync_once(project: Project) -> SyncResult:
@@ -62,52 +44,41 @@ def sync_once(project: Project) -> SyncResult:
 
 def watch(project: Project, *, debounce: float, report: Callable[[SyncResult], None],
           ready: Callable[[], None] | None = None, stop: threading.Event | None = None,
-          tick: Callable[[], None] | None = None) -> None:
+          tick: Callable[[], None] | None = None, watcher: Watcher | None = None) -> None:
     """Watch until ``stop`` is set (SIGINT and SIGTERM set it when run in the main thread).
     ``tick`` is called every TICK_SECONDS, after each sync and once more at the end
-    (``--events`` polls the map with it)."""
-    from watchdog.events import FileSystemEvent, FileSystemEventHandler
-    from watchdog.observers import Observer
+    (``--events`` polls the map with it). ``watcher``: one not started yet, to look at."""
+    from float_hooks.errors import FloatError
 
-    assert project.work_tree is not None
-    root = str(project.work_tree)
-    changes = _Changes()
+    root = watched_root(project)
+    watcher = watcher or Watcher(project)
     stop = stop or threading.Event()
-
-    class Handler(FileSystemEventHandler):
-        def on_any_event(self, event: FileSystemEvent) -> None:
-            if event.event_type in ("opened", "closed_no_write"):
-                return  # reads, not changes
-            paths = [event.src_path, getattr(event, "dest_path", "") or ""]
-            if any(p and _relevant(root, os.fsdecode(p)) for p in paths):
-                changes.touch()
-
     restore = _on_signals(stop.set)
-    observer = Observer()
-    observer.schedule(Handler(), root, recursive=True)
-    observer.start()
+    watcher.start()
     try:
+        if watcher.failed:
+            raise FloatError(f"cannot watch {root}: {watcher.failed}")
+        synced = watcher.generation
         report(sync_once(project))  # catch up with whatever changed while nobody watched
         if ready is not None:
             ready()
         while not stop.is_set():
             if tick is not None:
                 tick()
-            with changes.cond:
-                if changes.last is None:
-                    changes.cond.wait(timeout=1.0 if tick is None else TICK_SECONDS)
+            with watcher.changed:
+                if watcher.generation == synced:
+                    watcher.changed.wait(timeout=1.0 if tick is None else TICK_SECONDS)
                     continue
-                quiet = time.monotonic() - changes.last
+                quiet = time.monotonic() - watcher.last_event
                 if quiet < debounce:
-                    changes.cond.wait(timeout=debounce - quiet)
+                    watcher.changed.wait(timeout=debounce - quiet)
                     continue
-                changes.last = None
+                synced = watcher.generation  # what changes during the sync syncs again
             report(sync_once(project))
         if tick is not None:
             tick()
     finally:
-        observer.stop()
-        observer.join(timeout=10)
+        watcher.stop()
         restore()
 
 

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from float_hooks.errors import GitError
-from float_hooks.git import Entry, Git
+from float_hooks.git import Entry, Git, blob_id
 
 
 class WorktreeHasher:
@@ -54,7 +54,7 @@ class WorktreeHasher:
             except (FileNotFoundError, NotADirectoryError):
                 continue
             if stat.S_ISLNK(st.st_mode):
-                out[i] = ("120000", self._blob_id(os.readlink(full)))
+                out[i] = ("120000", blob_id(os.readlink(full), self.git.object_format()))
             elif stat.S_ISDIR(st.st_mode):
                 out[i] = self._submodule(full)
             elif stat.S_ISREG(st.st_mode):
@@ -117,18 +117,11 @@ class WorktreeHasher:
                 return None
             raise GitError(f"cannot hash {os.fsdecode(full)}: {e}") from e
 
-    def _blob_id(self, data: bytes) -> str:
-        import hashlib  # only for symlinks: its import initialises OpenSSL (~4.5 ms)
-
-        sha256 = self._setting("extensions.objectformat") == "sha256"
-        algorithm = hashlib.sha256 if sha256 else hashlib.sha1
-        return algorithm(b"blob %d\0" % len(data) + data).hexdigest()
-
     def _setting(self, key: str) -> str | None:
         """A config value (lower-case key; None when unset), all read in one git process."""
         if self._config is None:
             out = self.git.run("config", "-z", "--get-regexp",
-                               r"^(core\.(filemode|sparsecheckout)|extensions\.objectformat)$",
+                               r"^core\.(filemode|sparsecheckout)$",
                                check=False)
             self._config = {}
             for record in filter(None, out.split(b"\0")):

@@ -37,10 +37,3 @@ def test_committed_config_value_is_shown_bounded(synced: GitRepo) -> None:
     assert '[trigger] on_commit = "bad\\u202eyyy' in line
     assert "\u202e" not in line and len(line) < 250
 
-
-def test_a_huge_boot_md_is_read_only_as_far_as_it_is_shown(synced: GitRepo) -> None:
-    boot = synced.path / ".float" / "boot.md"
-    boot.write_text("# Read me first\n" + "y" * (20 * 2**20))  # a pushed file: anyone's
-    r = synced.float_proc("brief")
-    assert r.code == 0, r.err
-    assert "# Read me first" in r.out and len(r.out) < 20_000

@@ -427,11 +427,10 @@ def test_read_api_answers_503_while_a_map_is_being_built(
         make_app: Factory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from float_hooks.db import Store
     from webhook import api
-    from webhook.names import repo_dir
-    from webhook.pipeline import INDEX_DB
+    from webhook.maps import map_path
 
     app = make_app(FLOAT_WORKER="off")
-    path = repo_dir(tmp_path / "data", "acme/widgets") / INDEX_DB
+    path = map_path(tmp_path / "data", "acme/widgets")
     path.parent.mkdir(parents=True)
     Store.open(path, create=True).conn.close()  # a new map, still under its rollback journal
     builder = sqlite3.connect(path, isolation_level=None)

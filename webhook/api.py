@@ -18,12 +18,13 @@ from werkzeug.exceptions import (
     Unauthorized,
 )
 
-from float_hooks.errors import LockedDatabase
+from float_hooks.errors import LockedDatabase, NoDatabase
 from webhook import events
 from webhook.deliveries import Queue
 from webhook.github import http_error
-from webhook.names import repo_dir, repo_key
-from webhook.pipeline import BRANCH_KEY, INDEX_DB
+from webhook.maps import map_path, open_map
+from webhook.names import repo_key
+from webhook.pipeline import BRANCH_KEY
 from webhook.settings import Settings
 from webhook.stream import authorized, repository
 
@@ -82,16 +83,10 @@ def _published(full_name: str) -> dict[str, Any]:
 
 
 def _open(full_name: str) -> Any:
-    from float_hooks.db import Store
-
-    path = repo_dir(_settings().data_dir, full_name) / INDEX_DB
-    if not path.exists():
-        raise NotFound(f"{full_name}: no map yet (no push to its tracked branch received)")
-    store = Store.open_readonly(path, timeout=READ_TIMEOUT)
-    if store.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-        store.close()  # the first sync is still creating it
-        raise NotFound(f"{full_name}: the map is being built; try again shortly")
-    return store
+    try:
+        return open_map(map_path(_settings().data_dir, full_name), READ_TIMEOUT)
+    except NoDatabase as e:
+        raise NotFound(f"{full_name}: {e}") from None
 
 
 @bp.get("/repos/<owner>/<repo>/status")

@@ -13,11 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from float_hooks.errors import FloatError
+from float_hooks.errors import FloatError, NoDatabase
 from webhook.deliveries import DB_FILE as QUEUE_FILE
 from webhook.deliveries import Queue
-from webhook.names import InvalidName, repo_dir
-from webhook.pipeline import BRANCH_KEY, INDEX_DB
+from webhook.maps import map_path, open_map
+from webhook.names import InvalidName
+from webhook.pipeline import BRANCH_KEY
 
 MAX_REPOS = 200
 MAX_STALE = 50
@@ -41,12 +42,16 @@ def repositories(data_dir: Path, key: str | None = None) -> list[dict[str, Any]]
         return []
     q = Queue(data_dir, create=False)
     try:
-        rows = q.conn.execute(
-            "SELECT repo, full_name, max(received_at) AS last FROM deliveries"
-            " WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo ORDER BY last DESC LIMIT ?2",
-            (key, MAX_REPOS)).fetchall()
+        return _repositories(q, key)
     finally:
         q.close()
+
+
+def _repositories(q: Queue, key: str | None) -> list[dict[str, Any]]:
+    rows = q.conn.execute(
+        "SELECT repo, full_name, max(received_at) AS last FROM deliveries"
+        " WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo ORDER BY last DESC LIMIT ?2",
+        (key, MAX_REPOS)).fetchall()
     return [{"key": r["repo"], "full_name": r["full_name"], "last_delivery": when(r["last"])}
             for r in rows]
 
@@ -75,57 +80,61 @@ def delivery_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _store(data_dir: Path, full_name: str) -> Any:
     """The repository's map, read-only; None when there is none (yet)."""
-    from float_hooks.db import Store
-
     try:
-        path = repo_dir(data_dir, full_name) / INDEX_DB
-    except InvalidName:
+        return open_map(map_path(data_dir, full_name), READ_TIMEOUT)
+    except (InvalidName, NoDatabase):
         return None
-    if not path.exists():
-        return None
-    store = Store.open_readonly(path, timeout=READ_TIMEOUT)
-    if store.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-        store.close()
-        return None
-    return store
 
 
 def _stale(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
-    from float_hooks.context import why
+    from float_hooks.context import stale_count, stale_list
 
-    total = conn.execute("SELECT count(*) FROM folders WHERE status = 'stale'").fetchone()[0]
-    out = []
-    for (path,) in conn.execute("SELECT path FROM folders WHERE status = 'stale'"
-                                " ORDER BY path LIMIT ?", (MAX_STALE,)).fetchall():
-        w = why(conn, path)
-        out.append({"path": path,
-                    "changed_files": [c["path"] for c in w["changed_files"]][:20],
-                    "changed_count": len(w["changed_files"]),
-                    "via_children": [c["path"] for c in w["via_children"]][:20]})
-    return out, int(total)
+    return [stale_row(f) for f in stale_list(conn, limit=MAX_STALE)], stale_count(conn)
+
+
+def stale_row(folder: dict[str, Any]) -> dict[str, Any]:
+    """A stale folder (context.stale_list's, or as published) as the page shows it."""
+    return {"path": folder["path"], "changed_files": folder["changed_files"][:20],
+            "changed_count": len(folder["changed_files"]),
+            "via_children": folder["via_children"][:20]}
 
 
 def _jobs(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[str, int]]:
     from float_hooks import queue
 
-    jobs = queue.list_jobs(conn)
-    by_state: dict[str, int] = {}
-    for j in jobs:
-        by_state[j["state"]] = by_state.get(j["state"], 0) + 1
-    return jobs[:MAX_JOBS], by_state
+    return queue.list_jobs(conn, limit=MAX_JOBS), queue.job_states(conn)
 
 
 def summary(data_dir: Path, repo: dict[str, Any], *, deliveries_limit: int
             ) -> dict[str, Any]:
     """One repository's head, counts, stale folders (why), jobs and last deliveries."""
+    return _with_map(data_dir, {**repo, "deliveries": deliveries(data_dir, repo["key"],
+                                                                 deliveries_limit)})
+
+
+def overview(data_dir: Path) -> list[dict[str, Any]]:
+    """Every repository's summary: the queue opened once (one query for the repositories,
+    one for their last deliveries), then each repository's map (its own file) once."""
+    if not (data_dir / QUEUE_FILE).exists():
+        return []
+    q = Queue(data_dir, create=False)
+    try:
+        repos = _repositories(q, None)
+        recent = q.recent([r["key"] for r in repos], DELIVERIES_OVERVIEW)
+    finally:
+        q.close()
+    return [_with_map(data_dir, {**r, "deliveries": delivery_rows(recent[r["key"]])})
+            for r in repos]
+
+
+def _with_map(data_dir: Path, out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` (a repository with its deliveries) with what its map says, in one read."""
     from float_hooks.context import status_counts
 
-    out: dict[str, Any] = dict(repo)
-    out["deliveries"] = deliveries(data_dir, repo["key"], deliveries_limit)
     out["map"] = None
     out["problem"] = ""
     try:
-        store = _store(data_dir, repo["full_name"])
+        store = _store(data_dir, out["full_name"])
     except (FloatError, sqlite3.Error) as e:
         out["problem"] = f"the map cannot be read now: {e}"
         return out
@@ -149,11 +158,6 @@ def summary(data_dir: Path, repo: dict[str, Any], *, deliveries_limit: int
     finally:
         store.close()
     return out
-
-
-def overview(data_dir: Path) -> list[dict[str, Any]]:
-    return [summary(data_dir, r, deliveries_limit=DELIVERIES_OVERVIEW)
-            for r in repositories(data_dir)]
 
 
 def find(data_dir: Path, key: str) -> dict[str, Any] | None:

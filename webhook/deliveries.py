@@ -26,7 +26,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,6 +77,15 @@ class Delivery:
     forced: bool
     commits: int
     attempts: int
+
+    @classmethod
+    def from_row(cls, row: Any, **changes: Any) -> Delivery:
+        """A delivery from its queue row (SQLite's ``deliveries`` or PostgreSQL's
+        ``float_deliveries``: the same columns), with ``changes`` applied."""
+        values = {f.name: row[f.name] for f in fields(cls)}
+        for flag in ("created", "deleted", "forced"):
+            values[flag] = bool(values[flag])  # SQLite stores 0 and 1
+        return cls(**{**values, **changes})
 
 
 OWNER_DIR = "workers"
@@ -263,12 +272,7 @@ class Queue:
                 "UPDATE deliveries SET state = 'running', owner = ?, lease_until = ?,"
                 " started_at = ?, attempts = attempts + 1 WHERE id = ?",
                 (owner, now + lease_seconds, now, row["id"]))
-        return Delivery(
-            id=row["id"], delivery=row["delivery"], kind=row["kind"], repo=row["repo"],
-            full_name=row["full_name"], ref=row["ref"], before=row["before"],
-            after=row["after"], default_branch=row["default_branch"],
-            created=bool(row["created"]), deleted=bool(row["deleted"]),
-            forced=bool(row["forced"]), commits=row["commits"], attempts=row["attempts"] + 1)
+        return Delivery.from_row(row, attempts=row["attempts"] + 1)
 
     def renew(self, row_id: int, owner: str, lease_seconds: float) -> None:
         with self._tx() as conn:
@@ -346,12 +350,29 @@ class Queue:
         if repo is not None:
             sql += " WHERE repo = ?"
             args = (repo,)
-        out = []
-        for r in self.conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)):
-            item = {k: r[k] for k in r.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
-            item["result"] = json.loads(item["result"]) if item["result"] else None
-            for flag in ("created", "deleted", "forced"):
-                item[flag] = bool(item[flag])
-            out.append(item)
+        out = [_row_dict(r) for r in self.conn.execute(sql + " ORDER BY id DESC LIMIT ?",
+                                                        (*args, limit))]
         out.reverse()
         return out
+
+    def recent(self, repos: list[str], limit: int) -> dict[str, list[dict[str, Any]]]:
+        """The last ``limit`` deliveries of each of ``repos`` (each oldest first, as
+        ``rows``), in one query."""
+        out: dict[str, list[dict[str, Any]]] = {r: [] for r in repos}
+        if repos:
+            for r in self.conn.execute(
+                    "SELECT * FROM deliveries WHERE id IN (SELECT id FROM (SELECT id,"
+                    " row_number() OVER (PARTITION BY repo ORDER BY id DESC) AS nth"
+                    f" FROM deliveries WHERE repo IN ({','.join('?' * len(repos))}))"
+                    " WHERE nth <= ?) ORDER BY id", (*repos, limit)):
+                out[r["repo"]].append(_row_dict(r))
+        return out
+
+
+def _row_dict(r: sqlite3.Row) -> dict[str, Any]:
+    """A deliveries row as the API and the dashboard show it."""
+    item = {k: r[k] for k in r.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
+    item["result"] = json.loads(item["result"]) if item["result"] else None
+    for flag in ("created", "deleted", "forced"):
+        item[flag] = bool(item[flag])
+    return item

@@ -45,7 +45,8 @@ class ServerMap:
     """One repository's map on the server, for agent_tools (one request's worth)."""
 
     def __init__(self, settings: Settings, full_name: str):
-        from webhook.pipeline import INDEX_DB, MirrorProject
+        from webhook.maps import INDEX_DB
+        from webhook.pipeline import MirrorProject
 
         self.settings = settings
         self.full_name = full_name

@@ -27,9 +27,9 @@ from float_hooks.sync import BASE_KEY
 from webhook import export_push, pipeline
 from webhook.deliveries import Delivery
 from webhook.job import BudgetExceeded, JobProcess
-from webhook.names import repo_dir
+from webhook.maps import map_meta, map_path
 from webhook.pg_queue import PgContext
-from webhook.pipeline import BRANCH_KEY, INDEX_DB
+from webhook.pipeline import BRANCH_KEY
 
 log = logging.getLogger("webhook")
 
@@ -61,8 +61,8 @@ def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
     info = ctx.store.repo(repo)
     if info is None:
         return  # nothing was ever recorded for it
-    db_path = repo_dir(ctx.settings.data_dir, info["full_name"]) / INDEX_DB
-    local_head = _meta(db_path, HEAD_KEY)
+    db_path = map_path(ctx.settings.data_dir, info["full_name"])
+    local_head = map_meta(db_path, HEAD_KEY)
     d = _delivery(rows, info, local_head)
     result: dict[str, Any] = {}
     state = "done"
@@ -107,13 +107,7 @@ def _delivery(rows: list[dict[str, Any]], info: dict[str, Any],
     if rows:
         last = rows[-1]
         full = any(r["created"] or r["kind"] == "resync" for r in rows)
-        return Delivery(
-            id=int(last["id"]), delivery=last["delivery"], kind=last["kind"],
-            repo=last["repo"], full_name=last["full_name"], ref=last["ref"],
-            before=last["before"], after=last["after"],
-            default_branch=last["default_branch"], created=full and last["kind"] == "push",
-            deleted=bool(last["deleted"]), forced=bool(last["forced"]),
-            commits=int(last["commits"]), attempts=int(last["attempts"]))
+        return Delivery.from_row(last, created=full and last["kind"] == "push")
     if info["head"] is None or (local_head is not None and local_head == info["head"]):
         return None
     branch = info["branch"] or info["default_branch"]
@@ -165,24 +159,6 @@ def _delivery_events(ctx: PgContext, rows: list[dict[str, Any]], state: str,
         events.emit(ctx.settings, r["repo"], "delivery", {
             "delivery": r["delivery"], "state": state, "kind": r["kind"], "ref": r["ref"],
             "after": r["after"], **{k: v for k, v in extra.items() if v is not None}})
-
-
-def _meta(db_path: Path, key: str) -> str | None:
-    if not db_path.exists():
-        return None
-    from float_hooks.db import Store
-    from float_hooks.errors import FloatError
-
-    try:
-        store = Store.open_readonly(db_path)
-    except FloatError:
-        return None
-    try:
-        if store.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-            return None
-        return store.get_meta(key)
-    finally:
-        store.close()
 
 
 def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,

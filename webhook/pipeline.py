@@ -15,12 +15,11 @@ from float_hooks.git import Git
 from float_hooks.project import Project
 from webhook import mirror, status
 from webhook.deliveries import Delivery
-from webhook.names import repo_dir
+from webhook.maps import map_path
 from webhook.settings import Settings
 
 log = logging.getLogger("webhook")
 
-INDEX_DB = "index.db"
 BRANCH_KEY = "webhook_branch"  # meta: the branch this repository's map follows
 LIST_LIMIT = 50  # paths listed per kind in a delivery's result (counts are always complete)
 CONTEXT_EVENTS = 200  # folders announced one by one per delivery (events.py)
@@ -83,7 +82,7 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         raise Retry(str(e)) from e
     timings["fetch"] = time.perf_counter() - t0
     git = Git(path, None)
-    db_path = repo_dir(settings.data_dir, d.full_name) / INDEX_DB
+    db_path = map_path(settings.data_dir, d.full_name)
     rev, full, branch = _target(git, db_path, d, tracked)
     if rev is None:
         return "ignored", {"reason": f"branch {branch} does not exist in the mirror"}

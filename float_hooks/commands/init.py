@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
+from float_hooks.atomic import write_atomic
 from float_hooks.commands import _common
 from float_hooks.commands._next_steps import next_steps, render
 from float_hooks.commands.sync import print_result, run_sync
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                                ("config.toml", CONFIG_TEMPLATE)):
                 target = proj.float_dir / name
                 if not target.exists():  # idempotent: the user's files are never rewritten
-                    _write_new(target, text)
+                    write_atomic(target, text)
                     written.append(str(target.relative_to(proj.work_tree)))
     except OSError as e:
         raise FloatError(f"{e.filename or proj.float_dir}: cannot create it ({e.strerror})"
@@ -75,13 +74,3 @@ def run(args: argparse.Namespace) -> int:
     emit(render(next_steps(args)))
     return 0
 
-
-def _write_new(target: Path, text: str) -> None:
-    """Write a new file whole or not at all (a full disk leaves no half file behind)."""
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -17,6 +17,7 @@ import sysconfig
 from pathlib import Path
 
 from float_hooks import background
+from float_hooks.atomic import write_atomic
 from float_hooks.commands import _common
 from float_hooks.errors import EXIT_ERROR, FloatError
 from float_hooks.git import Git
@@ -175,10 +176,7 @@ def install_one(directory: Path, hook: str, *, check: bool, force: bool) -> str:
     text = shim_text(hook, check)
     if path.exists() and path.read_text(encoding="utf-8", errors="replace") == text:
         return f"{hook}: already installed"
-    tmp = path.with_name(f".{hook}.float-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(0o755)
-    os.replace(tmp, path)  # never a half-written hook
+    write_atomic(path, text, mode=0o755)  # never a half-written hook
     return f"{hook}: installed{note}"
 
 

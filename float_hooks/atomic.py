@@ -1,0 +1,35 @@
+"""Writing a file whole or not at all: the one way float-hooks writes a file someone reads
+(export pages, `init`'s scaffold, agents' config files, git hook shims)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import threading
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` through a temporary file beside it, renamed
+    over it: a crash or a full disk leaves the old file (or none), never half a file, and no
+    temporary file when the error can be seen. Parent folders are made. The file gets ``mode``
+    if given, else an existing file's permission bits (a user's 0600 settings stay 0600),
+    else the umask's. Not synced to disk: what must survive a power cut has a journal.
+    Raises OSError."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+    # hidden, and unique per writer (two threads or processes writing the same file)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(raw)
+            if mode is not None:
+                os.fchmod(f.fileno(), mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
