@@ -107,7 +107,7 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
     if root is not None:  # a work tree: its export on disk, uncommitted pages included
         tree = importer.committed_tree(project)
         if root.is_dir():
-            found = pages.read_dir(root, object_format(project),
+            found = pages.read_dir(root, project.git.object_format(),
                                    importer.committed_blobs(project, tree))
     else:  # a bare repository: the export of the commit the map is built for
         tree = importer.committed_tree(project, target.rev)
@@ -121,9 +121,3 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
         store.journal.start(conn)
     if tree is not None:
         store.set_meta(importer.EXPORT_TREE_KEY, tree)
-
-
-def object_format(project: Project) -> str:
-    """The repository's hash: what git blob ids of export pages are computed with."""
-    head = project.git.head()
-    return "sha256" if head is not None and len(head) == 64 else "sha1"

@@ -25,6 +25,7 @@ from float_hooks.atomic import write_atomic
 from float_hooks.db import Store, select_in
 from float_hooks.errors import FloatError
 from float_hooks.export import render_pages
+from float_hooks.git import blob_id
 from float_hooks.merge import ImportResult
 
 
@@ -58,7 +59,7 @@ def export(store: Store, out: Path, object_format: str = "sha1") -> ExportResult
         known = dict(select_in(conn, "SELECT page, blob FROM export_pages WHERE page IN ({})",
                                on_disk, scan="SELECT page, blob FROM export_pages"))
         unknown = [(rel, data) for rel, data in sorted(on_disk.items())
-                   if known.get(rel) != pages.blob_id(data, object_format)]
+                   if known.get(rel) != blob_id(data, object_format)]
         found = pages.parse_pages(unknown, str(out), object_format)
         if found.errors:
             raise ExportRefused(f"{found.errors[0]}; the export would replace it, so nothing"
@@ -69,7 +70,7 @@ def export(store: Store, out: Path, object_format: str = "sha1") -> ExportResult
         blobs: list[tuple[str, str]] = []
         for rel, text in sorted(rendered.items()):
             data = text.encode("utf-8")
-            blobs.append((rel, pages.blob_id(data, object_format)))
+            blobs.append((rel, blob_id(data, object_format)))
             if on_disk.get(rel) == data:
                 continue
             _write(out / rel, data)

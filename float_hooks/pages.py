@@ -17,7 +17,7 @@ from typing import Any
 
 from float_hooks import authored, frontmatter
 from float_hooks.errors import quoted
-from float_hooks.git import Git
+from float_hooks.git import Git, blob_id
 from float_hooks.merge import ExportData
 from float_hooks.schema import AUTHORED_FOLDER_FIELDS
 
@@ -39,16 +39,6 @@ class PageSet:
     blobs: dict[str, str] = field(default_factory=dict)
     # records of pages whose blob is not among ``committed`` (parse_pages): not in git yet
     uncommitted: ExportData = field(default_factory=ExportData)
-
-
-def blob_id(data: bytes, object_format: str = "sha1") -> str:
-    """The id git gives ``data`` as a blob."""
-    import hashlib
-
-    h = hashlib.new(object_format)
-    h.update(b"blob %d\0" % len(data))
-    h.update(data)
-    return h.hexdigest()
 
 
 def parse_pages(pages: Iterable[tuple[str, bytes]], where: str = "",
@@ -266,6 +256,6 @@ def read_tree(git: Git, tree: str, only: set[str] | None = None) -> PageSet:
             length = int(raw[pos:header_end].split(b" ")[2])
             found.append((name, raw[header_end + 1 : header_end + 1 + length]))
             pos = header_end + 1 + length + 1
-    out = parse_pages(sorted(found), "", "sha256" if len(tree) == 64 else "sha1")
+    out = parse_pages(sorted(found), "", git.object_format())
     out.errors[:0] = errors
     return out

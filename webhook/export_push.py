@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from webhook.deliveries import Delivery
+from webhook.maps import map_path
 from webhook.mirror import MirrorError, mirror_path
 from webhook.mirror import push as mirror_push
-from webhook.names import repo_dir
-from webhook.pipeline import INDEX_DB
 from webhook.settings import Settings
 
 log = logging.getLogger("webhook")
@@ -59,7 +58,7 @@ def publish_head(settings: Settings, full_name: str, tracked: str | None,
                 " branch: nothing pushed"}
     try:
         return push_export(mirror_path(settings.data_dir, full_name),
-                           repo_dir(settings.data_dir, full_name) / INDEX_DB, head, branch,
+                           map_path(settings.data_dir, full_name), head, branch,
                            settings)
     except ExportPushError as e:
         log.warning("export of %s not pushed to %s: %s", full_name, branch, e)

@@ -79,7 +79,7 @@ def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
             # the folders regeneration workers answered, as context events
             pipeline.emit_context_events(ctx.settings, repo,
                                          d.delivery if d is not None else None, applied)
-            head = _meta(db_path, HEAD_KEY)
+            head = map_meta(db_path, HEAD_KEY)
             if d is None and ctx.settings.export_branch and head:  # no delivery to carry it
                 export_push.publish_head(ctx.settings, info["full_name"], ctx.settings.branch
                                          or info["default_branch"], head)
