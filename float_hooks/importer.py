@@ -53,9 +53,14 @@ def committed_tree(project: Project, rev: str | None = None) -> str | None:
     rel = export_dir(project)
     if not rel:
         return None
-    out = project.git.run("rev-parse", "--verify", "--quiet", "--end-of-options",
-                          f"{rev or 'HEAD'}:{rel}", check=False)
-    return out.decode().strip() or None
+    # a tree only: a file committed where the export directory goes holds no export
+    out = project.git.run("ls-tree", "-z", "--end-of-options", rev or "HEAD", "--", rel,
+                          check=False)
+    meta, _, name = out.partition(b"\t")
+    fields = meta.split()
+    if len(fields) == 3 and fields[1] == b"tree" and name.rstrip(b"\0") == rel.encode():
+        return fields[2].decode()
+    return None
 
 
 def committed_blobs(project: Project, tree: str | None) -> set[str]:

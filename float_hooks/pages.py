@@ -61,12 +61,15 @@ def parse_pages(pages: Iterable[tuple[str, bytes]], where: str = "",
             parsed = frontmatter.parse(text)
             if parsed is None:
                 continue
-            blob = out.blobs[name] = blob_id(raw, object_format)
+            blob = blob_id(raw, object_format)
             if committed is not None and blob not in committed and b"\r\n" in raw:
                 # checked out with CRLF endings: git holds the LF bytes
-                blob = out.blobs[name] = blob_id(raw.replace(b"\r\n", b"\n"), object_format)
+                blob = blob_id(raw.replace(b"\r\n", b"\n"), object_format)
             into = out.data if committed is None or blob in committed else out.uncommitted
             _collect(parsed[0], into)
+            # only a page whose records were taken counts as read (export and the server's
+            # export push overwrite read pages only)
+            out.blobs[name] = blob
         except frontmatter.PageError as e:
             out.errors.append(f"{shown(name)}: skipped: {e}")
     return out

@@ -80,16 +80,41 @@ def update(data_dir: Path, template: str, full_name: str,
             f"{git_reason(str(e.stderr or ''), e.status)}") from e
 
 
-def push(path: Path, commit: str, ref: str, timeout: float) -> None:
-    """Force-push ``commit`` to ``ref`` of the origin (the server's export branch,
-    export_push.py), and keep the mirror's ``ref`` where the origin now has it."""
+def fetch_ref(path: Path, ref: str, timeout: float) -> str | None:
+    """The commit ``ref`` names on the origin now (None: no such ref), fetched into the
+    mirror's ``ref`` (a push fetches only the tracked branch)."""
     import git
 
     repo = git.Repo(path)
     try:
         with repo.git.custom_environment(**_GIT_ENV):
-            repo.git.push("--quiet", "--force", "origin", f"{commit}:{ref}",
-                          kill_after_timeout=timeout)
+            out = str(repo.git.ls_remote("origin", ref, kill_after_timeout=timeout))
+            tip = next((line.split("\t")[0] for line in out.splitlines()
+                        if line.endswith("\t" + ref)), None)
+            if tip is None:
+                repo.git.update_ref("-d", ref)
+            else:
+                repo.git.fetch("--quiet", "--no-write-fetch-head", "origin", f"+{ref}:{ref}",
+                               kill_after_timeout=timeout)
+        return tip
+    except git.GitCommandError as e:
+        raise MirrorError(f"git {e.command[1] if len(e.command) > 1 else ''} failed: "
+                          f"{git_reason(str(e.stderr or ''), e.status)}") from e
+    finally:
+        repo.close()
+
+
+def push(path: Path, commit: str, ref: str, expected: str | None, timeout: float) -> None:
+    """Push ``commit`` to ``ref`` of the origin (the server's export branch, export_push.py)
+    only if the origin still has ``expected`` there (None: no such ref), and keep the
+    mirror's ``ref`` where the origin now has it."""
+    import git
+
+    repo = git.Repo(path)
+    try:
+        with repo.git.custom_environment(**_GIT_ENV):
+            repo.git.push("--quiet", f"--force-with-lease={ref}:{expected or ''}", "origin",
+                          f"{commit}:{ref}", kill_after_timeout=timeout)
         repo.git.update_ref(ref, commit)
     except git.GitCommandError as e:
         raise MirrorError(f"git push failed: {git_reason(str(e.stderr or ''), e.status)}"

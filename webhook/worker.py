@@ -254,6 +254,9 @@ class Worker:
         beat.start()
         try:
             answer = job.run(d)
+            if answer.get("state") == "done":  # still holding the delivery's lease
+                pipeline.report_status(self.settings, d, answer["result"])
+                export_push.publish(self.settings, d, answer["result"])
         except BudgetExceeded as e:
             answer = {"budget": str(e)}
         finally:
@@ -261,9 +264,6 @@ class Worker:
             beat.join()
         if "state" in answer:
             result = answer["result"]
-            if answer["state"] == "done":
-                pipeline.report_status(self.settings, d, result)
-                export_push.publish(self.settings, d, result)
             q.finish(d.id, self.owner, answer["state"], result)
             self._event(d, answer["state"], **({"reason": result.get("reason")}
                                                if answer["state"] == "ignored" else {}))
