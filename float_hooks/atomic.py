@@ -25,11 +25,16 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> N
     # hidden, and unique per writer (two threads or processes writing the same file)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
-        with open(tmp, "wb") as f:
-            f.write(raw)
+        # with a mode to keep, created private and given it before any byte is written: a
+        # 0600 file of tokens is never readable by others, not even as its temporary
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                     0o600 if mode is not None else 0o666)
+        with open(fd, "wb") as f:
             if mode is not None:
                 os.fchmod(f.fileno(), mode)
+            f.write(raw)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+

@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 MAX_DEPTH = 32
+MAX_INT_CHARS = 100  # a 64-bit integer takes at most 64 binary digits and signs
 
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -125,6 +126,8 @@ def _scalar(yaml: Any, loader: Any, event: Any, key: bool) -> Any:
     if tag == _BOOL:
         return loader.bool_values[value.lower()]
     if tag == _INT:
+        if len(value) > MAX_INT_CHARS:  # PyYAML's base-60 ints ("1:2:3...") cost quadratic time
+            raise PageError("an integer too large")
         number = loader.construct_yaml_int(yaml.ScalarNode(tag, value))
         if abs(number) >= 1 << 63:
             raise PageError("an integer too large")

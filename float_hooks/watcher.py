@@ -52,6 +52,7 @@ class Watcher:
                                            f"watch-barrier-{os.getpid()}-")
         self._ignored: list[str] = []
         self._observer: Any = None
+        self._overflow: Any = None  # its handler on watchdog's logger, removed by stop()
 
     def start(self) -> None:
         """Start watching (blocking: the observer walks the tree); never raises: on failure
@@ -92,7 +93,7 @@ class Watcher:
             observer.schedule(Handler(), self.root, recursive=True, event_filter=[
                 FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent,
                 DirCreatedEvent, DirDeletedEvent, DirMovedEvent])
-            _on_overflow(self.bump)
+            self._overflow = _on_overflow(self.bump)
             observer.start()
             self._observer = observer
         except Exception as e:
@@ -104,6 +105,11 @@ class Watcher:
             self.last_event = time.monotonic()
 
     def stop(self) -> None:
+        if self._overflow is not None:
+            import logging
+
+            logging.getLogger(_INOTIFY_LOGGER).removeHandler(self._overflow)
+            self._overflow = None
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout=10)
@@ -156,24 +162,29 @@ class Watcher:
             return False
         if parts[0] == ".git":
             return len(parts) > 1 and parts[1] in _GIT_RELEVANT
-        i = bisect.bisect_right(self._ignored, rel)
-        return not (i and (rel == self._ignored[i - 1]
-                           or rel.startswith(self._ignored[i - 1] + os.sep)))
+        # entries end with a separator, so "build/" never counts "build-tmp/x" in (nor the
+        # reverse); no entry is inside another, so the one just below is the only candidate
+        key = rel + os.sep
+        i = bisect.bisect_right(self._ignored, key)
+        return not (i and key.startswith(self._ignored[i - 1]))
 
     def _read_ignored(self) -> None:
         """Git-ignored directories (one `git ls-files --directory` line each)."""
         try:
             out = self.project.git.run("ls-files", "-z", "--others", "--ignored",
                                        "--exclude-standard", "--directory", check=False)
-            self._ignored = sorted(os.fsdecode(p).rstrip("/") for p in out.split(b"\0")
-                                   if p.endswith(b"/"))
+            self._ignored = sorted(os.fsdecode(p).rstrip("/") + os.sep
+                                   for p in out.split(b"\0") if p.endswith(b"/"))
         except FloatError:
             pass
         finally:
             self.ignored_read.set()
 
 
-def _on_overflow(bump: Callable[[], None]) -> None:
+_INOTIFY_LOGGER = "watchdog.observers.inotify_c"
+
+
+def _on_overflow(bump: Callable[[], None]) -> Any:
     """When the kernel's event queue overflows, events were lost without a trace: watchdog
     only logs it (and re-adds its watches). Count that as a change, so the next look syncs
     rather than trusting a map that may have missed an edit."""
@@ -184,6 +195,8 @@ def _on_overflow(bump: Callable[[], None]) -> None:
             if "overflow" in record.getMessage():
                 bump()
 
-    logger = logging.getLogger("watchdog.observers.inotify_c")
-    logger.addHandler(Overflow(logging.WARNING))
+    logger = logging.getLogger(_INOTIFY_LOGGER)
+    handler = Overflow(logging.WARNING)
+    logger.addHandler(handler)
     logger.setLevel(min(logger.getEffectiveLevel(), logging.WARNING))
+    return handler

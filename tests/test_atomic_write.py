@@ -32,6 +32,25 @@ def test_rewrite_keeps_permissions_new_files_follow_the_umask(tmp_path: Path) ->
     assert sorted(p.name for p in private.parent.iterdir()) == ["private.json"]
 
 
+def test_a_private_file_is_never_readable_by_others_even_as_its_temporary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "settings.json"
+    secret.write_text("{}")
+    secret.chmod(0o600)
+    seen: list[tuple[int, int]] = []
+    real_fchmod = os.fchmod
+
+    def spy(fd: int, new_mode: int) -> None:  # the temporary as its mode is set
+        st = os.fstat(fd)
+        seen.append((stat.S_IMODE(st.st_mode), st.st_size))
+        real_fchmod(fd, new_mode)
+
+    monkeypatch.setattr(os, "fchmod", spy)
+    write_atomic(secret, '{"token": "t"}')
+    assert seen == [(0o600, 0)]  # created private, and still empty when given its mode
+    assert mode(secret) == 0o600 and secret.read_text() == '{"token": "t"}'
+
+
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
     target = tmp_path / "taken"
     (target / "inside").mkdir(parents=True)  # a directory where the file should go

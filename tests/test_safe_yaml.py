@@ -118,6 +118,14 @@ def test_edge_cases_agree_with_the_oracle(source: str) -> None:
     agree(source)
 
 
+def test_a_long_integer_is_refused_before_it_is_read() -> None:
+    # PyYAML reads "1:1:1:..." (base 60) in quadratic time: 160 KB of it took 1.7 s
+    for source in ("a: " + "1:" * 80_000 + "1\n", "a: " + "1" * 101 + "\n"):
+        with pytest.raises(PageError, match="integer too large"):
+            safe_yaml.load(source)
+    assert safe_yaml.load("a: " + "0b" + "1" * 62 + "\n") == {"a": (1 << 62) - 1}
+
+
 def test_the_rules_it_refuses_are_named() -> None:
     for source, words in [("a: &x 1\nb: *x\n", "anchors and aliases"),
                           ("a: !!str 1\n", "explicit YAML tags"),

@@ -63,3 +63,28 @@ def test_watch_ignores_noise_and_syncs_on_edits_and_commits(synced: GitRepo) -> 
         edited = len(reports)
         synced.commit("edit the guide")  # only refs and HEAD's log move in the work tree
         wait_until(lambda: len(reports) > edited, SETTLE, "a sync after the commit")
+
+
+def test_ignored_directories_whose_names_share_a_start(synced: GitRepo) -> None:
+    synced.write(".gitignore", "build/\nbuild-tmp/\n")
+    for d in ("build", "build-tmp", "buildx"):
+        synced.write(f"{d}/out.o", "object\n")
+    watcher = Watcher(Project.discover(synced.path))
+    watcher._read_ignored()
+    root = str(synced.path)
+    assert not watcher.relevant(f"{root}/build/out.o")  # "build-tmp/" sorts in between
+    assert not watcher.relevant(f"{root}/build-tmp/out.o")
+    assert not watcher.relevant(f"{root}/build")
+    assert watcher.relevant(f"{root}/buildx/out.o") and watcher.relevant(f"{root}/docs/a.md")
+
+
+def test_a_stopped_watcher_leaves_no_handler_behind(synced: GitRepo) -> None:
+    import logging
+
+    logger = logging.getLogger("watchdog.observers.inotify_c")
+    before = list(logger.handlers)
+    watcher = Watcher(Project.discover(synced.path))
+    watcher.start()
+    assert len(logger.handlers) == len(before) + 1  # overflows count as changes meanwhile
+    watcher.stop()
+    assert logger.handlers == before

@@ -144,8 +144,7 @@ class EventStream:
         cursor = self.log.latest() if self.after is None else self.after
         # the id a browser resumes from even if nothing happens before it reconnects
         yield f"retry: {RETRY_MS}\nid: {cursor}\n\n".encode()
-        if self.after is not None and (trimmed := self.log.trimmed_through(self.repo)) > cursor:
-            yield gap_event(self.repo, cursor, trimmed)
+        resumed = self.after is not None
         end = time.monotonic() + self.lifetime
         last_write = time.monotonic()
         while True:
@@ -154,6 +153,10 @@ class EventStream:
                 return  # lifetime over, or this worker process is shutting down
             top = self.log.latest()  # before since(): nothing after it can be missed
             batch = self.log.since(self.repo, cursor, BATCH)
+            if resumed:  # the mark read after the first read: a trim in between shows too
+                resumed = False
+                if (trimmed := self.log.trimmed_through(self.repo)) > cursor:
+                    yield gap_event(self.repo, cursor, trimmed)
             if batch:
                 cursor = batch[-1].id
                 last_write = now
