@@ -69,8 +69,8 @@ class Journal:
         conn.execute("DELETE FROM journal_pending")
         if self.ensure(conn):
             return  # rewritten whole: the snapshot holds these records already
-        size = self._append(entries)
-        _set_meta(conn, COMMITTED_KEY, str(size))  # committed with the transaction
+        mark, size = self._append(entries)
+        _set_meta(conn, COMMITTED_KEY, mark)  # committed with the transaction
         failpoints.reached("journal:appended")
         rewritten = int(_meta(conn, SIZE_KEY) or 0)
         if size > 2 * rewritten + GROWTH_SLACK:
@@ -82,9 +82,12 @@ class Journal:
         if committed is None:
             return False  # a DB from before this key: it starts at its next append
         try:
-            return self.path.stat().st_size != int(committed)
+            st = self.path.stat()
         except OSError:
             return False  # missing: journal_check writes it whole
+        if ":" not in committed:  # written before marks named the file: its size alone
+            return st.st_size != int(committed)
+        return _mark(st) != committed
 
     def catch_up(self, conn: sqlite3.Connection) -> Any:
         """Merge a journal this DB is behind into the open transaction (at the start of a
@@ -99,18 +102,18 @@ class Journal:
             return None
         try:
             with open(self.path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                data = f.read(size)
+                st = os.fstat(f.fileno())
+                data = f.read(st.st_size)
         except OSError:
             return None
         result = _merge(_records(_parse(data.splitlines(keepends=True))), conn,
                         str(self.path))
-        _set_meta(conn, COMMITTED_KEY, str(size))
+        _set_meta(conn, COMMITTED_KEY, _mark(st))
         failpoints.reached("journal:caught-up")
         return result
 
-    def _append(self, entries: list[dict[str, Any]]) -> int:
-        """Append the entries; returns the journal's size after them."""
+    def _append(self, entries: list[dict[str, Any]]) -> tuple[str, int]:
+        """Append the entries; returns the journal's mark and size after them."""
         data = "".join(_dump(e) for e in entries).encode("utf-8")
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
@@ -123,7 +126,8 @@ class Journal:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            return int(os.fstat(fd).st_size)
+            st = os.fstat(fd)
+            return _mark(st), int(st.st_size)
         except OSError as e:
             raise self._error(e) from e
         finally:
@@ -161,6 +165,7 @@ class Journal:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+                mark = _mark(os.fstat(f.fileno()))
             failpoints.reached("journal:rewrite:written")
             os.replace(tmp, self.path)
         except OSError as e:
@@ -169,7 +174,7 @@ class Journal:
         failpoints.reached("journal:rewrite:replaced")
         _set_meta(conn, ID_KEY, journal_id)
         _set_meta(conn, SIZE_KEY, str(len(data)))
-        _set_meta(conn, COMMITTED_KEY, str(len(data)))
+        _set_meta(conn, COMMITTED_KEY, mark)
 
     def start(self, conn: sqlite3.Connection) -> None:
         """A new DB (build.py): adopt the journal's id, or start a journal."""
@@ -177,9 +182,9 @@ class Journal:
         if theirs is not None:
             _set_meta(conn, ID_KEY, theirs)
             with contextlib.suppress(OSError):
-                size = str(self.path.stat().st_size)
-                _set_meta(conn, SIZE_KEY, size)
-                _set_meta(conn, COMMITTED_KEY, size)  # replayed whole by the build
+                st = self.path.stat()
+                _set_meta(conn, SIZE_KEY, str(st.st_size))
+                _set_meta(conn, COMMITTED_KEY, _mark(st))  # replayed whole by the build
         else:
             self._rewrite(conn, [], new_id=_new_id())
 
@@ -355,6 +360,13 @@ def _latest(entries: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for (kind, _key, _sub), entry in last.items():
         if not (entry.get("gone") and kind != "folder"):
             yield entry
+
+
+def _mark(st: os.stat_result) -> str:
+    """Which journal file a DB committed through, and how far: its inode and size. The size
+    alone is not enough: a compaction killed before its COMMIT can leave a new file exactly
+    as long as the old one (a rewrite makes a new file, so a new inode)."""
+    return f"{st.st_ino}:{st.st_size}"
 
 
 def _dump(entry: dict[str, Any]) -> str:

@@ -1,0 +1,24 @@
+"""A DB knows which journal file it committed through, not only how far: a compaction killed
+between its rewrite and its COMMIT can leave a new journal exactly as long as the old one, and
+the next open must still merge it (journal._mark)."""
+
+from __future__ import annotations
+
+import os
+
+from float_hooks.journal import path_for
+from tests.gitrepo import GitRepo
+
+
+def test_a_rewritten_journal_of_the_same_size_is_caught_up(synced: GitRepo) -> None:
+    synced.float_ok("set", "/docs", "--summary", "summary aaaa")
+    journal = path_for(synced.path / ".git")
+    data = journal.read_bytes()
+    assert data.count(b"summary aaaa") == 1
+    # what a killed compaction leaves: a new file (a new inode), the same length, holding a
+    # write the DB never committed
+    tmp = journal.with_name("rewritten.tmp")
+    tmp.write_bytes(data.replace(b"summary aaaa", b"summary bbbb"))
+    os.replace(tmp, journal)
+    assert journal.stat().st_size == len(data)
+    assert synced.float_json("show", "docs")["map_summary"] == "summary bbbb"
