@@ -202,3 +202,23 @@ def test_odd_trees_fail_the_push_alone(tmp_path: Path) -> None:
     assert isinstance(refused, dict) and refused["pushed"] is False
     assert "a file stands where the export directory goes" in str(refused["error"])
     assert "\n" not in str(refused["error"])
+
+
+def test_what_the_push_reads_of_anyones_export_is_bounded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from float_hooks import pages as pages_module
+
+    monkeypatch.setattr(pages_module, "MAX_EXPORT_BYTES", 1000)
+    page = HEADER + "kind: index\nnote: " + "x" * 500 + "\n---\n"  # ~600 bytes, no records
+    o = Origin(tmp_path)
+    # one page under 300 names: git stores it once, and it is read once
+    o.commit({"src/app.py": "x\n", **{f".float/project/old/p{i}.md": page for i in range(300)}})
+    app = create_app(app_config(tmp_path, o, FLOAT_ON_PUSH="regenerate", FLOAT_WORKER="off",
+                                FLOAT_EXPORT_BRANCH=BRANCH))
+    pushed = deliver(app, o)["export_branch"]
+    assert isinstance(pushed, dict) and pushed["pushed"] is True, pushed
+    # two different pages: over the bound, refused in one line, nothing pushed
+    o.commit({".float/project/old/a.md": page + "a\n", ".float/project/old/b.md": page + "b\n"})
+    refused = deliver(app, o)["export_branch"]
+    assert isinstance(refused, dict) and refused["pushed"] is False
+    assert "of pages; nothing pushed" in str(refused["error"])

@@ -155,11 +155,12 @@ def _export_tree(repo: Any, root: Any, rel: str, pages: dict[str, bytes],
         chain.append(repo[entry.id] if entry is not None else None)
     files = _files(repo, chain[-1])
     blobs = {name: repo.create_blob(data) for name, data in pages.items()}
+    generated = _Generated(repo)
     changed = 0
     for name, (oid, mode) in list(files.items()):
         if blobs.get(name) == oid or (name not in blobs and not name.endswith(".md")):
             continue  # the same page, or no page at all
-        if not _generated(repo, oid, mode):
+        if not generated(oid, mode):
             continue  # hand-written: kept (a rendered page of its name replaces it, as export)
         if known.get(name) != str(oid):
             raise ExportPushError(f"{quoted(name)}: a page the map could not read (see the"
@@ -179,16 +180,35 @@ def _export_tree(repo: Any, root: Any, rel: str, pages: dict[str, bytes],
     return new, changed
 
 
-def _generated(repo: Any, oid: Any, mode: Any) -> bool:
-    import pygit2
+class _Generated:
+    """Whether a file of anyone's export is a generated page: each distinct file read once,
+    its size known before its bytes, and all it reads bounded as the sync's page reader is
+    (pages.MAX_EXPORT_BYTES): 500,000 names for one 2 MiB file cost one read, not a TB."""
 
-    from float_hooks import frontmatter
+    def __init__(self, repo: Any):
+        self.repo = repo
+        self.seen: dict[Any, bool] = {}
+        self.read = 0
 
-    if mode != pygit2.enums.FileMode.BLOB:
-        return False
-    _kind, size = repo.odb.read_header(oid)  # anyone's file: its size before its bytes
-    return bool(size <= frontmatter.MAX_PAGE_BYTES
-                and frontmatter.is_generated_bytes(repo[oid].data))
+    def __call__(self, oid: Any, mode: Any) -> bool:
+        import pygit2
+
+        from float_hooks import frontmatter, pages
+
+        if mode != pygit2.enums.FileMode.BLOB:
+            return False
+        if oid not in self.seen:
+            _kind, size = self.repo.odb.read_header(oid)
+            if size > frontmatter.MAX_PAGE_BYTES:
+                self.seen[oid] = False
+            else:
+                self.read += size
+                if self.read > pages.MAX_EXPORT_BYTES:
+                    raise ExportPushError("the export directory holds over"
+                                          f" {pages.MAX_EXPORT_BYTES // (1024 * 1024)} MiB of"
+                                          " pages; nothing pushed")
+                self.seen[oid] = frontmatter.is_generated_bytes(self.repo[oid].data)
+        return self.seen[oid]
 
 
 def _files(repo: Any, tree: Any) -> dict[str, tuple[Any, Any]]:
