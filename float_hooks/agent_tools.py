@@ -84,13 +84,8 @@ def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 
 def _show(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
-    conn = store.conn
     path = folder_path(a.get("path", "/"))
-    data = context.folder_json(context.get_folder(conn, path))
-    data["children"] = context.children(conn, path)  # the same document as `show --json`
-    data["decisions"] = records.list_logs(conn, folder=path)
-    data["questions"] = records.list_questions(conn, folder=path)
-    data["references"] = records.list_refs(conn, about=path)
+    data = context.folder_document(store.conn, path)  # the same document as `show --json`
     return {"freshness": b.freshness(store), **data}
 
 

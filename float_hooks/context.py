@@ -168,6 +168,19 @@ def stale_list(conn: sqlite3.Connection, history: History | None = None,
     return out
 
 
+def folder_document(conn: sqlite3.Connection, path: str) -> dict[str, Any]:
+    """A folder as ``show --json`` gives it (and the MCP ``show`` tool, the read API, the
+    PostgreSQL read model): its row, its children and the records about it."""
+    from float_hooks import records  # records imports this module
+
+    data = folder_json(get_folder(conn, path))
+    data["children"] = children(conn, path)
+    data["decisions"] = records.list_logs(conn, folder=path)
+    data["questions"] = records.list_questions(conn, folder=path)
+    data["references"] = records.list_refs(conn, about=path)
+    return data
+
+
 def children(conn: sqlite3.Connection, path: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {"name": r[1], "path": r[0], "kind": "folder", "hash": r[2], "status": r[3],

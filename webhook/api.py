@@ -134,8 +134,8 @@ def stale(owner: str, repo: str) -> Any:
 @bp.get("/repos/<owner>/<repo>/folders/<path:folder>")
 def folder(owner: str, repo: str, folder: str = "") -> Any:
     full_name = repository(owner, repo)
-    from float_hooks import paths, records
-    from float_hooks.context import children, folder_json, get_folder
+    from float_hooks import paths
+    from float_hooks.context import folder_document
     from float_hooks.errors import NotFound as FolderNotFound
 
     try:
@@ -149,18 +149,10 @@ def folder(owner: str, repo: str, folder: str = "") -> Any:
             raise NotFound(f"no folder {path}")
         return jsonify(doc)
     store = _open(full_name)
-    try:
-        conn = store.conn
-        try:
-            data = folder_json(get_folder(conn, path))
-        except FolderNotFound as e:
-            raise NotFound(str(e)) from e
-        # the same document as `float-hooks show --json`
-        data["children"] = children(conn, path)
-        data["decisions"] = records.list_logs(conn, folder=path)
-        data["questions"] = records.list_questions(conn, folder=path)
-        data["references"] = records.list_refs(conn, about=path)
-        return jsonify(data)
+    try:  # the same document as `float-hooks show --json`
+        return jsonify(folder_document(store.conn, path))
+    except FolderNotFound as e:
+        raise NotFound(str(e)) from e
     finally:
         store.close()
 

@@ -259,16 +259,8 @@ def request_regeneration(ctx: PgContext, repo: str, info: dict[str, Any], store:
 
 def folder_documents(store: Any) -> dict[str, dict[str, Any]]:
     """Every folder's ``/folders/...`` document (the same as ``show --json``)."""
-    from float_hooks import records
-    from float_hooks.context import children, folder_json, get_folder
+    from float_hooks.context import folder_document
 
     conn = store.conn
-    docs = {}
-    for (path,) in conn.execute("SELECT path FROM folders").fetchall():
-        data = folder_json(get_folder(conn, path))
-        data["children"] = children(conn, path)
-        data["decisions"] = records.list_logs(conn, folder=path)
-        data["questions"] = records.list_questions(conn, folder=path)
-        data["references"] = records.list_refs(conn, about=path)
-        docs[path] = data
-    return docs
+    return {path: folder_document(conn, path)
+            for (path,) in conn.execute("SELECT path FROM folders").fetchall()}

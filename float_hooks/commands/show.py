@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks import records
 from float_hooks.commands import _common
-from float_hooks.context import children, folder_json, get_folder
+from float_hooks.context import folder_document
 from float_hooks.output import emit, emit_json
 
 HELP = "a folder's context, children, status, decisions, questions and references"
@@ -18,12 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     store = _common.store(args)
-    conn = store.conn
-    data = folder_json(get_folder(conn, args.path))
-    data["children"] = children(conn, args.path)
-    data["decisions"] = records.list_logs(conn, folder=args.path)
-    data["questions"] = records.list_questions(conn, folder=args.path)
-    data["references"] = records.list_refs(conn, about=args.path)
+    data = folder_document(store.conn, args.path)
     if args.json:
         emit_json(data)
         return 0
