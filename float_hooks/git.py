@@ -200,6 +200,17 @@ class Git:
             self._object_format = "sha256" if out.strip().lower() == b"sha256" else "sha1"
         return self._object_format
 
+    def read_blob_head(self, obj: str, limit: int) -> bytes:
+        """The first ``limit`` bytes of a blob (``rev:path`` or an id; b"" if there is none):
+        git is stopped once they are read, so a large pushed file costs no more."""
+        proc = self.start("cat-file", "blob", obj)
+        assert proc.stdout is not None
+        try:
+            return proc.stdout.read(limit)
+        finally:
+            proc.kill()
+            proc.communicate()
+
     def empty_tree(self) -> str:
         return self.run("hash-object", "-t", "tree", "/dev/null").decode().strip()
 

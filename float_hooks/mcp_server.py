@@ -312,11 +312,7 @@ def _boot(backend: Backend) -> str:
         else:
             store = backend.store()
             rev = store.get_meta("base_commit") or "HEAD"
-            proc = project.git.start("cat-file", "blob", f"{rev}:.float/boot.md")
-            assert proc.stdout is not None
-            raw = proc.stdout.read(BOOT_MAX)
-            proc.kill()
-            proc.communicate()
+            raw = project.git.read_blob_head(f"{rev}:.float/boot.md", BOOT_MAX)
             if not raw:
                 raise FloatError("no boot.md")
     except (OSError, FloatError):

@@ -176,7 +176,7 @@ def read_heads(git: Git, entries: list[tuple[str, str, str]]) -> list[FileHead]:
         elif size <= BATCH_MAX:
             head = bytes(odb.read(o)[1][:HEAD_BYTES])
         else:
-            head = _stopped_read(git, o)
+            head = git.read_blob_head(o, HEAD_BYTES)
         binary = b"\0" in head[:8000]  # git's own test for binary content
         result.append(FileHead(p, paths.name(p), kind, size, binary, b"" if binary else head))
     return result
@@ -193,16 +193,6 @@ def _odb(git: Git) -> Any:
     if key not in cache:
         cache[key] = pygit2.Repository(key).odb
     return cache[key]
-
-
-def _stopped_read(git: Git, oid: str) -> bytes:
-    proc = git.start("cat-file", "blob", oid)
-    assert proc.stdout is not None
-    try:
-        return proc.stdout.read(HEAD_BYTES)
-    finally:
-        proc.kill()
-        proc.communicate()
 
 
 def _from_work_tree(git: Git, path: str) -> tuple[int | None, bytes]:
