@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from float_hooks.errors import FloatError
+
 LIST_LIMIT = 50  # paths per list in a sync event (the counts are always complete)
 RECENT_SECONDS = 0.05  # a file modified this recently is read again (timestamp granularity)
 
@@ -32,8 +34,12 @@ def _capped(paths: list[str]) -> dict[str, Any]:
     return {"paths": paths[:LIST_LIMIT], "count": len(paths)}
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def event_time(moment: datetime | None = None) -> str:
+    """An event's time as every event log gives it (this one, the server's two): UTC,
+    milliseconds, ``Z``; now unless ``moment``."""
+    moment = moment or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
 
 
 class MapEvents:
@@ -71,8 +77,10 @@ class MapEvents:
             return self.state
         if not self.db_path.exists():
             return None
-        conn = sqlite3.connect(f"{self.db_path.resolve().as_uri()}?mode=ro", uri=True,
-                               timeout=5.0, isolation_level=None)
+        from float_hooks.db import Store
+
+        store = Store.open_readonly(self.db_path, timeout=5.0)  # a read-only map dir too
+        conn = store.conn
         try:
             conn.execute("BEGIN")  # one consistent read
             meta = dict(conn.execute(
@@ -84,7 +92,7 @@ class MapEvents:
                                              " version FROM folders")}
             conn.execute("COMMIT")
         finally:
-            conn.close()
+            store.close()
         self.signature = sig
         return _State(meta.get("base_commit") or None, meta.get("synced_at"), int(files),
                       folders)
@@ -93,7 +101,7 @@ class MapEvents:
         """The events since the last poll (none on the first: it takes the baseline)."""
         try:
             new = self._read()
-        except sqlite3.Error:
+        except (sqlite3.Error, FloatError):
             return []  # locked past the timeout, or being rebuilt: the next poll reads it
         old, self.state = self.state, new
         if old is None or new is None or new is old:
@@ -125,6 +133,6 @@ class MapEvents:
 
     def _event(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         event = {"id": self.next_id, "repo": self.repo, "kind": kind, "data": data,
-                 "at": _now()}
+                 "at": event_time()}
         self.next_id += 1
         return event

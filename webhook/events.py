@@ -23,9 +23,11 @@ import os
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from float_hooks.live_events import event_time
 
 if TYPE_CHECKING:
     from webhook.settings import Settings
@@ -88,13 +90,12 @@ class EventLog(Protocol):
 
 
 def iso(moment: datetime) -> str:
-    """An event's time as both logs give it: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds"
-                                                     ).replace("+00:00", "Z")
+    """An event's time as both logs give it (live_events.event_time)."""
+    return event_time(moment)
 
 
 def now() -> str:
-    return iso(datetime.now(timezone.utc))
+    return event_time()
 
 
 def encoded(kind: str, data: dict[str, Any]) -> str:
