@@ -46,7 +46,7 @@ def folder_path(value: str) -> str:
     try:
         return paths.whole(value)
     except ValueError:
-        raise FloatError("path may not contain '..' (paths are relative to the repository"
+        raise FloatError("path may not contain '.' or '..' (paths are relative to the repository"
                          " root, e.g. /src/auth)") from None
 
 

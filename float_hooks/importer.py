@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # pages.py and merge.py (the YAML reader, the merge rules: ~15 ms of imports) are imported
 # where pages are read: a post-commit hook whose commit left the export alone pays one
-# `git rev-parse` here, not them
+# `git ls-tree` here, not them
 
 EXPORT_TREE_KEY = "export_tree"  # the git tree id of the export last imported
 
