@@ -35,6 +35,7 @@ log = logging.getLogger("webhook")
 
 ANSWER_SEQ_KEY = "pg_answer_seq"  # meta: the last float_answers.seq this map applied
 HEAD_KEY = "pg_head"  # meta: the commit this map was synced to (as published)
+REMOTE_KEY = "pg_regen_remote"  # meta: "1" while remote workers regenerate this map
 REQUESTS_PER_SYNC = 500  # folders handed out per job; the next job hands out the rest
 BACKOFF_SECONDS = 5.0
 
@@ -172,7 +173,11 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
     try:
         applied = apply_answers(ctx, repo, store)
         requested = 0
-        if (result.get("regenerate") or {}).get("remote") or _remote_wanted(store):
+        remote = bool((result.get("regenerate") or {}).get("remote"))
+        if "sync" in result:  # a delivery synced: its commit's config decides, until the next
+            with store.write():
+                store.set_meta(REMOTE_KEY, "1" if remote else "")
+        if remote or ("sync" not in result and _remote_wanted(store)):
             requested = request_regeneration(ctx, repo, info, store)
         head = store.get_meta(HEAD_KEY)
         sync_head = (result.get("sync") or {}).get("head")
@@ -190,9 +195,9 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
 
 
 def _remote_wanted(store: Any) -> bool:
-    """Whether the last sync handed regeneration to remote workers (kept in the map, so a job
-    that only applies answers keeps asking for the next level)."""
-    return bool(store.get_meta("pg_regen_remote"))
+    """Whether the last delivery's sync handed regeneration to remote workers (kept in the
+    map, so a job that only applies answers keeps asking for the next level)."""
+    return bool(store.get_meta(REMOTE_KEY))
 
 
 def apply_answers(ctx: PgContext, repo: str, store: Any) -> list[str]:
@@ -222,9 +227,6 @@ def request_regeneration(ctx: PgContext, repo: str, info: dict[str, Any], store:
     from float_hooks.regen_io import build_request
     from webhook.mirror import mirror_path
 
-    if not _remote_wanted(store):
-        with store.write():
-            store.set_meta("pg_regen_remote", "1")
     head = store.get_meta(HEAD_KEY) or store.get_meta(BASE_KEY)
     mirror = mirror_path(ctx.settings.data_dir, info["full_name"])
     if not head or not (mirror / "HEAD").exists():
