@@ -30,7 +30,7 @@ from float_hooks.db import Store
 from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.git import Git
 from webhook.github import read_body
-from webhook.names import InvalidName, check, repo_dir, repo_key
+from webhook.names import InvalidName, check, repo_key
 from webhook.settings import Settings
 from webhook.stream import authorized
 
@@ -45,21 +45,21 @@ class ServerMap:
     """One repository's map on the server, for agent_tools (one request's worth)."""
 
     def __init__(self, settings: Settings, full_name: str):
-        from webhook.maps import INDEX_DB
+        from webhook.maps import map_path
+        from webhook.mirror import mirror_path
         from webhook.pipeline import MirrorProject
 
         self.settings = settings
         self.full_name = full_name
-        folder = repo_dir(settings.data_dir, full_name)
-        self.db_path = folder / INDEX_DB
+        self.db_path = map_path(settings.data_dir, full_name)
         if not self.db_path.exists():
             raise NoDatabase(f"{full_name}: no map yet (no push to its tracked branch"
                              " received)")
         self._store: Store | None = None
         self._readonly: Store | None = None
         base = self.store().get_meta("base_commit") or "HEAD"
-        self.project = MirrorProject(Git(folder / "mirror.git", None), self.db_path, base,
-                                     settings)
+        self.project = MirrorProject(Git(mirror_path(settings.data_dir, full_name), None),
+                                     self.db_path, base, settings)
 
     def store(self) -> Store:
         if self._store is None:

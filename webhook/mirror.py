@@ -179,13 +179,12 @@ def _set_head(repo: Any, branch: str | None) -> None:
 
 
 def head_branch(path: Path) -> str | None:
-    """The branch the mirror's HEAD names (the origin's default branch at clone time)."""
-    import git
-
+    """The branch the mirror's HEAD names (the origin's default branch at clone time): read
+    from the file, as _set_head does, not by starting git."""
     try:
-        ref = str(git.Repo(path).git.symbolic_ref("--quiet", "HEAD"))
-    except git.GitCommandError:
+        head = (path / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
         return None
-    return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
+    return head.removeprefix("ref: refs/heads/") if head.startswith("ref: refs/heads/") else None
 
 
