@@ -59,6 +59,8 @@ CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(repo, id)
 """
 
 OPEN = ("queued", "running")
+# a failed attempt waits this long before its retry, doubled each time (both queues)
+BACKOFF_SECONDS = 5.0
 
 
 @dataclass(frozen=True)

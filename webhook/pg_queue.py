@@ -119,9 +119,6 @@ class Intake:
                                          " later") from e
         raise AssertionError("unreachable")
 
-    def close(self) -> None:
-        """Kept open for the process's life (one pool per process)."""
-
 
 _intake: dict[str, Intake] = {}
 _intake_lock = threading.Lock()

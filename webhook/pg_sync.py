@@ -25,7 +25,7 @@ from typing import Any
 
 from float_hooks.sync import BASE_KEY
 from webhook import export_push, pipeline
-from webhook.deliveries import Delivery
+from webhook.deliveries import BACKOFF_SECONDS, Delivery
 from webhook.job import BudgetExceeded, JobProcess
 from webhook.maps import map_meta, map_path
 from webhook.pg_queue import PgContext
@@ -37,7 +37,6 @@ ANSWER_SEQ_KEY = "pg_answer_seq"  # meta: the last float_answers.seq this map ap
 HEAD_KEY = "pg_head"  # meta: the commit this map was synced to (as published)
 REMOTE_KEY = "pg_regen_remote"  # meta: "1" while remote workers regenerate this map
 REQUESTS_PER_SYNC = 500  # folders handed out per job; the next job hands out the rest
-BACKOFF_SECONDS = 5.0
 
 _local = threading.local()
 

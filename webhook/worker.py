@@ -31,13 +31,12 @@ from typing import Any
 
 from float_hooks.git import lower_priority
 from webhook import events, export_push, pipeline
-from webhook.deliveries import Delivery, OwnerLock, Queue, worker_id
+from webhook.deliveries import BACKOFF_SECONDS, Delivery, OwnerLock, Queue, worker_id
 from webhook.job import BudgetExceeded, JobProcess
 from webhook.settings import Settings, for_process
 
 log = logging.getLogger("webhook")
 
-BACKOFF_SECONDS = 5.0
 WORKER_NICE = 10
 # Answering GitHub comes first: a job starts only once this process has been answering no
 # delivery for QUIET_SECONDS (a burst's deliveries arrive within a few ms of each other). A
