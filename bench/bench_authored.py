@@ -67,9 +67,9 @@ def drop_db(repo: Path) -> None:
 
 
 def writes(repo: Path, n: int, folders: list[str]) -> list[tuple[str, float, float]]:
-    from float_hooks import context, records
-    from float_hooks.db import Store
     from float_hooks.project import Project
+    from float_hooks.store import folder_context, paper_trail
+    from float_hooks.store.db import Store
 
     project = Project.discover(repo)
     with_journal = project.open_store()
@@ -82,12 +82,12 @@ def writes(repo: Path, n: int, folders: list[str]) -> list[tuple[str, float, flo
         return (time.perf_counter() - t) / n
 
     def set_ctx(store: Store, i: int, tag: str) -> None:
-        context.set_context(store, folders[i % len(folders)],
+        folder_context.set_context(store, folders[i % len(folders)],
                             {"map_summary": f"{tag} {i}", "context_what": "what it is"},
                             model="bench")
 
     def add_log(store: Store, i: int, tag: str) -> None:
-        records.add_log(store, {"title": f"{tag} {i}", "rationale": "because",
+        paper_trail.add_log(store, {"title": f"{tag} {i}", "rationale": "because",
                                 "date": "2026-12-01"}, ["bench"], [])
 
     rows = []
@@ -103,8 +103,8 @@ def writes(repo: Path, n: int, folders: list[str]) -> list[tuple[str, float, flo
 
 
 def builds(repo: Path, runs: int) -> tuple[float, float, float, int]:
-    from float_hooks import context
     from float_hooks.project import Project
+    from float_hooks.store import folder_context
 
     project = Project.discover(repo)
     store = project.open_store()
@@ -112,7 +112,7 @@ def builds(repo: Path, runs: int) -> tuple[float, float, float, int]:
     with store.write():
         pass
     for path in folders:
-        context.set_context(store, path, {"map_summary": f"about {path}",
+        folder_context.set_context(store, path, {"map_summary": f"about {path}",
                                           "context_what": "what it is\nin two lines"},
                             model="bench")
     store.close()

@@ -51,14 +51,14 @@ def accuracy(repo: Path, sample: int, exact: bool) -> tuple[list[float], float |
     """estimate / real request size for ``sample`` planned folders; with ``exact``, the time
     to build every planned folder's real request."""
     sys.path.insert(0, str(ROOT))
-    from float_hooks import regenerate
     from float_hooks.project import Project
-    from float_hooks.regen_io import build_request
+    from float_hooks.regen import run
+    from float_hooks.regen.request import build_request
 
     project = Project.discover(repo)
     store = project.open_store()
     try:
-        planned = regenerate.plan(project, store)
+        planned = run.plan(project, store)
         budget = int(project.config["regenerate"]["input_budget"])
         step = max(1, len(planned) // sample)
         ratios = []

@@ -36,8 +36,9 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=5000)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from float_hooks import context, importer, records
+    from float_hooks.pages import importer
     from float_hooks.project import Project
+    from float_hooks.store import folder_context, paper_trail
 
     with tempfile.TemporaryDirectory() as d:
         repo = fresh_copy(args.files, Path(d) / "repo")
@@ -46,11 +47,11 @@ def main() -> None:
         store = project.open_store()
         folders = [r[0] for r in store.conn.execute("SELECT path FROM folders ORDER BY path")]
         for path in folders[::2]:
-            context.set_context(store, path, {"map_summary": f"about {path}",
+            folder_context.set_context(store, path, {"map_summary": f"about {path}",
                                               "context_what": "what it is\nin two lines"},
                                 model="bench")
         for n in range(300):
-            records.add_log(store, {"title": f"decision {n}", "rationale": "because",
+            paper_trail.add_log(store, {"title": f"decision {n}", "rationale": "because",
                                     "date": f"2026-{n % 12 + 1:02d}-01"}, ["bench"], [])
         store.close()
         rows = []

@@ -51,8 +51,8 @@ def _set_mode(repo: Path, mode: str) -> None:
 
 
 def _wait_idle(repo: Path) -> None:
-    from float_hooks import worker
     from float_hooks.project import Project
+    from float_hooks.regen import worker
 
     project = Project.discover(repo)
     deadline = time.monotonic() + 600
@@ -85,11 +85,11 @@ def _cat_file_folder(git: object, entries: list[tuple[str, str, str]]) -> None:
 
 
 def after_sync_cost(repo: Path, runs: int) -> dict[str, float]:
-    """``triggers.after_sync`` alone, in process, after syncing a 5-file commit, per mode."""
-    from float_hooks import triggers
+    """``after_sync.after_sync`` alone, in process, after syncing a 5-file commit, per mode."""
+    from float_hooks.map.sync import sync
     from float_hooks.project import Project
-    from float_hooks.snapshot import Target
-    from float_hooks.sync import sync
+    from float_hooks.repo.snapshot import Target
+    from float_hooks.triggers import after_sync
 
     out: dict[str, list[float]] = {"off": [], "queue": [], "background": []}
     seed = 500
@@ -104,7 +104,7 @@ def after_sync_cost(repo: Path, runs: int) -> dict[str, float]:
             try:
                 result = sync(project.git, store, Target("commit"), scope=project.scope())
                 t0 = time.perf_counter()
-                triggers.after_sync(project, store, result, "post-commit")
+                after_sync.after_sync(project, store, result, "post-commit")
                 out[mode].append(time.perf_counter() - t0)
             finally:
                 store.close()
@@ -115,8 +115,8 @@ def after_sync_cost(repo: Path, runs: int) -> dict[str, float]:
 
 def read_heads(repo: Path) -> dict[str, float]:
     """Every folder's file heads: our libgit2 reader versus cat-file processes per folder."""
-    from float_hooks.git import Git
-    from float_hooks.regen_io import read_heads as libgit2_heads
+    from float_hooks.regen.request import read_heads as libgit2_heads
+    from float_hooks.repo.git import Git
 
     git = Git.discover(repo)
     rows = subprocess.run(["git", "ls-files", "-s"], cwd=repo, capture_output=True,

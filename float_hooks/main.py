@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(chosen).parse_args(args_list)
     except SystemExit as e:
         return int(e.code or 0)
-    from float_hooks.db import close_opened_since, open_connections
+    from float_hooks.store.db import close_opened_since, open_connections
 
     mark = open_connections()
     try:
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         error(_line(e))
         return e.exit_code
     except sqlite3.Error as e:  # an SQLite failure not mapped where it happened
-        from float_hooks.db import translate
+        from float_hooks.store.db import translate
 
         error(_line(translate(e, _db_hint(args))))
         return EXIT_ERROR

@@ -8,14 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from float_hooks import background, config
-from float_hooks.db import DB_NAME, Store
+from float_hooks import config
 from float_hooks.errors import CorruptDatabase, NoDatabase
-from float_hooks.git import Git
-from float_hooks.journal import Journal
-from float_hooks.journal import path_for as journal_path
+from float_hooks.map.sync import Scope
 from float_hooks.paths import FLOAT_DIR
-from float_hooks.sync import Scope
+from float_hooks.repo.git import Git
+from float_hooks.store.db import DB_NAME, Store
+from float_hooks.store.journal import Journal
+from float_hooks.store.journal import path_for as journal_path
+from float_hooks.triggers import background
 
 
 class Project:
@@ -83,7 +84,7 @@ class Project:
         build.sync themselves."""
         store = self._open(create)
         if build and not store.is_built():
-            from float_hooks import build as builder
+            from float_hooks.map import build as builder
             from float_hooks.output import Progress
 
             sys.stderr.write("float-hooks: building the map (first run here; authored content"

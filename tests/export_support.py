@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from float_hooks import frontmatter
+from float_hooks.pages import frontmatter
 from tests.gitrepo import GitRepo
 
 EXPORT = Path(".float/project")

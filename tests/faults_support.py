@@ -18,10 +18,10 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from float_hooks import build
-from float_hooks.git import Git
+from float_hooks.map import build
 from float_hooks.project import Project
-from float_hooks.snapshot import Target
+from float_hooks.repo.git import Git
+from float_hooks.repo.snapshot import Target
 from tests.authored_support import (
     Ledger,
     db_rows,

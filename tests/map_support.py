@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from float_hooks import journal, schema
-from float_hooks.db import Store
+from float_hooks.store import journal, schema
+from float_hooks.store.db import Store
 from tests.gitrepo import GitRepo
 
 

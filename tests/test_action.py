@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from float_hooks import frontmatter
+from float_hooks.pages import frontmatter
 from tests.gitrepo import PROJECT_ROOT, GitRepo, init_repo
 
 ACTION = yaml.safe_load((PROJECT_ROOT / "action.yml").read_text())

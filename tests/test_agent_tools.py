@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from float_hooks import agent_tools
+from float_hooks.agents import tools
+from float_hooks.agents.fresh_answers import LocalMap
 from float_hooks.errors import FloatError
-from float_hooks.freshness import LocalMap
 from float_hooks.project import Project
 from tests.gitrepo import GitRepo
 
@@ -23,7 +23,7 @@ def local(synced: GitRepo) -> LocalMap:
 
 def fails(local: LocalMap, name: str, **args: object) -> str:
     with pytest.raises(FloatError) as e:
-        agent_tools.call(local, name, args)
+        tools.call(local, name, args)
     msg = str(e.value)
     assert "\n" not in msg and "ignore previous" not in msg, msg
     return msg
@@ -48,7 +48,7 @@ def test_arguments_are_checked_without_echoing_them(local: LocalMap) -> None:
 def test_freshness_without_a_watcher_syncs_each_answer(local: LocalMap, synced: GitRepo) -> None:
     synced.write("docs/new.md", "# new\n")
     local.catch_up()
-    shown = agent_tools.call(local, "show", {"path": "/docs"})
+    shown = tools.call(local, "show", {"path": "/docs"})
     assert "new.md" in {c["name"] for c in shown["children"]}
     assert shown["freshness"] == {**shown["freshness"], "watching": False,
                                   "unsynced_changes": False, "snapshot": "worktree"}

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 from mcp import Client
 
-from float_hooks.brief import BOOT_SHARE
-from float_hooks.mcp_server import BOOT_MAX
+from float_hooks.agents.mcp_server import BOOT_MAX
+from float_hooks.reads.brief import BOOT_SHARE
 from tests.gitrepo import GitRepo
 from tests.mcp_support import installed, session
 

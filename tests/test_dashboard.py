@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from float_hooks.context import set_context
-from float_hooks.db import Store
+from float_hooks.store.db import Store
+from float_hooks.store.folder_context import set_context
 from tests.browser_support import ARGS, chromium
 from tests.webhook_support import TOKEN, Gunicorn, Origin, gunicorn, wait_for
 

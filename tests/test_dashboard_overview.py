@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from float_hooks.context import set_context
-from float_hooks.db import Store
+from float_hooks.store.db import Store
+from float_hooks.store.folder_context import set_context
 from tests.pg_server import PgServer, pg_server, pg_url  # noqa: F401
 from tests.webhook_support import Origin, app_config, post, wait_idle
 from webhook import create_app, dashboard_data

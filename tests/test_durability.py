@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from float_hooks.db import Store
+from float_hooks.store.db import Store
 from tests.authored_support import (
     JOURNAL,
     Ledger,
@@ -400,7 +400,7 @@ def test_a_page_cut_short_is_refused_not_overwritten(synced: GitRepo) -> None:
 
 
 def test_a_db_being_checkpointed_is_not_called_truncated(synced: GitRepo) -> None:
-    from float_hooks.db import damage
+    from float_hooks.store.db import damage
 
     data = (synced.path / ".float" / "index.db").read_bytes()
     # the header of a larger DB (page 1 is written first), the rest not copied yet

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from float_hooks import export, frontmatter
+from float_hooks.pages import frontmatter, render
 from tests.export_support import EXPORT, author, front, pages
 from tests.gitrepo import GitRepo
 
@@ -118,12 +118,12 @@ def test_front_matter_round_trips_awkward_text() -> None:
 
 
 def test_month_pages_and_links(synced: GitRepo) -> None:
-    assert export.month_page("2026-01-15") == "_log/2026/01-jan.md"
-    assert export.month_page("2026-12-31") == "_log/2026/12-dec.md"
-    assert export.month_page("someday") == "_log/undated.md"
-    assert export.folder_page("/") == "_folder.md"
-    assert export.folder_page("/_a/b") == "__a/b/_folder.md"
-    assert export.link("src/_folder.md", "_log/2026/01-jan.md", "u") == \
+    assert render.month_page("2026-01-15") == "_log/2026/01-jan.md"
+    assert render.month_page("2026-12-31") == "_log/2026/12-dec.md"
+    assert render.month_page("someday") == "_log/undated.md"
+    assert render.folder_page("/") == "_folder.md"
+    assert render.folder_page("/_a/b") == "__a/b/_folder.md"
+    assert render.link("src/_folder.md", "_log/2026/01-jan.md", "u") == \
         "../_log/2026/01-jan.md#u"
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from float_hooks import journal as journal_module
-from float_hooks.schema import LATEST
+from float_hooks.store import journal as journal_module
+from float_hooks.store.schema import LATEST
 from tests.authored_support import (
     JOURNAL,
     Ledger,

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from float_hooks import paths
-from float_hooks.hashing import FOLDER_MODE, folder_hash
+from float_hooks.repo.hashing import FOLDER_MODE, folder_hash
 
 
 def reference(children: list[tuple[str, str, str]]) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from float_hooks.errors import NotARepository
-from float_hooks.git import Git
-from float_hooks.hooks import stale_line
+from float_hooks.repo.git import Git
+from float_hooks.triggers.hooks import stale_line
 from tests.gitrepo import GitRepo
 
 
@@ -50,7 +50,7 @@ def test_hook_path_imports_no_heavy_library(synced: GitRepo) -> None:
     code = (
         "import sys\n"
         f"sys.path.extend({import_paths()!r})\n"
-        "from float_hooks.hooks import run_hook\n"
+        "from float_hooks.triggers.hooks import run_hook\n"
         "for hook, args in [('pre-commit', []), ('post-commit', []), ('post-merge', ['0']),\n"
         "                   ('post-checkout', ['a', 'b', '1']), ('post-rewrite', ['amend']),\n"
         "                   ('check', [])]:\n"

@@ -7,11 +7,11 @@ import subprocess
 from contextlib import closing
 from pathlib import Path
 
-from float_hooks import importer
-from float_hooks.git import Git
+from float_hooks.map.sync import sync
+from float_hooks.pages import importer
 from float_hooks.project import Project
-from float_hooks.snapshot import Target
-from float_hooks.sync import sync
+from float_hooks.repo.git import Git
+from float_hooks.repo.snapshot import Target
 from tests.export_support import EXPORT, author, front, pages
 from tests.gitrepo import GitRepo, init_repo
 from tests.map_support import drop_db

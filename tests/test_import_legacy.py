@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from float_hooks import legacy
 from float_hooks.errors import FloatError
+from float_hooks.pages import legacy
 from tests.gitrepo import GitRepo
 
 FULL = """\
@@ -34,8 +34,8 @@ A DB plus a generated export.
 
 ## Files Changed
 
-- `float_hooks/db.py`
-- float_hooks/schema.py
+- `float_hooks/store/db.py`
+- float_hooks/store/schema.py
 
 ## Future Agent
 
@@ -95,7 +95,7 @@ def test_full_file_maps_every_section() -> None:
     assert rec["rationale"] == "- one file, no server\n- WAL gives concurrent readers"
     assert rec["before_state"].startswith("Markdown files per folder")
     assert rec["after_state"] == "A DB plus a generated export."
-    assert rec["files_changed"] == ["float_hooks/db.py", "float_hooks/schema.py"]
+    assert rec["files_changed"] == ["float_hooks/store/db.py", "float_hooks/store/schema.py"]
     assert rec["future_agent"] == "Do not add a second store."
 
 

@@ -13,10 +13,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from float_hooks import authored, context, export, pages, records
-from float_hooks.db import now
-from float_hooks.merge import ExportData
+from float_hooks.pages import reader, render
 from float_hooks.project import Project
+from float_hooks.store import folder_context, paper_trail, record_format
+from float_hooks.store.db import now
+from float_hooks.store.merge import ExportData
 from tests.gitrepo import GitRepo, init_repo
 from tests.map_support import drop_db
 
@@ -42,8 +43,8 @@ LOG = st.fixed_dictionaries({
     "supersede": st.booleans(),
 })
 QUESTION = st.tuples(NONEMPTY, SOME, st.sampled_from([None, *FOLDERS]), SOME)
-REF = st.tuples(st.sampled_from(records.REF_TYPES), NONEMPTY, st.sampled_from(records.REF_TYPES),
-                NONEMPTY, SOME)
+REF = st.tuples(st.sampled_from(paper_trail.REF_TYPES), NONEMPTY,
+                st.sampled_from(paper_trail.REF_TYPES), NONEMPTY, SOME)
 ARCHIVED = st.tuples(st.sampled_from(["/gone", "/old/x", "/src/auth"]), FOLDER_CTX)
 CONTENT = st.fixed_dictionaries({
     "folders": st.dictionaries(st.sampled_from(FOLDERS), FOLDER_CTX, max_size=3),
@@ -67,24 +68,24 @@ def fill(repo: GitRepo, content: dict[str, Any]) -> None:
     store = Project.discover(repo.path).open_store()
     try:
         for path, fields in content["folders"].items():
-            context.set_context(store, path, fields, model="m")
+            folder_context.set_context(store, path, fields, model="m")
         last = None
         for log in content["logs"]:
-            fields = {k: log[k] for k in records.LOG_FIELDS if k in log}
+            fields = {k: log[k] for k in paper_trail.LOG_FIELDS if k in log}
             fields["supersedes"] = last if log["supersede"] else None
-            last = records.add_log(store, fields, log["tags"], log["files"])["uid"]
+            last = paper_trail.add_log(store, fields, log["tags"], log["files"])["uid"]
         for i, (question, ctx, folder, resolution) in enumerate(content["questions"]):
-            q = records.add_question(store, question, ctx, folder)
+            q = paper_trail.add_question(store, question, ctx, folder)
             if resolution is not None and i % 2 == 0:
-                records.resolve_question(store, q["uid"], resolution)
+                paper_trail.resolve_question(store, q["uid"], resolution)
         for st_, sid, tt, tid, ctx in content["refs"]:
-            records.add_ref(store, st_, sid, tt, tid, ctx)
+            paper_trail.add_ref(store, st_, sid, tt, tid, ctx)
         with store.write() as conn:
             for path, fields in content["archived"]:
                 body = {f: fields.get(f) for f in ("map_summary", "context_what")}
                 conn.execute("INSERT INTO archived_folders(uid, path, reason, source_hash,"
                              " content, archived_at) VALUES (?, ?, 'deleted', 'h', ?, ?)",
-                             (context.new_uid(), path, json.dumps(body), now()))
+                             (folder_context.new_uid(), path, json.dumps(body), now()))
     finally:
         store.close()
 
@@ -101,7 +102,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def records_of(root: Path) -> ExportData:
-    return pages.read_dir(root).data
+    return reader.read_dir(root).data
 
 
 def without_parents(record: dict[str, Any]) -> dict[str, Any]:
@@ -162,12 +163,12 @@ def test_two_diverged_exports_merge_keeping_every_record(tmp_path: Path) -> None
                     sides = [without_parents(r) for n in "ab" for r in getattr(exports[n], kind)]
                     for r in have.values():
                         assert without_parents(r) in sides
-                folders = {f["path"]: export.folder_record(f) for f in got.folders}
+                folders = {f["path"]: render.folder_record(f) for f in got.folders}
                 # every version of both is kept: the one shown, or the one kept aside
                 kept = {(c["kind"], c["key"], c["version"]) for c in got.conflicts}
                 for name in "ab":
                     for f in exports[name].folders:
-                        mine = export.folder_record(f)
+                        mine = render.folder_record(f)
                         if any(k != "uid" for k in mine):
                             shown = folders[f["path"]]
                             assert set(shown) - {"uid"}, f["path"]
@@ -179,7 +180,7 @@ def test_two_diverged_exports_merge_keeping_every_record(tmp_path: Path) -> None
                         for r in getattr(exports[name], kind):
                             assert have[r["uid"]]["version"] == r["version"] or \
                                 (single, r["uid"], r["version"]) in kept
-                            assert authored.version(r) == r["version"]
+                            assert record_format.version(r) == r["version"]
                 archived = {json.dumps(x["content"], sort_keys=True) for x in got.archived}
                 for name in "ab":
                     for x in exports[name].archived:

@@ -16,10 +16,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from float_hooks.db import Store
-from float_hooks.git import Git
-from float_hooks.snapshot import Target
-from float_hooks.sync import Scope, sync
+from float_hooks.map.sync import Scope, sync
+from float_hooks.repo.git import Git
+from float_hooks.repo.snapshot import Target
+from float_hooks.store.db import Store
 from tests.map_support import derived
 
 NAMES = ["a.py", "b.md", "c d.txt", "sub/x.py", "sub/y.py", "sub/deep/z.py", "other/w.py",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from float_hooks.journal import path_for
+from float_hooks.store.journal import path_for
 from tests.gitrepo import GitRepo
 
 

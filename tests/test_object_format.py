@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from float_hooks.git import Git
+from float_hooks.repo.git import Git
 from tests.gitrepo import GitRepo
 from tests.map_support import db_files
 

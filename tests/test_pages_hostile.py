@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from float_hooks import frontmatter
+from float_hooks.pages import frontmatter
 from tests.authored_support import clone
 from tests.gitrepo import GitRepo
 from tests.map_support import drop_db

@@ -19,7 +19,7 @@ from webhook.settings import load
 def test_each_delivery_decides_remote_regeneration(synced: GitRepo, tmp_path: Path,
                                                    pg_url: str,  # noqa: F811
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from float_hooks.db import Store
+    from float_hooks.store.db import Store
     from webhook.pg_queue import PgContext
 
     apply_schema(pg_url)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from float_hooks import queue
 from float_hooks.project import Project
-from float_hooks.regen_io import RegenError, Request
-from float_hooks.regenerate import run_jobs
+from float_hooks.regen import job_queue
+from float_hooks.regen.request import RegenError, Request
+from float_hooks.regen.run import run_jobs
 from tests.gitrepo import GitRepo
 from tests.regen_support import configure, folder, jobs
 
@@ -22,8 +22,8 @@ def test_one_job_per_folder_deduplicated_with_its_hash(synced: GitRepo) -> None:
     store = _project(synced).open_store()
     try:
         with store.write() as conn:
-            first = queue.enqueue_all(conn)
-            again = queue.enqueue_all(conn)
+            first = job_queue.enqueue_all(conn)
+            again = job_queue.enqueue_all(conn)
     finally:
         store.close()
     listed = jobs(synced)
@@ -38,7 +38,7 @@ def test_one_job_per_folder_deduplicated_with_its_hash(synced: GitRepo) -> None:
     store = _project(synced).open_store()
     try:
         with store.write() as conn:
-            assert queue.enqueue_all(conn) == 3  # /src/auth, /src, /
+            assert job_queue.enqueue_all(conn) == 3  # /src/auth, /src, /
     finally:
         store.close()
     after = jobs(synced)
@@ -74,14 +74,14 @@ def test_parent_not_taken_while_a_descendant_has_an_open_job(synced: GitRepo) ->
     store = _project(synced).open_store()
     try:
         with store.write() as conn:
-            queue.enqueue_all(conn)
-        first = queue.take(store, "w1", lease_seconds=60, max_attempts=3)
+            job_queue.enqueue_all(conn)
+        first = job_queue.take(store, "w1", lease_seconds=60, max_attempts=3)
         assert first.job is not None and first.job.path == "/src/auth/tokens"
         # /src/auth is blocked by the running child; only /docs (no descendants) is ready
-        second = queue.take(store, "w2", lease_seconds=60, max_attempts=3,
+        second = job_queue.take(store, "w2", lease_seconds=60, max_attempts=3,
                             within=["/src/auth"])
         assert second.job is None
-        third = queue.take(store, "w2", lease_seconds=60, max_attempts=3)
+        third = job_queue.take(store, "w2", lease_seconds=60, max_attempts=3)
         assert third.job is not None and third.job.path == "/docs"
     finally:
         store.close()
@@ -118,7 +118,7 @@ def test_backoff_max_attempts_and_last_error(synced: GitRepo) -> None:
         assert calls == ["/docs"] * 3
         # a job that gave up stays, and is not retried by the next trigger for the same hash
         with store.write() as conn:
-            assert queue.enqueue_all(conn, ["/docs"]) == 0
+            assert job_queue.enqueue_all(conn, ["/docs"]) == 0
         assert synced.float_json("jobs")[-1]["state"] == "failed"
         # ...but `jobs --retry` (or the folder changing) queues it again
         synced.float_ok("jobs", "--retry")

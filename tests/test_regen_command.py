@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from float_hooks import queue
 from float_hooks.project import Project
+from float_hooks.regen import job_queue
 from tests.gitrepo import GitRepo
 from tests.regen_support import configure, folder, jobs, script
 from tests.waiting import ProcessId, record_code, wait_until
@@ -133,7 +133,7 @@ def _enqueue_docs(repo: GitRepo) -> None:
     store = Project.discover(repo.path).open_store()
     try:
         with store.write() as conn:
-            queue.enqueue_all(conn, ["/docs"])
+            job_queue.enqueue_all(conn, ["/docs"])
     finally:
         store.close()
 

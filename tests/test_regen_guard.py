@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from float_hooks.context import HashMismatch, get_folder, set_context
 from float_hooks.project import Project
+from float_hooks.store.folder_context import HashMismatch, get_folder, set_context
 from tests.gitrepo import GitRepo
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import responses
 
-from float_hooks import regen_openai
+from float_hooks.regen import openai_api
 from tests.gitrepo import GitRepo
 from tests.regen_support import configure, folder, jobs
 
@@ -33,7 +33,7 @@ def llm(synced: GitRepo, monkeypatch: pytest.MonkeyPatch) -> list[float]:
               api_key_env="TEST_LLM_KEY", max_attempts=1)
     monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
     slept: list[float] = []
-    monkeypatch.setattr(regen_openai.time, "sleep", slept.append)
+    monkeypatch.setattr(openai_api.time, "sleep", slept.append)
     return slept
 
 

@@ -10,8 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
-from float_hooks import worker
 from float_hooks.project import Project
+from float_hooks.regen import worker
 from tests.gitrepo import GitRepo
 from tests.regen_support import configure, folder, jobs, script
 from tests.waiting import wait_until

@@ -13,8 +13,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from float_hooks import frontmatter, safe_yaml
-from float_hooks.safe_yaml import PageError
+from float_hooks.pages import frontmatter, safe_yaml
+from float_hooks.pages.safe_yaml import PageError
 
 
 def oracle(source: str, loader: Any) -> Any:

@@ -14,9 +14,9 @@ import sys
 
 import pytest
 
-from float_hooks import queue, regen_estimate, regen_io
 from float_hooks.project import Project
-from float_hooks.summaries import first_line, first_sentence
+from float_hooks.regen import estimate, job_queue, request
+from float_hooks.regen.summaries import first_line, first_sentence
 from tests.gitrepo import GitRepo
 from tests.regen_support import configure
 
@@ -157,8 +157,8 @@ def test_dry_run_estimates_without_reading_files(varied: GitRepo,
     try:
         budget = int(project.config["regenerate"]["input_budget"])
         real = {}
-        for job in queue.planned(store.conn):
-            req = regen_io.build_request(project.git, store.conn, job["path"],
+        for job in job_queue.planned(store.conn):
+            req = request.build_request(project.git, store.conn, job["path"],
                                          job["source_hash"], budget)
             real[job["path"]] = (req.estimate_tokens(), len(req.files), len(req.folders))
     finally:
@@ -167,7 +167,7 @@ def test_dry_run_estimates_without_reading_files(varied: GitRepo,
     def no_reading(*_: object) -> None:
         raise AssertionError("the dry run read a file")
 
-    monkeypatch.setattr(regen_io, "read_heads", no_reading)
+    monkeypatch.setattr(request, "read_heads", no_reading)
     planned = varied.float_json("regenerate", "--dry-run")
     assert {j["path"] for j in planned} == set(real)
     for job in planned:
@@ -201,7 +201,7 @@ def test_planned_equals_what_enqueueing_would_leave(varied: GitRepo, within: lis
     conn = store.conn
     try:
         with store.write() as c:  # open jobs of every kind the queue can hold
-            queue.enqueue_all(c)
+            job_queue.enqueue_all(c)
             c.execute("UPDATE jobs SET state = 'failed' WHERE folder_path = '/docs'")
             c.execute("UPDATE jobs SET state = 'running', lease_until = 1e12"
                       " WHERE folder_path = '/src/many'")
@@ -209,10 +209,10 @@ def test_planned_equals_what_enqueueing_would_leave(varied: GitRepo, within: lis
             c.execute("UPDATE folders SET context_hash = source_hash"
                       " WHERE path = '/src/auth/tokens'")
             c.execute("UPDATE jobs SET reason = 'child' WHERE folder_path = '/src/auth/tokens'")
-        got = queue.planned(conn, within, force=force)
+        got = job_queue.planned(conn, within, force=force)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            queue.enqueue_all(conn, within, force=force, retry_failed=True)
+            job_queue.enqueue_all(conn, within, force=force, retry_failed=True)
             rows = conn.execute(
                 "SELECT folder_path, source_hash, reason FROM jobs WHERE state != 'failed'"
                 " ORDER BY depth DESC, folder_path").fetchall()
@@ -235,8 +235,8 @@ def test_index_sizes_match_the_files(repo: GitRepo, monkeypatch: pytest.MonkeyPa
         repo.write(f"{i % 3}/{name}" if i >= len(names) else name, "z" * (i * 37))
     os.symlink("t.txt", repo.path / "link-target" / "link")  # not a regular file: left out
     repo.commit("files")
-    monkeypatch.setattr(regen_estimate.IndexSizes, "CHUNK", chunk)
-    sizes = regen_estimate.IndexSizes(Project.discover(repo.path).git).by_folder([])
+    monkeypatch.setattr(estimate.IndexSizes, "CHUNK", chunk)
+    sizes = estimate.IndexSizes(Project.discover(repo.path).git).by_folder([])
     expected: dict[str, list[int]] = {}
     for line in filter(None, repo.git("ls-files", "-s", "-z").split("\0")):
         meta, path = line.split("\t", 1)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from float_hooks.db import RESTORE_HINT, Store
 from float_hooks.errors import CorruptDatabase, FloatError
-from float_hooks.schema import LATEST, MIGRATIONS
+from float_hooks.store.db import RESTORE_HINT, Store
+from float_hooks.store.schema import LATEST, MIGRATIONS
 from tests.gitrepo import GitRepo
 
 
@@ -261,9 +261,9 @@ def test_migration_5_rekeys_files_and_indexes_only_folders_with_context(tmp_path
 
 def test_new_db_is_built_under_a_rollback_journal_then_wal(synced: GitRepo,
                                                             tmp_path: Path) -> None:
-    from float_hooks.git import Git
-    from float_hooks.snapshot import Target
-    from float_hooks.sync import sync
+    from float_hooks.map.sync import sync
+    from float_hooks.repo.git import Git
+    from float_hooks.repo.snapshot import Target
 
     def mode(store: Store) -> str:
         return str(store.conn.execute("PRAGMA journal_mode").fetchone()[0])

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from float_hooks import db, importer
-from float_hooks.db import Store
-from float_hooks.git import Git
-from float_hooks.snapshot import Target
-from float_hooks.sync import sync
+from float_hooks.map.sync import sync
+from float_hooks.pages import importer
+from float_hooks.repo.git import Git
+from float_hooks.repo.snapshot import Target
+from float_hooks.store import db
+from float_hooks.store.db import Store
 from tests.gitrepo import GitRepo
 from tests.map_support import db_files, derived
 
@@ -194,7 +195,7 @@ def test_garbage_collection_is_paused_during_a_sync_and_restored_after(
 ) -> None:
     import gc
 
-    from float_hooks import sync as sync_module
+    from float_hooks.map import sync as sync_module
 
     repo.write("a/one.py", "1\n")
     repo.commit("one")
@@ -247,7 +248,7 @@ def test_insert_rows_writes_what_one_statement_per_row_writes(count: int) -> Non
 
 
 def test_plain_listing_parser_agrees_with_the_record_parser(repo: GitRepo) -> None:
-    from float_hooks import git as git_module
+    from float_hooks.repo import git as git_module
 
     sha1 = "a" * 40
     sha256 = "b" * 64
@@ -286,7 +287,7 @@ def test_plain_listing_parser_agrees_with_the_record_parser(repo: GitRepo) -> No
 
 def test_scope_present_keeps_exactly_what_is_in_scope() -> None:
     from float_hooks import paths
-    from float_hooks.sync import Scope
+    from float_hooks.map.sync import Scope
 
     e = ("100644", "a" * 40)
     kept = {"/a.py": e, "/.floaty": e, "/src/.float/x": e, "/.float-x/y": e}

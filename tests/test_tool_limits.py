@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from float_hooks import agent_tools, context, search
-from float_hooks.freshness import LocalMap
+from float_hooks.agents import tools
+from float_hooks.agents.fresh_answers import LocalMap
+from float_hooks.agents.tool_args import MAX_TEXT
 from float_hooks.project import Project
-from float_hooks.tool_args import MAX_TEXT
+from float_hooks.reads import search
+from float_hooks.store import folder_context
 from tests.gitrepo import GitRepo
 from tests.map_support import make_current
 from tests.mcp_support import call, error, installed, session
@@ -56,13 +58,13 @@ def test_stale_explains_only_the_folders_it_shows(many: LocalMap, repo: GitRepo,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     everything = repo.float_json("stale")  # the CLI's list: every stale folder, explained
     assert len(everything) > 10
-    whole = agent_tools.call(many, "stale", {"limit": 1000})
+    whole = tools.call(many, "stale", {"limit": 1000})
     assert whole["total"] == len(everything) and whole["more"] == 0
     assert [{k: f[k] for k in everything[0]} for f in whole["folders"]] == everything
     assert all(f["status"] == "stale" for f in whole["folders"])  # and the freshness fields
 
-    whys = _counting(monkeypatch, context, "why")
-    cut = agent_tools.call(many, "stale", {"limit": 3})
+    whys = _counting(monkeypatch, folder_context, "why")
+    cut = tools.call(many, "stale", {"limit": 3})
     assert len(whys) == 3  # not one per stale folder
     assert cut["folders"] == whole["folders"][:3]
     assert (cut["total"], cut["more"]) == (len(everything), len(everything) - 3)
@@ -70,14 +72,14 @@ def test_stale_explains_only_the_folders_it_shows(many: LocalMap, repo: GitRepo,
 
 def test_search_reads_only_the_names_it_returns(many: LocalMap,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    whole = agent_tools.call(many, "search", {"query": "util.py", "limit": 200})["results"]
+    whole = tools.call(many, "search", {"query": "util.py", "limit": 200})["results"]
     # shallowest first, then by path (an independent statement of the order)
     expected = sorted(("/" + f for f in UTIL_FOLDERS), key=lambda p: (p.count("/"), p))
     assert [h["id"] for h in whole] == expected
     assert {h["match"] for h in whole} == {"file"}
 
     titled = _counting(monkeypatch, search, "select_in", lambda conn, sql, keys: len(keys))
-    cut = agent_tools.call(many, "search", {"query": "util.py", "limit": 4})["results"]
+    cut = tools.call(many, "search", {"query": "util.py", "limit": 4})["results"]
     assert cut == whole[:4]
     assert titled == [4]  # titles read for the four shown, not for all ten named
 

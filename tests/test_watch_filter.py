@@ -1,5 +1,5 @@
 """`float-hooks watch` and the MCP server's watcher ignore the same noise (one filter,
-watcher.py): writes in .float/ (the map's own DB), in git's internals and in git-ignored
+tree_watcher.py): writes in .float/ (the map's own DB), in git's internals and in git-ignored
 directories do not wake it; a source edit and a commit (a ref moving) do."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from float_hooks import watch
+from float_hooks.map.sync import SyncResult
 from float_hooks.project import Project
-from float_hooks.sync import SyncResult
-from float_hooks.watcher import Watcher
+from float_hooks.triggers import watch_sync
+from float_hooks.triggers.tree_watcher import Watcher
 from tests.gitrepo import GitRepo
 from tests.waiting import wait_until
 
@@ -25,7 +25,7 @@ def watching(repo: GitRepo) -> Iterator[tuple[Watcher, list[SyncResult]]]:
     watcher = Watcher(project)
     reports: list[SyncResult] = []
     ready, stop = threading.Event(), threading.Event()
-    thread = threading.Thread(target=watch.watch, args=(project,), kwargs={
+    thread = threading.Thread(target=watch_sync.watch, args=(project,), kwargs={
         "debounce": 0.0, "report": reports.append, "ready": ready.set, "stop": stop,
         "watcher": watcher}, daemon=True)
     thread.start()

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from float_hooks import frontmatter
+from float_hooks.pages import frontmatter
 from tests.webhook_support import (
     Origin,
     app_config,

@@ -206,7 +206,7 @@ def test_odd_trees_fail_the_push_alone(tmp_path: Path) -> None:
 
 def test_what_the_push_reads_of_anyones_export_is_bounded(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from float_hooks import pages as pages_module
+    from float_hooks.pages import reader as pages_module
 
     monkeypatch.setattr(pages_module, "MAX_EXPORT_BYTES", 1000)
     page = HEADER + "kind: index\nnote: " + "x" * 500 + "\n---\n"  # ~600 bytes, no records

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from float_hooks.db import Store
+from float_hooks.store.db import Store
 from tests.webhook_support import Origin, app_config, post, rows
 from webhook import create_app
 

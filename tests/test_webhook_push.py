@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from float_hooks.context import set_context
-from float_hooks.db import Store
+from float_hooks.store.db import Store
+from float_hooks.store.folder_context import set_context
 from tests.gitrepo import GitRepo
 from tests.webhook_support import (
     ZERO,
@@ -425,7 +425,7 @@ def test_leases_renew_and_shutdown_hands_back(tmp_path: Path) -> None:
 
 def test_read_api_answers_503_while_a_map_is_being_built(
         make_app: Factory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from float_hooks.db import Store
+    from float_hooks.store.db import Store
     from webhook import api
     from webhook.maps import map_path
 

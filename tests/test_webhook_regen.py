@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import responses
 
-from float_hooks import queue as regen_queue
-from float_hooks.db import Store
+from float_hooks.regen import job_queue as regen_queue
+from float_hooks.store.db import Store
 from tests.webhook_support import Origin, app_config, post, rows
 from webhook import create_app
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from float_hooks.regen_command import CommandRegenerator
-from float_hooks.regen_io import Request
+from float_hooks.regen.command import CommandRegenerator
+from float_hooks.regen.request import Request
 from tests.webhook_support import (
     Origin,
     StubAPI,

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from float_hooks.hashing import folder_hashes
+from float_hooks.repo.hashing import folder_hashes
 from tests.gitrepo import GitRepo
 
 

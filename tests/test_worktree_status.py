@@ -113,9 +113,9 @@ def test_intent_to_add_entries(synced: GitRepo) -> None:
 def test_head_that_moves_after_discovery(synced: GitRepo) -> None:
     # a sync waiting for the write lock while a commit lands: the work tree is compared with
     # the HEAD git sees then, and that HEAD is what the store records
+    from float_hooks.map.sync import BASE_KEY, sync
     from float_hooks.project import Project
-    from float_hooks.snapshot import Target
-    from float_hooks.sync import BASE_KEY, sync
+    from float_hooks.repo.snapshot import Target
 
     project = Project.discover(synced.path)
     synced.write("src/app.py", "moved on\n")
@@ -285,8 +285,8 @@ def test_symlinks_are_hashed_in_the_repository_object_format(tmp_path: Path) -> 
 
 
 def test_a_file_gone_before_git_reads_it_is_absent(synced: GitRepo) -> None:
-    from float_hooks.git import Git
-    from float_hooks.worktree import WorktreeHasher
+    from float_hooks.repo.git import Git
+    from float_hooks.repo.worktree import WorktreeHasher
 
     filter_upper(synced)
     synced.write(".gitattributes", "*.up filter=upper\n")

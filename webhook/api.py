@@ -92,7 +92,7 @@ def _open(full_name: str) -> Any:
 @bp.get("/repos/<owner>/<repo>/status")
 def status(owner: str, repo: str) -> Any:
     full_name = repository(owner, repo)
-    from float_hooks.context import status_counts
+    from float_hooks.store.folder_context import status_counts
 
     if _settings().database_url:
         info = _published(full_name)
@@ -119,7 +119,7 @@ def status(owner: str, repo: str) -> Any:
 @bp.get("/repos/<owner>/<repo>/stale")
 def stale(owner: str, repo: str) -> Any:
     full_name = repository(owner, repo)
-    from float_hooks.context import stale_list
+    from float_hooks.store.folder_context import stale_list
 
     if _settings().database_url:
         return jsonify(_published(full_name)["stale"])
@@ -135,8 +135,8 @@ def stale(owner: str, repo: str) -> Any:
 def folder(owner: str, repo: str, folder: str = "") -> Any:
     full_name = repository(owner, repo)
     from float_hooks import paths
-    from float_hooks.context import folder_document
     from float_hooks.errors import NotFound as FolderNotFound
+    from float_hooks.store.folder_context import folder_document
 
     try:
         path = paths.whole(folder)

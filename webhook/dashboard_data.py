@@ -87,7 +87,7 @@ def _store(data_dir: Path, full_name: str) -> Any:
 
 
 def _stale(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
-    from float_hooks.context import stale_count, stale_list
+    from float_hooks.store.folder_context import stale_count, stale_list
 
     return [stale_row(f) for f in stale_list(conn, limit=MAX_STALE)], stale_count(conn)
 
@@ -100,9 +100,9 @@ def stale_row(folder: dict[str, Any]) -> dict[str, Any]:
 
 
 def _jobs(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    from float_hooks import queue
+    from float_hooks.regen import job_queue
 
-    return queue.list_jobs(conn, limit=MAX_JOBS), queue.job_states(conn)
+    return job_queue.list_jobs(conn, limit=MAX_JOBS), job_queue.job_states(conn)
 
 
 def summary(data_dir: Path, repo: dict[str, Any], *, deliveries_limit: int
@@ -129,7 +129,7 @@ def overview(data_dir: Path) -> list[dict[str, Any]]:
 
 def _with_map(data_dir: Path, out: dict[str, Any]) -> dict[str, Any]:
     """``out`` (a repository with its deliveries) with what its map says, in one read."""
-    from float_hooks.context import status_counts
+    from float_hooks.store.folder_context import status_counts
 
     out["map"] = None
     out["problem"] = ""

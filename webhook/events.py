@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from float_hooks.live_events import event_time
+from float_hooks.triggers.live_events import event_time
 
 if TYPE_CHECKING:
     from webhook.settings import Settings

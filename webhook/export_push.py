@@ -118,8 +118,8 @@ def push_export(path: Path, db_path: Path, head: str, branch: str,
 
 
 def _export_dir(path: Path, db_path: Path, head: str, settings: Settings) -> str:
-    from float_hooks.git import Git
-    from float_hooks.importer import export_dir
+    from float_hooks.pages.importer import export_dir
+    from float_hooks.repo.git import Git
     from webhook.pipeline import MirrorProject
 
     return export_dir(MirrorProject(Git(path, None), db_path, head, settings))
@@ -127,8 +127,8 @@ def _export_dir(path: Path, db_path: Path, head: str, settings: Settings) -> str
 
 def _rendered(db_path: Path) -> tuple[dict[str, bytes], dict[str, str]]:
     """The map's pages, and the blob of each page it read or wrote (``export_pages``)."""
-    from float_hooks.db import Store
-    from float_hooks.export import render_pages
+    from float_hooks.pages.render import render_pages
+    from float_hooks.store.db import Store
 
     store = Store.open_readonly(db_path)
     try:
@@ -183,7 +183,7 @@ def _export_tree(repo: Any, root: Any, rel: str, pages: dict[str, bytes],
 class _Generated:
     """Whether a file of anyone's export is a generated page: each distinct file read once,
     its size known before its bytes, and all it reads bounded as the sync's page reader is
-    (pages.MAX_EXPORT_BYTES): 500,000 names for one 2 MiB file cost one read, not a TB."""
+    (reader.MAX_EXPORT_BYTES): 500,000 names for one 2 MiB file cost one read, not a TB."""
 
     def __init__(self, repo: Any):
         self.repo = repo
@@ -193,7 +193,7 @@ class _Generated:
     def __call__(self, oid: Any, mode: Any) -> bool:
         import pygit2
 
-        from float_hooks import frontmatter, pages
+        from float_hooks.pages import frontmatter, reader
 
         if mode != pygit2.enums.FileMode.BLOB:
             return False
@@ -203,9 +203,9 @@ class _Generated:
                 self.seen[oid] = False
             else:
                 self.read += size
-                if self.read > pages.MAX_EXPORT_BYTES:
+                if self.read > reader.MAX_EXPORT_BYTES:
                     raise ExportPushError("the export directory holds over"
-                                          f" {pages.MAX_EXPORT_BYTES // (1024 * 1024)} MiB of"
+                                          f" {reader.MAX_EXPORT_BYTES // (1024 * 1024)} MiB of"
                                           " pages; nothing pushed")
                 self.seen[oid] = frontmatter.is_generated_bytes(self.repo[oid].data)
         return self.seen[oid]

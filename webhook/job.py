@@ -49,7 +49,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from float_hooks.regen_env import scrubbed
+from float_hooks.regen.env import scrubbed
 from webhook.deliveries import Delivery
 from webhook.settings import Settings
 

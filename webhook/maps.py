@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from float_hooks.db import Store
 from float_hooks.errors import FloatError, NoDatabase
+from float_hooks.store.db import Store
 from webhook.names import repo_dir
 
 INDEX_DB = "index.db"

@@ -1,7 +1,7 @@
 """The agents' tools over MCP's streamable HTTP transport, on the webhook server: ``/mcp``
 (the repository as a tool argument, ``repository: "owner/name"``) or ``/mcp/<owner>/<repo>``.
 
-Same tools and shapes as `float-hooks mcp` (float_hooks/agent_tools.py), on the server's maps
+Same tools and shapes as `float-hooks mcp` (float_hooks/agents/tools.py), on the server's maps
 (one per repository, kept at the pushed commits). Behind ``Authorization: Bearer
 <FLOAT_API_TOKEN>`` (401 without it, as the read API), repository names validated before they
 touch a path (400) and checked against ``FLOAT_REPOS`` (403).
@@ -26,9 +26,9 @@ from typing import Any
 
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from float_hooks.db import Store
 from float_hooks.errors import FloatError, NoDatabase
-from float_hooks.git import Git
+from float_hooks.repo.git import Git
+from float_hooks.store.db import Store
 from webhook.github import read_body
 from webhook.names import InvalidName, check, repo_key
 from webhook.settings import Settings
@@ -172,7 +172,7 @@ class _Bridge:
         from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
         from mcp.server.transport_security import TransportSecuritySettings
 
-        from float_hooks.mcp_server import MapServer
+        from float_hooks.agents.mcp_server import MapServer
 
         self.pid = os.getpid()
         self.settings = settings

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from float_hooks.sync import BASE_KEY
+from float_hooks.map.sync import BASE_KEY
 from webhook import export_push, pipeline
 from webhook.deliveries import BACKOFF_SECONDS, Delivery
 from webhook.job import BudgetExceeded, JobProcess
@@ -165,8 +165,8 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
                 result: dict[str, Any]) -> tuple[list[str], int]:
     """Steps 3-5 on this worker's map; (folders written from answers, requests handed
     out)."""
-    from float_hooks.context import stale_list, status_counts
-    from float_hooks.db import Store
+    from float_hooks.store.db import Store
+    from float_hooks.store.folder_context import stale_list, status_counts
 
     store = Store.open(db_path)
     try:
@@ -201,8 +201,8 @@ def _remote_wanted(store: Any) -> bool:
 
 def apply_answers(ctx: PgContext, repo: str, store: Any) -> list[str]:
     """Write the stored answers this map has not applied yet; returns the folders written."""
-    from float_hooks import queue
-    from float_hooks.context import write_context
+    from float_hooks.regen import job_queue
+    from float_hooks.store.folder_context import write_context
 
     seq = int(store.get_meta(ANSWER_SEQ_KEY) or 0)
     applied = []
@@ -214,7 +214,7 @@ def apply_answers(ctx: PgContext, repo: str, store: Any) -> list[str]:
                 write_context(conn, store, a["path"], dict(a["fields"]), model=a["model"],
                               for_hash=a["source_hash"])
                 if row[0] == a["source_hash"]:
-                    queue.forget(conn, [a["path"]])
+                    job_queue.forget(conn, [a["path"]])
                 applied.append(a["path"])
             store.set_meta(ANSWER_SEQ_KEY, str(a["seq"]))
     return applied
@@ -222,8 +222,8 @@ def apply_answers(ctx: PgContext, repo: str, store: Any) -> list[str]:
 
 def request_regeneration(ctx: PgContext, repo: str, info: dict[str, Any], store: Any) -> int:
     """Hand the ready folders to the regeneration workers (children before parents)."""
-    from float_hooks.git import Git
-    from float_hooks.regen_io import build_request
+    from float_hooks.regen.request import build_request
+    from float_hooks.repo.git import Git
     from webhook.mirror import mirror_path
 
     head = store.get_meta(HEAD_KEY) or store.get_meta(BASE_KEY)
@@ -260,7 +260,7 @@ def request_regeneration(ctx: PgContext, repo: str, info: dict[str, Any], store:
 
 def folder_documents(store: Any) -> dict[str, dict[str, Any]]:
     """Every folder's ``/folders/...`` document (the same as ``show --json``)."""
-    from float_hooks.context import folder_document
+    from float_hooks.store.folder_context import folder_document
 
     conn = store.conn
     return {path: folder_document(conn, path)

@@ -11,8 +11,8 @@ from typing import Any
 
 from float_hooks import config as float_config
 from float_hooks.errors import quoted
-from float_hooks.git import Git
 from float_hooks.project import Project
+from float_hooks.repo.git import Git
 from webhook import mirror, status
 from webhook.deliveries import Delivery
 from webhook.maps import map_path
@@ -87,9 +87,10 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
     if rev is None:
         return "ignored", {"reason": f"branch {branch} does not exist in the mirror"}
     project = MirrorProject(git, db_path, rev, settings)
-    from float_hooks import build, triggers
     from float_hooks.errors import LockedDatabase
-    from float_hooks.snapshot import Target
+    from float_hooks.map import build
+    from float_hooks.repo.snapshot import Target
+    from float_hooks.triggers import after_sync
 
     try:
         store = project.open_store(build=False)
@@ -108,7 +109,7 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
             out["synced_tip"] = {"pushed": d.after, "tip": rev}
         t0 = time.perf_counter()
         if settings.on_push != "off":
-            triggers.after_sync(project, store, result, "push")
+            after_sync.after_sync(project, store, result, "push")
         regenerates = settings.on_push == "regenerate" and project.may_regenerate()
         if regenerates and settings.regen_remote \
                 and project.config["regenerate"]["kind"] != "builtin":
@@ -117,21 +118,21 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
         elif regenerates:
             import os
 
-            from float_hooks import regenerate
-            from float_hooks.regen_env import scrubbed
+            from float_hooks.regen import run
+            from float_hooks.regen.env import scrubbed
 
             # a repository's regenerator sees the basics and the keys the operator named,
             # never the server's secrets (regen_env)
-            regen = regenerate.regenerator(project, scrubbed(os.environ, settings.regen_env))
-            from float_hooks import queue
+            regen = run.regenerator(project, scrubbed(os.environ, settings.regen_env))
+            from float_hooks.regen import job_queue
 
             # this delivery's claim makes this process the only one working on the
             # repository's map: a job still running was left by a job process that died
             with store.write() as conn:
-                queue.expire_leases(conn)
-            out["regenerate"] = _jsonable(regenerate.run_jobs(project, store, regen=regen))
+                job_queue.expire_leases(conn)
+            out["regenerate"] = _jsonable(run.run_jobs(project, store, regen=regen))
         timings["after_sync"] = time.perf_counter() - t0
-        from float_hooks.context import status_counts
+        from float_hooks.store.folder_context import status_counts
 
         counts = status_counts(store)
         out["status"] = counts
@@ -223,7 +224,7 @@ def _target(git: Git, db_path: Path, d: Delivery,
 def _stored_branch(db_path: Path) -> str | None:
     if not db_path.exists():
         return None
-    from float_hooks.db import Store
+    from float_hooks.store.db import Store
 
     store = Store.open(db_path)
     try:

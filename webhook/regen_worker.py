@@ -49,8 +49,8 @@ class StoredRequest:
 
 
 def regenerator(spec: Mapping[str, Any], cwd: Path, settings: Settings) -> Any:
-    from float_hooks.regen_env import keys_only, scrubbed
-    from float_hooks.regen_io import RegenError
+    from float_hooks.regen.env import keys_only, scrubbed
+    from float_hooks.regen.request import RegenError
 
     env = scrubbed(os.environ, settings.regen_env)
     kind = spec.get("kind")
@@ -58,12 +58,12 @@ def regenerator(spec: Mapping[str, Any], cwd: Path, settings: Settings) -> Any:
         raise RegenError(f"regenerator kind {quoted(kind)} not run: set"
                          " FLOAT_TRUST_REPO_CONFIG=1 on the regeneration workers")
     if kind == "command":
-        from float_hooks.regen_command import CommandRegenerator
+        from float_hooks.regen.command import CommandRegenerator
 
         return CommandRegenerator(str(spec.get("command") or ""),
                                   float(spec.get("timeout") or 300), cwd, env)
     if kind == "openai":
-        from float_hooks.regen_openai import OpenAIRegenerator
+        from float_hooks.regen.openai_api import OpenAIRegenerator
 
         return OpenAIRegenerator(str(spec.get("base_url")), str(spec.get("model")),
                                  str(spec.get("api_key_env")),
@@ -76,7 +76,7 @@ def answer(ctx: PgContext, *, repo: str, full_name: str, path: str, source_hash:
            request: dict[str, Any], regenerator_spec: dict[str, Any],
            attempt: int = 0) -> int:
     """Answer one request and keep the answer; returns its seq."""
-    from float_hooks.regen_io import Request, validate
+    from float_hooks.regen.request import Request, validate
 
     with tempfile.TemporaryDirectory(prefix="float-regen-") as tmp:
         try:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from float_hooks.regen_env import NAME
+from float_hooks.regen.env import NAME
 from webhook.names import InvalidName, repo_key, valid_branch
 
 ON_PUSH_MODES = ("regenerate", "queue", "off")

@@ -29,7 +29,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from float_hooks.git import lower_priority
+from float_hooks.repo.git import lower_priority
 from webhook import events, export_push, pipeline
 from webhook.deliveries import BACKOFF_SECONDS, Delivery, OwnerLock, Queue, worker_id
 from webhook.job import BudgetExceeded, JobProcess

@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 from float_hooks import paths
-from float_hooks.db import Store
 from float_hooks.errors import FloatError
 from float_hooks.project import Project
+from float_hooks.store.db import Store
 
 
 def add_json(p: argparse.ArgumentParser) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks import agents
+from float_hooks.agents import install
 from float_hooks.commands import _common
 from float_hooks.errors import FloatError
 from float_hooks.output import emit, emit_json
@@ -33,14 +33,14 @@ def run(args: argparse.Namespace) -> int:
         raise FloatError("agents install needs a work tree (this is a bare repository)")
     _common.require_initialised(proj)  # the server and the brief serve .float/'s map
     if args.action == "uninstall":
-        changes = agents.uninstall(proj.work_tree, proj.float_dir, args.global_codex)
+        changes = install.uninstall(proj.work_tree, proj.float_dir, args.global_codex)
         _report(changes, None, args.json)
         return 0
-    chosen = list(agents.AGENTS) if args.all else (args.agents or agents.detect(proj.work_tree))
+    chosen = list(install.AGENTS) if args.all else (args.agents or install.detect(proj.work_tree))
     if args.global_codex and "codex" not in chosen:
         chosen.append("codex")
-    changes = agents.install(proj.work_tree, proj.float_dir, chosen, args.global_codex)
-    snippet = agents.codex_snippet() if "codex" in chosen and not args.global_codex else None
+    changes = install.install(proj.work_tree, proj.float_dir, chosen, args.global_codex)
+    snippet = install.codex_snippet() if "codex" in chosen and not args.global_codex else None
     _report(changes, snippet, args.json, chosen)
     return 0
 

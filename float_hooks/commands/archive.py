@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks import context
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json
+from float_hooks.store import folder_context
 
 HELP = "context of deleted folders: list it, restore it onto a folder"
 
@@ -23,10 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     store = _common.store(args)
     if args.action == "restore":
-        dest = context.restore(store, args.id, args.to)
+        dest = folder_context.restore(store, args.id, args.to)
         emit(f"restored archive {args.id} onto {dest}")
         return 0
-    items = context.archived(store.conn, include_restored=args.all)
+    items = folder_context.archived(store.conn, include_restored=args.all)
     if args.json:
         emit_json(items)
     else:

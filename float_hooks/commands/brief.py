@@ -3,9 +3,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from float_hooks import brief
 from float_hooks.commands import _common
 from float_hooks.output import emit
+from float_hooks.reads import brief
 
 HELP = "what an agent should know at session start (at most 10,000 characters)"
 

@@ -7,8 +7,8 @@ import sys
 
 from float_hooks.commands import _common
 from float_hooks.commands.sync import run_sync
-from float_hooks.hooks import check_threshold
 from float_hooks.output import emit
+from float_hooks.triggers.hooks import check_threshold
 
 HELP = ("sync, then exit 1 when more folders are stale than [check] max_stale allows, or a"
         " [check] folders entry is stale")

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks import conflicts
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json
+from float_hooks.store import conflicts
 
 HELP = ("versions of context, decisions or questions written concurrently (two people, two"
         " exports): list them, keep one")

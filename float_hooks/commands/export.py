@@ -17,13 +17,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks import export_files
+    from float_hooks.pages import writer
 
     proj = _common.settled(_common.project(args))
     out = _out_dir(proj.work_tree, args.out, str(proj.config["export"]["dir"]))
     store = proj.open_store()
     try:
-        result = export_files.export(store, out, proj.git.object_format())
+        result = writer.export(store, out, proj.git.object_format())
     finally:
         store.close()
     where = str(args.out) if args.out else str(proj.config["export"]["dir"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks.hooks import NAMES, run_hook
+from float_hooks.triggers.hooks import NAMES, run_hook
 
 HELP = ""  # empty: main leaves it out of the command list
 

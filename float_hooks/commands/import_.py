@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks import importer, legacy
+    from float_hooks.pages import importer, legacy
 
     proj = _common.settled(_common.project(args))
     if args.legacy:

@@ -1,7 +1,7 @@
 """``float-hooks install``: plain git hook shims, for repositories without the pre-commit framework.
 
 A shim is a few lines of sh that starts the interpreter that ran ``install`` (like pre-commit's
-INSTALL_PYTHON) on ``float_hooks.hooks``. It starts Python with ``-I -S``: skipping site
+INSTALL_PYTHON) on ``float_hooks.triggers.hooks``. It starts Python with ``-I -S``: skipping site
 processing saves ~40 ms per hook here (two hooks per commit), and the sys.path the installing
 interpreter had is written into the shim instead, so imports resolve the same way. A hook that
 was there before is moved to ``<hook>.float-legacy`` and still runs first.
@@ -16,13 +16,13 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from float_hooks import background
 from float_hooks.atomic import write_atomic
 from float_hooks.commands import _common
 from float_hooks.errors import EXIT_ERROR, FloatError
-from float_hooks.git import Git
-from float_hooks.hooks import HOOKS
 from float_hooks.output import emit, error
+from float_hooks.repo.git import Git
+from float_hooks.triggers import background
+from float_hooks.triggers.hooks import HOOKS
 
 HELP = "install plain git hooks (pre-commit, post-commit, post-merge, post-checkout, post-rewrite)"
 
@@ -79,7 +79,7 @@ _BOOT = """\
 import sys
 sys.path.extend(p for p in {paths!r} if p not in sys.path)
 try:
-    from float_hooks.hooks import run_hook
+    from float_hooks.triggers.hooks import run_hook
 except ImportError:
     import os
     os.execv(sys.executable, [sys.executable, "-m", "float_hooks", "hook-impl", *sys.argv[1:]])

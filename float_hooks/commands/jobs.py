@@ -15,16 +15,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks import queue
+    from float_hooks.regen import job_queue
 
     store = _common.store(args)
     try:
         if args.retry:
             with store.write() as conn:
-                n = queue.retry_failed(conn)
+                n = job_queue.retry_failed(conn)
             if not args.json:
                 emit(f"{n} failed jobs queued again")
-        jobs = queue.list_jobs(store.conn)
+        jobs = job_queue.list_jobs(store.conn)
     finally:
         store.close()
     if args.json:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks import records
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json, table
+from float_hooks.store import paper_trail
 
 HELP = "the decision log: add entries, list them by month, year, status, tag or folder"
 
@@ -52,10 +52,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     store = _common.store(args)
     if args.action == "add":
-        fields = {k: getattr(args, k) for k in records.LOG_FIELDS if k not in ("folder_path",)
+        fields = {k: getattr(args, k) for k in paper_trail.LOG_FIELDS if k not in ("folder_path",)
                   and hasattr(args, k)}
         fields["folder_path"] = args.folder
-        entry = records.add_log(store, fields, args.tag, args.files)
+        entry = paper_trail.add_log(store, fields, args.tag, args.files)
         if args.json:
             emit_json(entry)
         else:
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             emit(table([[r["key"] or "-", str(r["count"])] for r in rows]) or "no decisions")
         return 0
-    entries = records.list_logs(store.conn, month=args.month, year=args.year,
+    entries = paper_trail.list_logs(store.conn, month=args.month, year=args.year,
                                 status=args.status, tag=args.tag, folder=args.folder)
     if args.json:
         emit_json(entries)

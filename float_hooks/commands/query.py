@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks import sqlguard
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json, error, table
+from float_hooks.store import sqlguard
 
 HELP = "run read-only SQL against the database (writes, ATTACH and PRAGMA writes are refused)"
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks import records
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json
+from float_hooks.store import paper_trail
 
 HELP = "open questions: add, resolve, list"
 
@@ -31,11 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     store = _common.store(args)
     if args.action == "add":
-        q = records.add_question(store, args.question, args.context, args.folder)
+        q = paper_trail.add_question(store, args.question, args.context, args.folder)
     elif args.action == "resolve":
-        q = records.resolve_question(store, args.id, args.by)
+        q = paper_trail.resolve_question(store, args.id, args.by)
     else:
-        items = records.list_questions(store.conn, folder=args.folder,
+        items = paper_trail.list_questions(store.conn, folder=args.folder,
                                        include_resolved=args.all)
         if args.json:
             emit_json(items)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks import records
 from float_hooks.commands import _common
 from float_hooks.errors import FloatError, quoted
 from float_hooks.output import emit, emit_json
+from float_hooks.store import paper_trail
 
 HELP = "cross-references between folders, files, decisions, questions, URLs and commits"
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     store = _common.store(args)
     if args.action == "add":
         (st, si), (tt, ti) = _typed(args.source), _typed(args.target)
-        r = records.add_ref(store, st, si, tt, ti, args.context)
+        r = paper_trail.add_ref(store, st, si, tt, ti, args.context)
         if args.json:
             emit_json(r)
         else:
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     about = args.about
     if about and about.startswith("/"):
         about = _common.folder_arg(about) if not about.count(".") else about
-    items = records.list_refs(store.conn, about=about)
+    items = paper_trail.list_refs(store.conn, about=about)
     if args.json:
         emit_json(items)
     else:

@@ -23,14 +23,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks import regenerate
+    from float_hooks.regen import run
 
     proj = _common.settled(_common.project(args))
     _common.require_initialised(proj)
     store = proj.open_store()
     try:
         if args.dry_run:
-            planned = regenerate.plan(proj, store, args.paths or None, force=args.all)
+            planned = run.plan(proj, store, args.paths or None, force=args.all)
             if args.json:
                 emit_json_rows(planned)
             else:
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
                     emit(f"{j['path']}  {j['reason']}  ~{j['estimated_tokens']} tokens")
                 emit(f"{len(planned)} jobs planned")
             return 0
-        summary = regenerate.run_jobs(proj, store, paths=args.paths or None, force=args.all,
+        summary = run.run_jobs(proj, store, paths=args.paths or None, force=args.all,
                                       limit=args.limit, concurrency=max(1, args.concurrency))
     finally:
         store.close()

@@ -4,9 +4,9 @@ import argparse
 import os
 import sys
 
-from float_hooks import search
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json
+from float_hooks.reads import search
 
 HELP = ("find folders by name or path, then search (ranked) the context of folders, decisions"
         " and open questions")

@@ -6,9 +6,9 @@ import sys
 from typing import Any
 
 from float_hooks.commands import _common
-from float_hooks.context import WRITABLE_FIELDS, set_context
 from float_hooks.errors import FloatError
 from float_hooks.output import emit, emit_json, error
+from float_hooks.store.folder_context import WRITABLE_FIELDS, set_context
 
 HELP = "write a folder's context (how agents write back); it becomes current for its hash"
 

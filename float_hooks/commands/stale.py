@@ -3,9 +3,9 @@ from __future__ import annotations
 import argparse
 
 from float_hooks.commands import _common
-from float_hooks.context import stale_list
 from float_hooks.errors import EXIT_FOUND
 from float_hooks.output import emit, emit_json
+from float_hooks.store.folder_context import stale_list
 
 HELP = "list folders whose context is stale, with the files that changed"
 
@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks import history
+    from float_hooks.reads import history
 
     proj = _common.settled(_common.project(args))
     store = proj.open_store()

@@ -5,10 +5,10 @@ import sys
 from typing import Any
 
 from float_hooks.commands import _common
+from float_hooks.map.sync import SyncResult
 from float_hooks.output import Progress, emit, emit_json
 from float_hooks.project import Project
-from float_hooks.snapshot import Target
-from float_hooks.sync import SyncResult
+from float_hooks.repo.snapshot import Target
 
 HELP = "update the map from the work tree (default), the index (--staged) or a commit (--rev)"
 
@@ -35,7 +35,7 @@ def run_sync(proj: Project, args: argparse.Namespace, *, staged: bool, rev: str 
              full: bool) -> tuple[SyncResult, str | None]:
     """Sync (building the DB first if it never was); the result and, after a build, the line
     that says what it brought in."""
-    from float_hooks import build
+    from float_hooks.map import build
 
     store = proj.open_store(build=False)
     progress = Progress("float-hooks: hashing folders")

@@ -8,8 +8,8 @@ import os
 
 from float_hooks.commands import _common
 from float_hooks.commands.install import LEGACY_SUFFIX, _hook_list, hooks_dir, is_shim
-from float_hooks.hooks import HOOKS
 from float_hooks.output import emit
+from float_hooks.triggers.hooks import HOOKS
 
 HELP = "remove the git hooks `install` wrote (and restore the hooks they replaced)"
 

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 from float_hooks.commands import _common
+from float_hooks.map.sync import SyncResult
 from float_hooks.output import emit
 from float_hooks.project import Project
-from float_hooks.sync import SyncResult
 
 HELP = ("watch the work tree and sync it when files change (debounced), queueing"
         " regeneration per [trigger] on_commit; Ctrl-C stops it")
@@ -36,11 +36,11 @@ def _report(result: SyncResult) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks import watch
+    from float_hooks.triggers import watch_sync
 
     proj = _common.project(args)
     _common.require_initialised(proj)
-    root = watch.watched_root(proj)
+    root = watch_sync.watched_root(proj)
 
     if args.events:
         return _events(proj, root, max(0.0, args.debounce))
@@ -49,15 +49,15 @@ def run(args: argparse.Namespace) -> int:
         emit(f"watching {root} (Ctrl-C to stop)")
         sys.stdout.flush()
 
-    watch.watch(proj, debounce=max(0.0, args.debounce), report=_report, ready=ready)
+    watch_sync.watch(proj, debounce=max(0.0, args.debounce), report=_report, ready=ready)
     emit("stopped")
     return 0
 
 
 def _events(proj: Project, root: Path, debounce: float) -> int:
     """``--events``: one JSON object per line on stdout; the messages go to stderr."""
-    from float_hooks import watch
-    from float_hooks.live_events import MapEvents
+    from float_hooks.triggers import watch_sync
+    from float_hooks.triggers.live_events import MapEvents
 
     events = MapEvents(proj.db_path, str(root))
     events.poll()  # the baseline: what the first sync changes is reported
@@ -70,6 +70,6 @@ def _events(proj: Project, root: Path, debounce: float) -> int:
     def ready() -> None:
         print(f"watching {root} (Ctrl-C to stop)", file=sys.stderr)
 
-    watch.watch(proj, debounce=debounce, report=lambda _result: None, ready=ready, tick=tick)
+    watch_sync.watch(proj, debounce=debounce, report=lambda _result: None, ready=ready, tick=tick)
     print("stopped", file=sys.stderr)
     return 0

@@ -3,8 +3,8 @@ from __future__ import annotations
 import argparse
 
 from float_hooks.commands import _common
-from float_hooks.context import why
 from float_hooks.output import emit, emit_json
+from float_hooks.store.folder_context import why
 
 HELP = "why a folder is stale: the files changed since its context was written, and the child"\
        " folders that carried each change up"
@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks import history
+    from float_hooks.reads import history
 
     proj = _common.settled(_common.project(args))
     store = proj.open_store()

@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks import worker
+    from float_hooks.regen import worker
 
     proj = _common.project(args)
     _common.require_initialised(proj)

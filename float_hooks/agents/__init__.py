@@ -1,0 +1,1 @@
+"""Agents: the MCP server, its tools and their argument checks, `agents install`."""

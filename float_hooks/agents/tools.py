@@ -1,0 +1,334 @@
+"""The agents' tools: names, arguments, descriptions and what each answers, independent of the
+MCP SDK (mcp_server.py serves them over stdio, webhook/mcp_http.py over HTTP).
+
+Names and shapes are a contract, like the CLI's ``--json``: arguments and results use the same
+field names (the seed's column names). Every answer carries ``freshness`` (the snapshot the
+map reflects: the synced commit, whether the work tree has changes not yet synced) and every
+folder in it its ``status``, ``source_hash``, ``context_hash`` and ``context_commit``, so an agent
+never takes stale context for current. Errors are one line (FloatError); input is never echoed
+with repr().
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Protocol
+
+from float_hooks import paths
+from float_hooks.agents import job_tools
+from float_hooks.agents.tool_args import Param, Tool, check_args, safe_name
+from float_hooks.errors import FloatError
+from float_hooks.project import Project
+from float_hooks.reads import search
+from float_hooks.store import folder_context, paper_trail, sqlguard
+from float_hooks.store.db import Store
+
+FOLDER_FRESHNESS = ("status", "source_hash", "context_hash", "context_commit")
+QUERY_MAX_ROWS, QUERY_TIMEOUT = 500, 5.0
+
+
+class Backend(Protocol):
+    """Where the tools read and write one repository's map."""
+
+    @property
+    def project(self) -> Project: ...
+
+    def store(self) -> Store: ...  # read-write, synced as fresh as the backend makes it
+
+    def readonly(self) -> Store: ...  # for `query`: the sqlguard authorizer is installed
+
+    def freshness(self, store: Store) -> dict[str, Any]: ...
+
+    def history(self, many: bool) -> folder_context.History | None: ...
+
+
+def folder_path(value: str) -> str:
+    """A folder argument (``/src/auth``, ``src/auth``, ``/``), relative to the repository root."""
+    if len(value) > 4096 or "\0" in value:
+        raise FloatError("path is not a folder path")
+    try:
+        return paths.whole(value)
+    except ValueError:
+        raise FloatError("path may not contain '.' or '..' (paths are relative to the repository"
+                         " root, e.g. /src/auth)") from None
+
+
+def _fresh_folder(conn: sqlite3.Connection, path: str) -> dict[str, Any]:
+    row = conn.execute("SELECT status, source_hash, context_hash, context_commit FROM folders"
+                       " WHERE path = ?", (path,)).fetchone()
+    return dict(zip(FOLDER_FRESHNESS, row, strict=True)) if row else {}
+
+
+# -- reading ---------------------------------------------------------------------------------
+def _status(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    return {**folder_context.status_counts(store), "freshness": b.freshness(store)}
+
+
+def _stale(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    limit = max(1, min(int(a.get("limit", 50)), 1000))
+    total = folder_context.stale_count(store.conn)
+    shown = folder_context.stale_list(store.conn, b.history(True), limit)
+    for item in shown:
+        item.update(_fresh_folder(store.conn, item["path"]))
+    return {"freshness": b.freshness(store), "total": total, "folders": shown,
+            "more": max(0, total - limit)}
+
+
+def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    out = folder_context.why(store.conn, folder_path(a["path"]), b.history(False))
+    limit = max(1, min(int(a.get("limit", 200)), 5000))
+    out["changed_files_total"] = len(out["changed_files"])
+    out["changed_files"] = out["changed_files"][:limit]
+    return {"freshness": b.freshness(store), **out}
+
+
+def _show(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    path = folder_path(a.get("path", "/"))
+    data = folder_context.folder_document(store.conn, path)  # the same document as `show --json`
+    return {"freshness": b.freshness(store), **data}
+
+
+def _search(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    limit = max(1, min(int(a.get("limit", 20)), 200))
+    hits = search.search(store.conn, a["query"], limit)
+    for h in hits:
+        if h["kind"] == "folder":
+            h.update(_fresh_folder(store.conn, h["id"]))
+    return {"freshness": b.freshness(store), "results": hits}
+
+
+def _decisions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    folder = folder_path(a["folder"]) if "folder" in a else None
+    items = paper_trail.list_logs(store.conn, month=a.get("month"), year=a.get("year"),
+                              status=a.get("status"), tag=a.get("tag"), folder=folder)
+    return {"freshness": b.freshness(store), "decisions": items}
+
+
+def _questions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    folder = folder_path(a["folder"]) if "folder" in a else None
+    items = paper_trail.list_questions(store.conn, folder=folder,
+                                   include_resolved=bool(a.get("include_resolved")))
+    return {"freshness": b.freshness(store), "questions": items}
+
+
+def _query(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()  # synced first, so the query sees the work tree as it is now
+    fresh = b.freshness(store)
+    max_rows = max(1, min(int(a.get("max_rows", 100)), QUERY_MAX_ROWS))
+    result = sqlguard.run(b.readonly().conn, a["sql"], max_rows=max_rows,
+                          timeout=QUERY_TIMEOUT)
+    return {"freshness": fresh, "columns": result.columns, "rows": result.as_dicts(),
+            "truncated": result.truncated}
+
+
+# -- writing ---------------------------------------------------------------------------------
+CONTEXT_FIELDS = ("map_summary", "map_children", "context_what", "context_why",
+                  "context_patterns")
+
+
+def _set_context(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    path = folder_path(a["path"])
+    fields = {k: a[k] for k in CONTEXT_FIELDS if k in a}
+    if not fields:
+        raise FloatError("set_context: give at least one of " + ", ".join(CONTEXT_FIELDS))
+    try:
+        saved = folder_context.set_context(store, path, fields, model=a.get("ai_model") or "agent",
+                                    for_hash=a["for_hash"], expected_hash=a["for_hash"],
+                                    settles_conflicts=True)
+    except folder_context.HashMismatch:
+        now = _fresh_folder(store.conn, path).get("source_hash") or "?"
+        raise FloatError(f"{path} changed since you read it: its hash is now {now[:12]}, not"
+                         " the for_hash you gave; nothing written. Read it again (show or why)"
+                         " and write context for what it holds now") from None
+    return {"freshness": b.freshness(store), **saved}
+
+
+def _log_decision(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    if "date" in a:
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(a["date"])
+        except ValueError:
+            raise FloatError("log_decision: date must be YYYY-MM-DD") from None
+    fields = {k: a.get(k) for k in paper_trail.LOG_FIELDS if k != "folder_path"}
+    fields["folder_path"] = folder_path(a["folder"]) if "folder" in a else None
+    entry = paper_trail.add_log(store, fields, list(a.get("tags", [])),
+                            list(a.get("files_changed", [])))
+    return {"freshness": b.freshness(store), **entry}
+
+
+def _add_question(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    folder = folder_path(a["folder"]) if "folder" in a else None
+    q = paper_trail.add_question(store, a["question"], a.get("context"), folder)
+    return {"freshness": b.freshness(store), **q}
+
+
+def _resolve_question(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    q = paper_trail.resolve_question(store, str(a["id"]), a["resolved_by"])
+    return {"freshness": b.freshness(store), **q}
+
+
+def _add_reference(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    ends = []
+    for side in ("source", "target"):
+        kind, ident = a[f"{side}_type"], a[f"{side}_id"]
+        if kind not in paper_trail.REF_TYPES:
+            raise FloatError(f"{side}_type must be one of {', '.join(paper_trail.REF_TYPES)}")
+        ends.append((kind, folder_path(ident) if kind == "folder" else ident))
+    (st, si), (tt, ti) = ends
+    r = paper_trail.add_ref(store, st, si, tt, ti, a.get("context"))
+    return {"freshness": b.freshness(store), **r}
+
+
+def _next_job(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    job = job_tools.next_job(b.project, store,
+                              float(a.get("lease_seconds", job_tools.DEFAULT_LEASE)))
+    return {"freshness": b.freshness(store), **job}
+
+
+def _submit_job(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    out = job_tools.submit_job(store, a["id"], a["answer"])
+    return {"freshness": b.freshness(store), **out}
+
+
+_FRESH = (" Every answer carries `freshness` (the commit the map is synced to and whether the"
+          " work tree has edits not yet synced) and each folder its `status` (pending: no"
+          " context yet; current: context written for the folder's present content; stale:"
+          " files changed since), `source_hash`, `context_hash` and `context_commit`.")
+_PATH = "A folder, relative to the repository root: / or /src/auth (src/auth works too)."
+_CONTEXT_PARAMS = [
+    Param("map_summary", "string", "One line (under 120 characters): what the folder is for."),
+    Param("map_children", "array", "One entry per child: {\"name\": ..., \"summary\": ...}.",
+          items="object"),
+    Param("context_what", "string", "A short paragraph: what is in the folder, how it fits."),
+    Param("context_why", "string", "A short paragraph: why it exists, decisions to know."),
+    Param("context_patterns", "array", "Conventions to follow in this folder.", items="string"),
+    Param("ai_model", "string", "The model writing this (recorded with the context)."),
+]
+
+TOOLS: list[Tool] = [
+    Tool("status", "Map overview: how many folders are pending, current and stale, the synced"
+         " commit. Call first in a session to see whether the map can be trusted." + _FRESH,
+         [], _status),
+    Tool("stale", "Folders whose context no longer matches their files, each with the files"
+         " that changed (changed_files) and the child folders that carried the change"
+         " (via_children). Call before relying on context, or to pick what to refresh.",
+         [Param("limit", "integer", "At most this many folders (default 50); `total` and"
+                " `more` say how many there are.")], _stale),
+    Tool("why", "Why one folder is stale: each file changed since its context was written"
+         " (added, modified, deleted), with old and new blob hashes. Call before rewriting a"
+         " folder's context to see exactly what moved." + _FRESH,
+         [Param("path", "string", _PATH, required=True),
+          Param("limit", "integer", "At most this many changed files (default 200).")], _why),
+    Tool("show", "One folder's map entry: summary, what, why, patterns, children (with their"
+         " summaries and status), decisions, open questions and references. Call before"
+         " exploring or editing a folder instead of reading every file; check `status`"
+         " first: stale context describes older code." + _FRESH,
+         [Param("path", "string", _PATH + " Default: the root.")], _show),
+    Tool("search", "Full-text search over folder context, decisions and open questions,"
+         " ranked. Call to find where something lives or what was decided about it. Words"
+         " match whole; end a word with * for a prefix.",
+         [Param("query", "string", "Words to find.", required=True),
+          Param("limit", "integer", "At most this many results (default 20).")], _search),
+    Tool("decisions", "The decision log (architecture decisions with rationale), filtered."
+         " Call before changing how something works, to respect or supersede what was"
+         " decided.",
+         [Param("month", "string", "YYYY-MM"), Param("year", "string", "YYYY"),
+          Param("status", "string", "e.g. accepted, proposed, superseded, locked"),
+          Param("tag", "string", "One tag."), Param("folder", "string", _PATH)], _decisions),
+    Tool("questions", "Open questions recorded about the code (unresolved unless asked)."
+         " Call to learn known unknowns before working in a folder.",
+         [Param("folder", "string", _PATH),
+          Param("include_resolved", "boolean", "Also list resolved questions.")], _questions),
+    Tool("query", "Read-only SQL (SQLite) over the map: tables folders, files, log_entries,"
+         " open_questions, \"references\", tags, log_entry_tags, jobs. Writes, ATTACH and"
+         " PRAGMA writes are refused; a query stops after 5 s. Call for questions the other"
+         " tools do not answer, e.g. counts or joins.",
+         [Param("sql", "string", "One SELECT (or WITH ... SELECT) statement.", required=True),
+          Param("max_rows", "integer", "At most this many rows (default 100, at most 500).")],
+         _query),
+    Tool("set_context", "Write a folder's context after you understood it. Give for_hash ="
+         " the source_hash you read with show or why: if the folder changed since, nothing is"
+         " written and you get an error (read it again). The folder becomes current. Returns"
+         " the folder as stored.",
+         [Param("path", "string", _PATH, required=True),
+          Param("for_hash", "string", "The folder's source_hash when you read it.",
+                required=True), *_CONTEXT_PARAMS], _set_context, writes=True),
+    Tool("log_decision", "Record a decision (what, why, before/after) in the decision log."
+         " Call when you made or learned an architectural choice a future agent must know.",
+         [Param("title", "string", "Short title.", required=True),
+          Param("decision", "string", "What was decided."),
+          Param("rationale", "string", "Why."),
+          Param("folder", "string", _PATH + " The folder it is about."),
+          Param("status", "string", "accepted (default), proposed, locked"),
+          Param("date", "string", "YYYY-MM-DD (default today)"),
+          Param("topic", "string", "A topic word."),
+          Param("tags", "array", "Tags.", items="string"),
+          Param("before_state", "string", "How it was."),
+          Param("after_state", "string", "How it is now."),
+          Param("future_agent", "string", "A note for the next agent."),
+          Param("files_changed", "array", "Files the decision changed.", items="string"),
+          Param("supersedes", "string", "uid of the decision this one replaces.")],
+         _log_decision, writes=True),
+    Tool("add_question", "Record an open question about the code for people or later agents.",
+         [Param("question", "string", "The question.", required=True),
+          Param("context", "string", "What prompted it."),
+          Param("folder", "string", _PATH)], _add_question, writes=True),
+    Tool("resolve_question", "Mark an open question resolved, saying what resolved it.",
+         [Param("id", "string", "The question's id or uid.", required=True),
+          Param("resolved_by", "string", "What resolved it: a decision uid, a commit, or a"
+                " sentence.", required=True)], _resolve_question, writes=True),
+    Tool("add_reference", "Link two things (folder, file, log, question, url, commit), e.g."
+         " a folder to the RFC it implements.",
+         [Param("source_type", "string", "folder, file, log, question, url or commit",
+                required=True),
+          Param("source_id", "string", "e.g. /src/auth", required=True),
+          Param("target_type", "string", "folder, file, log, question, url or commit",
+                required=True),
+          Param("target_id", "string", "e.g. https://...", required=True),
+          Param("context", "string", "Why they are related.")], _add_reference, writes=True),
+    Tool("next_job", "Refresh the map yourself: claim the next folder whose context needs"
+         " writing (stale or pending; children before parents) under a lease. Returns id,"
+         " path and request (the folder's children with summaries, file excerpts, previous"
+         " context, what changed, and instructions), or id null when nothing is left. Write"
+         " the answer and call submit_job before the lease ends, or the job goes back to"
+         " the queue.",
+         [Param("lease_seconds", "number", "How long the claim lasts (default 900).")],
+         _next_job, writes=True),
+    Tool("submit_job", "Answer a job from next_job. answer holds the set_context fields"
+         " (map_summary required). Written only if the folder did not change since the"
+         " claim; otherwise the job is queued again and you get an error.",
+         [Param("id", "string", "The id next_job returned.", required=True),
+          Param("answer", "object", "{map_summary, map_children, context_what, context_why,"
+                " context_patterns, ai_model}", required=True)], _submit_job, writes=True),
+]
+BY_NAME = {t.name: t for t in TOOLS}
+
+
+def call(backend: Backend, name: str, args: dict[str, Any] | None) -> dict[str, Any]:
+    """Run tool ``name``; FloatError (one line) for anything the caller got wrong."""
+    tool = BY_NAME.get(name)
+    if tool is None:
+        raise FloatError(f"no tool named {safe_name(name)}; the tools are "
+                         + ", ".join(BY_NAME))
+    try:
+        return tool.impl(backend, check_args(tool, args))
+    except sqlite3.Error as e:
+        from float_hooks.store.db import translate
+
+        raise translate(e, backend.project.db_path) from None

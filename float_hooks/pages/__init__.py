@@ -1,0 +1,2 @@
+"""The markdown export (`.float/project/`): safe YAML, front matter, rendering, reading, writing,
+importing."""

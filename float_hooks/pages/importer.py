@@ -1,0 +1,136 @@
+"""Bringing an export (``.float/project/``) into the DB: when a DB is built, when a commit
+brings a changed export, and on request. The merge itself (nothing deleted, concurrent
+versions both kept) is merge.py's; reading and checking pages is reader.py's.
+
+The DB remembers the export tree it imported last (meta ``export_tree``) and the blob of each
+page it wrote or read (``export_pages``). After a pull, only the pages that differ between
+the two trees and are not the ones this DB wrote itself are read: the hooks' cost follows the
+change. Because ``context_hash`` travels, a fresh checkout knows which folders are stale from
+hashes alone, without history.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from float_hooks import failpoints
+from float_hooks.project import Project
+from float_hooks.repo.git import parse_ls_tree, parse_raw_diff
+from float_hooks.store.db import Store, select_in
+
+if TYPE_CHECKING:
+    from float_hooks.pages.reader import PageSet
+    from float_hooks.store.merge import ImportResult
+
+# reader.py and merge.py (the YAML reader, the merge rules: ~15 ms of imports) are imported
+# where pages are read: a post-commit hook whose commit left the export alone pays one
+# `git ls-tree` here, not them
+
+EXPORT_TREE_KEY = "export_tree"  # the git tree id of the export last imported
+
+
+def export_dir(project: Project) -> str:
+    """The configured export dir as a repo-relative git path ('' if it is outside the repo)."""
+    raw = str(project.config["export"]["dir"]).replace("\\", "/")
+    parts = [p for p in raw.split("/") if p not in ("", ".")]
+    if raw.startswith("/") or ".." in parts:
+        return ""
+    return "/".join(parts)
+
+
+def export_root(project: Project) -> Path | None:
+    """Where the work tree's export lives on disk (None for a bare repository)."""
+    if project.work_tree is None:
+        return None
+    return project.work_tree / (export_dir(project) or str(project.config["export"]["dir"]))
+
+
+def committed_tree(project: Project, rev: str | None = None) -> str | None:
+    """The tree id of the export in commit ``rev`` (HEAD), or None: one cheap git call."""
+    rel = export_dir(project)
+    if not rel:
+        return None
+    # a tree only: a file committed where the export directory goes holds no export
+    out = project.git.run("ls-tree", "-z", "--end-of-options", rev or "HEAD", "--", rel,
+                          check=False)
+    meta, _, name = out.partition(b"\t")
+    fields = meta.split()
+    if len(fields) == 3 and fields[1] == b"tree" and name.rstrip(b"\0") == rel.encode():
+        return fields[2].decode()
+    return None
+
+
+def committed_blobs(project: Project, tree: str | None) -> set[str]:
+    """The blob ids of the pages in an export tree."""
+    if tree is None:
+        return set()
+    out = project.git.run("ls-tree", "-r", "-z", "--end-of-options", tree, check=False)
+    return {oid for _mode, oid in parse_ls_tree(out).values()}
+
+
+def merge_pages(conn: sqlite3.Connection, found: PageSet, *, source: str,
+                durable: bool) -> ImportResult:
+    """Merge ``found`` into the open transaction; its committed records need no journal
+    (``durable``), the others are journaled. Remembers the blob of each page read."""
+    from float_hooks.store.merge import Merger
+
+    merger = Merger(conn, durable=durable, source=source)
+    merger.merge(found.data)
+    merger.durable = False
+    result = merger.merge(found.uncommitted)
+    remember_blobs(conn, found.blobs.items())
+    result.errors = list(found.errors)
+    return result
+
+
+def remember_blobs(conn: sqlite3.Connection, blobs: Iterable[tuple[str, str]]) -> None:
+    conn.executemany("INSERT INTO export_pages(page, blob) VALUES (?, ?) ON CONFLICT(page)"
+                     " DO UPDATE SET blob = excluded.blob", list(blobs))
+
+
+def import_dir(store: Store, root: Path, *, source: str | None = None) -> ImportResult:
+    """``float-hooks import [--from DIR]``: every page under ``root``, journaled (a directory
+    on disk may be gone tomorrow)."""
+    from float_hooks.pages import reader
+
+    found = reader.read_dir(root)
+    with store.write() as conn:
+        result = merge_pages(conn, found, source=source or str(root), durable=False)
+        failpoints.reached("import:merged")
+        return result
+
+
+def import_if_changed(project: Project, store: Store, rev: str | None = None
+                      ) -> ImportResult | None:
+    """After a commit, merge, checkout or push: import what changed in the committed export
+    since the export tree imported last (None when nothing did: one git call)."""
+    tree = committed_tree(project, rev)
+    old = store.get_meta(EXPORT_TREE_KEY)
+    if tree is None or tree == old:
+        return None
+    from float_hooks.pages import reader
+
+    only = _changed_pages(project, store, old, tree)
+    found = reader.read_tree(project.git, tree, only) if only != set() else reader.PageSet()
+    with store.write() as conn:
+        result = merge_pages(conn, found, source=f"{rev or 'HEAD'}:{export_dir(project)}",
+                             durable=True)
+        store.set_meta(EXPORT_TREE_KEY, tree)
+    return result
+
+
+def _changed_pages(project: Project, store: Store, old: str | None,
+                   new: str) -> set[str] | None:
+    """The pages of ``new`` to read: those that differ from ``old`` and from what this DB
+    wrote or read itself (None: all of them)."""
+    if old is None or not project.git.has_object(old):
+        return None
+    out = project.git.run("diff-tree", "-r", "-z", "--no-renames", old, new)
+    changed = {d.raw.decode("utf-8", "surrogateescape"): d.new[1]
+               for d in parse_raw_diff(out) if d.new is not None and d.raw.endswith(b".md")}
+    known = dict(select_in(store.conn, "SELECT page, blob FROM export_pages WHERE page IN ({})",
+                           changed))
+    return {name for name, blob in changed.items() if known.get(name) != blob}

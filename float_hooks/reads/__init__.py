@@ -1,0 +1,1 @@
+"""Answers about the map: why a folder is stale, a folder's document, search, the session brief."""

@@ -1,0 +1,251 @@
+"""What a regenerator is given and what it must give back.
+
+The request for one folder is read from the DB (its files and child folders at the synced
+snapshot, its previous context, ``why`` it is stale) and from git (the first bytes of each
+file, by blob id, through libgit2; files that exist only in the work tree are read
+from disk). No file is read whole: a few KiB of each, with binary files detected and skipped.
+The answer is validated before anything is written, so a bad answer never replaces context.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from float_hooks import paths
+from float_hooks.errors import quoted
+from float_hooks.regen.summaries import first_line
+from float_hooks.repo.git import Git
+from float_hooks.store.folder_context import JSON_FIELDS, WRITABLE_FIELDS, why
+
+HEAD_BYTES = 8192  # read from each file: enough for a heading, a docstring, a manifest
+BATCH_MAX = 256 * 1024  # larger blobs are streamed by a process we stop early
+KINDS = {"100644": "file", "100755": "executable", "120000": "symlink", "160000": "submodule"}
+
+INSTRUCTIONS = """\
+You write the context of one folder of a git repository for an AI-readable map.
+The request is JSON: the folder's path, its children (files with a first line, child folders
+with their summaries), excerpts of its files, its previous context, and what changed since.
+Answer with ONE JSON object and nothing else, with these keys:
+  "map_summary": one line (under 120 characters) saying what the folder is for,
+  "map_children": [{"name": ..., "summary": ...}, ...] one entry per child,
+  "context_what": a short paragraph: what is in the folder and how it fits together,
+  "context_why": a short paragraph: why it exists, decisions a newcomer should know,
+  "context_patterns": ["conventions or patterns to follow here", ...].
+Keep what is still true in the previous context; change what the changes made wrong."""
+
+
+class RegenError(Exception):
+    """A job failed (the regenerator's message is kept as the job's last error)."""
+
+
+@dataclass
+class FileHead:
+    path: str
+    name: str
+    kind: str
+    size: int | None
+    binary: bool
+    head: bytes  # the first HEAD_BYTES of the content ("" for binary files and submodules)
+
+    @property
+    def text(self) -> str:
+        return self.head.decode("utf-8", "replace")
+
+
+@dataclass
+class Request:
+    path: str
+    source_hash: str
+    snapshot: str | None  # the commit the synced snapshot is based on
+    folders: list[dict[str, Any]]  # child folders: name, path, status, map_summary
+    files: list[FileHead]
+    previous: dict[str, Any] | None  # the context written before, if any
+    changed: dict[str, Any] | None  # `why` output when the folder is stale
+    input_budget: int = 24000
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The request as sent to a command or an HTTP endpoint: file excerpts share
+        ``input_budget`` bytes, README and manifests first."""
+        texts = [f for f in self.files if not f.binary and f.kind in ("file", "executable")]
+        texts.sort(key=lambda f: (_priority(f.name), f.name))
+        left = self.input_budget
+        per_file = excerpt_share(self.input_budget, len(texts))
+        excerpts = []
+        for f in texts:
+            if left <= 0:
+                break
+            take = f.head[: min(per_file, left)]
+            left -= len(take)
+            excerpts.append({"path": f.path, "excerpt": take.decode("utf-8", "replace"),
+                             "truncated": len(take) < (f.size or 0)})
+        children: list[dict[str, Any]] = [
+            {"name": c["name"], "kind": "folder", "status": c["status"],
+             "summary": c["map_summary"]} for c in self.folders
+        ]
+        children += [{"name": f.name, "kind": f.kind, "size": f.size, "binary": f.binary,
+                      "summary": first_line(f.name, f.text) if not f.binary else None}
+                     for f in self.files]
+        return {"instructions": INSTRUCTIONS, "path": self.path,
+                "source_hash": self.source_hash, "commit": self.snapshot,
+                "children": children, "files": excerpts, "previous": self.previous,
+                "changed_since": self.changed}
+
+    def estimate_tokens(self) -> int:
+        return len(json.dumps(self.as_json())) // 4
+
+
+def excerpt_share(budget: int, texts: int) -> int:
+    """The most bytes of each of ``texts`` files a request's excerpts take from ``budget``
+    (at least 1 KiB each: the files sorted first can then use up the budget alone)."""
+    return max(1024, budget // max(1, texts))
+
+
+def _priority(name: str) -> int:
+    low = name.lower()
+    if low.startswith("readme"):
+        return 0
+    if low in MANIFESTS or low == "__init__.py":
+        return 1
+    return 2
+
+
+MANIFESTS = ("pyproject.toml", "package.json", "cargo.toml", "go.mod", "setup.cfg")
+
+
+# -- reading the folder ----------------------------------------------------------------------
+def build_request(git: Git, conn: Any, path: str, expected_hash: str,
+                  input_budget: int) -> Request:
+    """The request for ``path`` as the DB holds it now. Raises ``HashMismatch`` when the
+    folder's hash is no longer ``expected_hash`` (a sync ran since the job was taken)."""
+    from float_hooks.store.folder_context import HashMismatch, get_folder
+
+    conn.execute("BEGIN")  # one consistent read of the folder, its files and children
+    try:
+        row = get_folder(conn, path)
+        if row["source_hash"] != expected_hash:
+            raise HashMismatch(f"{path}: changed since the job was taken")
+        folders = [dict(r) for r in conn.execute(
+            "SELECT name, path, status, map_summary FROM folders WHERE parent_path = ?"
+            " ORDER BY name", (path,))]
+        entries = [(r[0], r[1], r[2]) for r in conn.execute(
+            "SELECT path, mode, content_hash FROM files WHERE folder_path = ? ORDER BY path",
+            (path,))]
+        previous = None
+        if row["context_hash"] is not None:
+            previous = {k: row[k] for k in (*WRITABLE_FIELDS, "ai_model", "ai_updated",
+                                            "context_commit")}
+            for f in JSON_FIELDS:
+                if previous[f] is not None:
+                    previous[f] = json.loads(previous[f])
+        changed = why(conn, path) if row["status"] == "stale" else None
+        snapshot = conn.execute("SELECT value FROM meta WHERE key = 'base_commit'").fetchone()
+    finally:
+        conn.execute("COMMIT")
+    files = read_heads(git, entries)
+    return Request(path, expected_hash, (snapshot[0] or None) if snapshot else None, folders,
+                   files, previous, changed, input_budget)
+
+
+def read_heads(git: Git, entries: list[tuple[str, str, str]]) -> list[FileHead]:
+    """The first bytes of each (path, mode, blob id), through libgit2: the object header gives
+    the size without inflating the blob; small blobs are read, big ones streamed from a
+    ``git cat-file blob`` we stop after HEAD_BYTES; blobs git does not have (untracked or
+    unstaged files of a work-tree sync) come from the work tree. ~10x faster than two
+    ``cat-file --batch`` processes per folder (bench/README.md)."""
+    odb = _odb(git)
+    result = []
+    for p, m, o in entries:
+        kind = KINDS.get(m, "file")
+        if m == "160000":
+            result.append(FileHead(p, paths.name(p), kind, None, False, b""))
+            continue
+        size: int | None
+        try:
+            size = int(odb.read_header(o)[1])
+        except (KeyError, ValueError):  # not in the object DB (NotFoundError is a KeyError)
+            size = None
+        if size is None:
+            size, head = _from_work_tree(git, p)
+        elif size <= BATCH_MAX:
+            head = bytes(odb.read(o)[1][:HEAD_BYTES])
+        else:
+            head = git.read_blob_head(o, HEAD_BYTES)
+        binary = b"\0" in head[:8000]  # git's own test for binary content
+        result.append(FileHead(p, paths.name(p), kind, size, binary, b"" if binary else head))
+    return result
+
+
+_local = threading.local()  # one libgit2 repository per thread (its objects are not shared)
+
+
+def _odb(git: Git) -> Any:
+    import pygit2  # ~90 ms once per worker; never on the hook path
+
+    cache: dict[str, Any] = _local.__dict__.setdefault("odbs", {})
+    key = str(git.git_dir)
+    if key not in cache:
+        cache[key] = pygit2.Repository(key).odb
+    return cache[key]
+
+
+def _from_work_tree(git: Git, path: str) -> tuple[int | None, bytes]:
+    if git.work_tree is None:
+        return None, b""
+    target = Path(os.fsdecode(git.work_tree)) / paths.to_git(path)
+    try:
+        with open(target, "rb") as f:
+            return os.fstat(f.fileno()).st_size, f.read(HEAD_BYTES)
+    except OSError:
+        return None, b""
+
+
+# -- the answer ------------------------------------------------------------------------------
+def parse_answer(text: str) -> dict[str, Any]:
+    """Context fields from a regenerator's text answer, or RegenError. Accepts a bare JSON
+    object, one inside a ```json fence, or an agent CLI's envelope ``{"result": "..."}``."""
+    obj = _json_object(text)
+    if isinstance(obj.get("result"), str) and not set(obj) & set(WRITABLE_FIELDS):
+        obj = _json_object(obj["result"])
+    return validate(obj)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    s = text.strip()
+    fence = re.search(r"```(?:json)?\s*(\{.*\})\s*```", s, re.S)
+    if fence:
+        s = fence.group(1)
+    elif not s.startswith("{") and "{" in s:
+        s = s[s.index("{") : s.rindex("}") + 1]
+    try:
+        obj = json.loads(s)
+    except json.JSONDecodeError as e:
+        raise RegenError(f"answer is not valid JSON ({e}): {quoted(text, 200)}") from e
+    if not isinstance(obj, dict):
+        raise RegenError(f"answer is JSON but not an object: {quoted(text, 200)}")
+    return obj
+
+
+def validate(obj: dict[str, Any]) -> dict[str, Any]:
+    """Keep the known fields with the right types; a null leaves the old value in place; an
+    answer without a non-empty map_summary is refused (it would replace context with less)."""
+    fields: dict[str, Any] = {}
+    for key in WRITABLE_FIELDS:
+        value = obj.get(key)
+        if value is None:
+            continue
+        if key in JSON_FIELDS:
+            if not isinstance(value, list):
+                raise RegenError(f"answer field {key} must be a JSON array")
+        elif not isinstance(value, str):
+            raise RegenError(f"answer field {key} must be a string")
+        fields[key] = value
+    if not str(fields.get("map_summary", "")).strip():
+        raise RegenError("answer has no map_summary; nothing written")
+    return fields

@@ -1,0 +1,2 @@
+"""The SQLite store: schema and migrations, the DB, the write journal, authored records, their
+merge and conflicts."""

@@ -1,0 +1,1 @@
+"""What runs a sync: git hooks, the background post-commit, the file watcher, live events."""
