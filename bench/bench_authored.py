@@ -67,12 +67,13 @@ def drop_db(repo: Path) -> None:
 
 
 def writes(repo: Path, n: int, folders: list[str]) -> list[tuple[str, float, float]]:
+    from float_hooks.map.build import open_built
     from float_hooks.project import Project
     from float_hooks.store import folder_context, paper_trail
     from float_hooks.store.db import Store
 
     project = Project.discover(repo)
-    with_journal = project.open_store()
+    with_journal = open_built(project)
     without = Store.open(project.db_path)  # the same file, no journal attached
 
     def timed(store: Store, write: object, tag: str) -> float:
@@ -103,11 +104,12 @@ def writes(repo: Path, n: int, folders: list[str]) -> list[tuple[str, float, flo
 
 
 def builds(repo: Path, runs: int) -> tuple[float, float, float, int]:
+    from float_hooks.map.build import open_built
     from float_hooks.project import Project
     from float_hooks.store import folder_context
 
     project = Project.discover(repo)
-    store = project.open_store()
+    store = open_built(project)
     folders = [r[0] for r in store.conn.execute("SELECT path FROM folders ORDER BY path")]
     with store.write():
         pass
@@ -152,9 +154,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         repo = fresh_copy(args.files, Path(d) / "repo", link=True)
         cli(repo, "init")
+        from float_hooks.map.build import open_built
         from float_hooks.project import Project
 
-        store = Project.discover(repo).open_store()
+        store = open_built(Project.discover(repo))
         folders = [r[0] for r in store.conn.execute("SELECT path FROM folders ORDER BY path")]
         store.close()
         print(f"{args.files} files, {len(folders)} folders")

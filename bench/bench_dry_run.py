@@ -51,12 +51,13 @@ def accuracy(repo: Path, sample: int, exact: bool) -> tuple[list[float], float |
     """estimate / real request size for ``sample`` planned folders; with ``exact``, the time
     to build every planned folder's real request."""
     sys.path.insert(0, str(ROOT))
+    from float_hooks.map.build import open_built
     from float_hooks.project import Project
     from float_hooks.regen import run
     from float_hooks.regen.request import build_request
 
     project = Project.discover(repo)
-    store = project.open_store()
+    store = open_built(project)
     try:
         planned = run.plan(project, store)
         budget = int(project.config["regenerate"]["input_budget"])

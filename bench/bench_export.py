@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=5000)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
+    from float_hooks.map.build import open_built
     from float_hooks.pages import importer
     from float_hooks.project import Project
     from float_hooks.store import folder_context, paper_trail
@@ -44,7 +45,7 @@ def main() -> None:
         repo = fresh_copy(args.files, Path(d) / "repo")
         cli(repo, "init")
         project = Project.discover(repo)
-        store = project.open_store()
+        store = open_built(project)
         folders = [r[0] for r in store.conn.execute("SELECT path FROM folders ORDER BY path")]
         for path in folders[::2]:
             folder_context.set_context(store, path, {"map_summary": f"about {path}",
@@ -62,7 +63,7 @@ def main() -> None:
         rows.append(("export, nothing changed", t))
         subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=git_env())
         subprocess.run(["git", "commit", "-qm", "export"], cwd=repo, check=True, env=git_env())
-        store = project.open_store()
+        store = open_built(project)
         importer.import_if_changed(project, store)  # first time: imports its own export
         t0 = time.perf_counter()
         importer.import_if_changed(project, store)

@@ -39,7 +39,7 @@ from generate import as_installed, edit_files, fresh_copy, git_env
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from float_hooks.triggers import background  # noqa: E402
+from float_hooks import background  # noqa: E402
 
 EDITED = 5
 FOREGROUND = {background.FOREGROUND_ENV: "1"}

@@ -86,6 +86,7 @@ def _cat_file_folder(git: object, entries: list[tuple[str, str, str]]) -> None:
 
 def after_sync_cost(repo: Path, runs: int) -> dict[str, float]:
     """``after_sync.after_sync`` alone, in process, after syncing a 5-file commit, per mode."""
+    from float_hooks.map.build import open_built
     from float_hooks.map.sync import sync
     from float_hooks.project import Project
     from float_hooks.repo.snapshot import Target
@@ -100,7 +101,7 @@ def after_sync_cost(repo: Path, runs: int) -> dict[str, float]:
             seed += 1
             _run(repo, "git", "-c", "core.hooksPath=/dev/null", "commit", "-qam", "edit")
             project = Project.discover(repo)
-            store = project.open_store()
+            store = open_built(project)
             try:
                 result = sync(project.git, store, Target("commit"), scope=project.scope())
                 t0 = time.perf_counter()

@@ -8,15 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from float_hooks import config
+from float_hooks import background, config
 from float_hooks.errors import CorruptDatabase, NoDatabase
-from float_hooks.map.sync import Scope
 from float_hooks.paths import FLOAT_DIR
 from float_hooks.repo.git import Git
+from float_hooks.repo.scope import Scope
 from float_hooks.store.db import DB_NAME, Store
 from float_hooks.store.journal import Journal
 from float_hooks.store.journal import path_for as journal_path
-from float_hooks.triggers import background
 
 
 class Project:
@@ -76,30 +75,12 @@ class Project:
                              f" {self.float_dir}")
         raise NoDatabase(f"{self.work_tree}: no .float/ here yet; run `float-hooks init`")
 
-    def open_store(self, *, build: bool = True, create: bool = True) -> Store:
+    def open_store(self, *, create: bool = True) -> Store:
         """The DB, opened (created if missing, a damaged one replaced: see
-        :func:`quarantine`), migrated and, with ``build``, built if it never was: from the
-        work tree (a bare repository's HEAD), saying so in one line on stderr. Triggers that
-        build from another snapshot (the hooks, `sync --rev`) pass ``build=False`` and call
-        build.sync themselves."""
-        store = self._open(create)
-        if build and not store.is_built():
-            from float_hooks.map import build as builder
-            from float_hooks.output import Progress
-
-            sys.stderr.write("float-hooks: building the map (first run here; authored content"
-                             " comes from the committed export and the write journal)\n")
-            progress = Progress("float-hooks: hashing folders")
-            try:
-                line = builder.ready(self, store, progress)
-            except BaseException:
-                store.close()
-                raise
-            finally:
-                progress.close()
-            if line:
-                sys.stderr.write(f"float-hooks: {line}\n")
-        return store
+        :func:`quarantine`) and migrated, but not built: map/build.py's ``open_built`` opens
+        and builds; triggers that build from another snapshot (the hooks, `sync --rev`) open
+        here and call build.sync themselves."""
+        return self._open(create)
 
     def _open(self, create: bool) -> Store:
         self.require_float_dir()

@@ -67,7 +67,7 @@ def make_origin(root: Path) -> tuple[GitRepo, Ledger]:
 def fresh_map(repo: GitRepo, where: Path) -> dict[str, Any]:
     """The derived map a brand-new DB builds from the same work tree."""
     project = Project(Git.discover(repo.path), db_path=where)
-    store = project.open_store(build=False)
+    store = project.open_store()
     try:
         build.build(project, store, Target("worktree"))
         rows = store.conn.execute("SELECT path, mode, content_hash FROM files ORDER BY path")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from float_hooks.triggers import background
+from float_hooks import background
 from tests.gitrepo import GitRepo
 from tests.map_support import assert_synced_to, corrupt_db, drop_db, stale, write_lock
 from tests.waiting import ProcessId, unused_pid, wait_until

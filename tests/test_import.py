@@ -7,6 +7,7 @@ import subprocess
 from contextlib import closing
 from pathlib import Path
 
+from float_hooks.map.build import open_built
 from float_hooks.map.sync import sync
 from float_hooks.pages import importer
 from float_hooks.project import Project
@@ -190,7 +191,7 @@ def test_the_import_check_brings_in_a_teammates_export_after_pull(synced: GitRep
     synced.commit("export again")
     mine.git("pull", "-q", "--ff-only")
     project = Project.discover(mine.path)
-    store = project.open_store()
+    store = open_built(project)
     try:
         importer.import_if_changed(project, store)  # what post-merge does, before it syncs
         assert store.get_meta(importer.EXPORT_TREE_KEY) == importer.committed_tree(project)
@@ -213,7 +214,7 @@ def test_the_import_check_on_a_bare_mirror_reads_the_commit(synced: GitRepo,
     bare = tmp_path / "mirror.git"
     subprocess.run(["git", "clone", "-q", "--mirror", str(synced.path), str(bare)], check=True)
     project = Project(Git.discover(bare), db_path=tmp_path / "server" / "index.db")
-    store = project.open_store(create=True)
+    store = open_built(project, create=True)
     try:
         importer.import_if_changed(project, store, head)
         sync(project.git, store, Target("commit", head), scope=project.scope())

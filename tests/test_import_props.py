@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from float_hooks.map.build import open_built
 from float_hooks.pages import reader, render
 from float_hooks.project import Project
 from float_hooks.store import folder_context, paper_trail, record_format
@@ -65,7 +66,7 @@ def make_base(root: Path) -> Path:
 
 
 def fill(repo: GitRepo, content: dict[str, Any]) -> None:
-    store = Project.discover(repo.path).open_store()
+    store = open_built(Project.discover(repo.path))
     try:
         for path, fields in content["folders"].items():
             folder_context.set_context(store, path, fields, model="m")
@@ -85,7 +86,7 @@ def fill(repo: GitRepo, content: dict[str, Any]) -> None:
                 body = {f: fields.get(f) for f in ("map_summary", "context_what")}
                 conn.execute("INSERT INTO archived_folders(uid, path, reason, source_hash,"
                              " content, archived_at) VALUES (?, ?, 'deleted', 'h', ?, ?)",
-                             (folder_context.new_uid(), path, json.dumps(body), now()))
+                             (record_format.new_uid(), path, json.dumps(body), now()))
     finally:
         store.close()
 

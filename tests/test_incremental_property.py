@@ -16,8 +16,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from float_hooks.map.sync import Scope, sync
+from float_hooks.map.sync import sync
 from float_hooks.repo.git import Git
+from float_hooks.repo.scope import Scope
 from float_hooks.repo.snapshot import Target
 from float_hooks.store.db import Store
 from tests.map_support import derived

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from float_hooks.map.build import open_built
 from float_hooks.project import Project
 from float_hooks.regen import job_queue
 from float_hooks.regen.request import RegenError, Request
@@ -19,7 +20,7 @@ def _project(repo: GitRepo) -> Project:
 
 
 def test_one_job_per_folder_deduplicated_with_its_hash(synced: GitRepo) -> None:
-    store = _project(synced).open_store()
+    store = open_built(_project(synced))
     try:
         with store.write() as conn:
             first = job_queue.enqueue_all(conn)
@@ -35,7 +36,7 @@ def test_one_job_per_folder_deduplicated_with_its_hash(synced: GitRepo) -> None:
     # a change gives the same folder's job the new hash, still one job per folder
     synced.write("src/auth/login.py", "def login(): return 1\n")
     synced.float_ok("sync")
-    store = _project(synced).open_store()
+    store = open_built(_project(synced))
     try:
         with store.write() as conn:
             assert job_queue.enqueue_all(conn) == 3  # /src/auth, /src, /
@@ -58,7 +59,7 @@ def test_children_before_parents(synced: GitRepo) -> None:
         return {"map_summary": f"summary of {req.path}"}, "test-model"
 
     proj = _project(synced)
-    store = proj.open_store()
+    store = open_built(proj)
     try:
         summary = run_jobs(proj, store, regen=regen)
     finally:
@@ -71,7 +72,7 @@ def test_children_before_parents(synced: GitRepo) -> None:
 
 
 def test_parent_not_taken_while_a_descendant_has_an_open_job(synced: GitRepo) -> None:
-    store = _project(synced).open_store()
+    store = open_built(_project(synced))
     try:
         with store.write() as conn:
             job_queue.enqueue_all(conn)
@@ -96,7 +97,7 @@ def test_backoff_max_attempts_and_last_error(synced: GitRepo) -> None:
         raise RegenError(f"model refused {req.path}")
 
     proj = _project(synced)
-    store = proj.open_store()
+    store = open_built(proj)
     try:
         s = run_jobs(proj, store, paths=["/docs"], regen=failing)
         assert calls == ["/docs"] and s.failed[0]["gave_up"] is False
@@ -131,7 +132,7 @@ def test_backoff_max_attempts_and_last_error(synced: GitRepo) -> None:
 def test_result_for_an_old_hash_is_not_applied_and_the_job_is_made_again(
         synced: GitRepo) -> None:
     proj = _project(synced)
-    store = proj.open_store()
+    store = open_built(proj)
     synced.float_ok("regenerate")
     assert folder(synced, "/docs")["status"] == "current"
     before = folder(synced, "/docs")
@@ -234,7 +235,7 @@ def test_concurrent_runners_keep_children_before_parents(synced: GitRepo) -> Non
         return {"map_summary": f"summary of {req.path}"}, "m"
 
     proj = _project(synced)
-    store = proj.open_store()
+    store = open_built(proj)
     try:
         summary = run_jobs(proj, store, regen=regen, concurrency=3)
     finally:

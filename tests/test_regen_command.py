@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from float_hooks.map.build import open_built
 from float_hooks.project import Project
 from float_hooks.regen import job_queue
 from tests.gitrepo import GitRepo
@@ -130,7 +131,7 @@ def test_timeout_kills_the_command(synced: GitRepo, tmp_path: Path) -> None:
 
 
 def _enqueue_docs(repo: GitRepo) -> None:
-    store = Project.discover(repo.path).open_store()
+    store = open_built(Project.discover(repo.path))
     try:
         with store.write() as conn:
             job_queue.enqueue_all(conn, ["/docs"])

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from float_hooks.map.build import open_built
 from float_hooks.project import Project
 from float_hooks.store.folder_context import HashMismatch, get_folder, set_context
 from tests.gitrepo import GitRepo
 
 
 def test_expected_hash_guard_refuses_a_result_for_an_old_hash(synced: GitRepo) -> None:
-    store = Project.discover(synced.path).open_store()
+    store = open_built(Project.discover(synced.path))
     try:
         old = get_folder(store.conn, "/src/auth")["source_hash"]
         set_context(store, "/src/auth", {"map_summary": "v1"}, expected_hash=old)

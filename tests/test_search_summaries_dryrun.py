@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from float_hooks.map.build import open_built
 from float_hooks.project import Project
 from float_hooks.regen import estimate, job_queue, request
 from float_hooks.regen.summaries import first_line, first_sentence
@@ -153,7 +154,7 @@ def varied(synced: GitRepo) -> GitRepo:
 def test_dry_run_estimates_without_reading_files(varied: GitRepo,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     project = Project.discover(varied.path)
-    store = project.open_store()
+    store = open_built(project)
     try:
         budget = int(project.config["regenerate"]["input_budget"])
         real = {}
@@ -197,7 +198,7 @@ def test_dry_run_writes_nothing_and_waits_for_no_writer(varied: GitRepo) -> None
 @pytest.mark.parametrize("force", [False, True])
 def test_planned_equals_what_enqueueing_would_leave(varied: GitRepo, within: list[str] | None,
                                                     force: bool) -> None:
-    store = Project.discover(varied.path).open_store()
+    store = open_built(Project.discover(varied.path))
     conn = store.conn
     try:
         with store.write() as c:  # open jobs of every kind the queue can hold

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from float_hooks.map.build import open_built
 from float_hooks.map.sync import sync
 from float_hooks.pages import importer
 from float_hooks.repo.git import Git
@@ -177,7 +178,7 @@ def test_first_build_after_an_import_leaves_imported_context_where_it_was(
     clone.write("d/z.py", "c/z.py\n")
     clone.remove("c/z.py")
     project = Project.discover(clone.path)
-    store = project.open_store(create=True)
+    store = open_built(project, create=True)
     importer.import_if_changed(project, store)
     result = sync(project.git, store, Target("worktree"), scope=project.scope()).applied
     assert result.moved == [] and result.archived == []
@@ -287,7 +288,7 @@ def test_plain_listing_parser_agrees_with_the_record_parser(repo: GitRepo) -> No
 
 def test_scope_present_keeps_exactly_what_is_in_scope() -> None:
     from float_hooks import paths
-    from float_hooks.map.sync import Scope
+    from float_hooks.repo.scope import Scope
 
     e = ("100644", "a" * 40)
     kept = {"/a.py": e, "/.floaty": e, "/src/.float/x": e, "/.float-x/y": e}

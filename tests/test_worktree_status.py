@@ -113,14 +113,16 @@ def test_intent_to_add_entries(synced: GitRepo) -> None:
 def test_head_that_moves_after_discovery(synced: GitRepo) -> None:
     # a sync waiting for the write lock while a commit lands: the work tree is compared with
     # the HEAD git sees then, and that HEAD is what the store records
-    from float_hooks.map.sync import BASE_KEY, sync
+    from float_hooks.map.build import open_built
+    from float_hooks.map.sync import sync
     from float_hooks.project import Project
     from float_hooks.repo.snapshot import Target
+    from float_hooks.store.db import BASE_KEY
 
     project = Project.discover(synced.path)
     synced.write("src/app.py", "moved on\n")
     synced.commit("after discovery")
-    store = project.open_store()
+    store = open_built(project)
     try:
         result = sync(project.git, store, Target("worktree"), scope=project.scope())
         assert result.head == synced.head() == store.get_meta(BASE_KEY)

@@ -119,7 +119,7 @@ def status(owner: str, repo: str) -> Any:
 @bp.get("/repos/<owner>/<repo>/stale")
 def stale(owner: str, repo: str) -> Any:
     full_name = repository(owner, repo)
-    from float_hooks.store.folder_context import stale_list
+    from float_hooks.reads.stale import stale_list
 
     if _settings().database_url:
         return jsonify(_published(full_name)["stale"])
@@ -136,7 +136,7 @@ def folder(owner: str, repo: str, folder: str = "") -> Any:
     full_name = repository(owner, repo)
     from float_hooks import paths
     from float_hooks.errors import NotFound as FolderNotFound
-    from float_hooks.store.folder_context import folder_document
+    from float_hooks.reads.show import folder_document
 
     try:
         path = paths.whole(folder)

@@ -87,7 +87,7 @@ def _store(data_dir: Path, full_name: str) -> Any:
 
 
 def _stale(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
-    from float_hooks.store.folder_context import stale_count, stale_list
+    from float_hooks.reads.stale import stale_count, stale_list
 
     return [stale_row(f) for f in stale_list(conn, limit=MAX_STALE)], stale_count(conn)
 

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from float_hooks.map.sync import BASE_KEY
+from float_hooks.store.db import BASE_KEY
 from webhook import export_push, pipeline
 from webhook.deliveries import BACKOFF_SECONDS, Delivery
 from webhook.job import BudgetExceeded, JobProcess
@@ -165,8 +165,9 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
                 result: dict[str, Any]) -> tuple[list[str], int]:
     """Steps 3-5 on this worker's map; (folders written from answers, requests handed
     out)."""
+    from float_hooks.reads.stale import stale_list
     from float_hooks.store.db import Store
-    from float_hooks.store.folder_context import stale_list, status_counts
+    from float_hooks.store.folder_context import status_counts
 
     store = Store.open(db_path)
     try:
@@ -260,7 +261,7 @@ def request_regeneration(ctx: PgContext, repo: str, info: dict[str, Any], store:
 
 def folder_documents(store: Any) -> dict[str, dict[str, Any]]:
     """Every folder's ``/folders/...`` document (the same as ``show --json``)."""
-    from float_hooks.store.folder_context import folder_document
+    from float_hooks.reads.show import folder_document
 
     conn = store.conn
     return {path: folder_document(conn, path)

@@ -93,7 +93,7 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
     from float_hooks.triggers import after_sync
 
     try:
-        store = project.open_store(build=False)
+        store = project.open_store()
     except LockedDatabase as e:
         raise Retry(str(e)) from e
     try:

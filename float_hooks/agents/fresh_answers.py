@@ -29,10 +29,11 @@ import threading
 from typing import Any
 
 from float_hooks.errors import FloatError, NoDatabase
-from float_hooks.map.sync import BASE_KEY, SyncResult
+from float_hooks.map.build import open_built
+from float_hooks.map.sync import SyncResult
 from float_hooks.project import Project
-from float_hooks.store import folder_context
-from float_hooks.store.db import Store
+from float_hooks.reads import stale
+from float_hooks.store.db import BASE_KEY, Store
 from float_hooks.triggers.tree_watcher import Watcher
 
 
@@ -93,7 +94,7 @@ class LocalMap:
             where = self.project.work_tree or self.project.git.git_dir
             raise NoDatabase(f"{where}: no .float/ here yet; run `float-hooks init` first")
         if self._store is None:
-            self._store = self.project.open_store(create=True)
+            self._store = open_built(self.project, create=True)
         return self._store
 
     def readonly(self) -> Store:
@@ -119,7 +120,7 @@ class LocalMap:
                            + (f" ({self.last_error})" if self.last_error else ""))
         return out
 
-    def history(self, many: bool) -> folder_context.History | None:
+    def history(self, many: bool) -> stale.History | None:
         from float_hooks.reads import history
 
         return history.of(self.project, many=many)

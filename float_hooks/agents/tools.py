@@ -19,7 +19,7 @@ from float_hooks.agents import job_tools
 from float_hooks.agents.tool_args import Param, Tool, check_args, safe_name
 from float_hooks.errors import FloatError
 from float_hooks.project import Project
-from float_hooks.reads import search
+from float_hooks.reads import search, show, stale
 from float_hooks.store import folder_context, paper_trail, sqlguard
 from float_hooks.store.db import Store
 
@@ -39,7 +39,7 @@ class Backend(Protocol):
 
     def freshness(self, store: Store) -> dict[str, Any]: ...
 
-    def history(self, many: bool) -> folder_context.History | None: ...
+    def history(self, many: bool) -> stale.History | None: ...
 
 
 def folder_path(value: str) -> str:
@@ -68,8 +68,8 @@ def _status(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 def _stale(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     limit = max(1, min(int(a.get("limit", 50)), 1000))
-    total = folder_context.stale_count(store.conn)
-    shown = folder_context.stale_list(store.conn, b.history(True), limit)
+    total = stale.stale_count(store.conn)
+    shown = stale.stale_list(store.conn, b.history(True), limit)
     for item in shown:
         item.update(_fresh_folder(store.conn, item["path"]))
     return {"freshness": b.freshness(store), "total": total, "folders": shown,
@@ -78,7 +78,7 @@ def _stale(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 
 def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
-    out = folder_context.why(store.conn, folder_path(a["path"]), b.history(False))
+    out = stale.why(store.conn, folder_path(a["path"]), b.history(False))
     limit = max(1, min(int(a.get("limit", 200)), 5000))
     out["changed_files_total"] = len(out["changed_files"])
     out["changed_files"] = out["changed_files"][:limit]
@@ -88,7 +88,7 @@ def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 def _show(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     path = folder_path(a.get("path", "/"))
-    data = folder_context.folder_document(store.conn, path)  # the same document as `show --json`
+    data = show.folder_document(store.conn, path)  # the same document as `show --json`
     return {"freshness": b.freshness(store), **data}
 
 

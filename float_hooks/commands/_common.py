@@ -9,6 +9,7 @@ from pathlib import Path
 
 from float_hooks import paths
 from float_hooks.errors import FloatError
+from float_hooks.map.build import open_built
 from float_hooks.project import Project
 from float_hooks.store.db import Store
 
@@ -67,7 +68,7 @@ def store(args: argparse.Namespace) -> Store:
 
 def ready(proj: Project) -> Store:
     try:
-        return proj.open_store()
+        return open_built(proj)
     except FloatError:
         if proj.db_path.exists() and not _writable(proj.db_path.parent):
             return proj.open_readonly()  # a map in a directory we may only read

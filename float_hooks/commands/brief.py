@@ -4,6 +4,7 @@ import argparse
 import json
 
 from float_hooks.commands import _common
+from float_hooks.map.build import open_built
 from float_hooks.output import emit
 from float_hooks.reads import brief
 
@@ -20,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
     _common.require_initialised(proj)
-    store = proj.open_store()
+    store = open_built(proj)
     try:
         data = brief.gather(proj, store)
     finally:

@@ -7,6 +7,7 @@ import sys
 
 from float_hooks.commands import _common
 from float_hooks.commands.sync import run_sync
+from float_hooks.map.build import open_built
 from float_hooks.output import emit
 from float_hooks.triggers.hooks import check_threshold
 
@@ -23,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
     run_sync(proj, args, staged=args.staged, rev=args.rev, full=False)
-    store = proj.open_store()
+    store = open_built(proj)
     try:
         failure = check_threshold(store.conn, proj.config["check"])
     finally:

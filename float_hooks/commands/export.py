@@ -5,6 +5,7 @@ from pathlib import Path
 
 from float_hooks.commands import _common
 from float_hooks.errors import FloatError
+from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json
 
 HELP = "write the markdown export (default .float/project/): one page per folder, the log"
@@ -21,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
 
     proj = _common.settled(_common.project(args))
     out = _out_dir(proj.work_tree, args.out, str(proj.config["export"]["dir"]))
-    store = proj.open_store()
+    store = open_built(proj)
     try:
         result = writer.export(store, out, proj.git.object_format())
     finally:

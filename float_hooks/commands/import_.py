@@ -6,6 +6,7 @@ from pathlib import Path
 
 from float_hooks.commands import _common
 from float_hooks.errors import EXIT_ERROR, FloatError
+from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json, error
 
 HELP = "merge an export (default .float/project/) or FloatPrompt decision files into the DB"
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
     if args.legacy:
         legacy_dir = _existing(Path(args.legacy))
-        store = proj.open_store()
+        store = open_built(proj)
         counts = legacy.import_dir(store, legacy_dir)
         if args.json:
             emit_json(counts)
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         source = _existing(proj.work_tree / str(proj.config["export"]["dir"]))
     else:
         raise FloatError("a bare repository has no export on disk; pass --from DIR")
-    store = proj.open_store()
+    store = open_built(proj)
     result = importer.import_dir(store, source)
     if args.json:
         emit_json(result.as_json())

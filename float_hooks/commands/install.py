@@ -16,12 +16,12 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from float_hooks import background
 from float_hooks.atomic import write_atomic
 from float_hooks.commands import _common
 from float_hooks.errors import EXIT_ERROR, FloatError
 from float_hooks.output import emit, error
 from float_hooks.repo.git import Git
-from float_hooks.triggers import background
 from float_hooks.triggers.hooks import HOOKS
 
 HELP = "install plain git hooks (pre-commit, post-commit, post-merge, post-checkout, post-rewrite)"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 
 from float_hooks.commands import _common
+from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json, error, table
 from float_hooks.store import sqlguard
 
@@ -24,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
-    proj.open_store().close()  # create/upgrade the schema first; the query itself is read-only
+    open_built(proj).close()  # create/upgrade the schema first; the query itself is read-only
     store = proj.open_readonly()
     try:
         result = sqlguard.run(store.conn, args.sql, max_rows=max(args.max_rows, 0),

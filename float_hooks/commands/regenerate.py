@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 
 from float_hooks.commands import _common
+from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json, emit_json_rows
 
 HELP = ("write context for stale and pending folders now, children before parents, with the"
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     proj = _common.settled(_common.project(args))
     _common.require_initialised(proj)
-    store = proj.open_store()
+    store = open_built(proj)
     try:
         if args.dry_run:
             planned = run.plan(proj, store, args.paths or None, force=args.all)

@@ -4,7 +4,7 @@ import argparse
 
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json
-from float_hooks.store.folder_context import folder_document
+from float_hooks.reads.show import folder_document
 
 HELP = "a folder's context, children, status, decisions, questions and references"
 

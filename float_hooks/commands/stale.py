@@ -4,8 +4,9 @@ import argparse
 
 from float_hooks.commands import _common
 from float_hooks.errors import EXIT_FOUND
+from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json
-from float_hooks.store.folder_context import stale_list
+from float_hooks.reads.stale import stale_list
 
 HELP = "list folders whose context is stale, with the files that changed"
 
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from float_hooks.reads import history
 
     proj = _common.settled(_common.project(args))
-    store = proj.open_store()
+    store = open_built(proj)
     items = stale_list(store.conn, history.of(proj, many=True))
     if args.json:
         emit_json(items)

@@ -37,7 +37,7 @@ def run_sync(proj: Project, args: argparse.Namespace, *, staged: bool, rev: str 
     that says what it brought in."""
     from float_hooks.map import build
 
-    store = proj.open_store(build=False)
+    store = proj.open_store()
     progress = Progress("float-hooks: hashing folders")
     try:
         if store.is_built():

@@ -3,8 +3,9 @@ from __future__ import annotations
 import argparse
 
 from float_hooks.commands import _common
+from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json
-from float_hooks.store.folder_context import why
+from float_hooks.reads.stale import why
 
 HELP = "why a folder is stale: the files changed since its context was written, and the child"\
        " folders that carried each change up"
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from float_hooks.reads import history
 
     proj = _common.settled(_common.project(args))
-    store = proj.open_store()
+    store = open_built(proj)
     info = why(store.conn, args.path, history.of(proj))
     if args.json:
         emit_json(info)

@@ -1,6 +1,6 @@
 """Applying a set of file changes to the store: files, Merkle folder hashes and the per-folder
 record of what changed since its context was written (what then happens to authored content
-of folders that moved, vanished or came back is carry.py's).
+of folders that moved, vanished or came back is renames.py's and carry.py's).
 
 Every sync, full or incremental, ends here with the same kind of input (path -> old, new), so
 an incremental update and a full rebuild cannot disagree. The work is proportional to the
@@ -10,56 +10,15 @@ changed paths and their ancestors' immediate children.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from float_hooks import paths
+from float_hooks.map import renames
+from float_hooks.map.changes import Applied, Change, Progress
 from float_hooks.repo.git import Entry
 from float_hooks.repo.hashing import FOLDER_MODE, folder_hash
 from float_hooks.store import carry
 from float_hooks.store.db import insert_rows, now, select_in
-
-Change = tuple[Entry | None, Entry | None]  # (old, new)
-Progress = Callable[[int, int], None]
-
-
-class Applied:
-    """What one sync changed. A plain class, not a dataclass: see snapshot.Target."""
-
-    FIELDS = ("files_changed", "folders_changed", "added", "removed", "became_stale",
-              "became_current", "moved", "archived")  # in the order --json prints them
-    __slots__ = FIELDS
-
-    def __init__(self, files_changed: int = 0) -> None:
-        self.files_changed = files_changed
-        self.folders_changed: list[str] = []
-        self.added: list[str] = []
-        self.removed: list[str] = []
-        self.became_stale: list[str] = []
-        self.became_current: list[str] = []
-        self.moved: list[tuple[str, str]] = []
-        self.archived: list[str] = []
-
-    def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.FIELDS}
-
-    def then(self, later: Applied, files_changed: int) -> Applied:
-        """This result followed by ``later``'s, as one sync's (for a first build written in
-        two steps: what ``later`` removed had been added by this one)."""
-        out = Applied(files_changed)
-        gone = set(later.removed)
-        out.removed = [f for f in self.removed if f not in gone]
-        for name in ("added", "folders_changed"):
-            mine = [f for f in getattr(self, name) if f not in gone]
-            seen = set(mine)
-            both = mine + [f for f in getattr(later, name) if f not in seen]
-            setattr(out, name, sorted(both, key=paths.depth, reverse=True))  # deepest first
-        for name in ("became_stale", "became_current", "moved", "archived"):
-            setattr(out, name, getattr(self, name) + getattr(later, name))
-        return out
-
-    def __repr__(self) -> str:
-        return f"Applied({self.as_dict()})"
 
 
 def apply_changes(
@@ -137,7 +96,7 @@ def apply_changes(
     if progress is not None:
         progress(len(ordered), len(ordered))
 
-    carry.move_or_archive(conn, changes, removed_rows, result, stamp)
+    renames.move_or_archive(conn, changes, removed_rows, result, stamp)
     carry.restore_imported(conn, result.added)
     carry.reuse_versions(conn, result.folders_changed)
     _report_status(conn, before, result)

@@ -16,17 +16,20 @@ After a build, :func:`sync` first imports what a commit changed in the committed
 from __future__ import annotations
 
 import sqlite3
+import sys
 from typing import TYPE_CHECKING, Any
 
-from float_hooks import failpoints
+from float_hooks import failpoints, output
+from float_hooks.map.changes import Progress
 from float_hooks.map.sync import SyncResult
 from float_hooks.map.sync import sync as sync_core
+from float_hooks.pages import importer
+from float_hooks.project import Project
 from float_hooks.repo.snapshot import Target
 from float_hooks.store.db import BUILT_KEY, Store, now
+from float_hooks.store.journal import replay
 
 if TYPE_CHECKING:
-    from float_hooks.map.apply import Progress
-    from float_hooks.project import Project
     from float_hooks.store.merge import ImportResult
 
 
@@ -58,8 +61,6 @@ def sync(project: Project, store: Store, target: Target, *, full: bool = False,
         return build(project, store, target, progress)[0]
     skipped: tuple[str, ...] = ()
     if imports:
-        from float_hooks.pages import importer  # only paid for when the export changed
-
         imported = importer.import_if_changed(project, store, target.rev)
         skipped = tuple(imported.errors) if imported is not None else ()
     result = sync_core(project.git, store, target, scope=project.scope(), full=full,
@@ -99,8 +100,7 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
               built: Built) -> None:
     """The authored content of a new DB: the export, then the journal (what was written
     since the export), inside the build's transaction."""
-    from float_hooks.pages import importer, reader
-    from float_hooks.store.journal import replay
+    from float_hooks.pages import reader  # lazy: the YAML reader, ~15 ms on every hook
 
     root = importer.export_root(project)
     found: Any = reader.PageSet()
@@ -121,3 +121,24 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
         store.journal.start(conn)
     if tree is not None:
         store.set_meta(importer.EXPORT_TREE_KEY, tree)
+
+
+def open_built(project: Project, *, create: bool = True) -> Store:
+    """The project's map, opened (:meth:`Project.open_store`) and, if it never was, built from
+    the work tree (a bare repository's HEAD), saying so in one line on stderr."""
+    store = project.open_store(create=create)
+    if store.is_built():
+        return store
+    sys.stderr.write("float-hooks: building the map (first run here; authored content"
+                     " comes from the committed export and the write journal)\n")
+    progress = output.Progress("float-hooks: hashing folders")
+    try:
+        line = ready(project, store, progress)
+    except BaseException:
+        store.close()
+        raise
+    finally:
+        progress.close()
+    if line:
+        sys.stderr.write(f"float-hooks: {line}\n")
+    return store

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import gc
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from float_hooks import failpoints, paths
 from float_hooks.errors import GitError
-from float_hooks.map.apply import Applied, Change, Progress, apply_changes
+from float_hooks.map.apply import apply_changes
+from float_hooks.map.changes import Applied, Change, Progress
 from float_hooks.repo.git import Entry, Git
+from float_hooks.repo.scope import Scope
 from float_hooks.repo.snapshot import (
     Plan,
     Target,
@@ -21,9 +23,8 @@ from float_hooks.repo.snapshot import (
     incremental_plan,
     start_full,
 )
-from float_hooks.store.db import Store, now
+from float_hooks.store.db import BASE_KEY, Store, now
 
-BASE_KEY = "base_commit"  # the commit the synced snapshot is based on ('' = none yet)
 SCOPE_KEY = "scope"  # the exclude rules the files table was built with
 
 
@@ -42,44 +43,6 @@ class SyncResult(NamedTuple):  # not a dataclass: see snapshot.Target
         if self.skipped_pages:
             out["skipped_pages"] = list(self.skipped_pages)
         return out
-
-
-class Scope:
-    """What is scanned: git's view, minus .float/ and the configured excludes."""
-
-    def __init__(self, excludes: list[str]):
-        self.excludes = list(excludes)
-        self._spec: Any = None
-        if self.excludes:
-            import pathspec  # only paid for when excludes are configured
-
-            self._spec = pathspec.GitIgnoreSpec.from_lines(self.excludes)
-
-    def signature(self) -> str:
-        if not self.excludes:
-            return "[]"  # json.dumps([]), without importing json on every hook's path
-        import json
-
-        return json.dumps(self.excludes)
-
-    def includes(self, path: str) -> bool:
-        if paths.is_float_path(path):
-            return False
-        return self._spec is None or not self._spec.match_file(paths.to_git(path))
-
-    def present(self, values: Mapping[str, Entry | None]) -> dict[str, Entry]:
-        """The entries of ``values`` that exist and are in scope (order kept)."""
-        if self._spec is not None:
-            return {p: e for p, e in values.items() if e is not None and self.includes(p)}
-        # no excludes: only .float/ is out (paths.is_float_path, inlined: it runs once per
-        # file of a full sync). Usually nothing is out: C-level checks (paths hold no NUL), then
-        # a C-level copy: 90k files take ~8 ms instead of ~30 ms filtering one by one.
-        top = "/" + paths.FLOAT_DIR
-        below = top + "/"
-        if top in values or None in values.values() or "\0" + below in "\0" + "\0".join(values):
-            return {p: e for p, e in values.items()
-                    if e is not None and not p.startswith(below) and p != top}
-        return dict(values)  # type: ignore[arg-type]  # no None among them
 
 
 def sync(

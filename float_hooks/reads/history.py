@@ -17,9 +17,9 @@ import sqlite3
 from float_hooks import paths
 from float_hooks.errors import GitError
 from float_hooks.project import Project
+from float_hooks.reads.stale import History
 from float_hooks.repo.git import Entry, parse_ls_tree
 from float_hooks.repo.hashing import folder_hashes
-from float_hooks.store.folder_context import History
 
 
 class _Tree:

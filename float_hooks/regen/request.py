@@ -19,9 +19,10 @@ from typing import Any
 
 from float_hooks import paths
 from float_hooks.errors import quoted
+from float_hooks.reads.stale import why
 from float_hooks.regen.summaries import first_line
 from float_hooks.repo.git import Git
-from float_hooks.store.folder_context import JSON_FIELDS, WRITABLE_FIELDS, why
+from float_hooks.store.folder_context import JSON_FIELDS, WRITABLE_FIELDS
 
 HEAD_BYTES = 8192  # read from each file: enough for a heading, a docstring, a manifest
 BATCH_MAX = 256 * 1024  # larger blobs are streamed by a process we stop early

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks.errors import ConfigError, FloatError, NotFound, quoted
+from float_hooks.map.build import open_built
 from float_hooks.project import Project
 from float_hooks.regen import job_queue
 from float_hooks.regen.request import RegenError, Request, build_request
@@ -176,7 +177,7 @@ class _Runner:
 
     def loop_own_store(self) -> None:
         try:
-            store = self.project.open_store()
+            store = open_built(self.project)
             try:
                 self.loop(store)
             finally:

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import IO
 
 from float_hooks.errors import FloatError
+from float_hooks.map.build import open_built
 from float_hooks.project import Project
 
 LOCK_NAME = "worker.lock"  # .float/.gitignore ignores *.lock
@@ -118,7 +119,7 @@ def run(project: Project, *, once: bool, drain: bool, concurrency: int,
     done = 0
     _stop_on_sigterm()
     with WorkerLock(lock_path(project), patience=patience):
-        store = project.open_store()
+        store = open_built(project)
         try:
             regen = regenerator(project)
             while True:

@@ -27,6 +27,7 @@ RESTORE_HINT = (
     "move it aside (or delete it) and run any float-hooks command to rebuild it: authored"
     " content comes back from the committed export and the write journal"
 )
+BASE_KEY = "base_commit"  # meta: the commit the synced snapshot is based on ('' = none yet)
 BUILT_KEY = "built"  # meta: set by the transaction that finished the DB's first build
 _MAGIC = b"SQLite format 3\0"
 

@@ -28,7 +28,7 @@ from typing import Any
 from float_hooks.store import record_format
 from float_hooks.store.carry import IMPORTED, restart_history
 from float_hooks.store.db import now
-from float_hooks.store.folder_context import new_uid
+from float_hooks.store.record_format import new_uid
 from float_hooks.store.schema import AUTHORED_FOLDER_FIELDS
 
 
@@ -84,12 +84,6 @@ class ImportResult:
                              + (f", {c['archived']} archived" if c["archived"] else "")
                              + (f", {c['conflicts']} in conflict" if c["conflicts"] else ""))
         return "; ".join(parts) or "nothing new"
-
-
-def conflict_uid(kind: str, key: str, version: str) -> str:
-    from hashlib import sha256
-
-    return sha256(f"{kind}\0{key}\0{version}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def incoming_lineage(rec: dict[str, Any]) -> tuple[str, list[str]]:
@@ -176,15 +170,16 @@ class Merger:
         return None
 
     def _known_conflict(self, kind: str, key: str, version: str) -> bool:
+        uid = record_format.conflict_uid(kind, key, version)
         return self.conn.execute("SELECT 1 FROM conflicts WHERE uid = ?",
-                                 (conflict_uid(kind, key, version),)).fetchone() is not None
+                                 (uid,)).fetchone() is not None
 
     def _add_conflict(self, kind: str, key: str, side: str, version: str,
                       record: dict[str, Any]) -> None:
         self.conn.execute(
             "INSERT OR IGNORE INTO conflicts(uid, kind, key, side, version, record, source,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (conflict_uid(kind, key, version), kind, key, side, version,
+            (record_format.conflict_uid(kind, key, version), kind, key, side, version,
              json.dumps(record, sort_keys=True, ensure_ascii=False), self.source, now()))
 
     def _drop_settled(self, kind: str, key: str, lineage: set[str]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from float_hooks.errors import FloatError, NotFound, quoted
 from float_hooks.store.db import Store, now
-from float_hooks.store.folder_context import new_uid
+from float_hooks.store.record_format import new_uid
 
 LOG_FIELDS = ("title", "decision", "rationale", "before_state", "after_state", "future_agent",
               "topic", "status", "date", "folder_path", "supersedes")

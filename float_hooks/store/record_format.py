@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterable
+from hashlib import sha256
 from typing import Any
 
 from float_hooks.store.schema import AUTHORED_FOLDER_FIELDS
@@ -216,3 +218,12 @@ def load(conn: sqlite3.Connection, kind: str, key: str) -> dict[str, Any] | None
     if kind == "question":
         return question_record(row)
     return reference_record(row)
+
+
+def conflict_uid(kind: str, key: str, version: str) -> str:
+    """A kept-aside version's uid: the same on every machine that keeps it."""
+    return sha256(f"{kind}\0{key}\0{version}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex

@@ -22,9 +22,9 @@ import time
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
+from float_hooks import background
+from float_hooks.background import MARKER_ENV
 from float_hooks.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, FloatError, quoted
-from float_hooks.triggers import background
-from float_hooks.triggers.background import MARKER_ENV
 
 if TYPE_CHECKING:
     from float_hooks.project import Project
@@ -103,7 +103,7 @@ def _sync(project: Project, name: str) -> Outcome:
     from float_hooks.triggers import after_sync
 
     staged = name in ("pre-commit", CHECK)
-    store = project.open_store(build=False)
+    store = project.open_store()
     try:
         # pre-commit reads the index being committed (GIT_INDEX_FILE: a temporary index for
         # `commit -a` and `commit <paths>`); the post-* hooks read the new HEAD

@@ -34,7 +34,7 @@ def sync_once(project: Project) -> SyncResult:
     # after a post-commit still syncing in the background, not before it (it would then
     # leave the map at the commit rather than the work tree)
     project.wait_for_hooks()
-    store = project.open_store(build=False)
+    store = project.open_store()
     try:
         result = build.sync(project, store, Target("worktree"))
         after_sync.after_sync(project, store, result, "watch")
