@@ -13,6 +13,7 @@ from float_hooks.store.conflicts import settle_by_write
 from float_hooks.store.db import BASE_KEY, Store, now
 from float_hooks.store.record_format import new_uid
 from float_hooks.store.schema import AUTHORED_FOLDER_FIELDS
+from float_hooks.store.staleness import STATUSES
 
 JSON_FIELDS = ("map_children", "context_patterns")
 WRITABLE_FIELDS = ("map_summary", "map_children", "context_what", "context_why",
@@ -48,7 +49,7 @@ def status_counts(store: Store) -> dict[str, Any]:
     counts = {"files": conn.execute("SELECT count(*) FROM files").fetchone()[0]}
     counts["folders"] = conn.execute("SELECT count(*) FROM folders").fetchone()[0]
     by_status = dict(conn.execute("SELECT status, count(*) FROM folders GROUP BY status"))
-    for status in ("pending", "current", "stale"):
+    for status in STATUSES:
         counts[status] = by_status.get(status, 0)
     counts["head"] = store.get_meta(BASE_KEY) or None
     counts["snapshot"] = store.get_meta("snapshot")

@@ -5,11 +5,13 @@ Append new migrations; never edit one that has shipped. A migration may have a P
 
 from __future__ import annotations
 
+from float_hooks.store.staleness import STATUS_SQL
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
         "seed tables with staleness, uids and meta",
-        """
+        f"""
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 
         -- Derived facts (files, hashes, folder hashes) next to authored content (map_*,
@@ -33,10 +35,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             ai_model TEXT,
             ai_updated TEXT,
             uid TEXT UNIQUE,
-            status TEXT GENERATED ALWAYS AS (
-                CASE WHEN context_hash IS NULL THEN 'pending'
-                     WHEN context_hash = source_hash THEN 'current'
-                     ELSE 'stale' END) VIRTUAL
+            status TEXT GENERATED ALWAYS AS ({STATUS_SQL}) VIRTUAL
         );
         CREATE INDEX folders_parent ON folders(parent_path);
         CREATE INDEX folders_status ON folders(status);
