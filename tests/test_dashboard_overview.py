@@ -14,9 +14,10 @@ from float_hooks.store.db import Store
 from float_hooks.store.folder_context import set_context
 from tests.pg_server import PgServer, pg_server, pg_url  # noqa: F401
 from tests.webhook_support import Origin, app_config, post, wait_idle
-from webhook import create_app, dashboard_data
-from webhook.deliveries import Queue
-from webhook.maps import map_path
+from webhook import create_app
+from webhook.dashboard import sqlite_data
+from webhook.queues.sqlite_queue import Queue
+from webhook.storage.maps import map_path
 
 
 def test_overview_reads_the_queue_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,10 +51,10 @@ def test_overview_reads_the_queue_once(tmp_path: Path, monkeypatch: pytest.Monke
     finally:
         q.close()
 
-    repos = dashboard_data.repositories(data_dir)
+    repos = sqlite_data.repositories(data_dir)
     assert len(repos) == 3
-    apart = [dashboard_data.summary(data_dir, r,
-                                    deliveries_limit=dashboard_data.DELIVERIES_OVERVIEW)
+    apart = [sqlite_data.summary(data_dir, r,
+                                    deliveries_limit=sqlite_data.DELIVERIES_OVERVIEW)
              for r in repos]  # each repository on its own, as its page reads it
     opened: list[Path] = []
 
@@ -62,21 +63,21 @@ def test_overview_reads_the_queue_once(tmp_path: Path, monkeypatch: pytest.Monke
             opened.append(args[0])
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(dashboard_data, "Queue", Counted)
-    together = dashboard_data.overview(data_dir)
+    monkeypatch.setattr(sqlite_data, "Queue", Counted)
+    together = sqlite_data.overview(data_dir)
     assert len(opened) == 1  # not 1 + one per repository
     assert together == apart
     widgets = next(r for r in together if r["key"] == "acme/widgets")
     assert widgets["map"]["stale"][0]["path"] == "/src"  # its map was read
-    assert [len(r["deliveries"]) for r in together] == [dashboard_data.DELIVERIES_OVERVIEW] * 3
+    assert [len(r["deliveries"]) for r in together] == [sqlite_data.DELIVERIES_OVERVIEW] * 3
     assert {r["problem"] for r in together if r["key"] != "acme/widgets"} \
         == {"no map yet (being built, or no push to the tracked branch)"}
 
 
 def test_pg_overview_asks_postgresql_three_times(pg_url: str,  # noqa: F811
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from webhook import dashboard_pg
-    from webhook.pg_store import PgStore, apply_schema, connect_pool
+    from webhook.dashboard import pg_data
+    from webhook.queues.pg_store import PgStore, apply_schema, connect_pool
 
     apply_schema(pg_url)
     store = PgStore(connect_pool(pg_url))
@@ -98,7 +99,7 @@ def test_pg_overview_asks_postgresql_three_times(pg_url: str,  # noqa: F811
             return real(self)
 
         monkeypatch.setattr(PgStore, "connection", counted)
-        together = dashboard_pg.overview(store)
+        together = pg_data.overview(store)
         assert len(asked) == 2  # the repositories, then their summaries: not per repository
         assert [r["key"] for r in together] == list(reversed(names))  # latest delivery first
         for r in together:
@@ -111,7 +112,7 @@ def test_pg_overview_asks_postgresql_three_times(pg_url: str,  # noqa: F811
                                             "via_children": []}]
         assert [j["path"] for j in widgets["map"]["jobs"]] == ["/docs"]
         assert together[0]["map"] is None and together[0]["problem"].startswith("no map yet")
-        assert dashboard_pg.summary(store, widgets, deliveries_limit=30)["deliveries"][-1][
+        assert pg_data.summary(store, widgets, deliveries_limit=30)["deliveries"][-1][
             "delivery"] == "acme/widgets-0"
     finally:
         store.pool.close()

@@ -9,11 +9,11 @@ from itertools import islice
 from pathlib import Path
 
 from tests.pg_server import pg_server, pg_url  # noqa: F401
-from webhook import events, stream
-from webhook.pg_events import PgEventLog
+from webhook.events import event_log, stream
+from webhook.events.pg_log import PgEventLog
 
 
-def opening(log: events.EventLog, repo: str | None, after: int | None) -> list[str]:
+def opening(log: event_log.EventLog, repo: str | None, after: int | None) -> list[str]:
     """The first chunks a stream sends: its preamble, then a gap or the first events."""
     body = stream.EventStream(log, repo, after, 5.0, held_slot())
     try:
@@ -37,7 +37,7 @@ def gap_of(chunk: str) -> dict[str, object]:
 
 
 def test_embedded_log_marks_what_it_trimmed_and_the_stream_says_so(tmp_path: Path) -> None:
-    log = events.SqliteEventLog(tmp_path, keep=150)
+    log = event_log.SqliteEventLog(tmp_path, keep=150)
     try:
         assert log.trimmed_through(None) == 0
         ids = [log.append("acme/a", "sync", {"n": i}) for i in range(300)]

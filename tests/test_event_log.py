@@ -1,6 +1,6 @@
-"""The embedded event log (webhook/events.py): ids, filtering, the bounded backlog, waiting for
-another process's append, an append that cannot fail its caller, and the stream's keep-alive
-and resume in process."""
+"""The embedded event log (webhook/events/event_log.py): ids, filtering, the bounded backlog,
+waiting for another process's append, an append that cannot fail its caller, and the stream's
+keep-alive and resume in process."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ import pytest
 
 from tests.gitrepo import PROJECT_ROOT
 from tests.webhook_support import app_config, auth
-from webhook import create_app, events, stream
+from webhook import create_app
+from webhook.events import event_log, publish, stream
 from webhook.settings import load
 
 
 def test_append_since_and_the_bounded_backlog(tmp_path: Path) -> None:
-    log = events.SqliteEventLog(tmp_path, keep=150)
+    log = event_log.SqliteEventLog(tmp_path, keep=150)
     try:
         assert log.latest() == 0 and log.since(None, 0) == []
         ids = [log.append("acme/a" if i % 2 else "acme/b", "sync", {"n": i}) for i in range(300)]
@@ -38,11 +39,11 @@ def test_append_since_and_the_bounded_backlog(tmp_path: Path) -> None:
 
 
 def test_wait_wakes_for_another_process(tmp_path: Path) -> None:
-    log = events.SqliteEventLog(tmp_path)
+    log = event_log.SqliteEventLog(tmp_path)
     try:
         top = log.latest()
         assert log.wait(top, 0.05) is False  # nothing new: times out
-        code = ("import sys; from pathlib import Path; from webhook.events import "
+        code = ("import sys; from pathlib import Path; from webhook.events.event_log import "
                 "SqliteEventLog; SqliteEventLog(Path(sys.argv[1])).append('acme/a', "
                 "'delivery', {'state': 'received'})")
         child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=PROJECT_ROOT)
@@ -63,9 +64,9 @@ def test_wait_wakes_for_another_process(tmp_path: Path) -> None:
 
 def test_emit_never_fails_its_caller(tmp_path: Path) -> None:
     settings = load({"FLOAT_WEBHOOK_SECRET": "s", "FLOAT_DATA_DIR": str(tmp_path / "d")}, {})
-    assert events.emit(settings, "acme/a", "sync", {"x": float("nan")}) is None  # not JSON
-    assert events.emit(settings, "acme/a", "sync", {"big": "x" * 70_000}) is None
-    assert events.emit(settings, "acme/a", "sync", {"ok": 1}) == 1
+    assert publish.emit(settings, "acme/a", "sync", {"x": float("nan")}) is None  # not JSON
+    assert publish.emit(settings, "acme/a", "sync", {"big": "x" * 70_000}) is None
+    assert publish.emit(settings, "acme/a", "sync", {"ok": 1}) == 1
 
 
 def test_stream_in_process_keepalive_and_resume(tmp_path: Path,
@@ -73,9 +74,9 @@ def test_stream_in_process_keepalive_and_resume(tmp_path: Path,
     monkeypatch.setattr(stream, "KEEPALIVE_SECONDS", 0.2)
     app = create_app(app_config(tmp_path, FLOAT_WORKER="off", FLOAT_STREAM_SECONDS="2"))
     settings = app.extensions["float_settings"]
-    first = events.emit(settings, "acme/widgets", "sync", {"head": "a" * 40})
-    events.emit(settings, "other/repo", "sync", {"head": "b" * 40})
-    second = events.emit(settings, "acme/widgets", "context", {"path": "/src"})
+    first = publish.emit(settings, "acme/widgets", "sync", {"head": "a" * 40})
+    publish.emit(settings, "other/repo", "sync", {"head": "b" * 40})
+    second = publish.emit(settings, "acme/widgets", "context", {"path": "/src"})
     assert first is not None and second is not None
     client = app.test_client()
     r = client.get("/repos/acme/widgets/events", headers={**auth(), "Last-Event-ID": "0"},

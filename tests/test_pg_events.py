@@ -1,4 +1,4 @@
-"""The PostgreSQL event log (webhook/pg_events.py) against a real server: ids are monotonic,
+"""The PostgreSQL event log (webhook/events/pg_log.py) against a real server: ids are monotonic,
 ``since`` filters and pages, the log keeps the last N events per repository, and ``wait`` in
 one process wakes when another process appends."""
 
@@ -10,7 +10,7 @@ import threading
 
 from tests.gitrepo import PROJECT_ROOT
 from tests.pg_server import pg_server, pg_url  # noqa: F401
-from webhook.pg_events import PgEventLog
+from webhook.events.pg_log import PgEventLog
 
 
 def test_append_since_and_trim(pg_url: str) -> None:  # noqa: F811
@@ -37,7 +37,7 @@ def test_append_since_and_trim(pg_url: str) -> None:  # noqa: F811
 
 APPEND = """
 import sys, time
-from webhook.pg_events import PgEventLog
+from webhook.events.pg_log import PgEventLog
 log = PgEventLog(sys.argv[1])
 sys.stdin.readline()  # go
 print(log.append("acme/x", "context", {"path": "/src"}), flush=True)
@@ -84,8 +84,8 @@ def test_ids_and_answer_seqs_become_visible_in_order(pg_url: str) -> None:  # no
     a reader that moved past a higher one: appends and answers commit in order."""
     import psycopg
 
-    from webhook.pg_events import APPEND_LOCK
-    from webhook.pg_store import PgStore, apply_schema, connect_pool
+    from webhook.events.pg_log import APPEND_LOCK
+    from webhook.queues.pg_store import PgStore, apply_schema, connect_pool
 
     apply_schema(pg_url)
     log = PgEventLog(pg_url)

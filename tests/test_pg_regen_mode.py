@@ -11,16 +11,16 @@ import pytest
 
 from tests.gitrepo import GitRepo
 from tests.pg_server import pg_server, pg_url  # noqa: F401
-from webhook import pg_sync
-from webhook.pg_store import apply_schema
+from webhook.queues.pg_store import apply_schema
 from webhook.settings import load
+from webhook.work import pg_sync
 
 
 def test_each_delivery_decides_remote_regeneration(synced: GitRepo, tmp_path: Path,
                                                    pg_url: str,  # noqa: F811
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from float_hooks.store.db import Store
-    from webhook.pg_queue import PgContext
+    from webhook.queues.pg_queue import PgContext
 
     apply_schema(pg_url)
     ctx = PgContext(load({"FLOAT_WEBHOOK_SECRET": "s", "FLOAT_DATABASE_URL": pg_url,

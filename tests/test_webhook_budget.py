@@ -24,7 +24,7 @@ from tests.webhook_support import (
     wait_for,
 )
 from webhook import create_app
-from webhook.deliveries import OwnerLock, Queue, worker_id
+from webhook.queues.sqlite_queue import OwnerLock, Queue, worker_id
 
 
 def alias_page(levels: int = 9) -> str:
@@ -100,7 +100,7 @@ def test_the_alias_page_under_the_memory_budget(tmp_path: Path) -> None:
 
 
 def test_the_memory_limit_holds_in_the_job_process() -> None:
-    code = ("from webhook.job import _limit_memory; _limit_memory(200)\n"
+    code = ("from webhook.work.job import _limit_memory; _limit_memory(200)\n"
             "small = bytearray(50 * 2**20)\n"
             "try:\n    bytearray(400 * 2**20)\nexcept MemoryError:\n    print('refused')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from tests.webhook_support import ZERO, app_config, post, rows, signed
 from webhook import create_app
-from webhook.github import MAX_BODY
+from webhook.intake.github import MAX_BODY
 
 SHA = "a" * 40
 
@@ -228,7 +228,7 @@ def test_read_body_follows_pep_3333() -> None:
 
     from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-    from webhook.github import read_body
+    from webhook.intake.github import read_body
 
     class Trickle(io.BytesIO):  # a server's stream may hand out less than asked for
         def read(self, size: int | None = -1) -> bytes:

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from tests.webhook_support import ZERO, app_config, rows, signed
 from webhook import create_app
-from webhook.github import MAX_BODY
+from webhook.intake.github import MAX_BODY
 
 
 @pytest.fixture

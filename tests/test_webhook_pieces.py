@@ -11,9 +11,9 @@ from flask import Flask
 
 from tests.webhook_support import ZERO, app_config, post, wait_for
 from webhook import create_app
-from webhook.deliveries import Queue
-from webhook.github import signature, verify
+from webhook.intake.github import signature, verify
 from webhook.names import InvalidName, repo_dir, split
+from webhook.queues.sqlite_queue import Queue
 from webhook.settings import SettingsError, load
 
 
@@ -113,10 +113,10 @@ def test_requests_never_checkpoint_and_idle_workers_do(tmp_path: Path) -> None:
     app = create_app(app_config(tmp_path, FLOAT_WORKER="off"))
     post_ignored_pushes(app, 400)
     data = tmp_path / "data"
-    from webhook.github import queue
+    from webhook.queues.intake import sqlite_queue as queue
 
     request_queue = queue(app.extensions["float_settings"])
-    from webhook.deliveries import REQUEST_CHECKPOINT_PAGES
+    from webhook.queues.sqlite_queue import REQUEST_CHECKPOINT_PAGES
 
     assert request_queue.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] \
         == REQUEST_CHECKPOINT_PAGES
@@ -176,7 +176,7 @@ def test_a_worker_run_until_idle_checkpoints(tmp_path: Path) -> None:
 
 def test_worker_starts_a_job_only_after_a_quiet_moment(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from webhook import worker as worker_module
+    from webhook.work import worker as worker_module
 
     app = create_app(app_config(tmp_path, FLOAT_WORKER="off"))
     w = app.extensions["float_worker"]

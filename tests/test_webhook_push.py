@@ -28,7 +28,7 @@ from tests.webhook_support import (
     wait_idle,
 )
 from webhook import create_app
-from webhook.deliveries import Queue
+from webhook.queues.sqlite_queue import Queue
 
 Factory = Callable[..., Flask]
 
@@ -426,8 +426,8 @@ def test_leases_renew_and_shutdown_hands_back(tmp_path: Path) -> None:
 def test_read_api_answers_503_while_a_map_is_being_built(
         make_app: Factory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from float_hooks.store.db import Store
-    from webhook import api
-    from webhook.maps import map_path
+    from webhook.api import rest
+    from webhook.storage.maps import map_path
 
     app = make_app(FLOAT_WORKER="off")
     path = map_path(tmp_path / "data", "acme/widgets")
@@ -435,7 +435,7 @@ def test_read_api_answers_503_while_a_map_is_being_built(
     Store.open(path, create=True).conn.close()  # a new map, still under its rollback journal
     builder = sqlite3.connect(path, isolation_level=None)
     builder.execute("BEGIN EXCLUSIVE")  # what a first sync holds while it writes
-    monkeypatch.setattr(api, "READ_TIMEOUT", 0.2)
+    monkeypatch.setattr(rest, "READ_TIMEOUT", 0.2)
     try:
         r = app.test_client().get("/repos/acme/widgets/status", headers=auth())
         assert r.status_code == 503 and r.headers["Retry-After"] == "5"

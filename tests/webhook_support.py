@@ -25,8 +25,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.gitrepo import PROJECT_ROOT, GitRepo, init_repo
-from webhook.deliveries import Queue
-from webhook.github import signature
+from webhook.intake.github import signature
+from webhook.queues.sqlite_queue import Queue
 
 SECRET = "test-secret"
 TOKEN = "api-token"

@@ -46,13 +46,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     keys, e.g. ``TESTING``, go to Flask's own config)."""
     # imported here, not at module level: `python -m webhook.worker` imports this package
     # first, and must not find its own module already imported; and a job process
-    # (`python -m webhook.job`) has no use for Flask (~0.13 s of imports)
+    # (`python -m webhook.work.job`) has no use for Flask (~0.13 s of imports)
     from flask import Flask
     from werkzeug.exceptions import HTTPException
 
-    from webhook import github
     from webhook import settings as settings_mod
-    from webhook.deliveries import Queue
+    from webhook.intake import github
+    from webhook.queues.sqlite_queue import Queue
     from webhook.worker import Worker
 
     settings = settings_mod.load(config)
@@ -61,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in (config or {}).items() if not k.startswith("FLOAT_")})
     app.extensions["float_settings"] = settings
     if settings.database_url:
-        from webhook.pg_store import apply_schema
+        from webhook.queues.pg_store import apply_schema
 
         apply_schema(settings.database_url)  # fail at start-up when PostgreSQL is unusable
     else:
@@ -80,11 +80,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             worker.start()  # and again on each request in a process forked after this
         atexit.register(worker.stop, 10.0)
 
-    from webhook import api, dashboard, mcp_http, stream
+    from webhook.api import mcp_http, rest
+    from webhook.dashboard import views
+    from webhook.events import stream
 
-    app.register_blueprint(api.bp)
+    app.register_blueprint(rest.bp)
     app.register_blueprint(stream.bp)
-    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(views.bp)
     # every request passes the Endpoint: POST /webhook is answered there, the rest by Flask
     app.wsgi_app = github.Endpoint(settings, worker, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = mcp_http.Endpoint(settings, app.wsgi_app)  # type: ignore[method-assign]

@@ -27,7 +27,7 @@ from typing import Any, cast
 from procrastinate import RetryStrategy
 
 from float_hooks.errors import quoted
-from webhook.pg_queue import REGEN_QUEUE, REGEN_TASK, PgContext, run_worker
+from webhook.queues.pg_queue import REGEN_QUEUE, REGEN_TASK, PgContext, run_worker
 from webhook.settings import Settings, for_process
 
 log = logging.getLogger("webhook")

@@ -30,10 +30,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from float_hooks.repo.git import lower_priority
-from webhook import events, export_push, pipeline
-from webhook.deliveries import BACKOFF_SECONDS, Delivery, OwnerLock, Queue, worker_id
-from webhook.job import BudgetExceeded, JobProcess
+from webhook.events import publish
+from webhook.queues.sqlite_queue import BACKOFF_SECONDS, Delivery, OwnerLock, Queue, worker_id
 from webhook.settings import Settings, for_process
+from webhook.work import export_push, pipeline
+from webhook.work.job import BudgetExceeded, JobProcess
 
 log = logging.getLogger("webhook")
 
@@ -289,8 +290,8 @@ class Worker:
                     retry_in=retry_in)
 
     def _event(self, d: Delivery, state: str, **extra: Any) -> None:
-        """A ``delivery`` event for the event stream (events.py); never raises."""
-        events.emit(self.settings, d.repo, "delivery", {
+        """A ``delivery`` event for the event stream (event_log.py); never raises."""
+        publish.emit(self.settings, d.repo, "delivery", {
             "delivery": d.delivery, "state": state, "kind": d.kind, "ref": d.ref,
             "after": d.after, **extra})
 
@@ -321,8 +322,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, Any] | None = None
             print("webhook.worker: --until-idle is for the embedded SQLite queue",
                   file=sys.stderr)
             return 2
-        from webhook import pg_sync
-        from webhook.pg_queue import SYNC_QUEUE, SYNC_TASK, run_worker
+        from webhook.queues.pg_queue import SYNC_QUEUE, SYNC_TASK, run_worker
+        from webhook.work import pg_sync
 
         return run_worker(settings, SYNC_QUEUE, SYNC_TASK, pg_sync.run_job,
                           settings.worker_threads)

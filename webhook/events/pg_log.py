@@ -2,7 +2,7 @@
 repository (a delivery recorded, a sync done, a folder regenerated), for clients that follow
 it from any web host.
 
-The interface and the event are events.py's (``EventLog``, ``Event``); events.open_event_log
+The interface and the event are event_log.py's (``EventLog``, ``Event``); events.open_event_log
 picks this log when ``FLOAT_DATABASE_URL`` is set. Events live in ``float_events`` (a
 ``bigserial`` id: monotonic across hosts, gaps allowed), at most ``keep`` per repository: each
 append deletes the repository's events older than its last ``keep`` in the same transaction,
@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from webhook.events import Event, encoded, iso
+from webhook.events.event_log import Event, encoded, iso
 
 CHANNEL = "float_events"
 KEEP = 1000

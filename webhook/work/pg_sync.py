@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks.store.db import BASE_KEY
-from webhook import export_push, pipeline
-from webhook.deliveries import BACKOFF_SECONDS, Delivery
-from webhook.job import BudgetExceeded, JobProcess
-from webhook.maps import map_meta, map_path
-from webhook.pg_queue import PgContext
-from webhook.pipeline import BRANCH_KEY
+from webhook.queues.pg_queue import PgContext
+from webhook.queues.sqlite_queue import BACKOFF_SECONDS, Delivery
+from webhook.storage.maps import map_meta, map_path
+from webhook.work import export_push, pipeline
+from webhook.work.job import BudgetExceeded, JobProcess
+from webhook.work.pipeline import BRANCH_KEY
 
 log = logging.getLogger("webhook")
 
@@ -152,11 +152,11 @@ def _failed(ctx: PgContext, repo: str, full_name: str, rows: list[dict[str, Any]
 
 def _delivery_events(ctx: PgContext, rows: list[dict[str, Any]], state: str,
                      **extra: Any) -> None:
-    """A ``delivery`` event per settled row, on the shared log (events.py; never raises)."""
-    from webhook import events
+    """A ``delivery`` event per settled row, on the shared log (event_log.py; never raises)."""
+    from webhook.events import publish
 
     for r in rows:
-        events.emit(ctx.settings, r["repo"], "delivery", {
+        publish.emit(ctx.settings, r["repo"], "delivery", {
             "delivery": r["delivery"], "state": state, "kind": r["kind"], "ref": r["ref"],
             "after": r["after"], **{k: v for k, v in extra.items() if v is not None}})
 
@@ -225,7 +225,7 @@ def request_regeneration(ctx: PgContext, repo: str, info: dict[str, Any], store:
     """Hand the ready folders to the regeneration workers (children before parents)."""
     from float_hooks.regen.request import build_request
     from float_hooks.repo.git import Git
-    from webhook.mirror import mirror_path
+    from webhook.storage.mirror import mirror_path
 
     head = store.get_meta(HEAD_KEY) or store.get_meta(BASE_KEY)
     mirror = mirror_path(ctx.settings.data_dir, info["full_name"])

@@ -29,10 +29,10 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.repo.git import Git
 from float_hooks.store.db import Store
-from webhook.github import read_body
+from webhook.events.stream import authorized
+from webhook.intake.github import read_body
 from webhook.names import InvalidName, check, repo_key
 from webhook.settings import Settings
-from webhook.stream import authorized
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/mcp"
@@ -45,9 +45,9 @@ class ServerMap:
     """One repository's map on the server, for agent_tools (one request's worth)."""
 
     def __init__(self, settings: Settings, full_name: str):
-        from webhook.maps import map_path
-        from webhook.mirror import mirror_path
-        from webhook.pipeline import MirrorProject
+        from webhook.storage.maps import map_path
+        from webhook.storage.mirror import mirror_path
+        from webhook.work.pipeline import MirrorProject
 
         self.settings = settings
         self.full_name = full_name
@@ -72,8 +72,8 @@ class ServerMap:
         return self._readonly
 
     def freshness(self, store: Store) -> dict[str, Any]:
-        from webhook.deliveries import Queue
-        from webhook.pipeline import BRANCH_KEY
+        from webhook.queues.sqlite_queue import Queue
+        from webhook.work.pipeline import BRANCH_KEY
 
         q = Queue(self.settings.data_dir, create=False)
         try:

@@ -4,7 +4,7 @@ What a delivery makes the worker do is chosen by whoever can push: a pushed expo
 huge tree, a repository's own regenerator. Done in the server's process, a page that takes
 the parser minutes would hold the interpreter lock that answering GitHub needs, and gunicorn
 would kill the whole server process as unresponsive, again on every retry. So each worker
-thread hands its deliveries to a job process (``python -m webhook.job``), one at a time:
+thread hands its deliveries to a job process (``python -m webhook.work.job``), one at a time:
 
 - **time**: the worker waits for the answer up to ``FLOAT_DELIVERY_TIMEOUT`` seconds, then
   kills the job process's whole process group (git and regenerator commands included);
@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from float_hooks.regen.env import scrubbed
-from webhook.deliveries import Delivery
+from webhook.queues.sqlite_queue import Delivery
 from webhook.settings import Settings
 
 IDLE_SECONDS = 300.0
@@ -129,7 +129,7 @@ class JobProcess:
     def _start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "webhook.job", str(self.settings.delivery_memory_mb),
+            [sys.executable, "-m", "webhook.work.job", str(self.settings.delivery_memory_mb),
              str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
             env=job_environment(os.environ, self.settings), cwd=self.settings.data_dir,
@@ -226,7 +226,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _answer(line: bytes, memory_mb: int) -> dict[str, Any]:
-    from webhook import pipeline
+    from webhook.work import pipeline
 
     try:
         request = json.loads(line)

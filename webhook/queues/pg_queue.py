@@ -33,7 +33,7 @@ from typing import Any
 from procrastinate import App, PsycopgConnector, SyncPsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 
-from webhook.pg_store import PgStore, apply_schema, connect_pool
+from webhook.queues.pg_store import PgStore, apply_schema, connect_pool
 from webhook.settings import Settings
 
 log = logging.getLogger("webhook")

@@ -1,7 +1,7 @@
 """What the server keeps in PostgreSQL (``FLOAT_DATABASE_URL``): deliveries, each repository's
 read model, and every regeneration answer.
 
-- ``float_deliveries``: the same rows and states as the embedded queue (deliveries.py), so
+- ``float_deliveries``: the same rows and states as the embedded queue (sqlite_queue.py), so
   ``/deliveries`` answers alike in both modes. The order and the one-at-a-time rule per
   repository come from procrastinate's ``lock`` (pg_queue.py); a sync job claims every open
   row of its repository at once and settles them together (the later ones coalesced).

@@ -1,5 +1,5 @@
 """What the dashboard shows, read from the delivery queue and each repository's map: plain
-dicts for the templates (dashboard.py renders them; Jinja escapes every value).
+dicts for the templates (views.py renders them; Jinja escapes every value).
 
 Every list is capped (repositories, stale folders, jobs, folders in the tree): a pushed
 repository chooses how many folders it has, and a page must stay cheap to render.
@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks.errors import FloatError, NoDatabase
-from webhook.deliveries import DB_FILE as QUEUE_FILE
-from webhook.deliveries import Queue
-from webhook.maps import map_path, open_map
 from webhook.names import InvalidName
-from webhook.pipeline import BRANCH_KEY
+from webhook.queues.sqlite_queue import DB_FILE as QUEUE_FILE
+from webhook.queues.sqlite_queue import Queue
+from webhook.storage.maps import map_path, open_map
+from webhook.work.pipeline import BRANCH_KEY
 
 MAX_REPOS = 200
 MAX_STALE = 50

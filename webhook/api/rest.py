@@ -19,14 +19,14 @@ from werkzeug.exceptions import (
 )
 
 from float_hooks.errors import LockedDatabase, NoDatabase
-from webhook import events
-from webhook.deliveries import Queue
-from webhook.github import http_error
-from webhook.maps import map_path, open_map
+from webhook.events import publish
+from webhook.events.stream import authorized, repository
+from webhook.intake.github import http_error
 from webhook.names import repo_key
-from webhook.pipeline import BRANCH_KEY
+from webhook.queues.sqlite_queue import Queue
 from webhook.settings import Settings
-from webhook.stream import authorized, repository
+from webhook.storage.maps import map_path, open_map
+from webhook.work.pipeline import BRANCH_KEY
 
 bp = Blueprint("api", __name__)
 READ_TIMEOUT = 10.0  # seconds a read waits for a write to the map (a first build takes a few)
@@ -70,7 +70,7 @@ def _auth() -> None:
 def _pg() -> Any:
     """PostgreSQL mode: the read model every sync publishes (pg_store), the same on every
     web host."""
-    from webhook.pg_queue import intake
+    from webhook.queues.pg_queue import intake
 
     return intake(_settings()).ctx.store
 
@@ -176,7 +176,7 @@ def resync(owner: str, repo: str) -> Any:
     settings = _settings()
     delivery = f"resync-{uuid.uuid4()}"
     if settings.database_url:
-        from webhook.pg_queue import intake
+        from webhook.queues.pg_queue import intake
 
         intake(settings).record(delivery, "resync", repo_key(full_name), full_name)
     else:
@@ -186,6 +186,6 @@ def resync(owner: str, repo: str) -> Any:
         finally:
             q.close()
         current_app.extensions["float_worker"].notify()
-    events.emit(settings, repo_key(full_name), "delivery",
+    publish.emit(settings, repo_key(full_name), "delivery",
                 {"delivery": delivery, "state": "received", "kind": "resync"})
     return jsonify(status="queued", delivery=delivery, repository=full_name), 202

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from float_hooks.triggers.live_events import event_time
 
 if TYPE_CHECKING:
-    from webhook.settings import Settings
+    pass
 
 log = logging.getLogger("webhook")
 
@@ -270,34 +270,3 @@ class SqliteEventLog:
             self.conn.close()
 
 
-def open_event_log(settings: Settings) -> EventLog:
-    """The event log the settings name: PostgreSQL's with ``FLOAT_DATABASE_URL`` (every host
-    sees every event), else the embedded one in the data directory."""
-    if settings.database_url is not None:
-        from webhook.pg_events import PgEventLog  # the postgres extra: only when asked for
-
-        return PgEventLog(settings.database_url)
-    return SqliteEventLog(settings.data_dir)
-
-
-_shared: dict[tuple[int, Path], EventLog] = {}
-_shared_lock = threading.Lock()
-
-
-def shared(settings: Settings) -> EventLog:
-    """This process's log for ``settings`` (opened once, shared by its threads)."""
-    key = (os.getpid(), settings.data_dir)
-    with _shared_lock:
-        found = _shared.get(key)
-        if found is None:
-            found = _shared[key] = open_event_log(settings)
-        return found
-
-
-def emit(settings: Settings, repo: str, kind: str, data: dict[str, Any]) -> int | None:
-    """Append an event; an error is logged, never raised (events are notifications)."""
-    try:
-        return shared(settings).append(repo, kind, data)
-    except Exception:  # a full disk, a lock held past WRITE_DEADLINE: the work goes on
-        log.exception("could not record a %s event for %s", kind, repo)
-        return None

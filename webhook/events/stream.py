@@ -4,7 +4,7 @@
 Each event is ``id: N``, ``event: <kind>`` and one ``data:`` line holding the event as JSON
 (``{"id", "repo", "kind", "data", "at"}``, the lines ``float-hooks watch --events`` prints).
 A client that reconnects with ``Last-Event-ID`` (browsers' EventSource does it by itself; or
-``?after=N``) gets what it missed, as far back as the log keeps (events.KEEP); if the log
+``?after=N``) gets what it missed, as far back as the log keeps (event_log.KEEP); if the log
 has dropped some of it since, an ``event: gap`` comes first (reload: events were missed). A new
 stream starts at the newest event. A comment line every KEEPALIVE_SECONDS keeps proxies from closing
 an idle stream and finds clients that went away.
@@ -34,8 +34,8 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import BadRequest, Forbidden, ServiceUnavailable, Unauthorized
 from werkzeug.wrappers import Response as BaseResponse
 
-from webhook import events
-from webhook.github import http_error
+from webhook.events import event_log, publish
+from webhook.intake.github import http_error
 from webhook.names import InvalidName, check, repo_key
 from webhook.settings import Settings
 
@@ -115,7 +115,7 @@ def _start_after() -> int | None:
     return int(value.strip())
 
 
-def format_event(event: events.Event) -> bytes:
+def format_event(event: event_log.Event) -> bytes:
     body = json.dumps(event.as_json(), separators=(",", ":"))  # one line: JSON escapes \n
     return f"id: {event.id}\nevent: {event.kind}\ndata: {body}\n\n".encode()
 
@@ -124,7 +124,7 @@ def gap_event(repo: str | None, after: int, trimmed: int) -> bytes:
     """Told first to a client resuming after an id the bounded backlog has since dropped
     events above: what it holds may be stale, so it should reload (the dashboard does)."""
     body = json.dumps({"repo": repo, "kind": "gap", "after": after, "missed_through": trimmed,
-                       "at": events.now()}, separators=(",", ":"))
+                       "at": event_log.now()}, separators=(",", ":"))
     return f"event: gap\ndata: {body}\n\n".encode()
 
 
@@ -132,7 +132,7 @@ class EventStream:
     """The response body: a WSGI iterable whose ``close()`` (called by the server when the
     response ends, however it ends) gives its slot back."""
 
-    def __init__(self, log: events.EventLog, repo: str | None, after: int | None,
+    def __init__(self, log: event_log.EventLog, repo: str | None, after: int | None,
                  lifetime: float, slot: threading.BoundedSemaphore):
         self.log = log
         self.repo = repo
@@ -185,7 +185,7 @@ def open_stream(repo: str | None) -> BaseResponse:
         response.headers["Retry-After"] = "5"
         return response
     try:
-        body = EventStream(events.shared(s), repo, after, s.stream_seconds, slot)
+        body = EventStream(publish.shared(s), repo, after, s.stream_seconds, slot)
     except BaseException:
         slot.release()
         raise

@@ -13,16 +13,17 @@ from float_hooks import config as float_config
 from float_hooks.errors import quoted
 from float_hooks.project import Project
 from float_hooks.repo.git import Git
-from webhook import mirror, status
-from webhook.deliveries import Delivery
-from webhook.maps import map_path
+from webhook.queues.sqlite_queue import Delivery
 from webhook.settings import Settings
+from webhook.storage import mirror
+from webhook.storage.maps import map_path
+from webhook.work import commit_status
 
 log = logging.getLogger("webhook")
 
 BRANCH_KEY = "webhook_branch"  # meta: the branch this repository's map follows
 LIST_LIMIT = 50  # paths listed per kind in a delivery's result (counts are always complete)
-CONTEXT_EVENTS = 200  # folders announced one by one per delivery (events.py)
+CONTEXT_EVENTS = 200  # folders announced one by one per delivery (event_log.py)
 
 
 class Retry(Exception):
@@ -154,7 +155,7 @@ def emit_events(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:
     """The ``sync`` event of a done delivery's result (``out``, process()'s), then a
     ``context`` event per folder whose context was written (the first CONTEXT_EVENTS of them;
     one more event counts the rest)."""
-    from webhook import events
+    from webhook.events import publish
 
     sync = out.get("sync") or {}
     counts = out.get("status") or {}
@@ -163,7 +164,7 @@ def emit_events(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:
         paths = list(sync.get(key) or [])
         return {"paths": paths, "count": int(sync.get(f"{key}_count", len(paths)))}
 
-    events.emit(settings, d.repo, "sync", {
+    publish.emit(settings, d.repo, "sync", {
         "delivery": d.delivery, "head": sync.get("head"), "mode": sync.get("mode"),
         "files_changed": sync.get("files_changed"), "counts": {
             k: counts.get(k) for k in ("files", "folders", "pending", "current", "stale")},
@@ -176,13 +177,13 @@ def emit_context_events(settings: Settings, repo: str, delivery: str | None,
                         written: list[str]) -> None:
     """A ``context`` event per folder written (the first CONTEXT_EVENTS; one more counts the
     rest)."""
-    from webhook import events
+    from webhook.events import publish
 
     for path in written[:CONTEXT_EVENTS]:
-        events.emit(settings, repo, "context", {"delivery": delivery, "path": path,
+        publish.emit(settings, repo, "context", {"delivery": delivery, "path": path,
                                                 "status": "current"})
     if len(written) > CONTEXT_EVENTS:
-        events.emit(settings, repo, "context", {"delivery": delivery, "path": None,
+        publish.emit(settings, repo, "context", {"delivery": delivery, "path": None,
                                                 "more": len(written) - CONTEXT_EVENTS})
 
 
@@ -194,7 +195,7 @@ def report_status(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:
     counts = out.get("status")
     if not settings.github_token or not isinstance(head, str) or not isinstance(counts, dict):
         return
-    out["commit_status"] = status.report(settings.github_api_url, settings.github_token,
+    out["commit_status"] = commit_status.report(settings.github_api_url, settings.github_token,
                                          d.full_name, head, counts)
     if not out["commit_status"]["sent"]:
         log.warning("commit status for %s not sent: %s", d.full_name,

@@ -18,9 +18,9 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from webhook import dashboard_data
+from webhook.dashboard import sqlite_data
+from webhook.events.stream import authorized, challenge, repository, settings
 from webhook.names import repo_key
-from webhook.stream import authorized, challenge, repository, settings
 
 bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
                static_url_path="/dashboard/static")
@@ -49,7 +49,7 @@ def _headers(response: Response) -> Response:
 
 
 def _page(template: str, **values: Any) -> Response:
-    html = render_template(template, generated=dashboard_data.generated(), **values)
+    html = render_template(template, generated=sqlite_data.generated(), **values)
     return Response(html, 200, mimetype="text/html")
 
 
@@ -57,11 +57,11 @@ def _source() -> tuple[Any, Any]:
     """The module that reads what the pages show, and what it reads: the data directory, or
     with FLOAT_DATABASE_URL the shared PostgreSQL (every web host shows the same)."""
     if settings().database_url is None:
-        return dashboard_data, settings().data_dir
-    from webhook import dashboard_pg
-    from webhook.pg_queue import intake
+        return sqlite_data, settings().data_dir
+    from webhook.dashboard import pg_data  # lazy: the [postgres] extra
+    from webhook.queues.pg_queue import intake  # lazy: the [postgres] extra
 
-    return dashboard_pg, intake(settings()).ctx.store
+    return pg_data, intake(settings()).ctx.store
 
 
 @bp.get("/dashboard")
@@ -77,7 +77,7 @@ def repository_page(owner: str, repo: str) -> Response:
     found = read.find(source, repo_key(full_name))
     if found is None:
         abort(404, f"{full_name}: no delivery received for it yet")
-    info = read.summary(source, found, deliveries_limit=dashboard_data.DELIVERIES_REPO)
+    info = read.summary(source, found, deliveries_limit=sqlite_data.DELIVERIES_REPO)
     folders, total = read.tree(source, found["full_name"])
     return _page("repository.html", repo=info, folders=folders, folder_total=total,
-                 folder_cap=dashboard_data.MAX_FOLDERS)
+                 folder_cap=sqlite_data.MAX_FOLDERS)

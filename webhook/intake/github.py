@@ -19,7 +19,6 @@ import hmac
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -34,9 +33,9 @@ from werkzeug.exceptions import (
 )
 from werkzeug.wrappers import Response
 
-from webhook import events
-from webhook.deliveries import Queue
+from webhook.events import publish
 from webhook.names import InvalidName, repo_key, split, valid_branch, valid_refname
+from webhook.queues.intake import open_intake
 from webhook.settings import Settings
 
 if TYPE_CHECKING:
@@ -108,25 +107,6 @@ def _str(data: dict[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise BadRequest(f"{key} must be a string")
     return value
-
-
-_local = threading.local()
-
-
-def queue(settings: Settings) -> Queue:
-    """This thread's connection to the queue (kept open: a request only inserts one row)."""
-    cached: tuple[Any, Queue] | None = getattr(_local, "queue", None)
-    if cached is None or cached[0] != settings.data_dir:
-        cached = (settings.data_dir, Queue(settings.data_dir, create=False,
-                                           answers_github=True))
-        _local.queue = cached
-    return cached[1]
-
-
-def _pg_intake(settings: Settings) -> Any:
-    from webhook import pg_queue  # PostgreSQL mode only: the [postgres] extra
-
-    return pg_queue.intake(settings)
 
 
 def read_body(environ: dict[str, Any], limit: int = MAX_BODY) -> bytes:
@@ -233,15 +213,14 @@ class Endpoint:
         tracked = settings.branch or default_branch
         ignored = None if ref == f"refs/heads/{tracked}" else (
             f"{ref} is not the tracked branch ({tracked})")
-        q: Any = queue(settings) if settings.database_url is None else _pg_intake(settings)
-        fresh = q.record(
+        fresh = open_intake(settings).record(
             delivery, "push", repo_key(full_name), full_name, ref=ref, before=before,
             after=after, default_branch=default_branch, created=data.get("created") is True,
             deleted=data.get("deleted") is True, forced=data.get("forced") is True,
             commits=len(commits) if isinstance(commits, list) else 0, ignored=ignored)
         if not fresh:
             return 200, {"status": "duplicate", "delivery": delivery}
-        events.emit(settings, repo_key(full_name), "delivery", {
+        publish.emit(settings, repo_key(full_name), "delivery", {
             "delivery": delivery, "state": "ignored" if ignored else "received", "kind": "push",
             "ref": ref, "after": after, **({"reason": ignored} if ignored else {})})
         if ignored:

@@ -9,9 +9,9 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from webhook import dashboard_data as embedded
+from webhook.dashboard import sqlite_data as embedded
 from webhook.names import repo_key
-from webhook.pg_store import PgStore, once_more_if_broken
+from webhook.queues.pg_store import PgStore, once_more_if_broken
 
 
 def repositories(store: PgStore, key: str | None = None) -> list[dict[str, Any]]:

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks.errors import quoted
-from webhook import mirror
-from webhook.deliveries import Delivery
-from webhook.maps import map_meta, map_path
+from webhook.queues.sqlite_queue import Delivery
 from webhook.settings import Settings
+from webhook.storage import mirror
+from webhook.storage.maps import map_meta, map_path
 
 log = logging.getLogger("webhook")
 
@@ -60,7 +60,7 @@ def publish_head(settings: Settings, full_name: str, tracked: str | None,
                  head: str) -> dict[str, Any]:
     """Push the export of ``full_name``'s map, synced to ``head`` of ``tracked``; the outcome.
     No error is raised (the map is right either way): it is in the outcome, and logged."""
-    from webhook.pipeline import BRANCH_KEY
+    from webhook.work.pipeline import BRANCH_KEY
 
     branch = settings.export_branch
     path, db_path = mirror.mirror_path(settings.data_dir, full_name), map_path(
@@ -120,7 +120,7 @@ def push_export(path: Path, db_path: Path, head: str, branch: str,
 def _export_dir(path: Path, db_path: Path, head: str, settings: Settings) -> str:
     from float_hooks.pages.importer import export_dir
     from float_hooks.repo.git import Git
-    from webhook.pipeline import MirrorProject
+    from webhook.work.pipeline import MirrorProject
 
     return export_dir(MirrorProject(Git(path, None), db_path, head, settings))
 

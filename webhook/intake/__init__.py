@@ -1,0 +1,1 @@
+"""Intake: ``POST /webhook`` verifies, records and queues a delivery; no git work in the request."""

@@ -1,0 +1,1 @@
+"""A repository's files on the server: its bare mirror and its map."""
