@@ -3,7 +3,7 @@ Playwright (its Python package only: no browser download). Not a test module.
 
 ``chromium()`` finds the browser; when it is missing and the tests run as root on Debian (CI
 does) it installs it with apt-get, once (the install is the project's, not the CI's: the
-README's test command is all CI runs). Elsewhere without Chromium the browser tests are
+test command (README, .ci/run) is all CI runs). Elsewhere without Chromium the browser tests are
 skipped with that reason, never silently; under ``CI=true`` they fail instead.
 """
 

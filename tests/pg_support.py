@@ -1,5 +1,5 @@
 """What the PostgreSQL (scale-out) tests share: worker processes as on separate hosts (each
-with its own data directory), web hosts (the README's gunicorn command), deliveries spread
+with its own data directory), web hosts (docs/server.md's gunicorn command), deliveries spread
 over them. Not a test module: nothing here is collected."""
 
 from __future__ import annotations

@@ -238,21 +238,24 @@ def test_expression_and_output_parsing_helpers() -> None:
         {"a": "1", "b": "x\ny", "c": "3=4"}
 
 
-# -- the README's workflow ----------------------------------------------------------------------
-def readme_yaml_blocks() -> list[str]:
-    text = (PROJECT_ROOT / "README.md").read_text()
-    return re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M)
+# -- the documented workflow (docs/export-import.md) -----------------------------------------------
+def doc_yaml_blocks() -> list[str]:
+    """Every ```yaml block of the README and the docs (the pre-commit config in docs/hooks.md,
+    the workflow in docs/export-import.md)."""
+    pages = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+    return [block for page in pages
+            for block in re.findall(r"^```yaml\n(.*?)^```", page.read_text(), re.S | re.M)]
 
 
-def test_every_yaml_block_in_the_readme_parses() -> None:
-    blocks = readme_yaml_blocks()
+def test_every_yaml_block_in_the_docs_parses() -> None:
+    blocks = doc_yaml_blocks()
     assert len(blocks) >= 2  # the pre-commit config and the workflow
     for block in blocks:
         assert isinstance(yaml.safe_load(block), dict), block
 
 
-def test_the_readme_workflow_passes_actionlint(tmp_path: Path) -> None:
-    (workflow,) = [b for b in readme_yaml_blocks() if "jobs:" in b]
+def test_the_documented_workflow_passes_actionlint(tmp_path: Path) -> None:
+    (workflow,) = [b for b in doc_yaml_blocks() if "jobs:" in b]
     folder = tmp_path / ".github" / "workflows"
     folder.mkdir(parents=True)
     (folder / "float-map.yml").write_text(workflow)
@@ -267,7 +270,7 @@ def test_the_readme_workflow_passes_actionlint(tmp_path: Path) -> None:
 
 
 def test_actionlint_catches_the_old_workflow_line(tmp_path: Path) -> None:
-    # what the README had: a plain scalar holding ": " is no YAML at all
+    # what the docs once had: a plain scalar holding ": " is no YAML at all
     bad = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n" \
           "      - run: echo \"stale folders: ${{ github.sha }}\"\n"
     (tmp_path / "w.yml").write_text(bad)

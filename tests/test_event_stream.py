@@ -1,5 +1,5 @@
 """The event stream (``GET /repos/<owner>/<repo>/events``) with a real streaming client against
-the README's gunicorn command: events after a push, resuming with Last-Event-ID, 401, and
+docs/server.md's gunicorn command: events after a push, resuming with Last-Event-ID, 401, and
 GitHub's deliveries answered while 20 streams are open."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tests.sse_support import SSE, delivery_states
-from tests.webhook_support import TOKEN, Gunicorn, Origin, auth, gunicorn, readme_command
+from tests.webhook_support import TOKEN, Gunicorn, Origin, auth, gunicorn, production_command
 
 URL = "/repos/acme/widgets/events"
 
@@ -113,7 +113,7 @@ def test_the_stream_needs_the_token_and_checks_its_input(server: Gunicorn) -> No
 
 def test_deliveries_are_answered_while_twenty_streams_are_open(tmp_path: Path, origin: Origin
                                                                ) -> None:
-    argv = readme_command()
+    argv = production_command()
     assert argv[argv.index("--threads") + 1] == "32"  # what the stream bound is set for
     with gunicorn(tmp_path, origin) as server:
         streams = [SSE(server.url + URL, auth()) for _ in range(20)]

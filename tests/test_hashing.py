@@ -12,7 +12,7 @@ from float_hooks.repo.hashing import FOLDER_MODE, folder_hash
 
 
 def reference(children: list[tuple[str, str, str]]) -> str:
-    """DESIGN.md, verbatim: children sorted bytewise by name, each ``<mode> SP <name> NUL
+    """docs/hash-format.md, verbatim: children sorted bytewise by name, each ``<mode> SP <name> NUL
     <hash> NUL``, SHA-256 of the concatenation."""
     out = b""
     for name, mode, child_hash in sorted(children, key=lambda c: c[0].encode()):

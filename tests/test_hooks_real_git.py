@@ -1,4 +1,4 @@
-"""README promises of the git hooks, each driven through real git commands and the installed
+"""docs/hooks.md's promises, each driven through real git commands and the installed
 shims: a locked DB never costs a commit (unless strict), a teammate's export arrives with
 `git pull` and `git checkout`, post-rewrite follows a rebase that makes no post-commit, and a
 `git add -N` placeholder is not part of the commit."""

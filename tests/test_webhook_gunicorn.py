@@ -1,4 +1,4 @@
-"""The production command, for real: the README's gunicorn command on a loopback socket,
+"""The production command, for real: docs/server.md's gunicorn command on a loopback socket,
 signed deliveries over HTTP, the push applied by the worker threads, read back through the
 API."""
 
@@ -15,7 +15,7 @@ from tests.webhook_support import (
     Gunicorn,
     Origin,
     gunicorn,
-    readme_command,
+    production_command,
     server_env,
     signed,
 )
@@ -118,7 +118,7 @@ def test_preload_starts_the_worker_in_the_forked_processes(tmp_path: Path,
     with gunicorn(tmp_path, origin, FLOAT_WORKER="off") as s:
         before, after = origin.push()
         assert s.deliver("push", origin.payload(before, after)).status_code == 202
-    args = [*readme_command(), "--preload"]
+    args = [*production_command(), "--preload"]
     server = Gunicorn(tmp_path, server_env(tmp_path, origin), args, name="preload")
     try:
         assert threads_of(server.proc.pid) == 1  # the master runs no worker thread

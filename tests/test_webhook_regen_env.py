@@ -127,7 +127,7 @@ def test_the_allowlist_never_names_the_servers_own(tmp_path: Path, names: str) -
 def test_the_local_cli_command_sees_the_users_environment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # on a developer's machine the command is the user's own agent CLI, which needs their
-    # keys and settings: it inherits the environment (README, "Regeneration")
+    # keys and settings: it inherits the environment (docs/regeneration.md)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-user")
     script, seen = tmp_path / "regen.py", tmp_path / "env.jsonl"
     script.write_text(REGEN)

@@ -1,4 +1,4 @@
-"""Slow clients do not stop the service: under the README's production command, two
+"""Slow clients do not stop the service: under the production command (docs/server.md), two
 connections that trickle their request a byte at a time leave the server answering others.
 Bounded: the trickling stops once the checks are done, or after TRICKLE_SECONDS."""
 
@@ -8,7 +8,7 @@ import socket
 import threading
 from pathlib import Path
 
-from tests.webhook_support import gunicorn, readme_command
+from tests.webhook_support import gunicorn, production_command
 
 TRICKLE_SECONDS = 60.0
 
@@ -30,7 +30,7 @@ def trickle(port: int, body: bool, stop: threading.Event) -> None:
 
 
 def test_two_trickling_connections_leave_the_server_answering(tmp_path: Path) -> None:
-    assert "gthread" in readme_command()  # what this test holds the README to
+    assert "gthread" in production_command()  # what this test holds docs/server.md to
     with gunicorn(tmp_path) as server:
         stop = threading.Event()
         threads = [threading.Thread(target=trickle, args=(server.port, body, stop), daemon=True)

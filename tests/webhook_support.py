@@ -1,6 +1,6 @@
 """What the webhook tests share: a local bare repository standing in for GitHub (Origin),
 GitHub-shaped payloads and signed posts, the app's configuration, bounded waits, and the
-README's production command run for real (Gunicorn). Not a test module: nothing here is
+production command (docs/server.md) run for real (Gunicorn). Not a test module: nothing here is
 collected."""
 
 from __future__ import annotations
@@ -172,9 +172,9 @@ def auth() -> dict[str, str]:
 
 
 # -- the production command, for real ------------------------------------------------------------
-def readme_command() -> list[str]:
-    """The gunicorn command line the README documents for production (its arguments)."""
-    text = (PROJECT_ROOT / "README.md").read_text()
+def production_command() -> list[str]:
+    """The gunicorn command line docs/server.md documents for production (its arguments)."""
+    text = (PROJECT_ROOT / "docs" / "server.md").read_text()
     start = text.index("gunicorn 'webhook:create_app()'")
     line = text[start:text.index("\n", start)]
     args = shlex.split(line)
@@ -221,9 +221,9 @@ class ProcessGroup:
 
 
 class Gunicorn(ProcessGroup):
-    """The README's gunicorn command on a loopback socket (``-b`` replaced by the socket's
+    """The production gunicorn command on a loopback socket (``-b`` replaced by the socket's
     fd), with ``FLOAT_*`` settings; waits for /health (bounded); ``stop()`` always ends the
-    whole process group. ``args`` replace the README's arguments when given."""
+    whole process group. ``args`` replace its arguments when given."""
 
     def __init__(self, tmp: Path, env: dict[str, str], args: list[str] | None = None,
                  name: str = "gunicorn"):
@@ -232,12 +232,12 @@ class Gunicorn(ProcessGroup):
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"{name}.log"
-        argv = list(args if args is not None else readme_command())
+        argv = list(args if args is not None else production_command())
         if "-b" in argv:
             i = argv.index("-b")
             del argv[i:i + 2]
         argv += ["-b", f"fd://{fd}", "--graceful-timeout", "10"]
-        # the README's /dev/shm may not exist everywhere; it changes nothing the tests see
+        # the documented /dev/shm may not exist everywhere; it changes nothing the tests see
         if "--worker-tmp-dir" in argv:
             i = argv.index("--worker-tmp-dir")
             argv[i + 1] = str(tmp)

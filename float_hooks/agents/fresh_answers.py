@@ -1,7 +1,7 @@
 """How `float-hooks mcp` keeps its answers fresh while an agent edits the work tree.
 
 A sync of the work tree costs about one `git status` (0.3-0.45 s at 90k files: see
-bench/README.md), too much to pay before every answer. So the server watches the work tree
+docs/performance.md), too much to pay before every answer. So the server watches the work tree
 (watchdog: inotify, FSEvents, ReadDirectoryChangesW) and syncs only when something changed
 since its last sync:
 

@@ -165,7 +165,7 @@ def install_one(directory: Path, hook: str, *, check: bool, force: bool) -> str:
         if is_framework_hook(path) and not force:
             raise FloatError(
                 f"{path} is managed by the pre-commit framework: add the float hooks to"
-                " .pre-commit-config.yaml instead (see README), or run `float-hooks install"
+                " .pre-commit-config.yaml instead (see docs/hooks.md), or run `float-hooks install"
                 " --force` to chain it")
         if legacy.exists():
             raise FloatError(f"{path}: {legacy.name} already exists; move one of them away")

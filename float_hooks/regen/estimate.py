@@ -12,8 +12,8 @@ it is binary: it counts :data:`SUMMARY_GUESS` characters per text file, and ever
 text. Files the index does not have (untracked ones in a work-tree map) are measured in the
 work tree; where a folder's index entries and the map still disagree ([sync] exclude, a file
 changed since), its sizes are scaled to the map's count. On the 90k benchmark repository
-the estimates are 0.92-1.16x the real requests' (median 0.97); timings in bench/README.md
-("Regeneration dry run").
+the estimates are 0.92-1.16x the real requests' (median 0.97); timings in
+docs/performance.md ("Regeneration dry run").
 """
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ def read_heads(git: Git, entries: list[tuple[str, str, str]]) -> list[FileHead]:
     the size without inflating the blob; small blobs are read, big ones streamed from a
     ``git cat-file blob`` we stop after HEAD_BYTES; blobs git does not have (untracked or
     unstaged files of a work-tree sync) come from the work tree. ~10x faster than two
-    ``cat-file --batch`` processes per folder (bench/README.md)."""
+    ``cat-file --batch`` processes per folder (docs/performance.md)."""
     odb = _odb(git)
     result = []
     for p, m, o in entries:

@@ -5,7 +5,7 @@ own, like its own DB). Git never cleans or checks out its git directory, so the 
 survives ``git clean -fdx``, a deleted or corrupt ``index.db`` and a branch switch. A rebuilt
 DB is the committed export plus the journal replayed (build.py): nothing written since the
 last export is lost. Why a journal and not an export kept current after each write: see
-docs/DESIGN-NOTES.md.
+docs/durability.md.
 
 Mechanism: triggers (schema migration 6) note each authored record a transaction changes in
 ``journal_pending``; :meth:`Journal.flush`, called by ``Store.write`` just before COMMIT,

@@ -12,7 +12,7 @@ an idle stream and finds clients that went away.
 A stream holds one of the server's threads for as long as it is open, so streams are bounded:
 at most ``FLOAT_MAX_STREAMS`` per process at once (more get 503 with Retry-After), each lives
 at most ``FLOAT_STREAM_SECONDS`` (then the client reconnects where it left off), and a stream
-ends within WAKE_SECONDS of its worker process shutting down. With the README's gunicorn
+ends within WAKE_SECONDS of its worker process shutting down. With docs/server.md's gunicorn
 command (32 threads per process, 24 streams at most) eight threads per process always remain
 for GitHub's deliveries and the API.
 """
