@@ -15,39 +15,9 @@ from pathlib import Path
 from types import ModuleType
 
 from float_hooks import __version__
+from float_hooks.commands import COMMANDS
 from float_hooks.errors import EXIT_ERROR, FloatError
 from float_hooks.output import error
-
-# subcommand -> module in float_hooks.commands (each has HELP, add_arguments, run)
-COMMANDS: dict[str, str] = {
-    "init": "init",
-    "sync": "sync",
-    "status": "status",
-    "stale": "stale",
-    "why": "why",
-    "show": "show",
-    "set": "set",
-    "log": "log",
-    "question": "question",
-    "ref": "ref",
-    "search": "search",
-    "query": "query",
-    "archive": "archive",
-    "conflicts": "conflicts",
-    "regenerate": "regenerate",
-    "worker": "worker",
-    "jobs": "jobs",
-    "watch": "watch",
-    "export": "export",
-    "import": "import_",
-    "install": "install",
-    "uninstall": "uninstall",
-    "check": "check",
-    "mcp": "mcp",
-    "agents": "agents",
-    "brief": "brief",
-    "hook-impl": "hook_impl",  # what hook shims run; HELP "" keeps it out of --help
-}
 
 
 def _module(name: str) -> ModuleType:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from float_hooks.commands import COMMANDS
+
 
 def next_steps(args: argparse.Namespace) -> list[dict[str, str]]:
     """Each command to run next (for the repository ``args.repo`` names) and what it does.
     A step is offered only for a command this installation has."""
-    from float_hooks.main import COMMANDS  # at call time: main imports the commands
-
     repo = "" if args.repo in (".", "") else f" --repo {shlex.quote(args.repo)}"
     git = "git" if not repo else f"git -C {shlex.quote(args.repo)}"
     steps = [
