@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
 from collections.abc import Iterable
-from hashlib import sha256
 from typing import Any
 
 from float_hooks.store.schema import AUTHORED_FOLDER_FIELDS
@@ -222,8 +220,12 @@ def load(conn: sqlite3.Connection, kind: str, key: str) -> dict[str, Any] | None
 
 def conflict_uid(kind: str, key: str, version: str) -> str:
     """A kept-aside version's uid: the same on every machine that keeps it."""
+    from hashlib import sha256  # lazy: initialises OpenSSL; the hooks rarely need it
+
     return sha256(f"{kind}\0{key}\0{version}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def new_uid() -> str:
+    import uuid  # lazy: uuid and the hashlib it loads cost every hook ~10 ms otherwise
+
     return uuid.uuid4().hex
