@@ -10,13 +10,12 @@ some other stop (a job-control SIGTTIN, say). Unset, a point costs one compariso
 from __future__ import annotations
 
 import os
+import signal
 
 _WANTED = os.environ.get("FLOAT_FAILPOINT") or None
 
 
 def reached(name: str) -> None:
     if _WANTED is not None and name == _WANTED:
-        import signal
-
         os.write(2, f"float-hooks: failpoint {name}\n".encode())
         os.kill(os.getpid(), signal.SIGSTOP)

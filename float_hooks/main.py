@@ -16,7 +16,7 @@ from types import ModuleType
 
 from float_hooks import __version__
 from float_hooks.commands import COMMANDS
-from float_hooks.errors import EXIT_ERROR, FloatError
+from float_hooks.errors import EXIT_ERROR, CorruptDatabase, FloatError
 from float_hooks.output import error
 
 
@@ -80,7 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(chosen).parse_args(args_list)
     except SystemExit as e:
         return int(e.code or 0)
-    from float_hooks.store.db import close_opened_since, open_connections
+    from float_hooks.store.db import (  # lazy: the hooks' early exits open no DB
+        close_opened_since,
+        open_connections,
+    )
 
     mark = open_connections()
     try:
@@ -89,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         error(_line(e))
         return e.exit_code
     except sqlite3.Error as e:  # an SQLite failure not mapped where it happened
-        from float_hooks.store.db import translate
+        from float_hooks.store.db import translate  # lazy: only on an SQLite error
 
         error(_line(translate(e, _db_hint(args))))
         return EXIT_ERROR
@@ -107,10 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _line(e: FloatError) -> str:
-    from float_hooks.errors import CorruptDatabase
-
     if isinstance(e, CorruptDatabase):
-        from float_hooks.project import kept_aside
+        from float_hooks.project import kept_aside  # lazy: only for a damaged DB
 
         return kept_aside(e)
     return str(e)

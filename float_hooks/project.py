@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -128,8 +130,6 @@ def quarantine(db_path: Path, force: bool = False) -> Path | None:
     """Move a damaged DB (and its side files) aside as ``index.db.corrupt``, once: under a
     lock, and only if it is still damaged (another process may have replaced it already) or
     with ``force``."""
-    import fcntl
-
 
     lock = db_path.with_name(db_path.name + ".lock")
     try:
@@ -158,8 +158,6 @@ def quarantine(db_path: Path, force: bool = False) -> Path | None:
 def _opens(db_path: Path) -> bool:
     """The file passes SQLite's own check (only asked once damage was seen: it reads it
     whole)."""
-    import sqlite3
-
     if not db_path.exists():
         return True  # gone already: nothing to keep aside
     try:

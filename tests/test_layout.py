@@ -154,6 +154,24 @@ def test_the_store_imports_no_sync_regenerator_or_agent() -> None:
     assert bad == []
 
 
+def test_every_lazy_import_says_why() -> None:
+    """An import inside a function stays only where start-up cost (the hooks', a worker
+    process's) or an optional extra needs it, with the reason on its line."""
+    silent = []
+    for name, path in modules().items():
+        lines = path.read_text(encoding="utf-8").split("\n")
+        tree = ast.parse("\n".join(lines))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    text = lines[node.lineno - 1:node.end_lineno]
+                    if not any("#" in line for line in text):
+                        silent.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert sorted(set(silent)) == []
+
+
 @pytest.mark.parametrize("package", ["float_hooks"])
 def test_few_modules_at_the_top(package: str) -> None:
     top = sorted(p.name for p in (ROOT / package).glob("*.py"))

@@ -47,13 +47,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # imported here, not at module level: `python -m webhook.worker` imports this package
     # first, and must not find its own module already imported; and a job process
     # (`python -m webhook.work.job`) has no use for Flask (~0.13 s of imports)
-    from flask import Flask
-    from werkzeug.exceptions import HTTPException
+    from flask import Flask  # lazy: the worker processes have no use for Flask
+    from werkzeug.exceptions import (
+        HTTPException,  # lazy: the worker processes have no use for Flask
+    )
 
-    from webhook import settings as settings_mod
-    from webhook.intake import github
-    from webhook.queues.sqlite_queue import Queue
-    from webhook.worker import Worker
+    from webhook import settings as settings_mod  # lazy: see the note above
+    from webhook.intake import github  # lazy: see the note above
+    from webhook.queues.sqlite_queue import Queue  # lazy: see the note above
+    from webhook.worker import Worker  # lazy: see the note above
 
     settings = settings_mod.load(config)
     app = Flask(__name__)
@@ -61,7 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in (config or {}).items() if not k.startswith("FLOAT_")})
     app.extensions["float_settings"] = settings
     if settings.database_url:
-        from webhook.queues.pg_store import apply_schema
+        from webhook.queues.pg_store import apply_schema  # lazy: the [postgres] extra
 
         apply_schema(settings.database_url)  # fail at start-up when PostgreSQL is unusable
     else:
@@ -80,9 +82,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             worker.start()  # and again on each request in a process forked after this
         atexit.register(worker.stop, 10.0)
 
-    from webhook.api import mcp_http, rest
-    from webhook.dashboard import views
-    from webhook.events import stream
+    from webhook.api import mcp_http, rest  # lazy: see the note above
+    from webhook.dashboard import views  # lazy: see the note above
+    from webhook.events import stream  # lazy: see the note above
 
     app.register_blueprint(rest.bp)
     app.register_blueprint(stream.bp)

@@ -27,6 +27,10 @@ from typing import Any, cast
 from procrastinate import RetryStrategy
 
 from float_hooks.errors import quoted
+from float_hooks.regen.command import CommandRegenerator
+from float_hooks.regen.env import keys_only, scrubbed
+from float_hooks.regen.openai_api import OpenAIRegenerator
+from float_hooks.regen.request import RegenError, Request, validate
 from webhook.queues.pg_queue import REGEN_QUEUE, REGEN_TASK, PgContext, run_worker
 from webhook.settings import Settings, for_process
 
@@ -49,22 +53,15 @@ class StoredRequest:
 
 
 def regenerator(spec: Mapping[str, Any], cwd: Path, settings: Settings) -> Any:
-    from float_hooks.regen.env import keys_only, scrubbed
-    from float_hooks.regen.request import RegenError
-
     env = scrubbed(os.environ, settings.regen_env)
     kind = spec.get("kind")
     if not settings.trust_repo_config:
         raise RegenError(f"regenerator kind {quoted(kind)} not run: set"
                          " FLOAT_TRUST_REPO_CONFIG=1 on the regeneration workers")
     if kind == "command":
-        from float_hooks.regen.command import CommandRegenerator
-
         return CommandRegenerator(str(spec.get("command") or ""),
                                   float(spec.get("timeout") or 300), cwd, env)
     if kind == "openai":
-        from float_hooks.regen.openai_api import OpenAIRegenerator
-
         return OpenAIRegenerator(str(spec.get("base_url")), str(spec.get("model")),
                                  str(spec.get("api_key_env")),
                                  float(spec.get("timeout") or 300), keys_only(env))
@@ -76,8 +73,6 @@ def answer(ctx: PgContext, *, repo: str, full_name: str, path: str, source_hash:
            request: dict[str, Any], regenerator_spec: dict[str, Any],
            attempt: int = 0) -> int:
     """Answer one request and keep the answer; returns its seq."""
-    from float_hooks.regen.request import Request, validate
-
     with tempfile.TemporaryDirectory(prefix="float-regen-") as tmp:
         try:
             regen = regenerator(regenerator_spec, Path(tmp), ctx.settings)

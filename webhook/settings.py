@@ -3,8 +3,10 @@ given to ``create_app`` (tests). Read once, validated once, then passed around a
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +68,6 @@ def _flag(value: str | None) -> bool:
 def for_process(prog: str, environ: Mapping[str, str] | None = None) -> Settings | None:
     """The settings of a worker process started from the command line (``prog``: its
     name), with logging set up; None after a one-line error on stderr (exit 2)."""
-    import logging
-    import sys
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         return load(None, environ)

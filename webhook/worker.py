@@ -322,8 +322,12 @@ def main(argv: list[str] | None = None, environ: Mapping[str, Any] | None = None
             print("webhook.worker: --until-idle is for the embedded SQLite queue",
                   file=sys.stderr)
             return 2
-        from webhook.queues.pg_queue import SYNC_QUEUE, SYNC_TASK, run_worker
-        from webhook.work import pg_sync
+        from webhook.queues.pg_queue import (  # lazy: the [postgres] extra
+            SYNC_QUEUE,
+            SYNC_TASK,
+            run_worker,
+        )
+        from webhook.work import pg_sync  # lazy: the [postgres] extra
 
         return run_worker(settings, SYNC_QUEUE, SYNC_TASK, pg_sync.run_job,
                           settings.worker_threads)

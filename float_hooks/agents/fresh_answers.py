@@ -32,9 +32,10 @@ from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.map.build import open_built
 from float_hooks.map.sync import SyncResult
 from float_hooks.project import Project
-from float_hooks.reads import stale
+from float_hooks.reads import history, stale
 from float_hooks.store.db import BASE_KEY, Store
 from float_hooks.triggers.tree_watcher import Watcher
+from float_hooks.triggers.watch_sync import sync_once
 
 
 class LocalMap:
@@ -77,7 +78,6 @@ class LocalMap:
             if not self.needs_sync():
                 return None
             started = self.watcher.generation if self.watcher is not None else 0
-            from float_hooks.triggers.watch_sync import sync_once
 
             try:
                 result = sync_once(self.project)
@@ -121,8 +121,6 @@ class LocalMap:
         return out
 
     def history(self, many: bool) -> stale.History | None:
-        from float_hooks.reads import history
-
         return history.of(self.project, many=many)
 
     def close(self) -> None:

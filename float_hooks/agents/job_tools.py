@@ -22,6 +22,7 @@ from float_hooks.errors import FloatError, NotFound
 from float_hooks.project import Project
 from float_hooks.regen import job_queue
 from float_hooks.regen.request import RegenError, build_request, validate
+from float_hooks.regen.run import apply_answer
 from float_hooks.store.db import Store
 from float_hooks.store.folder_context import HashMismatch
 
@@ -72,8 +73,6 @@ def submit_job(store: Store, job_id: str, answer: dict[str, Any]) -> dict[str, A
     """Apply an answer to a job this agent claimed. Raises FloatError (one line) when the
     answer is invalid, the claim was lost, or the folder changed (the job is then queued
     again for the folder's new hash and nothing is written)."""
-    from float_hooks.regen.run import apply_answer
-
     if not isinstance(job_id, str) or not job_id.startswith(OWNER_PREFIX) or len(job_id) > 64:
         raise FloatError("not a job id from next_job")
     if not isinstance(answer, dict):

@@ -216,7 +216,9 @@ class MapServer:
                 await self.freshen()
                 text = self._read(self.local, uri)
         except FloatError as e:
-            from mcp.shared.exceptions import MCPError
+            from mcp.shared.exceptions import (
+                MCPError,  # lazy: the MCP SDK, 0.5-1 s to import
+            )
 
             raise MCPError(types.INVALID_PARAMS, " ".join(str(e).split())) from None
         return types.ReadResourceResult(contents=[types.TextResourceContents(
@@ -334,7 +336,9 @@ def _changed_folders(conn: sqlite3.Connection, since: str) -> set[str]:
 
 def serve_stdio(local: LocalMap) -> None:
     """Serve ``local`` over stdin/stdout until the client closes the connection."""
-    from mcp.server.stdio import stdio_server
+    from mcp.server.stdio import (
+        stdio_server,  # lazy: the MCP SDK, 0.5-1 s to import
+    )
 
     mapserver = MapServer(lambda ctx, args: local, local=local)
 

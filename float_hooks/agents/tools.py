@@ -11,6 +11,7 @@ with repr().
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from typing import Any, Protocol
 
@@ -21,7 +22,7 @@ from float_hooks.errors import FloatError
 from float_hooks.project import Project
 from float_hooks.reads import search, show, stale
 from float_hooks.store import folder_context, paper_trail, sqlguard
-from float_hooks.store.db import Store
+from float_hooks.store.db import Store, translate
 
 FOLDER_FRESHNESS = ("status", "source_hash", "context_hash", "context_commit")
 QUERY_MAX_ROWS, QUERY_TIMEOUT = 500, 5.0
@@ -154,8 +155,6 @@ def _set_context(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 def _log_decision(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     if "date" in a:
-        import datetime as dt
-
         try:
             dt.date.fromisoformat(a["date"])
         except ValueError:
@@ -329,6 +328,4 @@ def call(backend: Backend, name: str, args: dict[str, Any] | None) -> dict[str, 
     try:
         return tool.impl(backend, check_args(tool, args))
     except sqlite3.Error as e:
-        from float_hooks.store.db import translate
-
         raise translate(e, backend.project.db_path) from None

@@ -7,6 +7,7 @@ from float_hooks.commands import _common
 from float_hooks.errors import FloatError
 from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json
+from float_hooks.pages import writer
 
 HELP = "write the markdown export (default .float/project/): one page per folder, the log"
 
@@ -18,8 +19,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks.pages import writer
-
     proj = _common.settled(_common.project(args))
     out = _out_dir(proj.work_tree, args.out, str(proj.config["export"]["dir"]))
     store = open_built(proj)

@@ -8,6 +8,7 @@ from float_hooks.commands import _common
 from float_hooks.errors import EXIT_ERROR, FloatError
 from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json, error
+from float_hooks.pages import importer, legacy
 
 HELP = "merge an export (default .float/project/) or FloatPrompt decision files into the DB"
 
@@ -22,8 +23,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks.pages import importer, legacy
-
     proj = _common.settled(_common.project(args))
     if args.legacy:
         legacy_dir = _existing(Path(args.legacy))

@@ -16,6 +16,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import float_hooks
 from float_hooks import background
 from float_hooks.atomic import write_atomic
 from float_hooks.commands import _common
@@ -143,8 +144,6 @@ def shim_text(hook: str, check: bool = False) -> str:
 def import_paths() -> list[str]:
     """The installing interpreter's sys.path beyond the standard library, plus the directory
     holding float_hooks (an editable install finds it through an import hook, not a path)."""
-    import float_hooks
-
     stdlib = {os.path.realpath(sysconfig.get_paths()[k]) for k in ("stdlib", "platstdlib")}
     here = {"", os.getcwd()}
     out = [str(Path(float_hooks.__file__).resolve().parent.parent)]

@@ -4,6 +4,7 @@ import argparse
 
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json, table
+from float_hooks.regen import job_queue
 
 HELP = "list the regeneration queue (state, attempts, retry time, last error)"
 
@@ -15,8 +16,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks.regen import job_queue
-
     store = _common.store(args)
     try:
         if args.retry:

@@ -3,6 +3,8 @@ from __future__ import annotations
 import argparse
 import threading
 
+from float_hooks.agents.fresh_answers import LocalMap
+from float_hooks.agents.mcp_server import serve_stdio
 from float_hooks.commands import _common
 
 HELP = ("serve the map to coding agents over MCP (stdio): tools, resources, live updates;"
@@ -15,13 +17,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks.agents.fresh_answers import LocalMap
-
     local = LocalMap(_common.project(args), watch=not args.no_watch)
     # The SDK takes ~0.5 s to import here; the watcher's start and the first sync (a `git
     # status`) run meanwhile, so the first answer does not wait for both in turn.
     threading.Thread(target=_warm, args=(local,), daemon=True).start()
-    from float_hooks.agents.mcp_server import serve_stdio
 
     try:
         serve_stdio(local)
@@ -31,8 +30,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _warm(local: object) -> None:
-    from float_hooks.agents.fresh_answers import LocalMap
-
     assert isinstance(local, LocalMap)
     if not local.initialised():
         return

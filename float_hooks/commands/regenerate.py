@@ -5,6 +5,7 @@ import argparse
 from float_hooks.commands import _common
 from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json, emit_json_rows
+from float_hooks.regen.run import plan, run_jobs
 
 HELP = ("write context for stale and pending folders now, children before parents, with the"
         " configured regenerator ([regenerate] kind)")
@@ -24,14 +25,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks.regen import run
-
     proj = _common.settled(_common.project(args))
     _common.require_initialised(proj)
     store = open_built(proj)
     try:
         if args.dry_run:
-            planned = run.plan(proj, store, args.paths or None, force=args.all)
+            planned = plan(proj, store, args.paths or None, force=args.all)
             if args.json:
                 emit_json_rows(planned)
             else:
@@ -39,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
                     emit(f"{j['path']}  {j['reason']}  ~{j['estimated_tokens']} tokens")
                 emit(f"{len(planned)} jobs planned")
             return 0
-        summary = run.run_jobs(proj, store, paths=args.paths or None, force=args.all,
+        summary = run_jobs(proj, store, paths=args.paths or None, force=args.all,
                                       limit=args.limit, concurrency=max(1, args.concurrency))
     finally:
         store.close()

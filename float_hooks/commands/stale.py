@@ -6,6 +6,7 @@ from float_hooks.commands import _common
 from float_hooks.errors import EXIT_FOUND
 from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json
+from float_hooks.reads import history
 from float_hooks.reads.stale import stale_list
 
 HELP = "list folders whose context is stale, with the files that changed"
@@ -17,8 +18,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks.reads import history
-
     proj = _common.settled(_common.project(args))
     store = open_built(proj)
     items = stale_list(store.conn, history.of(proj, many=True))

@@ -4,6 +4,7 @@ import argparse
 
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json
+from float_hooks.store import conflicts
 from float_hooks.store.folder_context import status_counts
 
 HELP = "counts of files and folders, and how many folders are pending, current or stale"
@@ -14,8 +15,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks.store import conflicts
-
     proj = _common.settled(_common.project(args))
     store = _common.ready(proj)
     try:

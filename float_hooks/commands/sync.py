@@ -5,6 +5,7 @@ import sys
 from typing import Any
 
 from float_hooks.commands import _common
+from float_hooks.map import build
 from float_hooks.map.sync import SyncResult
 from float_hooks.output import Progress, emit, emit_json
 from float_hooks.project import Project
@@ -35,8 +36,6 @@ def run_sync(proj: Project, args: argparse.Namespace, *, staged: bool, rev: str 
              full: bool) -> tuple[SyncResult, str | None]:
     """Sync (building the DB first if it never was); the result and, after a build, the line
     that says what it brought in."""
-    from float_hooks.map import build
-
     store = proj.open_store()
     progress = Progress("float-hooks: hashing folders")
     try:

@@ -9,6 +9,8 @@ from float_hooks.commands import _common
 from float_hooks.map.sync import SyncResult
 from float_hooks.output import emit
 from float_hooks.project import Project
+from float_hooks.triggers import watch_sync
+from float_hooks.triggers.live_events import MapEvents
 
 HELP = ("watch the work tree and sync it when files change (debounced), queueing"
         " regeneration per [trigger] on_commit; Ctrl-C stops it")
@@ -36,8 +38,6 @@ def _report(result: SyncResult) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks.triggers import watch_sync
-
     proj = _common.project(args)
     _common.require_initialised(proj)
     root = watch_sync.watched_root(proj)
@@ -56,9 +56,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _events(proj: Project, root: Path, debounce: float) -> int:
     """``--events``: one JSON object per line on stdout; the messages go to stderr."""
-    from float_hooks.triggers import watch_sync
-    from float_hooks.triggers.live_events import MapEvents
-
     events = MapEvents(proj.db_path, str(root))
     events.poll()  # the baseline: what the first sync changes is reported
 

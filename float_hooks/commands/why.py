@@ -5,6 +5,7 @@ import argparse
 from float_hooks.commands import _common
 from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json
+from float_hooks.reads import history
 from float_hooks.reads.stale import why
 
 HELP = "why a folder is stale: the files changed since its context was written, and the child"\
@@ -17,8 +18,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks.reads import history
-
     proj = _common.settled(_common.project(args))
     store = open_built(proj)
     info = why(store.conn, args.path, history.of(proj))

@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 
 from float_hooks.commands import _common
+from float_hooks.regen import worker
 
 HELP = ("run regeneration jobs from the queue (one worker per repository); --once: the jobs"
         " ready now, --drain: until the queue is empty, default: keep polling")
@@ -20,8 +21,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from float_hooks.regen import worker
-
     proj = _common.project(args)
     _common.require_initialised(proj)
     try:

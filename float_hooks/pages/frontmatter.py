@@ -47,7 +47,7 @@ def dump(data: dict[str, Any]) -> str:
         return block_yaml(data)
     except Unsupported:
         pass
-    import yaml
+    import yaml  # lazy: the YAML reader: only where pages are read
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     text: str = yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True,
@@ -142,7 +142,7 @@ def block_yaml(data: dict[str, Any]) -> str:
 def _plain_is_str(value: str) -> bool:
     """Whether YAML reads ``value`` written plain back as a string (not null, a bool, a
     number, a date...)."""
-    import yaml
+    import yaml  # lazy: the YAML reader: only where pages are read
 
     tag: str = _resolver().resolve(yaml.ScalarNode, value, (True, False))
     return tag == "tag:yaml.org,2002:str"
@@ -150,7 +150,7 @@ def _plain_is_str(value: str) -> bool:
 
 @cache
 def _resolver() -> Any:
-    import yaml
+    import yaml  # lazy: the YAML reader: only where pages are read
 
     return yaml.resolver.Resolver()  # what SafeDumper resolves with
 

@@ -75,7 +75,7 @@ def merge_pages(conn: sqlite3.Connection, found: PageSet, *, source: str,
                 durable: bool) -> ImportResult:
     """Merge ``found`` into the open transaction; its committed records need no journal
     (``durable``), the others are journaled. Remembers the blob of each page read."""
-    from float_hooks.store.merge import Merger
+    from float_hooks.store.merge import Merger  # lazy: off the hooks' path (their start-up cost)
 
     merger = Merger(conn, durable=durable, source=source)
     merger.merge(found.data)
@@ -94,7 +94,7 @@ def remember_blobs(conn: sqlite3.Connection, blobs: Iterable[tuple[str, str]]) -
 def import_dir(store: Store, root: Path, *, source: str | None = None) -> ImportResult:
     """``float-hooks import [--from DIR]``: every page under ``root``, journaled (a directory
     on disk may be gone tomorrow)."""
-    from float_hooks.pages import reader
+    from float_hooks.pages import reader  # lazy: off the hooks' path (their start-up cost)
 
     found = reader.read_dir(root)
     with store.write() as conn:
@@ -111,7 +111,7 @@ def import_if_changed(project: Project, store: Store, rev: str | None = None
     old = store.get_meta(EXPORT_TREE_KEY)
     if tree is None or tree == old:
         return None
-    from float_hooks.pages import reader
+    from float_hooks.pages import reader  # lazy: off the hooks' path (their start-up cost)
 
     only = _changed_pages(project, store, old, tree)
     found = reader.read_tree(project.git, tree, only) if only != set() else reader.PageSet()

@@ -10,6 +10,7 @@ a FIFO in the export directory is skipped, never followed.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,8 +221,6 @@ def _files(root: Path, errors: list[str]) -> Iterator[tuple[str, bytes]]:
 
 
 def _regular(mode: int) -> bool:
-    import stat
-
     return stat.S_ISREG(mode)
 
 

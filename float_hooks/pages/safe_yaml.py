@@ -37,7 +37,7 @@ class PageError(ValueError):
 def load(source: str) -> Any:
     """The plain data of the single YAML document in ``source`` (None if there is none), or
     :class:`PageError` naming the first rule it breaks."""
-    import yaml
+    import yaml  # lazy: the YAML reader: only where pages are read
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(source)
     try:

@@ -22,7 +22,7 @@ from float_hooks.errors import quoted
 from float_hooks.reads.stale import why
 from float_hooks.regen.summaries import first_line
 from float_hooks.repo.git import Git
-from float_hooks.store.folder_context import JSON_FIELDS, WRITABLE_FIELDS
+from float_hooks.store.folder_context import JSON_FIELDS, WRITABLE_FIELDS, HashMismatch, get_folder
 
 HEAD_BYTES = 8192  # read from each file: enough for a heading, a docstring, a manifest
 BATCH_MAX = 256 * 1024  # larger blobs are streamed by a process we stop early
@@ -125,8 +125,6 @@ def build_request(git: Git, conn: Any, path: str, expected_hash: str,
                   input_budget: int) -> Request:
     """The request for ``path`` as the DB holds it now. Raises ``HashMismatch`` when the
     folder's hash is no longer ``expected_hash`` (a sync ran since the job was taken)."""
-    from float_hooks.store.folder_context import HashMismatch, get_folder
-
     conn.execute("BEGIN")  # one consistent read of the folder, its files and children
     try:
         row = get_folder(conn, path)

@@ -20,7 +20,10 @@ from typing import Any
 from float_hooks.errors import ConfigError, FloatError, NotFound, quoted
 from float_hooks.map.build import open_built
 from float_hooks.project import Project
-from float_hooks.regen import job_queue
+from float_hooks.regen import builtin, estimate, job_queue
+from float_hooks.regen.command import CommandRegenerator
+from float_hooks.regen.env import keys_only
+from float_hooks.regen.openai_api import OpenAIRegenerator
 from float_hooks.regen.request import RegenError, Request, build_request
 from float_hooks.store.db import Store
 from float_hooks.store.folder_context import HashMismatch, write_context
@@ -49,18 +52,11 @@ def regenerator(project: Project, env: Mapping[str, str] | None = None) -> Regen
     cfg = project.config["regenerate"]
     kind = cfg["kind"]
     if kind == "builtin":
-        from float_hooks.regen import builtin
-
         return builtin.regenerate
     if kind == "command":
-        from float_hooks.regen.command import CommandRegenerator
-
         cwd = project.work_tree or project.git.git_dir
         return CommandRegenerator(cfg["command"], float(cfg["timeout"]), Path(cwd), env)
     if kind == "openai":
-        from float_hooks.regen.env import keys_only
-        from float_hooks.regen.openai_api import OpenAIRegenerator
-
         return OpenAIRegenerator(cfg["base_url"], cfg["model"], cfg["api_key_env"],
                                  float(cfg["timeout"]), None if env is None else keys_only(env))
     raise ConfigError(f"[regenerate] kind = {quoted(kind)}: must be one of {', '.join(KINDS)}")
@@ -70,8 +66,6 @@ def plan(project: Project, store: Store, paths: Sequence[str] | None = None,
          force: bool = False) -> list[dict[str, Any]]:
     """The jobs a run would do, children first, with an estimate of each request's size
     (regen_estimate: no file is read). Writes nothing and takes no lock."""
-    from float_hooks.regen import estimate
-
     sizes = estimate.IndexSizes(project.git, paths)  # git reads its index meanwhile
     budget = int(project.config["regenerate"]["input_budget"])
     conn = store.conn

@@ -7,9 +7,12 @@ worker already runs, and one ``fork``/``exec`` otherwise; the commit never waits
 
 from __future__ import annotations
 
+import fcntl
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -17,7 +20,10 @@ from typing import IO
 
 from float_hooks.errors import FloatError
 from float_hooks.map.build import open_built
+from float_hooks.output import emit
 from float_hooks.project import Project
+from float_hooks.regen import job_queue
+from float_hooks.regen.run import regenerator, run_jobs
 
 LOCK_NAME = "worker.lock"  # .float/.gitignore ignores *.lock
 LOG_NAME = "float-worker.log"  # in the git dir: never shows up as an untracked file
@@ -47,8 +53,6 @@ class WorkerLock:
         self._file: IO[str] | None = None
 
     def __enter__(self) -> WorkerLock:
-        import fcntl
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         f = open(self.path, "a+", encoding="utf-8")  # held until __exit__
         deadline = time.monotonic() + self.patience
@@ -112,10 +116,6 @@ def run(project: Project, *, once: bool, drain: bool, concurrency: int,
         report: bool = True, patience: float = 0.0) -> int:
     """The worker loop under the repository's lock. ``once``: the jobs ready now; ``drain``:
     until the queue is empty (waiting out retries); otherwise forever, polling."""
-    from float_hooks.output import emit
-    from float_hooks.regen import job_queue
-    from float_hooks.regen.run import regenerator, run_jobs
-
     done = 0
     _stop_on_sigterm()
     with WorkerLock(lock_path(project), patience=patience):
@@ -140,9 +140,6 @@ def run(project: Project, *, once: bool, drain: bool, concurrency: int,
 
 def _stop_on_sigterm() -> None:
     """SIGTERM ends the worker like Ctrl-C: the job in hand is given back, not left leased."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return
 

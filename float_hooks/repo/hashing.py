@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from float_hooks.paths import name_bytes
+
 try:
     # CPython's builtin SHA-256 rather than hashlib's: importing hashlib initialises OpenSSL,
     # ~4.5 ms of every hook's and command's start against ~0.5 ms. Same hashes; the builtin
@@ -56,8 +58,6 @@ def folder_hash(children: Iterable[tuple[str, str, str]]) -> str:
 
 
 def _raw_folder_hash(children: Iterable[tuple[str, str, str]]) -> str:
-    from float_hooks.paths import name_bytes
-
     raw = sorted((name_bytes(name), mode, oid) for name, mode, oid in children)
     digest: str = sha256(b"".join(b"%s %s\0%s\0" % (mode.encode(), name, oid.encode())
                                   for name, mode, oid in raw)).hexdigest()

@@ -3,6 +3,7 @@ configured in ``[sync] exclude``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,6 @@ class Scope:
     def signature(self) -> str:
         if not self.excludes:
             return "[]"  # json.dumps([]), without importing json on every hook's path
-        import json
 
         return json.dumps(self.excludes)
 

@@ -93,7 +93,9 @@ def _finish_diff(git: Git, head: str | None, target: Target,
     if target.kind == "index":
         return [_resolve_unmerged(git, d) for d in parse_raw_diff(Git.finish(procs[0],
                                                                           "diff-index"))]
-    from float_hooks.repo.worktree import WorktreeHasher
+    from float_hooks.repo.worktree import (
+        WorktreeHasher,  # lazy: off the hooks' path (their start-up cost)
+    )
 
     listed = _intent_to_add_fixed(git, head, parse_status(Git.finish(procs[0], "status")))
     # .float/ is never in scope: don't pay for hashing it

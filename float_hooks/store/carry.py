@@ -6,9 +6,11 @@ context back. Each keeps the record of what changed since the context was writte
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from float_hooks.store.db import select_in
+from float_hooks.store.record_format import conflict_uid
 from float_hooks.store.schema import AUTHORED_FOLDER_FIELDS
 
 # archived_folders.reason of context imported from an export for a folder not in the tree
@@ -49,7 +51,6 @@ def move_authored(
     moved = conn.execute("SELECT id, version FROM conflicts WHERE kind = 'folder' AND key = ?",
                          (src,)).fetchall()
     if moved:  # the versions kept aside go with the context they conflict with
-        from float_hooks.store.record_format import conflict_uid
 
         conn.executemany("UPDATE OR IGNORE conflicts SET key = ?, uid = ? WHERE id = ?",
                          [(dst, conflict_uid("folder", dst, v), i) for i, v in moved])
@@ -72,7 +73,6 @@ def restore_imported(conn: sqlite3.Connection, added: list[str]) -> None:
              " JOIN folders f ON f.path = a.path WHERE a.reason = '" + IMPORTED + "'"
              " AND a.restored_at IS NULL AND f.context_hash IS NULL")
     rows = select_in(conn, query + " AND a.path IN ({})", added, scan=query)
-    import json
     latest: dict[str, dict[str, object]] = {}
     for r in rows:  # several imports for one path: the newest context wins
         content = json.loads(r["content"])
@@ -100,7 +100,6 @@ def reuse_versions(conn: sqlite3.Connection, folders: list[str]) -> None:
              " ON v.folder_path = f.path AND v.source_hash = f.source_hash"
              " WHERE f.context_hash IS NOT f.source_hash")
     rows = select_in(conn, query + " AND f.path IN ({})", folders, scan=query)
-    import json
 
     for path, content in rows:
         fields = {k: v for k, v in json.loads(content).items() if k in AUTHORED_FOLDER_FIELDS}

@@ -147,7 +147,9 @@ class Journal:
         if theirs is not None:
             # another DB's journal (this one was copied in, or the journal put back): keep
             # what it holds before it is replaced
-            from float_hooks.store.merge import Merger
+            from float_hooks.store.merge import (
+                Merger,  # lazy: off the hooks' path (their start-up cost)
+            )
 
             Merger(conn, durable=False, source=str(self.path)).merge(self.records())
             conn.execute("DELETE FROM journal_pending")
@@ -237,7 +239,9 @@ def _parse(raw_lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
 def _records(entries: Iterable[dict[str, Any]]) -> Any:
     """merge.ExportData of entries: the last state of each record, in the order of each
     record's last line (a folder's newest is last)."""
-    from float_hooks.store.merge import ExportData
+    from float_hooks.store.merge import (
+        ExportData,  # lazy: off the hooks' path (their start-up cost)
+    )
 
     data = ExportData()
     for entry in _latest(entries):
@@ -268,7 +272,7 @@ def replay(journal: Journal, conn: sqlite3.Connection) -> Any:
 def _merge(data: Any, conn: sqlite3.Connection, source: str) -> Any:
     """Merge journal records (``_records``) as durable: they are in the journal already.
     A folder's newest context is merged; its earlier ones go to ``context_versions``."""
-    from float_hooks.store.merge import Merger
+    from float_hooks.store.merge import Merger  # lazy: off the hooks' path (their start-up cost)
 
     latest: dict[str, dict[str, Any]] = {}
     older: list[dict[str, Any]] = []
@@ -386,6 +390,6 @@ def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
 
 
 def _new_id() -> str:
-    import uuid
+    import uuid  # lazy: off the hooks' path (their start-up cost)
 
     return uuid.uuid4().hex

@@ -77,7 +77,7 @@ def parents_of(value: Any) -> list[str]:
 def version(record: dict[str, Any]) -> str:
     """The digest of a record's content (its key, version and parents left out): the same
     content gives the same version on every machine."""
-    from hashlib import sha256
+    from hashlib import sha256  # lazy: off the hooks' path (their start-up cost)
 
     body = {k: v for k, v in record.items() if k not in _NOT_CONTENT and v is not None}
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"),

@@ -7,9 +7,10 @@ place means the hooks, the server and the Action cannot drift apart.
 
 from __future__ import annotations
 
-from float_hooks.errors import quoted
+from float_hooks.errors import ConfigError, quoted
 from float_hooks.map.sync import SyncResult
 from float_hooks.project import Project
+from float_hooks.regen import job_queue
 from float_hooks.store.db import Store
 
 ON_COMMIT = ("queue", "background", "off")
@@ -24,18 +25,15 @@ def after_sync(project: Project, store: Store, result: SyncResult, event: str) -
     already), and ``background`` starts a detached worker, never waits for it."""
     mode = project.config["trigger"]["on_commit"]
     if mode not in ON_COMMIT:
-        from float_hooks.errors import ConfigError
-
         raise ConfigError(f"[trigger] on_commit = {quoted(mode)}: must be one of"
                           f" {', '.join(ON_COMMIT)}")
     if mode == "off":
         return
-    from float_hooks.regen import job_queue
 
     with store.write() as conn:
         job_queue.enqueue_changed(store, result.applied.removed)
         pending = job_queue.has_open(conn)
     if mode == "background" and pending:
-        from float_hooks.regen import worker
+        from float_hooks.regen import worker  # lazy: off the hooks' path (their start-up cost)
 
         worker.start_background(project)

@@ -20,14 +20,22 @@ import sqlite3
 import sys
 import time
 from collections.abc import Collection, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from float_hooks import background
+from float_hooks import background, paths
 from float_hooks.background import MARKER_ENV
-from float_hooks.errors import EXIT_ERROR, EXIT_FOUND, EXIT_OK, FloatError, quoted
+from float_hooks.errors import (
+    EXIT_ERROR,
+    EXIT_FOUND,
+    EXIT_OK,
+    CorruptDatabase,
+    FloatError,
+    quoted,
+)
 
 if TYPE_CHECKING:
-    from float_hooks.project import Project
+    from float_hooks.project import Project  # lazy: after the hook's cheap early exits
 
 # Hooks git calls, in the order a user meets them, and what each syncs to.
 HOOKS = ("pre-commit", "post-commit", "post-merge", "post-checkout", "post-rewrite")
@@ -61,7 +69,7 @@ def run_hook(name: str, argv: Sequence[str] = (), cwd: str = ".") -> int:
     except FloatError as e:
         out = _internal(_damaged(e), strict[0])
     except sqlite3.Error as e:
-        from float_hooks.store.db import translate
+        from float_hooks.store.db import translate  # lazy: only on an SQLite error
 
         out = _internal(_damaged(translate(e, _db_hint(cwd))), strict[0])
     except Exception as e:  # a bug must not cost the user a commit either
@@ -98,9 +106,9 @@ def _run(name: str, argv: list[str], cwd: str, strict: list[bool], waits: bool,
 
 
 def _sync(project: Project, name: str) -> Outcome:
-    from float_hooks.map import build
-    from float_hooks.repo.snapshot import Target
-    from float_hooks.triggers import after_sync
+    from float_hooks.map import build  # lazy: after the hook's cheap early exits
+    from float_hooks.repo.snapshot import Target  # lazy: after the hook's cheap early exits
+    from float_hooks.triggers import after_sync  # lazy: after the hook's cheap early exits
 
     staged = name in ("pre-commit", CHECK)
     store = project.open_store()
@@ -155,7 +163,6 @@ def stale_line(changed: Collection[str], stale: Sequence[str],
 def commit_folders(conn: sqlite3.Connection) -> set[str]:
     """After a sync of the index: the folders the commit changes, i.e. those holding a file
     where the index differs from HEAD (the sync's overlay), and their ancestors."""
-    from float_hooks import paths
 
     folders: set[str] = set()
     for (path,) in conn.execute("SELECT path FROM overlay"):
@@ -174,7 +181,7 @@ def _statuses(conn: sqlite3.Connection, changed: Collection[str], applied: Any,
     became stale (the line then says why)."""
     if applied.became_stale or not changed:
         return None
-    from float_hooks.store.db import select_in
+    from float_hooks.store.db import select_in  # lazy: after the hook's cheap early exits
 
     rows = select_in(conn, "SELECT status FROM folders WHERE path IN ({})", changed)
     counts: dict[str, int] = {}
@@ -195,7 +202,6 @@ def check_threshold(conn: sqlite3.Connection, settings: dict[str, Any]) -> str:
     if 0 <= max_stale < len(stale):
         problems.append(f"{len(stale)} folders are stale, more than [check] max_stale ="
                         f" {max_stale} allows")
-    from float_hooks import paths
 
     hit = [f for f in (_normal(paths, w) for w in watched) if f in set(stale)]
     if hit:
@@ -231,10 +237,9 @@ def _drain_stdin() -> None:
 
 def _damaged(e: FloatError) -> FloatError:
     """A DB found damaged mid-hook is moved aside: the next hook or command rebuilds it."""
-    from float_hooks.errors import CorruptDatabase
 
     if isinstance(e, CorruptDatabase):
-        from float_hooks.project import kept_aside
+        from float_hooks.project import kept_aside  # lazy: only for a damaged DB
 
         return FloatError(kept_aside(e))
     return e
@@ -251,7 +256,7 @@ def _internal(e: BaseException, strict: bool, bug: bool = False) -> Outcome:
 def _discover(cwd: str) -> Any:
     """The repository at ``cwd`` (a Git), or None if there is none: the hook then reports
     that from its own discovery."""
-    from float_hooks.repo.git import Git
+    from float_hooks.repo.git import Git  # lazy: after the hook's cheap early exits
 
     try:
         return Git.discover(cwd)
@@ -260,13 +265,11 @@ def _discover(cwd: str) -> Any:
 
 
 def _cwd_path(cwd: str) -> Any:
-    from pathlib import Path
 
     return Path(cwd)
 
 
 def _db_hint(cwd: str) -> Any:
-    from pathlib import Path
 
     return Path(cwd) / ".float" / "index.db"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from float_hooks.errors import FloatError
+from float_hooks.store.db import Store
 
 LIST_LIMIT = 50  # paths per list in a sync event (the counts are always complete)
 RECENT_SECONDS = 0.05  # a file modified this recently is read again (timestamp granularity)
@@ -77,7 +78,6 @@ class MapEvents:
             return self.state
         if not self.db_path.exists():
             return None
-        from float_hooks.store.db import Store
 
         store = Store.open_readonly(self.db_path, timeout=5.0)  # a read-only map dir too
         conn = store.conn

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -60,7 +61,7 @@ class Watcher:
         # the ignored directories only spare syncs; until they are known, every event counts
         threading.Thread(target=self._read_ignored, daemon=True).start()
         try:
-            from watchdog.events import (
+            from watchdog.events import (  # lazy: only the watchers need it
                 DirCreatedEvent,
                 DirDeletedEvent,
                 DirMovedEvent,
@@ -71,7 +72,7 @@ class Watcher:
                 FileSystemEvent,
                 FileSystemEventHandler,
             )
-            from watchdog.observers import Observer
+            from watchdog.observers import Observer  # lazy: only the watchers need it
 
             watcher = self
 
@@ -106,8 +107,6 @@ class Watcher:
 
     def stop(self) -> None:
         if self._overflow is not None:
-            import logging
-
             logging.getLogger(_INOTIFY_LOGGER).removeHandler(self._overflow)
             self._overflow = None
         if self._observer is not None:
@@ -188,8 +187,6 @@ def _on_overflow(bump: Callable[[], None]) -> Any:
     """When the kernel's event queue overflows, events were lost without a trace: watchdog
     only logs it (and re-adds its watches). Count that as a change, so the next look syncs
     rather than trusting a map that may have missed an edit."""
-    import logging
-
     class Overflow(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             if "overflow" in record.getMessage():

@@ -19,18 +19,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from float_hooks.errors import FloatError
+from float_hooks.map import build
 from float_hooks.map.sync import SyncResult
 from float_hooks.project import Project
+from float_hooks.repo.snapshot import Target
+from float_hooks.triggers import after_sync
 from float_hooks.triggers.tree_watcher import Watcher
 
 TICK_SECONDS = 0.2
 
 
 def sync_once(project: Project) -> SyncResult:
-    from float_hooks.map import build
-    from float_hooks.repo.snapshot import Target
-    from float_hooks.triggers import after_sync
-
     # after a post-commit still syncing in the background, not before it (it would then
     # leave the map at the commit rather than the work tree)
     project.wait_for_hooks()
@@ -49,8 +49,6 @@ def watch(project: Project, *, debounce: float, report: Callable[[SyncResult], N
     """Watch until ``stop`` is set (SIGINT and SIGTERM set it when run in the main thread).
     ``tick`` is called every TICK_SECONDS, after each sync and once more at the end
     (``--events`` polls the map with it). ``watcher``: one not started yet, to look at."""
-    from float_hooks.errors import FloatError
-
     root = watched_root(project)
     watcher = watcher or Watcher(project)
     stop = stop or threading.Event()
@@ -100,7 +98,5 @@ def _on_signals(handler: Callable[[], Any]) -> Callable[[], None]:
 
 def watched_root(project: Project) -> Path:
     if project.work_tree is None:
-        from float_hooks.errors import FloatError
-
         raise FloatError("watch needs a work tree (this is a bare repository)")
     return project.work_tree

@@ -26,13 +26,18 @@ from typing import Any
 
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
+from float_hooks.agents.mcp_server import MapServer
 from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.repo.git import Git
 from float_hooks.store.db import Store
 from webhook.events.stream import authorized
 from webhook.intake.github import read_body
 from webhook.names import InvalidName, check, repo_key
+from webhook.queues.sqlite_queue import Queue
 from webhook.settings import Settings
+from webhook.storage.maps import map_path
+from webhook.storage.mirror import mirror_path
+from webhook.work.pipeline import BRANCH_KEY, MirrorProject
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/mcp"
@@ -45,10 +50,6 @@ class ServerMap:
     """One repository's map on the server, for agent_tools (one request's worth)."""
 
     def __init__(self, settings: Settings, full_name: str):
-        from webhook.storage.maps import map_path
-        from webhook.storage.mirror import mirror_path
-        from webhook.work.pipeline import MirrorProject
-
         self.settings = settings
         self.full_name = full_name
         self.db_path = map_path(settings.data_dir, full_name)
@@ -72,9 +73,6 @@ class ServerMap:
         return self._readonly
 
     def freshness(self, store: Store) -> dict[str, Any]:
-        from webhook.queues.sqlite_queue import Queue
-        from webhook.work.pipeline import BRANCH_KEY
-
         q = Queue(self.settings.data_dir, create=False)
         try:
             queued = q.pending(repo_key(self.full_name))
@@ -169,10 +167,12 @@ class _Bridge:
     """The SDK's stateless streamable-HTTP handler on an asyncio loop in its own thread."""
 
     def __init__(self, settings: Settings):
-        from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
-        from mcp.server.transport_security import TransportSecuritySettings
-
-        from float_hooks.agents.mcp_server import MapServer
+        from mcp.server.streamable_http_manager import (
+            StreamableHTTPASGIApp,  # lazy: the MCP SDK, 0.5-1 s to import
+        )
+        from mcp.server.transport_security import (
+            TransportSecuritySettings,  # lazy: the MCP SDK, 0.5-1 s to import
+        )
 
         self.pid = os.getpid()
         self.settings = settings

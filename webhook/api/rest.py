@@ -18,7 +18,12 @@ from werkzeug.exceptions import (
     Unauthorized,
 )
 
+from float_hooks import paths
 from float_hooks.errors import LockedDatabase, NoDatabase
+from float_hooks.errors import NotFound as FolderNotFound
+from float_hooks.reads.show import folder_document
+from float_hooks.reads.stale import stale_list
+from float_hooks.store.folder_context import status_counts
 from webhook.events import publish
 from webhook.events.stream import authorized, repository
 from webhook.intake.github import http_error
@@ -70,7 +75,7 @@ def _auth() -> None:
 def _pg() -> Any:
     """PostgreSQL mode: the read model every sync publishes (pg_store), the same on every
     web host."""
-    from webhook.queues.pg_queue import intake
+    from webhook.queues.pg_queue import intake  # lazy: the [postgres] extra
 
     return intake(_settings()).ctx.store
 
@@ -92,7 +97,6 @@ def _open(full_name: str) -> Any:
 @bp.get("/repos/<owner>/<repo>/status")
 def status(owner: str, repo: str) -> Any:
     full_name = repository(owner, repo)
-    from float_hooks.store.folder_context import status_counts
 
     if _settings().database_url:
         info = _published(full_name)
@@ -119,7 +123,6 @@ def status(owner: str, repo: str) -> Any:
 @bp.get("/repos/<owner>/<repo>/stale")
 def stale(owner: str, repo: str) -> Any:
     full_name = repository(owner, repo)
-    from float_hooks.reads.stale import stale_list
 
     if _settings().database_url:
         return jsonify(_published(full_name)["stale"])
@@ -134,9 +137,6 @@ def stale(owner: str, repo: str) -> Any:
 @bp.get("/repos/<owner>/<repo>/folders/<path:folder>")
 def folder(owner: str, repo: str, folder: str = "") -> Any:
     full_name = repository(owner, repo)
-    from float_hooks import paths
-    from float_hooks.errors import NotFound as FolderNotFound
-    from float_hooks.reads.show import folder_document
 
     try:
         path = paths.whole(folder)
@@ -176,7 +176,7 @@ def resync(owner: str, repo: str) -> Any:
     settings = _settings()
     delivery = f"resync-{uuid.uuid4()}"
     if settings.database_url:
-        from webhook.queues.pg_queue import intake
+        from webhook.queues.pg_queue import intake  # lazy: the [postgres] extra
 
         intake(settings).record(delivery, "resync", repo_key(full_name), full_name)
     else:

@@ -7,6 +7,7 @@ repository chooses how many folders it has, and a page must stay cheap to render
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from datetime import datetime, timezone
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks.errors import FloatError, NoDatabase
+from float_hooks.reads.stale import stale_count, stale_list
+from float_hooks.regen import job_queue
+from float_hooks.store.folder_context import status_counts
 from webhook.names import InvalidName
 from webhook.queues.sqlite_queue import DB_FILE as QUEUE_FILE
 from webhook.queues.sqlite_queue import Queue
@@ -87,8 +91,6 @@ def _store(data_dir: Path, full_name: str) -> Any:
 
 
 def _stale(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
-    from float_hooks.reads.stale import stale_count, stale_list
-
     return [stale_row(f) for f in stale_list(conn, limit=MAX_STALE)], stale_count(conn)
 
 
@@ -100,8 +102,6 @@ def stale_row(folder: dict[str, Any]) -> dict[str, Any]:
 
 
 def _jobs(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    from float_hooks.regen import job_queue
-
     return job_queue.list_jobs(conn, limit=MAX_JOBS), job_queue.job_states(conn)
 
 
@@ -129,8 +129,6 @@ def overview(data_dir: Path) -> list[dict[str, Any]]:
 
 def _with_map(data_dir: Path, out: dict[str, Any]) -> dict[str, Any]:
     """``out`` (a repository with its deliveries) with what its map says, in one read."""
-    from float_hooks.store.folder_context import status_counts
-
     out["map"] = None
     out["problem"] = ""
     try:
@@ -184,8 +182,6 @@ def tree(data_dir: Path, full_name: str) -> tuple[list[dict[str, Any]], int]:
 
 def tree_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Folder rows (a map's columns, or a published document's fields) for the tree."""
-    import json
-
     out = []
     for r in sorted(rows, key=lambda r: r["path"].split("/")):  # parents before children
         patterns = r.get("context_patterns") or []

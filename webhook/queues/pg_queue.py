@@ -94,9 +94,11 @@ class Intake:
 
     def record(self, delivery: str, kind: str, repo: str, full_name: str,
                **fields: Any) -> bool:
-        from psycopg import Error as PgError
-        from psycopg_pool import PoolTimeout
-        from werkzeug.exceptions import ServiceUnavailable
+        from psycopg import Error as PgError  # lazy: the [postgres] extra
+        from psycopg_pool import PoolTimeout  # lazy: the [postgres] extra
+        from werkzeug.exceptions import (
+            ServiceUnavailable,  # lazy: the worker processes have no use for Flask
+        )
 
         for attempt in (1, 2):  # a connection PostgreSQL closed (a restart) fails once
             try:
@@ -208,7 +210,7 @@ async def _take_over(app: App, job: Any) -> None:
     one covers it (it claims every open delivery of the repository, those the dead job held
     included): the stalled one ends ``failed``. Another live worker may be doing the same
     at the same moment: whichever comes second finds nothing to do."""
-    from procrastinate.jobs import Status
+    from procrastinate.jobs import Status  # lazy: the [postgres] extra
 
     try:
         await app.job_manager.retry_job(job)

@@ -116,7 +116,7 @@ def connect_pool(url: str, *, min_size: int = 1, max_size: int = 8,
 def apply_schema(url: str) -> None:
     """Create float's tables and procrastinate's schema if missing; safe to run from every
     process at start-up (an advisory lock serialises them)."""
-    from procrastinate.schema import SchemaManager
+    from procrastinate.schema import SchemaManager  # lazy: the [postgres] extra
 
     with psycopg.connect(url, autocommit=False) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))

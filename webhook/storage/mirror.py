@@ -83,7 +83,7 @@ def update(data_dir: Path, template: str, full_name: str,
 def fetch_ref(path: Path, ref: str, timeout: float) -> str | None:
     """The commit ``ref`` names on the origin now (None: no such ref), fetched into the
     mirror's ``ref`` (a push fetches only the tracked branch)."""
-    import git
+    import git  # lazy: GitPython: answering a request never pays for it
 
     repo = git.Repo(path)
     try:
@@ -108,7 +108,7 @@ def push(path: Path, commit: str, ref: str, expected: str | None, timeout: float
     """Push ``commit`` to ``ref`` of the origin (the server's export branch, export_push.py)
     only if the origin still has ``expected`` there (None: no such ref), and keep the
     mirror's ``ref`` where the origin now has it."""
-    import git
+    import git  # lazy: GitPython: answering a request never pays for it
 
     repo = git.Repo(path)
     try:

@@ -35,10 +35,12 @@ corrupt the answer): ``{"state", "result"}``, ``{"retry": reason}`` (transient),
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import json
 import logging
 import os
+import resource
 import selectors
 import signal
 import subprocess
@@ -52,6 +54,7 @@ from typing import IO, Any
 from float_hooks.regen.env import scrubbed
 from webhook.queues.sqlite_queue import Delivery
 from webhook.settings import Settings
+from webhook.work import pipeline
 
 IDLE_SECONDS = 300.0
 TERM_GRACE = 3.0  # seconds a job process over its time has to stop what it started
@@ -206,8 +209,6 @@ class JobProcess:
 
 # -- the job process -----------------------------------------------------------------------------
 def _limit_memory(megabytes: int) -> None:
-    import resource
-
     limit = megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -216,8 +217,6 @@ def _limit_memory(megabytes: int) -> None:
 def _die_with_parent(parent: int) -> None:
     """SIGKILL when the thread that started us ends (Linux), and never outlive the parent."""
     if sys.platform.startswith("linux"):
-        import ctypes
-
         pr_set_pdeathsig = 1
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
@@ -226,8 +225,6 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _answer(line: bytes, memory_mb: int) -> dict[str, Any]:
-    from webhook.work import pipeline
-
     try:
         request = json.loads(line)
         settings = decode_settings(request["settings"])

@@ -23,10 +23,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from float_hooks.store.db import BASE_KEY
+from float_hooks.reads.show import folder_document
+from float_hooks.reads.stale import stale_list
+from float_hooks.regen import job_queue
+from float_hooks.regen.request import build_request
+from float_hooks.repo.git import Git
+from float_hooks.store.db import BASE_KEY, Store
+from float_hooks.store.folder_context import status_counts, write_context
+from webhook.events import publish
 from webhook.queues.pg_queue import PgContext
 from webhook.queues.sqlite_queue import BACKOFF_SECONDS, Delivery
 from webhook.storage.maps import map_meta, map_path
+from webhook.storage.mirror import mirror_path
 from webhook.work import export_push, pipeline
 from webhook.work.job import BudgetExceeded, JobProcess
 from webhook.work.pipeline import BRANCH_KEY
@@ -153,8 +161,6 @@ def _failed(ctx: PgContext, repo: str, full_name: str, rows: list[dict[str, Any]
 def _delivery_events(ctx: PgContext, rows: list[dict[str, Any]], state: str,
                      **extra: Any) -> None:
     """A ``delivery`` event per settled row, on the shared log (event_log.py; never raises)."""
-    from webhook.events import publish
-
     for r in rows:
         publish.emit(ctx.settings, r["repo"], "delivery", {
             "delivery": r["delivery"], "state": state, "kind": r["kind"], "ref": r["ref"],
@@ -165,10 +171,6 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
                 result: dict[str, Any]) -> tuple[list[str], int]:
     """Steps 3-5 on this worker's map; (folders written from answers, requests handed
     out)."""
-    from float_hooks.reads.stale import stale_list
-    from float_hooks.store.db import Store
-    from float_hooks.store.folder_context import status_counts
-
     store = Store.open(db_path)
     try:
         applied = apply_answers(ctx, repo, store)
@@ -202,9 +204,6 @@ def _remote_wanted(store: Any) -> bool:
 
 def apply_answers(ctx: PgContext, repo: str, store: Any) -> list[str]:
     """Write the stored answers this map has not applied yet; returns the folders written."""
-    from float_hooks.regen import job_queue
-    from float_hooks.store.folder_context import write_context
-
     seq = int(store.get_meta(ANSWER_SEQ_KEY) or 0)
     applied = []
     for a in ctx.store.answers_after(repo, seq):
@@ -223,10 +222,6 @@ def apply_answers(ctx: PgContext, repo: str, store: Any) -> list[str]:
 
 def request_regeneration(ctx: PgContext, repo: str, info: dict[str, Any], store: Any) -> int:
     """Hand the ready folders to the regeneration workers (children before parents)."""
-    from float_hooks.regen.request import build_request
-    from float_hooks.repo.git import Git
-    from webhook.storage.mirror import mirror_path
-
     head = store.get_meta(HEAD_KEY) or store.get_meta(BASE_KEY)
     mirror = mirror_path(ctx.settings.data_dir, info["full_name"])
     if not head or not (mirror / "HEAD").exists():
@@ -261,8 +256,6 @@ def request_regeneration(ctx: PgContext, repo: str, info: dict[str, Any], store:
 
 def folder_documents(store: Any) -> dict[str, dict[str, Any]]:
     """Every folder's ``/folders/...`` document (the same as ``show --json``)."""
-    from float_hooks.reads.show import folder_document
-
     conn = store.conn
     return {path: folder_document(conn, path)
             for (path,) in conn.execute("SELECT path FROM folders").fetchall()}

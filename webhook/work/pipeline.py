@@ -5,14 +5,24 @@ against the repository's DB, and report a commit status."""
 from __future__ import annotations
 
 import logging
+import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from float_hooks import config as float_config
-from float_hooks.errors import quoted
+from float_hooks.errors import LockedDatabase, quoted
+from float_hooks.map import build
 from float_hooks.project import Project
+from float_hooks.regen import job_queue, run
+from float_hooks.regen.env import scrubbed
 from float_hooks.repo.git import Git
+from float_hooks.repo.snapshot import Target
+from float_hooks.store.db import Store
+from float_hooks.store.folder_context import status_counts
+from float_hooks.triggers import after_sync
+from webhook.events import publish
 from webhook.queues.sqlite_queue import Delivery
 from webhook.settings import Settings
 from webhook.storage import mirror
@@ -88,10 +98,6 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
     if rev is None:
         return "ignored", {"reason": f"branch {branch} does not exist in the mirror"}
     project = MirrorProject(git, db_path, rev, settings)
-    from float_hooks.errors import LockedDatabase
-    from float_hooks.map import build
-    from float_hooks.repo.snapshot import Target
-    from float_hooks.triggers import after_sync
 
     try:
         store = project.open_store()
@@ -117,24 +123,15 @@ def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
             # PostgreSQL mode: regeneration workers answer (pg_sync hands the requests out)
             out["regenerate"] = {"remote": True}
         elif regenerates:
-            import os
-
-            from float_hooks.regen import run
-            from float_hooks.regen.env import scrubbed
-
             # a repository's regenerator sees the basics and the keys the operator named,
             # never the server's secrets (regen_env)
             regen = run.regenerator(project, scrubbed(os.environ, settings.regen_env))
-            from float_hooks.regen import job_queue
-
             # this delivery's claim makes this process the only one working on the
             # repository's map: a job still running was left by a job process that died
             with store.write() as conn:
                 job_queue.expire_leases(conn)
             out["regenerate"] = _jsonable(run.run_jobs(project, store, regen=regen))
         timings["after_sync"] = time.perf_counter() - t0
-        from float_hooks.store.folder_context import status_counts
-
         counts = status_counts(store)
         out["status"] = counts
         out["timings"] = {k: round(v, 4) for k, v in timings.items()}
@@ -155,8 +152,6 @@ def emit_events(settings: Settings, d: Delivery, out: dict[str, Any]) -> None:
     """The ``sync`` event of a done delivery's result (``out``, process()'s), then a
     ``context`` event per folder whose context was written (the first CONTEXT_EVENTS of them;
     one more event counts the rest)."""
-    from webhook.events import publish
-
     sync = out.get("sync") or {}
     counts = out.get("status") or {}
 
@@ -177,8 +172,6 @@ def emit_context_events(settings: Settings, repo: str, delivery: str | None,
                         written: list[str]) -> None:
     """A ``context`` event per folder written (the first CONTEXT_EVENTS; one more counts the
     rest)."""
-    from webhook.events import publish
-
     for path in written[:CONTEXT_EVENTS]:
         publish.emit(settings, repo, "context", {"delivery": delivery, "path": path,
                                                 "status": "current"})
@@ -225,7 +218,6 @@ def _target(git: Git, db_path: Path, d: Delivery,
 def _stored_branch(db_path: Path) -> str | None:
     if not db_path.exists():
         return None
-    from float_hooks.store.db import Store
 
     store = Store.open(db_path)
     try:
@@ -250,7 +242,5 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "as_json"):
         return value.as_json()
     if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
         return asdict(value)
     return value
