@@ -93,22 +93,8 @@ def name(path: str) -> str:
     return path[path.rfind("/") + 1 :]
 
 
-def ancestors(path: str) -> list[str]:
-    """Folders holding ``path``, deepest first, ending with ``/``."""
-    out: list[str] = []
-    while path != ROOT:
-        path = parent(path)
-        out.append(path)
-    return out
-
-
 def depth(path: str) -> int:
     return 0 if path == ROOT else path.count("/")
-
-
-def is_within(path: str, folder: str) -> bool:
-    """True if ``path`` is ``folder`` or lies below it."""
-    return folder == ROOT or path == folder or path.startswith(folder + "/")
 
 
 class OutsideRepository(ValueError):

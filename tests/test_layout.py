@@ -158,7 +158,7 @@ def test_every_lazy_import_says_why() -> None:
     """An import inside a function stays only where start-up cost (the hooks', a worker
     process's) or an optional extra needs it, with the reason on its line."""
     silent = []
-    for name, path in modules().items():
+    for path in modules().values():
         lines = path.read_text(encoding="utf-8").split("\n")
         tree = ast.parse("\n".join(lines))
         for fn in ast.walk(tree):

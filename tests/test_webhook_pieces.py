@@ -176,7 +176,7 @@ def test_a_worker_run_until_idle_checkpoints(tmp_path: Path) -> None:
 
 def test_worker_starts_a_job_only_after_a_quiet_moment(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from webhook.work import worker as worker_module
+    from webhook import worker as worker_module
 
     app = create_app(app_config(tmp_path, FLOAT_WORKER="off"))
     w = app.extensions["float_worker"]

@@ -4,7 +4,6 @@ import argparse
 import threading
 
 from float_hooks.agents.fresh_answers import LocalMap
-from float_hooks.agents.mcp_server import serve_stdio
 from float_hooks.commands import _common
 
 HELP = ("serve the map to coding agents over MCP (stdio): tools, resources, live updates;"
@@ -21,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     # The SDK takes ~0.5 s to import here; the watcher's start and the first sync (a `git
     # status`) run meanwhile, so the first answer does not wait for both in turn.
     threading.Thread(target=_warm, args=(local,), daemon=True).start()
+    from float_hooks.agents.mcp_server import serve_stdio  # lazy: the MCP SDK, see above
 
     try:
         serve_stdio(local)

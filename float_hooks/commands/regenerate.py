@@ -5,7 +5,6 @@ import argparse
 from float_hooks.commands import _common
 from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json, emit_json_rows
-from float_hooks.regen.run import plan, run_jobs
 
 HELP = ("write context for stale and pending folders now, children before parents, with the"
         " configured regenerator ([regenerate] kind)")
@@ -25,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from float_hooks.regen.run import plan, run_jobs  # lazy: --help imports every command
+
     proj = _common.settled(_common.project(args))
     _common.require_initialised(proj)
     store = open_built(proj)

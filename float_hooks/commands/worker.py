@@ -3,7 +3,6 @@ from __future__ import annotations
 import argparse
 
 from float_hooks.commands import _common
-from float_hooks.regen import worker
 
 HELP = ("run regeneration jobs from the queue (one worker per repository); --once: the jobs"
         " ready now, --drain: until the queue is empty, default: keep polling")
@@ -21,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from float_hooks.regen import worker  # lazy: --help imports every command
+
     proj = _common.project(args)
     _common.require_initialised(proj)
     try:

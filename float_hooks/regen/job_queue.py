@@ -20,7 +20,6 @@ from typing import Any
 from float_hooks import paths
 from float_hooks.store.db import Store, now, select_in
 
-OPEN = ("queued", "running")
 # reasons that run even when the folder is current: a child's summary changed, or the user
 # asked for every folder (`regenerate --all`)
 RUN_WHEN_CURRENT = ("child", "forced")

@@ -167,10 +167,6 @@ class Git:
         return proc.stdout
 
     # -- small questions -----------------------------------------------------------------
-    @property
-    def is_bare(self) -> bool:
-        return self.work_tree is None
-
     def git_path(self, name: str) -> Path:
         out = self.run("rev-parse", "--git-path", name).decode().rstrip("\n")
         p = Path(out)
@@ -181,9 +177,6 @@ class Git:
         out = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}",
                        check=False)
         return out.decode().strip() or None
-
-    def has_commit(self, oid: str) -> bool:
-        return self.resolve_commit(oid) is not None
 
     def has_object(self, oid: str) -> bool:
         return subprocess.run(["git", "cat-file", "-e", oid], cwd=self._cwd, env=self.env,
@@ -213,10 +206,6 @@ class Git:
 
     def empty_tree(self) -> str:
         return self.run("hash-object", "-t", "tree", "/dev/null").decode().strip()
-
-    def shallow(self) -> bool:
-        return self.run("rev-parse", "--is-shallow-repository").decode().strip() == "true"
-
 
 def blob_id(data: bytes, object_format: str) -> str:
     """The id git gives ``data`` as a blob in a repository of ``object_format``."""

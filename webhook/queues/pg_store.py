@@ -93,12 +93,6 @@ CREATE TABLE IF NOT EXISTS float_regen_requests (
 );
 """
 
-COLUMNS = ("id", "delivery", "kind", "repo", "full_name", "ref", "before", "after",
-           "default_branch", "created", "deleted", "forced", "commits", "state", "attempts",
-           "not_before", "owner", "lease_until", "received_at", "started_at", "finished_at",
-           "done_seq", "result", "error")
-
-
 def connect_pool(url: str, *, min_size: int = 1, max_size: int = 8,
                  check: bool = True) -> ConnectionPool:
     """A pool shared by the process's threads. ``check``: connections are checked on

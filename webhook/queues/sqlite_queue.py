@@ -58,7 +58,6 @@ CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(repo, id)
     WHERE state IN ('queued', 'running');
 """
 
-OPEN = ("queued", "running")
 # a failed attempt waits this long before its retry, doubled each time (both queues)
 BACKOFF_SECONDS = 5.0
 
