@@ -57,8 +57,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMANDS:
         if only is not None and name != only:
-            # Only the chosen command gets a parser and an import: a parser per command
-            # cost ~20 ms of every run (each looks up gettext catalogs). Usage errors then
+            # Only the chosen command gets a parser and an import: each parser looks up
+            # gettext catalogs, a cost every run would pay (docs/performance.md). Usage errors then
             # name just that command, which is the one the user typed.
             continue
         module = _module(name)

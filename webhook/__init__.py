@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     keys, e.g. ``TESTING``, go to Flask's own config)."""
     # imported here, not at module level: `python -m webhook.worker` imports this package
     # first, and must not find its own module already imported; and a job process
-    # (`python -m webhook.work.job`) has no use for Flask (~0.13 s of imports)
+    # (`python -m webhook.work.job`) has no use for Flask (slow to import)
     from flask import Flask  # lazy: the worker processes have no use for Flask
     from werkzeug.exceptions import (
         HTTPException,  # lazy: the worker processes have no use for Flask

@@ -166,8 +166,8 @@ class Worker:
         """Wait, before starting a job, until this process has a quiet moment, spending at
         most ``budget`` seconds; returns what is left of it. A job's Python work holds the
         interpreter lock the thread answering GitHub needs: a burst of 100 deliveries to a
-        tracked branch, answered while the worker synced, had a p99 of ~100-130 ms, against
-        ~40 ms with nothing else running."""
+        tracked branch, answered while the worker synced, had a p99 about three times the
+        one with nothing else running (docs/performance.md)."""
         while budget > 0 and not self.stopping.is_set():
             now = time.monotonic()
             wait = QUIET_SECONDS if self.answers > 0 else (

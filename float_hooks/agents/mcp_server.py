@@ -217,7 +217,7 @@ class MapServer:
                 text = self._read(self.local, uri)
         except FloatError as e:
             from mcp.shared.exceptions import (
-                MCPError,  # lazy: the MCP SDK, 0.5-1 s to import
+                MCPError,  # lazy: the MCP SDK is slow to import
             )
 
             raise MCPError(types.INVALID_PARAMS, " ".join(str(e).split())) from None
@@ -337,7 +337,7 @@ def _changed_folders(conn: sqlite3.Connection, since: str) -> set[str]:
 def serve_stdio(local: LocalMap) -> None:
     """Serve ``local`` over stdin/stdout until the client closes the connection."""
     from mcp.server.stdio import (
-        stdio_server,  # lazy: the MCP SDK, 0.5-1 s to import
+        stdio_server,  # lazy: the MCP SDK is slow to import
     )
 
     mapserver = MapServer(lambda ctx, args: local, local=local)

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     local = LocalMap(_common.project(args), watch=not args.no_watch)
-    # The SDK takes ~0.5 s to import here; the watcher's start and the first sync (a `git
+    # The SDK is slow to import here; the watcher's start and the first sync (a `git
     # status`) run meanwhile, so the first answer does not wait for both in turn.
     threading.Thread(target=_warm, args=(local,), daemon=True).start()
     from float_hooks.agents.mcp_server import serve_stdio  # lazy: the MCP SDK, see above

@@ -183,7 +183,7 @@ def _write_files(conn: sqlite3.Connection, stamp: str,
                  by_folder: dict[str, list[Member]]) -> int:
     """Write the file rows; returns how many were inserted or updated."""
     # In key order, (folder_path, path): B-tree inserts then touch neighbouring pages instead
-    # of random ones (a first build of 90k files: 1.6 s -> 0.85 s CPU). A group is usually
+    # of random ones (about half the CPU of a first build: docs/performance.md). A group is usually
     # in path order already (git lists paths sorted), which sorted() checks in one pass.
     gone: list[tuple[str, str]] = []
     rows: list[tuple[str, str, str, str, str]] = []

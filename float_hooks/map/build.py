@@ -100,7 +100,7 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
               built: Built) -> None:
     """The authored content of a new DB: the export, then the journal (what was written
     since the export), inside the build's transaction."""
-    from float_hooks.pages import reader  # lazy: the YAML reader, ~15 ms on every hook
+    from float_hooks.pages import reader  # lazy: the YAML reader, slow for every hook
 
     root = importer.export_root(project)
     found: Any = reader.PageSet()

@@ -113,7 +113,7 @@ def parse(text: str) -> tuple[dict[str, Any], str] | None:
 
 
 # -- PyYAML's output, written directly ---------------------------------------------------------
-# The pure-Python emitter costs ~3 ms per page (an export of 4,000 folders: ~12 s). What pages
+# The pure-Python emitter is slow per page (docs/performance.md, "Export"). What pages
 # hold is simple: mappings of str keys, lists, str, int, bool and None. block_yaml writes them
 # with the same bytes PyYAML's SafeDumper would (block style, width 100, indent 2, literal
 # blocks for multi-line text, as dump asks of it), following its emitter's rules for choosing

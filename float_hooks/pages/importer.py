@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from float_hooks.pages.reader import PageSet
     from float_hooks.store.merge import ImportResult
 
-# reader.py and merge.py (the YAML reader, the merge rules: ~15 ms of imports) are imported
+# reader.py and merge.py (the YAML reader, the merge rules: slow imports) are imported
 # where pages are read: a post-commit hook whose commit left the export alone pays one
 # `git ls-tree` here, not them
 

@@ -9,8 +9,7 @@ resolved by PyYAML's own SafeLoader resolver, so the data equals ``yaml.safe_loa
 that is allowed (tests/test_safe_yaml.py checks it).
 
 One pass instead of a check pass over the events and then PyYAML's parse, compose and
-construct: reading 2,504 pages went from 467 ms to ~150-220 ms (first-build figures:
-docs/performance.md, "Authored content").
+construct: about twice as fast (docs/performance.md, "Authored content").
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def _depth(column: str) -> str:
 def _by_name(conn: sqlite3.Connection, text: str, marks: tuple[str, str],
              limit: int) -> list[dict[str, Any]]:
     """The first ``limit`` folders the query names: by path, by folder name, by a file's name
-    (case-insensitive; a scan of the names, ~10 ms per 100k files), shallowest first. SQLite
+    (case-insensitive; a scan of the names), shallowest first. SQLite
     sorts the matches; only ``limit`` of them are read (a name in thousands of folders)."""
     if not text or "\n" in text:
         return []

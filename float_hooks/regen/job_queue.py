@@ -314,7 +314,7 @@ def planned(conn: sqlite3.Connection, within: Sequence[str] | None = None, *,
     """Read-only: the open jobs (path, source_hash, reason) at or below ``within``, in the
     order workers take them, that ``enqueue_all(conn, within, force=force,
     retry_failed=True)`` would leave. What ``regenerate --dry-run`` lists; writing the jobs
-    and rolling back cost ~0.1 s at 7,500 folders and took the write lock. A folder enqueue_all
+    and rolling back would cost time and take the write lock. A folder enqueue_all
     selects gets its own hash and reason unless an open job has that hash already (_upsert
     leaves it); other open jobs stay as they are."""
     where, params = within_sql("f.path", within)

@@ -156,7 +156,7 @@ def read_heads(git: Git, entries: list[tuple[str, str, str]]) -> list[FileHead]:
     """The first bytes of each (path, mode, blob id), through libgit2: the object header gives
     the size without inflating the blob; small blobs are read, big ones streamed from a
     ``git cat-file blob`` we stop after HEAD_BYTES; blobs git does not have (untracked or
-    unstaged files of a work-tree sync) come from the work tree. ~10x faster than two
+    unstaged files of a work-tree sync) come from the work tree. Much faster than two
     ``cat-file --batch`` processes per folder (docs/performance.md)."""
     odb = _odb(git)
     result = []
@@ -185,7 +185,7 @@ _local = threading.local()  # one libgit2 repository per thread (its objects are
 
 
 def _odb(git: Git) -> Any:
-    import pygit2  # ~90 ms once per worker; never on the hook path
+    import pygit2  # lazy: slow to import; never on the hook path
 
     cache: dict[str, Any] = _local.__dict__.setdefault("odbs", {})
     key = str(git.git_dir)

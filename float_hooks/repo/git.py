@@ -127,8 +127,8 @@ class Git:
         ``yielding``: the caller has CPU-bound work of its own to do meanwhile and will wait
         for this command only after it. The command then runs at a lower priority, so that on
         a small machine the caller's work goes first and git takes the CPU time left over,
-        instead of the two taking turns (a first sync at 90k files on two cores: 1.22 s ->
-        1.09 s, medians of 8 alternating runs). Linux gives each thread its own priority;
+        instead of the two taking turns (a faster first sync on two cores:
+        docs/performance.md). Linux gives each thread its own priority;
         git's worker threads start later and inherit it.
         """
         proc = subprocess.Popen(
@@ -152,8 +152,8 @@ class Git:
 
     def diff_trees(self, old: str, new: str) -> bytes:
         """``git diff-tree -r`` raw output between two trees (or commits)."""
-        # diff-tree reads the whole index before it starts (66 ms for 90k entries, against
-        # 7 ms for the diff itself), only to look up attributes that raw output never uses.
+        # diff-tree reads the whole index before it starts (far longer than the diff itself
+        # in a large repository), only to look up attributes that raw output never uses.
         # A missing index file reads as an empty one, so it is pointed at a path that is
         # never created.
         env = {**self.env, "GIT_INDEX_FILE": str(self.git_dir / "float-no-index")}
@@ -209,7 +209,7 @@ class Git:
 
 def blob_id(data: bytes, object_format: str) -> str:
     """The id git gives ``data`` as a blob in a repository of ``object_format``."""
-    import hashlib  # only when asked: its import initialises OpenSSL (~4.5 ms)
+    import hashlib  # lazy: its import initialises OpenSSL, a cost every hook would pay
 
     h = hashlib.new(object_format)
     h.update(b"blob %d\0" % len(data))

@@ -18,8 +18,8 @@ from float_hooks.paths import name_bytes
 
 try:
     # CPython's builtin SHA-256 rather than hashlib's: importing hashlib initialises OpenSSL,
-    # ~4.5 ms of every hook's and command's start against ~0.5 ms. Same hashes; the builtin
-    # is slower per byte (+15 ms over a 7.5k-folder first sync), which a first sync can spare.
+    # a cost every hook's and command's start would pay. Same hashes; the builtin is slower
+    # per byte, which only a first sync notices (docs/performance.md).
     from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # CPython 3.12+
 except ImportError:
     try:

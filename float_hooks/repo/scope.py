@@ -39,7 +39,7 @@ class Scope:
             return {p: e for p, e in values.items() if e is not None and self.includes(p)}
         # no excludes: only .float/ is out (paths.is_float_path, inlined: it runs once per
         # file of a full sync). Usually nothing is out: C-level checks (paths hold no NUL), then
-        # a C-level copy: 90k files take ~8 ms instead of ~30 ms filtering one by one.
+        # a C-level copy, a few times faster than filtering one by one.
         top = "/" + paths.FLOAT_DIR
         below = top + "/"
         if top in values or None in values.values() or "\0" + below in "\0" + "\0".join(values):

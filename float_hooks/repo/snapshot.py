@@ -31,7 +31,7 @@ Kind = Literal["commit", "index", "worktree"]
 
 
 # NamedTuples, not dataclasses, on the hooks' path: `dataclasses` (and the `inspect` it pulls
-# in) plus generating each class's methods cost ~15 ms of a hook's start.
+# in) plus generating each class's methods are a visible part of a hook's start.
 class Target(NamedTuple):
     """A snapshot to sync to. For ``commit``, ``rev`` names it (HEAD when None)."""
 

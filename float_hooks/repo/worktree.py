@@ -107,7 +107,7 @@ class WorktreeHasher:
 
     def _libgit2_entry(self, full: bytes, mode: str) -> Entry | None:
         if self._repo is None:
-            import pygit2  # lazy: ~90 ms; never on the hook path
+            import pygit2  # lazy: slow to import; never on the hook path
 
             self._repo = pygit2.Repository(str(self.git.work_tree))
         try:

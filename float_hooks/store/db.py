@@ -33,7 +33,7 @@ _MAGIC = b"SQLite format 3\0"
 
 
 def now() -> str:
-    # time, not datetime: importing datetime costs every hook ~2 ms
+    # time, not datetime: every hook would pay for importing datetime
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
@@ -120,8 +120,8 @@ class Store:
             if new:
                 # A new file is filled by its first sync (90k rows). Under a rollback journal
                 # that holds next to nothing and every page is written once; in WAL each page
-                # goes to the log and again to the file at the checkpoint (0.2 s of a 1.5 s
-                # first sync at 90k files). Just as atomic; WAL from the end of that sync
+                # goes to the log and again to the file at the checkpoint (an eighth of a
+                # first sync). Just as atomic; WAL from the end of that sync
                 # (built_first). Readers wait for the build meanwhile instead of reading an
                 # empty map.
                 conn.execute("PRAGMA synchronous = FULL")
@@ -358,7 +358,7 @@ def insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any
                 tail: str = "") -> None:
     """``{head} VALUES (?, ...), (?, ...), ... {tail}`` for ``rows``, as many rows per
     statement as 999 variables allow (the limit of SQLite before 3.32). One statement step per
-    row costs more than binding the row: 90k file rows take ~190 ms one by one, ~110 ms so."""
+    row costs more than binding the row."""
     if not rows:
         return
     width = len(rows[0])

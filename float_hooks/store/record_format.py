@@ -226,6 +226,6 @@ def conflict_uid(kind: str, key: str, version: str) -> str:
 
 
 def new_uid() -> str:
-    import uuid  # lazy: uuid and the hashlib it loads cost every hook ~10 ms otherwise
+    import uuid  # lazy: uuid and the hashlib it loads would slow every hook
 
     return uuid.uuid4().hex

@@ -44,7 +44,7 @@ NAMES = (*HOOKS, CHECK)
 _SHOWN = 6  # folder paths printed before "(+N more)": the report stays one short line
 
 
-# (exit code, a line for stderr or ""). A plain tuple: importing dataclasses costs ~25 ms.
+# (exit code, a line for stderr or ""). A plain tuple: importing dataclasses is slow.
 Outcome = tuple[int, str]
 
 

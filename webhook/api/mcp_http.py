@@ -168,10 +168,10 @@ class _Bridge:
 
     def __init__(self, settings: Settings):
         from mcp.server.streamable_http_manager import (
-            StreamableHTTPASGIApp,  # lazy: the MCP SDK, 0.5-1 s to import
+            StreamableHTTPASGIApp,  # lazy: the MCP SDK is slow to import
         )
         from mcp.server.transport_security import (
-            TransportSecuritySettings,  # lazy: the MCP SDK, 0.5-1 s to import
+            TransportSecuritySettings,  # lazy: the MCP SDK is slow to import
         )
 
         self.pid = os.getpid()

@@ -166,9 +166,9 @@ class Queue:
             self._retry(lambda: self.conn.execute("PRAGMA journal_mode = wal"))
         # WAL + NORMAL: a committed delivery survives the process dying (crash, restart,
         # deploy); only an OS crash or power loss before the next checkpoint can lose the
-        # last few, which the resync endpoint repairs. FULL would fsync every insert (~1.3 ms
-        # each here, serialised under the write lock): 100 concurrent deliveries could not
-        # then be answered within 50 ms.
+        # last few, which the resync endpoint repairs. FULL would fsync every insert,
+        # serialised under the write lock: a burst of deliveries could not then be answered
+        # within GitHub's patience.
         self.conn.execute("PRAGMA synchronous = NORMAL")
         if answers_github:
             # The connections that answer GitHub: a checkpoint (the log copied into the file,

@@ -87,7 +87,7 @@ def publish_head(settings: Settings, full_name: str, tracked: str | None,
 
 def push_export(path: Path, db_path: Path, head: str, branch: str,
                 settings: Settings) -> dict[str, Any]:
-    import pygit2  # lazy: ~90 ms; never on the hook path
+    import pygit2  # lazy: slow to import; never on the hook path
 
     repo = pygit2.Repository(str(path))
     base = repo.get(head)
@@ -140,7 +140,7 @@ def _export_tree(repo: Any, root: Any, rel: str, pages: dict[str, bytes],
                  known: dict[str, str]) -> tuple[Any, int]:
     """``root`` (a tree) with the export under ``rel`` replaced by ``pages``; and how many
     pages differ. Only the export's own subtree is read."""
-    import pygit2  # lazy: ~90 ms; never on the hook path
+    import pygit2  # lazy: slow to import; never on the hook path
 
     parts = rel.split("/")
     chain = [root]  # the trees from the root down to the export directory, where they exist
@@ -188,7 +188,7 @@ class _Generated:
         self.read = 0
 
     def __call__(self, oid: Any, mode: Any) -> bool:
-        import pygit2  # lazy: ~90 ms; never on the hook path
+        import pygit2  # lazy: slow to import; never on the hook path
 
         if mode != pygit2.enums.FileMode.BLOB:
             return False
@@ -208,7 +208,7 @@ class _Generated:
 
 def _files(repo: Any, tree: Any) -> dict[str, tuple[Any, Any]]:
     """Every entry below ``tree`` but trees, by path: (id, mode); bounded."""
-    import pygit2  # lazy: ~90 ms; never on the hook path
+    import pygit2  # lazy: slow to import; never on the hook path
 
     out: dict[str, tuple[Any, Any]] = {}
     stack = [("", tree)] if tree is not None else []
@@ -228,7 +228,7 @@ def _files(repo: Any, tree: Any) -> dict[str, tuple[Any, Any]]:
 def _tree(repo: Any, files: dict[str, tuple[Any, Any]]) -> Any:
     """The tree holding ``files`` (path: (id, mode)); a name both a file and a folder is
     refused."""
-    import pygit2  # lazy: ~90 ms; never on the hook path
+    import pygit2  # lazy: slow to import; never on the hook path
 
     nested: dict[str, Any] = {}
     for name, value in files.items():
