@@ -88,11 +88,13 @@ def decisions(tmp_path: Path) -> Path:
 def test_full_file_maps_every_section() -> None:
     rec = legacy.parse("2025-11-03-sqlite-index.md", FULL)
     assert rec["title"] == "Use SQLite for the index"
-    assert rec["date"] == "2025-11-03" and rec["status"] == "accepted"
+    # "Accepted" is the seed's locked; the status as written stays in the text
+    assert rec["date"] == "2025-11-03" and rec["status"] == "locked"
     assert rec["topic"] == "sqlite-index"
     assert rec["tags"] == ["db", "storage"]
     assert rec["decision"] == "Keep everything in one SQLite file, `.float/index.db`."
-    assert rec["rationale"] == "- one file, no server\n- WAL gives concurrent readers"
+    assert rec["rationale"] == ("- one file, no server\n- WAL gives concurrent readers\n\n"
+                                "**Status:** Accepted")
     assert rec["before_state"].startswith("Markdown files per folder")
     assert rec["after_state"] == "A DB plus a generated export."
     assert rec["files_changed"] == ["float_hooks/store/db.py", "float_hooks/store/schema.py"]
@@ -128,10 +130,12 @@ def test_no_date_anywhere_is_an_error() -> None:
 
 
 def test_import_legacy_command_is_idempotent(synced: GitRepo, decisions: Path) -> None:
+    keys = ("files", "added", "updated", "unchanged")
     res = synced.float_json("import", "--legacy", str(decisions))
-    assert res == {"files": 3, "added": 3, "updated": 0, "unchanged": 0}
+    assert {k: res[k] for k in keys} == {"files": 3, "added": 3, "updated": 0, "unchanged": 0}
     again = synced.float_json("import", "--legacy", str(decisions))
-    assert again == {"files": 3, "added": 0, "updated": 0, "unchanged": 3}
+    assert {k: again[k] for k in keys} == \
+        {"files": 3, "added": 0, "updated": 0, "unchanged": 3}
     entries = {e["date"]: e for e in synced.float_json("log", "list")}
     assert entries["2024-02-29"]["title"] == "leap note"
     assert entries["2024-02-29"]["rationale"] == "Just a note, no headings at all."

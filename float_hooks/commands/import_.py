@@ -8,7 +8,8 @@ from float_hooks.commands import _common
 from float_hooks.errors import EXIT_ERROR, FloatError
 from float_hooks.map.build import open_built
 from float_hooks.output import emit, emit_json, error
-from float_hooks.pages import importer, legacy
+from float_hooks.pages import importer, legacy_tree
+from float_hooks.store.db import Store
 
 HELP = "merge an export (default .float/project/) or FloatPrompt decision files into the DB"
 
@@ -17,23 +18,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--from", dest="source", metavar="DIR",
                        help="an export directory (default: [export] dir)")
-    which.add_argument("--legacy", metavar="DIR", help="a folder of FloatPrompt decision files"
-                       " (YYYY-MM-DD-topic.md) to import as decision log entries")
+    which.add_argument("--legacy", metavar="DIR", help="a FloatPrompt log tree (YYYY-MM-DD-"
+                       "topic.md decision files beside logs.md, YYYY.md, MM-mon.md summaries)"
+                       " to import as decision log entries, open questions and references")
     _common.add_json(p)
 
 
 def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
     if args.legacy:
-        legacy_dir = _existing(Path(args.legacy))
-        store = open_built(proj)
-        counts = legacy.import_dir(store, legacy_dir)
-        if args.json:
-            emit_json(counts)
-        else:
-            emit(f"imported {counts['files']} decision files: {counts['added']} added,"
-                 f" {counts['updated']} updated, {counts['unchanged']} unchanged")
-        return 0
+        return _legacy(open_built(proj), _existing(Path(args.legacy)), args.json)
     if args.source:
         source = _existing(Path(args.source))
     elif proj.work_tree is not None:
@@ -52,6 +46,27 @@ def run(args: argparse.Namespace) -> int:
         error(line)
     sys.stderr.flush()
     return EXIT_ERROR if result.errors else 0
+
+
+def _legacy(store: Store, root: Path, as_json: bool) -> int:
+    report = legacy_tree.import_tree(store, root)
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        d, q, r = report.decisions, report.questions, report.references
+        emit(f"imported {report.files} decision files: {d.added} added, {d.updated} updated,"
+             f" {d.unchanged} unchanged; open questions: {q.added} added, {q.updated} updated;"
+             f" references: {r.added} added, {r.updated} updated")
+        conflicts = d.conflicts + q.conflicts + r.conflicts
+        if conflicts:
+            emit(f"{conflicts} records changed here since their last import were kept beside"
+                 " the new ones: see `float-hooks conflicts`")
+        for line in report.summaries:
+            emit(line)
+    for line in report.errors:  # each bad file alone; the others were imported
+        error(line)
+    sys.stderr.flush()
+    return EXIT_ERROR if report.errors else 0
 
 
 def _existing(path: Path) -> Path:
