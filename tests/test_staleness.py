@@ -300,3 +300,27 @@ def test_shallow_clone(synced: GitRepo, tmp_path: pytest.TempPathFactory) -> Non
     c = GitRepo(clone)
     c.float_ok("init")
     assert c.float_json("status")["files"] == 6
+
+
+def test_the_rule_is_one_fact_the_schema_and_the_code_share(synced: GitRepo) -> None:
+    """store/staleness.py holds the rule: the DB's generated status column is its SQL, and
+    folder_status gives the same answer for every case, on a real map."""
+    from float_hooks.map.build import open_built
+    from float_hooks.project import Project
+    from float_hooks.store.schema import MIGRATIONS
+    from float_hooks.store.staleness import STATUS_SQL, STATUSES, folder_status
+
+    assert STATUS_SQL in MIGRATIONS[0][2]
+    store = open_built(Project.discover(synced.path))
+    try:
+        conn = store.conn
+        source = conn.execute("SELECT source_hash FROM folders WHERE path = '/'").fetchone()[0]
+        seen = set()
+        for context in (None, source, "0" * len(source)):
+            conn.execute("UPDATE folders SET context_hash = ? WHERE path = '/'", (context,))
+            status = conn.execute("SELECT status FROM folders WHERE path = '/'").fetchone()[0]
+            assert status == folder_status(context, source)
+            seen.add(status)
+        assert seen == set(STATUSES)
+    finally:
+        store.close()
