@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import PROJECT_ROOT, GitRepo, init_repo
+from tests.gitrepo import PROJECT_ROOT, GitRepo, init_repo, small_tree
 from tests.map_support import assert_synced_to, make_current
 
 PINNED = {
@@ -65,14 +65,7 @@ def repo(tmp_path: Path) -> Iterator[GitRepo]:
 @pytest.fixture
 def synced(repo: GitRepo) -> GitRepo:
     """A repository with a small tree, committed, initialised and synced."""
-    repo.write("README.md", "# demo\n")
-    repo.write("src/app.py", "print('app')\n")
-    repo.write("src/auth/login.py", "def login(): ...\n")
-    repo.write("src/auth/tokens/jwt.py", "JWT = 1\n")
-    repo.write("docs/guide.md", "# guide\n")
-    repo.commit("initial")
-    repo.float_ok("init")
-    return repo
+    return small_tree(repo)
 
 
 @pytest.fixture

@@ -112,3 +112,15 @@ def init_repo(path: Path) -> GitRepo:
     path.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", str(path)], check=True)
     return GitRepo(path)
+
+
+def small_tree(repo: GitRepo) -> GitRepo:
+    """``repo`` with a small tree (five files in five folders), committed and initialised."""
+    repo.write("README.md", "# demo\n")
+    repo.write("src/app.py", "print('app')\n")
+    repo.write("src/auth/login.py", "def login(): ...\n")
+    repo.write("src/auth/tokens/jwt.py", "JWT = 1\n")
+    repo.write("docs/guide.md", "# guide\n")
+    repo.commit("initial")
+    repo.float_ok("init")
+    return repo

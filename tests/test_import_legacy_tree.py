@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from float_hooks.pages import legacy
-from tests.gitrepo import GitRepo, init_repo
+from tests.gitrepo import GitRepo, init_repo, small_tree
 
 # -- the tree ---------------------------------------------------------------------------------
 SESSIONS = """\
@@ -232,18 +232,6 @@ def write_tree(root: Path) -> Path:
     return root
 
 
-def make_repo(path: Path) -> GitRepo:
-    repo = init_repo(path)
-    repo.write("README.md", "# demo\n")
-    repo.write("src/app.py", "print('app')\n")
-    repo.write("src/auth/login.py", "def login(): ...\n")
-    repo.write("src/auth/tokens/jwt.py", "JWT = 1\n")
-    repo.write("docs/guide.md", "# guide\n")
-    repo.commit("initial")
-    repo.float_ok("init")
-    return repo
-
-
 @pytest.fixture
 def logs(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "logs")
@@ -443,7 +431,7 @@ def test_export_of_the_import_reads_back_losslessly(synced: GitRepo, logs: Path,
     synced.float_ok("import", "--legacy", str(logs))
     synced.float_ok("export")
     original = dump(synced)
-    other = make_repo(tmp_path / "other")
+    other = small_tree(init_repo(tmp_path / "other"))
     res = other.float_json("import", "--from", str(synced.path / ".float/project"))
     assert res["errors"] == []
     assert dump(other) == original
@@ -467,7 +455,7 @@ def test_a_bad_file_is_one_line_and_the_rest_imports(synced: GitRepo, logs: Path
     (logs / "2026/notes.md").unlink()
     (logs / "2026/01-jan/2026-01-30-huge.md").write_text("# Huge\n\n" + "x" * (1 << 20))
     line = synced.float_error("import", "--legacy", str(logs))
-    assert line.endswith('"2026/01-jan/2026-01-30-huge.md": skipped: larger than 1024 KiB')
+    assert line.endswith('"2026/01-jan/2026-01-30-huge.md": skipped: larger than 1 MiB')
     # an undated file that aggregates others is a summary, not an error
     (logs / "2026/01-jan/2026-01-30-huge.md").unlink()
     (logs / "2026/highlights.md").write_text("# Highlights\n\n## Security\n\n"

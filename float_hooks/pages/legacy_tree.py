@@ -19,11 +19,9 @@ summaries ``logs.md``, ``2026.md``, ``01-jan.md``) into the decision log.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 import sqlite3
-import stat
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +30,7 @@ from urllib.parse import unquote
 
 from float_hooks import paths
 from float_hooks.errors import FloatError, quoted
-from float_hooks.pages import legacy, legacy_summary
+from float_hooks.pages import legacy, legacy_summary, reader
 from float_hooks.store import record_format
 from float_hooks.store.db import Store
 from float_hooks.store.merge import Counts, ExportData, Merger
@@ -61,34 +59,9 @@ class Report:
 
 def _read(root: Path, report: Report) -> list[tuple[str, str]]:
     """(relative path, text) of every regular ``*.md`` file under ``root``, bounded."""
-    out: list[tuple[str, str]] = []
-    prefix = os.path.join(root, "")
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if not name.endswith(".md"):
-                continue
-            full = os.path.join(dirpath, name)
-            rel = full[len(prefix):].replace(os.sep, "/")
-            if len(out) >= MAX_FILES:
-                report.errors.append(f"{quoted(str(root), 200)}: more than {MAX_FILES} files;"
-                                     " the rest skipped")
-                return out
-            try:
-                st = os.lstat(full)
-                if not stat.S_ISREG(st.st_mode):
-                    continue  # a symlink, FIFO or device: never followed or opened
-                if st.st_size > MAX_FILE_BYTES:
-                    report.errors.append(f"{quoted(rel, 200)}: skipped: larger than"
-                                         f" {MAX_FILE_BYTES // 1024} KiB")
-                    continue
-                with open(full, "rb") as f:
-                    raw = f.read(MAX_FILE_BYTES + 1)
-            except OSError as e:
-                report.errors.append(f"{quoted(rel, 200)}: skipped: {e.strerror}")
-                continue
-            out.append((rel, raw.decode("utf-8", errors="replace")))
-    return out
+    files = reader.markdown_files(root, report.errors, max_file=MAX_FILE_BYTES,
+                                  max_files=MAX_FILES, where=lambda rel: rel)
+    return [(rel, raw.decode("utf-8", errors="replace")) for rel, raw in files]
 
 
 class _Tree:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,13 +186,22 @@ def read_dir(root: Path, object_format: str = "sha1",
              committed: set[str] | None = None) -> PageSet:
     """Every page under ``root`` (a work tree's export)."""
     errors: list[str] = []
-    out = parse_pages(_files(root, errors), str(root), object_format, committed)
+    files = markdown_files(root, errors, max_file=frontmatter.MAX_PAGE_BYTES,
+                           max_total=MAX_EXPORT_BYTES)
+    out = parse_pages(files, str(root), object_format, committed)
     out.errors[:0] = errors
     return out
 
 
-def _files(root: Path, errors: list[str]) -> Iterator[tuple[str, bytes]]:
-    total = 0
+def markdown_files(root: Path, errors: list[str], *, max_file: int,
+                   max_total: int | None = None, max_files: int | None = None,
+                   where: Callable[[str], str] | None = None) -> Iterator[tuple[str, bytes]]:
+    """Every regular ``*.md`` file under ``root``, sorted, as (relative path, at most
+    ``max_file`` + 1 bytes): symlinks, FIFOs and devices are never followed or opened. What
+    is skipped (too large, unreadable, past ``max_total`` bytes or ``max_files`` files) is
+    one line in ``errors``, the file named by ``where`` (default: root/path)."""
+    name_of = where or (lambda rel: f"{root}/{rel}")
+    total = count = 0
     prefix = os.path.join(root, "")
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -201,27 +210,34 @@ def _files(root: Path, errors: list[str]) -> Iterator[tuple[str, bytes]]:
                 continue
             full = os.path.join(dirpath, name)
             rel = full[len(prefix):].replace(os.sep, "/")
+            if max_files is not None and count >= max_files:
+                errors.append(f"{quoted(str(root), 200)}: more than {max_files} files;"
+                              " the rest skipped")
+                return
             try:
                 st = os.lstat(full)
-                if not _regular(st.st_mode):
+                if not stat.S_ISREG(st.st_mode):
                     continue  # a symlink, FIFO or device: never followed or opened
-                if st.st_size > frontmatter.MAX_PAGE_BYTES:
-                    errors.append(f"{quoted(f'{root}/{rel}', 200)}: skipped: larger than"
-                                  f" {frontmatter.MAX_PAGE_BYTES // (1024 * 1024)} MiB")
+                if st.st_size > max_file:
+                    errors.append(f"{quoted(name_of(rel), 200)}: skipped: larger than"
+                                  f" {_size(max_file)}")
                     continue
                 total += st.st_size
-                if total > MAX_EXPORT_BYTES:
-                    errors.append(f"{root}: the export is larger than"
-                                  f" {MAX_EXPORT_BYTES // (1024 * 1024)} MiB; the rest skipped")
+                if max_total is not None and total > max_total:
+                    errors.append(f"{root}: larger than {_size(max_total)} in all;"
+                                  " the rest skipped")
                     return
                 with open(full, "rb") as f:
-                    yield rel, f.read(frontmatter.MAX_PAGE_BYTES + 1)
+                    data = f.read(max_file + 1)
             except OSError as e:
-                errors.append(f"{quoted(f'{root}/{rel}', 200)}: skipped: {e.strerror}")
+                errors.append(f"{quoted(name_of(rel), 200)}: skipped: {e.strerror}")
+                continue
+            count += 1
+            yield rel, data
 
 
-def _regular(mode: int) -> bool:
-    return stat.S_ISREG(mode)
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n % (1024 * 1024) == 0 else f"{n // 1024} KiB"
 
 
 def read_tree(git: Git, tree: str, only: set[str] | None = None) -> PageSet:
