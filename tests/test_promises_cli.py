@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from float_hooks import worker
 from float_hooks.project import Project
+from float_hooks.regen import worker
 from tests.gitrepo import GitRepo
 from tests.regen_support import configure, folder, jobs
 from tests.waiting import wait_until

@@ -69,7 +69,7 @@ def test_watcher_hitting_the_inotify_limit_fails_and_says_why(synced: GitRepo) -
     # what the MCP test below relies on: with one watch allowed, the watcher does not run
     code = textwrap.dedent(f"""\
         from float_hooks.project import Project
-        from float_hooks.watcher import Watcher
+        from float_hooks.triggers.tree_watcher import Watcher
         w = Watcher(Project.discover({str(synced.path)!r}))
         w.start()
         print(w.running, w.failed)

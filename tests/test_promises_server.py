@@ -1,7 +1,7 @@
 """README promises of the webhook server that no other test drove (issue 22): the event
 stream resuming with `?after=N` and sent with `X-Accel-Buffering: no` (the README's gunicorn
 command, a real streaming client), and a worker's job process closed once idle (the app's own
-worker thread, real `python -m webhook.job` processes, a local bare repository for GitHub)."""
+worker thread, real `python -m webhook.work.job` processes, a local bare repository for GitHub)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import webhook.job
+import webhook.work.job
 from tests.sse_support import SSE, delivery_states
 from tests.waiting import ProcessId, wait_until
 from tests.webhook_support import (
@@ -107,7 +107,7 @@ def test_event_streams_resume_after_n_and_pass_nginx_unbuffered(tmp_path: Path,
 
 # -- the job process ---------------------------------------------------------------------------
 def _job_processes() -> set[ProcessId]:
-    """This process's children running ``python -m webhook.job`` (started by its worker
+    """This process's children running ``python -m webhook.work.job`` (started by its worker
     threads), alive."""
     me = str(os.getpid())
     found = set()
@@ -121,7 +121,7 @@ def _job_processes() -> set[ProcessId]:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if ppid == me and b"webhook.job" in argv:
+        if ppid == me and b"webhook.work.job" in argv:
             try:
                 process = ProcessId.of(int(entry))
             except AssertionError:  # gone meanwhile
@@ -154,10 +154,10 @@ def app_with_worker(tmp_path: Path, origin: Origin) -> Iterator[object]:
 
 def test_a_job_process_is_kept_between_deliveries_and_closed_when_idle(
         app_with_worker: object, origin: Origin, monkeypatch: pytest.MonkeyPatch) -> None:
-    # README: Each delivery runs in a job process (`python -m webhook.job`, one per worker
+    # README: Each delivery runs in a job process (`python -m webhook.work.job`, one per worker
     # thread, kept between deliveries and closed after 5 idle minutes)
     app = app_with_worker
-    assert webhook.job.IDLE_SECONDS == 300  # the README's 5 minutes
+    assert webhook.work.job.IDLE_SECONDS == 300  # the README's 5 minutes
     assert _job_processes() == set()  # started on first use
     head = _deliver(app, origin, {"src/one.py": "one = 1\n"})
     wait_for(lambda: _done(app, head), "the first delivery done")
@@ -170,11 +170,11 @@ def test_a_job_process_is_kept_between_deliveries_and_closed_when_idle(
     assert job.alive()
 
     # five idle minutes, made a second: the worker thread closes its idle job process
-    monkeypatch.setattr(webhook.job, "IDLE_SECONDS", 1.0)
+    monkeypatch.setattr(webhook.work.job, "IDLE_SECONDS", 1.0)
     wait_until(lambda: not job.alive(), 60, "the idle job process to be closed")
     assert _job_processes() == set()
     # and the next delivery starts a fresh one
-    monkeypatch.setattr(webhook.job, "IDLE_SECONDS", 300.0)
+    monkeypatch.setattr(webhook.work.job, "IDLE_SECONDS", 300.0)
     head = _deliver(app, origin, {"src/three.py": "three = 3\n"})
     wait_for(lambda: _done(app, head), "a delivery after the close")
     assert len(_job_processes() - {job}) == 1
