@@ -1,4 +1,4 @@
-"""README promises of the command line that no other test drove (issue 22), each on a real
+"""Documented promises (README.md, docs/) of the command line that no other test drove (issue 22), each on a real
 repository with real `git commit`: the background worker's log in `.git/float-worker.log`,
 the CLI `query`'s default row limit, and the builtin regenerator reading a Go module
 (`go.mod`, `// Package`) and a Rust module (`mod.rs`)."""
@@ -28,7 +28,7 @@ def _text(path: Path) -> str:
 
 def test_background_worker_writes_its_output_to_git_dir_float_worker_log(
         synced: GitRepo) -> None:
-    # README: `"background"` also starts one detached `worker --drain` ...; its output goes
+    # docs: `"background"` also starts one detached `worker --drain` ...; its output goes
     # to `.git/float-worker.log`
     configure(synced, on_commit="background")  # the builtin regenerator (default kind)
     synced.float_ok("install")
@@ -59,7 +59,7 @@ def test_background_worker_writes_its_output_to_git_dir_float_worker_log(
 
 
 def test_cli_query_returns_at_most_10000_rows_by_default_and_says_so(synced: GitRepo) -> None:
-    # README: `query` ... returns at most `--max-rows` rows (10,000; a note on stderr when cut)
+    # docs: `query` ... returns at most `--max-rows` rows (10,000; a note on stderr when cut)
     r = synced.float_proc("query", MANY_ROWS, "--json")
     assert r.code == 0, r.err
     rows = r.json()
@@ -77,7 +77,7 @@ def test_cli_query_returns_at_most_10000_rows_by_default_and_says_so(synced: Git
 
 def test_builtin_regenerator_reads_go_mod_go_package_docs_and_rust_mod_rs(
         repo: GitRepo) -> None:
-    # README: `builtin`: `map_summary` and `context_what` from the folder's README, package
+    # docs: `builtin`: `map_summary` and `context_what` from the folder's README, package
     # docstring (`__init__.py`, `//!` in `lib.rs`/`mod.rs`, `// Package` in Go) or manifest
     # (`pyproject.toml`, `package.json`, `Cargo.toml`, `go.mod`)
     repo.write("svc/go.mod", "module example.com/acme/svc\n\ngo 1.22\n\nrequire (\n"

@@ -1,4 +1,4 @@
-"""README promises of the MCP server that no other test drove (issue 22), through the SDK's
+"""Documented promises (README.md, docs/) of the MCP server that no other test drove (issue 22), through the SDK's
 own client spawning the server from the command `agents install` wrote: the `query` tool's
 row limits, and the fallback when the watcher cannot watch (inotify's limit hit for real)."""
 
@@ -44,7 +44,7 @@ needs_userns = pytest.mark.skipif(not _can_limit_inotify(),
 
 
 def test_mcp_query_returns_100_rows_by_default_and_500_at_most(synced: GitRepo) -> None:
-    # README: `query` | read-only SQL: at most 500 rows, 5 s; the tool's own description: a
+    # docs: `query` | read-only SQL: at most 500 rows, 5 s; the tool's own description: a
     # `max_rows` argument, default 100, at most 500
     repo = installed(synced)
 
@@ -106,7 +106,7 @@ def _run(params: StdioServerParameters, body: object) -> None:
 
 @needs_userns
 def test_mcp_answers_sync_first_when_inotify_limits_stop_the_watcher(synced: GitRepo) -> None:
-    # README: the server watches the work tree ... Until the watcher runs, or where it cannot
+    # docs: the server watches the work tree ... Until the watcher runs, or where it cannot
     # (inotify limits: see `unsynced_changes`/`watching`), and with `mcp --no-watch`, every
     # answer syncs first.
     repo = installed(synced)

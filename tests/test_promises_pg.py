@@ -1,4 +1,4 @@
-"""README promises of the PostgreSQL deployment that no other test drove (issue 22), with a
+"""Documented promises (README.md, docs/) of the PostgreSQL deployment that no other test drove (issue 22), with a
 real PostgreSQL server, the README's gunicorn command as the web host and the workers as
 processes: `python -m webhook.regen_worker --concurrency N` answering N requests at once, a
 regeneration worker's SIGTERM letting its running job finish, and a web host answering 503
@@ -112,7 +112,7 @@ CONCURRENT = textwrap.dedent("""\
 
 def test_regen_worker_concurrency_n_answers_n_requests_at_once(
         tmp_path: Path, pg_url: str) -> None:  # noqa: F811
-    # README: regeneration worker | `python -m webhook.regen_worker [--concurrency N]` |
+    # docs: regeneration worker | `python -m webhook.regen_worker [--concurrency N]` |
     # answer one folder's request ...; --concurrency: requests answered at once
     spool = tmp_path / "spool"
     spool.mkdir()
@@ -158,7 +158,7 @@ GATED = textwrap.dedent("""\
 
 def test_sigterm_lets_a_regeneration_workers_running_job_finish(
         tmp_path: Path, pg_url: str) -> None:  # noqa: F811
-    # README: Adding hosts: start another process of the role ...; Remove one with SIGTERM
+    # docs: Adding hosts: start another process of the role ...; Remove one with SIGTERM
     # (running jobs finish first)
     spool = tmp_path / "spool"
     spool.mkdir()
@@ -213,7 +213,7 @@ def own_pg() -> Iterator[PgServer]:
 
 def test_web_host_answers_503_while_postgres_is_away_and_workers_start_again(
         tmp_path: Path, own_pg: PgServer) -> None:
-    # README: A worker that loses PostgreSQL starts again once it is back; a web host
+    # docs: A worker that loses PostgreSQL starts again once it is back; a web host
     # answers 503 meanwhile (redeliver from GitHub's page).
     url = own_pg.new_database()
     o = Origin(tmp_path)

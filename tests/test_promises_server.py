@@ -1,4 +1,4 @@
-"""README promises of the webhook server that no other test drove (issue 22): the event
+"""Documented promises (README.md, docs/) of the webhook server that no other test drove (issue 22): the event
 stream resuming with `?after=N` and sent with `X-Accel-Buffering: no` (the README's gunicorn
 command, a real streaming client), and a worker's job process closed once idle (the app's own
 worker thread, real `python -m webhook.work.job` processes, a local bare repository for GitHub)."""
@@ -58,7 +58,7 @@ def _preamble_id(stream: SSE) -> int:
 
 def test_event_streams_resume_after_n_and_pass_nginx_unbuffered(tmp_path: Path,
                                                                 origin: Origin) -> None:
-    # README: a client that reconnects with `Last-Event-ID` (...; `?after=N` works too) gets
+    # docs: a client that reconnects with `Last-Event-ID` (...; `?after=N` works too) gets
     # what it missed ... Behind nginx, streams pass unbuffered (`X-Accel-Buffering: no`).
     with gunicorn(tmp_path, origin) as server:
         first = _push(server, origin, {"src/util.py": "x = 1\n"})
@@ -154,7 +154,7 @@ def app_with_worker(tmp_path: Path, origin: Origin) -> Iterator[object]:
 
 def test_a_job_process_is_kept_between_deliveries_and_closed_when_idle(
         app_with_worker: object, origin: Origin, monkeypatch: pytest.MonkeyPatch) -> None:
-    # README: Each delivery runs in a job process (`python -m webhook.work.job`, one per worker
+    # docs: Each delivery runs in a job process (`python -m webhook.work.job`, one per worker
     # thread, kept between deliveries and closed after 5 idle minutes)
     app = app_with_worker
     assert webhook.work.job.IDLE_SECONDS == 300  # the README's 5 minutes
