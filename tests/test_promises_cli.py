@@ -1,4 +1,4 @@
-"""Documented promises (README.md, docs/) of the command line that no other test drove (issue 22), each on a real
+"""Documented promises of the command line that no other test drove (issue 22), each on a real
 repository with real `git commit`: the background worker's log in `.git/float-worker.log`,
 the CLI `query`'s default row limit, and the builtin regenerator reading a Go module
 (`go.mod`, `// Package`) and a Rust module (`mod.rs`)."""

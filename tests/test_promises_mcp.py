@@ -1,4 +1,4 @@
-"""Documented promises (README.md, docs/) of the MCP server that no other test drove (issue 22), through the SDK's
+"""Documented promises of the MCP server that no other test drove (issue 22), through the SDK's
 own client spawning the server from the command `agents install` wrote: the `query` tool's
 row limits, and the fallback when the watcher cannot watch (inotify's limit hit for real)."""
 

@@ -1,4 +1,4 @@
-"""Documented promises (README.md, docs/) of the PostgreSQL deployment that no other test drove (issue 22), with a
+"""Documented promises of the PostgreSQL deployment that no other test drove (issue 22), with a
 real PostgreSQL server, the README's gunicorn command as the web host and the workers as
 processes: `python -m webhook.regen_worker --concurrency N` answering N requests at once, a
 regeneration worker's SIGTERM letting its running job finish, and a web host answering 503

@@ -1,4 +1,4 @@
-"""Documented promises (README.md, docs/) of the webhook server that no other test drove (issue 22): the event
+"""Documented promises of the webhook server that no other test drove (issue 22): the event
 stream resuming with `?after=N` and sent with `X-Accel-Buffering: no` (the README's gunicorn
 command, a real streaming client), and a worker's job process closed once idle (the app's own
 worker thread, real `python -m webhook.work.job` processes, a local bare repository for GitHub)."""
