@@ -14,13 +14,16 @@ from typing import NamedTuple, TypeVar
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], timeout: float, what: str) -> T:
-    """Poll ``predicate`` until it returns something truthy, and return that; fail the test
-    naming ``what`` was awaited once ``timeout`` seconds have passed."""
+def wait_until(condition: Callable[[], T], what: str, timeout: float = 60.0,
+               interval: float = 0.1) -> T:
+    """Poll ``condition`` until it returns something truthy, and return that; fail the test
+    naming ``what`` was awaited once ``timeout`` seconds have passed, so a wait can never
+    hang the suite. Polls every 5 ms at first, then less often, up to every ``interval``
+    seconds (a condition that costs a request or a query: a larger ``interval``)."""
     deadline = time.monotonic() + timeout
-    delay = 0.005
+    delay = min(0.005, interval)
     while True:
-        value = predicate()
+        value = condition()
         if value:
             return value
         if time.monotonic() >= deadline:
