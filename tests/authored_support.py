@@ -10,13 +10,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.gitrepo import GitRepo
+from tests.waiting import wait_until
 
 JOURNAL = Path(".git") / "float" / "journal.jsonl"
 
@@ -111,19 +111,18 @@ def run_float(repo: GitRepo, *args: str, env: dict[str, str] | None = None,
 
 def wait_stopped(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
     """Wait until ``proc`` stopped itself at its failpoint (True) or exited (False)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def state() -> str | None:
         if proc.poll() is not None:
-            return False
+            return "exited"
         try:
             with open(f"/proc/{proc.pid}/stat", "rb") as f:
-                state = f.read().rpartition(b")")[2].split()[0]
+                stopped = f.read().rpartition(b")")[2].split()[0] == b"T"
         except OSError:
-            state = b""
-        if state == b"T":
-            return True
-        time.sleep(0.005)
-    raise AssertionError(f"process {proc.pid} neither stopped nor exited in {timeout} s")
+            stopped = False
+        return "stopped" if stopped else None
+
+    return wait_until(state, f"process {proc.pid} to stop or exit", timeout,
+                      interval=0.005) == "stopped"
 
 
 def kill(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:

@@ -77,10 +77,17 @@ class GitRepo:
         return self.float_ok(*args, "--json").json()
 
     def float_proc(self, *args: str, env: dict[str, str] | None = None,
-                   input: str | None = None) -> Result:
-        proc = subprocess.run(
-            [sys.executable, "-m", "float_hooks", *args], cwd=self.path, capture_output=True,
-            text=True, env={**os.environ, **(env or {})}, input=input)
+                   input: str | None = None, timeout: float = 300.0) -> Result:
+        """The CLI as a real process, killed (and the test failed) after ``timeout`` seconds:
+        a hang never hangs the suite."""
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "float_hooks", *args], cwd=self.path,
+                capture_output=True, text=True, env={**os.environ, **(env or {})}, input=input,
+                timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"float-hooks {args} did not end within {timeout:g}s"
+                                 " (killed)") from None
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     def float_error(self, *args: str, input: str | None = None) -> str:

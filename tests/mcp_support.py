@@ -24,15 +24,19 @@ def server_params(repo: GitRepo, *extra: str) -> StdioServerParameters:
 
 
 def session(repo: GitRepo, body: Callable[[Client], Awaitable[None]], *extra: str,
-            mode: str = "legacy", messages: list[Any] | None = None) -> None:
+            mode: str = "legacy", messages: list[Any] | None = None,
+            timeout: float = 300.0) -> None:
+    """Spawn the server, run ``body`` with a client, close: all of it (start and shutdown
+    included) bounded by ``timeout`` seconds, after which the test fails."""
     async def handler(message: Any) -> None:
         if messages is not None:
             messages.append(message)
 
     async def main() -> None:
-        async with Client(server_params(repo, *extra), mode=mode, message_handler=handler,
-                          read_timeout_seconds=60) as client:
-            await body(client)
+        with anyio.fail_after(timeout):
+            async with Client(server_params(repo, *extra), mode=mode,
+                              message_handler=handler, read_timeout_seconds=60) as client:
+                await body(client)
 
     anyio.run(main)
 

@@ -1,6 +1,8 @@
 """A throwaway PostgreSQL server for the tests: initdb in a temporary directory, a loopback
 port and a unix socket in that directory, trust authentication, stopped (and deleted) at the
-end. initdb and postgres refuse to run as root: as root (CI) they run as the ``postgres`` (or
+end (found in FLOAT_TEST_PG_BIN or the installed /usr/lib/postgresql/<major>/bin; missing, the
+PostgreSQL tests are skipped, saying why, and fail instead under ``CI=true``). initdb and
+postgres refuse to run as root: as root (CI) they run as the ``postgres`` (or
 ``nobody``) user, which owns the directory. Not a test module: nothing here is collected.
 
 ``pg_server`` (session) is the server; ``pg_url`` (per test) a fresh database on it. Import
@@ -22,14 +24,26 @@ from pathlib import Path
 
 import pytest
 
-BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/lib/postgresql/16/bin",
-            "/usr/lib/postgresql/17/bin")
+TOOLS = ("initdb", "pg_ctl", "postgres")
+
+
+def _version(d: Path) -> int:
+    return int(d.parent.name) if d.parent.name.isdigit() else 0
+
+
+def bin_dirs() -> list[str]:
+    """Where the server binaries may be: FLOAT_TEST_PG_BIN, then Debian/Ubuntu's packages
+    (``/usr/lib/postgresql/<major>/bin``, whichever majors are installed, newest first),
+    then /usr/local/bin."""
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version, reverse=True)
+    return [d for d in (os.environ.get("FLOAT_TEST_PG_BIN"), *map(str, debian),
+                        "/usr/local/bin") if d]
 
 
 def find_bin() -> Path | None:
     """The directory holding initdb, pg_ctl and postgres, or None."""
-    for d in (os.environ.get("FLOAT_TEST_PG_BIN"), *BIN_DIRS):
-        if d and all((Path(d) / n).exists() for n in ("initdb", "pg_ctl", "postgres")):
+    for d in bin_dirs():
+        if all((Path(d) / n).exists() for n in TOOLS):
             return Path(d)
     found = shutil.which("pg_ctl")
     if found and (Path(found).parent / "initdb").exists():
@@ -104,13 +118,26 @@ class PgServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def missing(why: str) -> None:
+    """Skip the PostgreSQL tests saying ``why``; under ``CI=true`` fail instead: CI must run
+    every test, so a machine without what they need is a broken CI, never a silent skip."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"the PostgreSQL tests cannot run under CI=true: {why}", pytrace=False)
+    pytest.skip(why)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     bindir = find_bin()
     if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl, postgres) on this machine;"
-                    " set FLOAT_TEST_PG_BIN to their directory")
-    pytest.importorskip("procrastinate", reason="the [postgres] extra is not installed")
+        missing(f"no PostgreSQL server binaries ({', '.join(TOOLS)}) in"
+                f" {', '.join(bin_dirs())} or on PATH; install them (Debian: apt-get install"
+                " postgresql) or set FLOAT_TEST_PG_BIN to their directory")
+    try:
+        import procrastinate  # noqa: F401
+    except ImportError:
+        missing("the [postgres] extra (procrastinate) is not installed")
+    assert bindir is not None
     server = PgServer(bindir)
     try:
         yield server

@@ -14,7 +14,8 @@ from typing import Any
 import requests
 
 from tests.gitrepo import PROJECT_ROOT
-from tests.webhook_support import Gunicorn, Origin, ProcessGroup, server_env, signed, wait_for
+from tests.waiting import wait_until
+from tests.webhook_support import Gunicorn, Origin, ProcessGroup, server_env, signed
 
 
 def pg_env(tmp: Path, host: str, url: str, origin: Origin, **extra: str) -> dict[str, str]:
@@ -66,7 +67,7 @@ def deliver(server: Gunicorn, origin: Origin, before: str, after: str,
         assert r.status_code in (200, 202, 503), r.text
         return r.status_code != 503
 
-    wait_for(send, f"{server.url} to accept a delivery", timeout, 0.2)
+    wait_until(send, f"{server.url} to accept a delivery", timeout, 0.2)
     return headers["X-GitHub-Delivery"]
 
 

@@ -8,11 +8,12 @@ import contextlib
 import json
 import queue
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
+
+from tests.waiting import wait_until
 
 
 class SSE:
@@ -61,19 +62,22 @@ class SSE:
 
     def wait_for(self, predicate: Callable[[list[dict[str, Any]]], Any], what: str,
                  timeout: float = 120.0) -> Any:
-        """Wait until ``predicate(self.events)`` is truthy (returned); fail after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
+        """Wait until ``predicate(self.events)`` is truthy (returned); fail after ``timeout``,
+        or at once when the stream ended without it."""
+        def arrived() -> Any:
             value = predicate(list(self.events))
-            if value:
-                return value
-            left = deadline - time.monotonic()
-            assert left > 0, f"timed out after {timeout:g}s waiting for {what}; got " \
-                             f"{[(e['event'], e['data'].get('data')) for e in self.events]}"
-            if self.ended.is_set() and self._new.empty():
-                raise AssertionError(f"the stream ended while waiting for {what}")
-            with contextlib.suppress(queue.Empty):
-                self._new.get(timeout=min(left, 1.0))
+            if not value:
+                if self.ended.is_set() and self._new.empty():
+                    raise AssertionError(f"the stream ended while waiting for {what}")
+                with contextlib.suppress(queue.Empty):
+                    self._new.get(timeout=0.5)  # woken by the next line read
+            return value
+
+        try:
+            return wait_until(arrived, what, timeout, interval=0.005)
+        except AssertionError as e:
+            got = [(ev["event"], ev["data"].get("data")) for ev in self.events]
+            raise AssertionError(f"{e}; got {got}") from None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

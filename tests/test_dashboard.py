@@ -16,7 +16,8 @@ import requests
 from float_hooks.store.db import Store
 from float_hooks.store.folder_context import set_context
 from tests.browser_support import ARGS, chromium
-from tests.webhook_support import TOKEN, Gunicorn, Origin, gunicorn, wait_for
+from tests.waiting import wait_until
+from tests.webhook_support import TOKEN, Gunicorn, Origin, gunicorn
 
 HOSTILE = '<img src=x onerror="window.pwned=1">'
 SCRIPT = "<script>window.pwned=2</script> & more"
@@ -142,7 +143,7 @@ def test_dashboard_in_a_browser_updates_after_a_push(tmp_path: Path, server: Gun
     expect(stale).to_contain_text("/src/app.py")  # why /src is stale
     expect(stale.get_by_role("rowheader", name="/src", exact=True)).to_be_visible()
     expect(page.locator(".counts")).to_contain_text(stale_map[:12])
-    wait_for(lambda: page.evaluate("document.body.dataset.live") == "on",
+    wait_until(lambda: page.evaluate("document.body.dataset.live") == "on",
              "the page to follow the event stream", 60)
     page.evaluate("window.notReloaded = true")
 

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.sse_support import SSE, delivery_states
+from tests.waiting import wait_until
 from tests.webhook_support import TOKEN, Gunicorn, Origin, auth, gunicorn, production_command
 
 URL = "/repos/acme/widgets/events"
@@ -120,10 +121,7 @@ def test_deliveries_are_answered_while_twenty_streams_are_open(tmp_path: Path, o
         try:
             assert [s.status for s in streams] == [200] * 20
             # every stream is being served by now: each received its preamble (retry/id)
-            deadline = time.monotonic() + 60
-            while not all(s.fields for s in streams):
-                assert time.monotonic() < deadline, "not every stream was served"
-                time.sleep(0.05)
+            wait_until(lambda: all(s.fields for s in streams), "every stream to be served", 60)
 
             def deliver(i: int) -> tuple[int, float]:
                 t0 = time.monotonic()

@@ -37,6 +37,7 @@ from tests.faults_support import (
     trial_count,
     verify,
 )
+from tests.waiting import wait_until
 
 TRIALS = trial_count(30)
 
@@ -191,18 +192,23 @@ def test_hooked_commit_killed(tmp_path: Path) -> None:
             proc = subprocess.Popen(["git", "commit", "-q", "-m", f"trial {i}"], cwd=repo.path,
                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     start_new_session=True)
-            deadline = time.monotonic() + 120
-            while not (pids := _stopped_float_processes(marker)):
-                failed = proc.poll() not in (None, 0)  # the commit failed: no hook to wait for
-                if failed or time.monotonic() > deadline:
-                    proc.kill()
-                    out, err = proc.communicate(timeout=60)
-                    raise AssertionError(
-                        f"trial {i}: no hook stopped at {env['FLOAT_FAILPOINT']}"
-                        f" (git commit exit {proc.returncode}, 120 s bound);"
-                        f" git commit: {out!r} {err!r}; hook log:"
-                        f" {log.read_text()[-2000:] if log.exists() else 'none'}")
-                time.sleep(0.01)
+
+            def stopped(marker: str = marker, proc: subprocess.Popen[bytes] = proc
+                        ) -> list[int]:
+                pids = _stopped_float_processes(marker)
+                if not pids and proc.poll() not in (None, 0):
+                    raise AssertionError("the commit failed: no hook to wait for")
+                return pids
+
+            try:
+                pids = wait_until(stopped, f"a hook to stop at {point}", 120)
+            except AssertionError as e:
+                proc.kill()
+                out, err = proc.communicate(timeout=60)
+                raise AssertionError(
+                    f"trial {i}: no hook stopped at {point} ({e}; git commit exit"
+                    f" {proc.returncode}); git commit: {out!r} {err!r}; hook log:"
+                    f" {log.read_text()[-2000:] if log.exists() else 'none'}") from None
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
             _out, err = proc.communicate(timeout=60)

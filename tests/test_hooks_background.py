@@ -89,8 +89,8 @@ def test_markers_of_gone_processes_are_not_waited_for(hooked: GitRepo) -> None:
     unclaimed.write_text(str(os.getpid()))
     zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # exits, and is not reaped
     stat = Path(f"/proc/{zombie.pid}/stat")
-    wait_until(lambda: stat.read_bytes().rpartition(b")")[2].split()[0] == b"Z", 30,
-               "the unreaped child to be a zombie")
+    wait_until(lambda: stat.read_bytes().rpartition(b")")[2].split()[0] == b"Z",
+               "the unreaped child to be a zombie", 30)
     reaped_never = float_dir / "post-commit-6.lock"
     reaped_never.write_text(str(zombie.pid))
     assert background.running(float_dir) == [starting, live, unclaimed]
@@ -120,8 +120,8 @@ def test_hooks_wait_for_a_running_background_hook(hooked: GitRepo) -> None:
         for n in (1, 2):
             gone = float_dir / f"post-commit-gone{n}.lock"
             gone.write_text(str(unused_pid()))
-            wait_until(lambda gone=gone: not gone.exists(), 30,
-                       f"the waiting pre-commit hook to clear a gone hook's marker ({n})")
+            wait_until(lambda gone=gone: not gone.exists(),
+                       f"the waiting pre-commit hook to clear a gone hook's marker ({n})", 30)
         assert proc.poll() is None  # the pre-commit hook is waiting for the marker
         assert hooked.git("log", "-1", "--format=%s").strip() == "float init"
     finally:
@@ -139,10 +139,10 @@ def test_a_killed_background_hook_is_caught_up_by_the_next_one(hooked: GitRepo) 
         git_commit(hooked, "--no-verify")
         [marker] = markers(hooked)
         # the shim or the hook writes the pid; the hook then waits for the lock held here
-        pid = int(wait_until(marker.read_text, 30, "the background hook's pid in its marker"))
+        pid = int(wait_until(marker.read_text, "the background hook's pid in its marker", 30))
         hook = ProcessId.of(pid)
         hook.kill()
-        wait_until(lambda: not hook.alive(), 30, "the killed background hook to go")
+        wait_until(lambda: not hook.alive(), "the killed background hook to go", 30)
     assert hooked.float_json("status", "--json")["head"] != hooked.head()  # not waited for
     hooked.write("docs/guide.md", "# next\n")
     hooked.git("add", "-A")

@@ -3,7 +3,6 @@ client spawns the server from exactly that command, lists the tools and calls ev
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Any
 
@@ -168,17 +167,17 @@ def test_listen_stream_gets_the_update(synced: GitRepo) -> None:
     """The 2026-07-28 way: a subscriptions/listen stream."""
     repo = installed(synced)
 
+    updated: list[str] = []
+
     async def body(c: Client) -> None:
         async with c.listen(resource_subscriptions=["float://folder/docs"]) as sub:
             repo.write("docs/guide.md", "# guide v2\n")
-            with anyio.fail_after(30):
-                async for event in sub:
-                    assert event.uri == "float://folder/docs"  # type: ignore[attr-defined]
-                    break
+            async for event in sub:
+                updated.append(event.uri)  # type: ignore[attr-defined]
+                break
 
-    start = time.monotonic()
-    session(repo, body, mode="auto")
-    assert time.monotonic() - start < 60
+    session(repo, body, mode="auto", timeout=120)  # a bound: the shutdown included
+    assert updated == ["float://folder/docs"]
 
 
 def test_every_call_right_after_an_edit_reflects_it(synced: GitRepo) -> None:

@@ -16,7 +16,8 @@ from tests.gitrepo import GitRepo
 from tests.pg_server import PgServer, pg_server, pg_url  # noqa: F401
 from tests.pg_support import Proc, deliver, pg_env, read_api, web
 from tests.sse_support import SSE
-from tests.webhook_support import TOKEN, Origin, wait_for
+from tests.waiting import wait_until
+from tests.webhook_support import TOKEN, Origin
 
 REPOS = ("acme/one", "acme/two", "acme/three")
 
@@ -75,7 +76,7 @@ def test_two_web_hosts_two_sync_workers_kill_and_postgres_restart(
         deliver(webs[0], o, before, after)
         sent += 1
         owner = f":{sync1.pid}"
-        held = wait_for(lambda: _rows(pg_url, "SELECT id FROM float_deliveries WHERE state ="
+        held = wait_until(lambda: _rows(pg_url, "SELECT id FROM float_deliveries WHERE state ="
                                               " 'running' AND owner LIKE %s", f"%{owner}"),
                         "the first sync worker to hold a delivery", 60, 0.01)
         sync1.kill()
@@ -92,7 +93,7 @@ def test_two_web_hosts_two_sync_workers_kill_and_postgres_restart(
             before, after = o.push()
             deliver(webs[i % 2], o, before, after)  # redelivered while it answers 503
             sent += 1
-        wait_for(lambda: _settled(pg_url, sent), "every delivery to end done", 120, 0.2)
+        wait_until(lambda: _settled(pg_url, sent), "every delivery to end done", 120, 0.2)
         for o in origins:
             views = [read_api(w, o.full_name) for w in webs]
             assert views[0] == views[1]  # the same answer from every web host
@@ -174,7 +175,7 @@ def test_regeneration_workers_and_a_lost_data_directory(
     try:
         deliver(webs[0], o, before, after)
         for w in webs:
-            wait_for(lambda w=w: _all_current(w, o.full_name), "every folder regenerated",
+            wait_until(lambda w=w: _all_current(w, o.full_name), "every folder regenerated",
                      120, 0.2)
         # what the regeneration workers answered reaches a live client as context events
         written = stream.wait_for(lambda ev: {e["data"]["data"]["path"] for e in ev
@@ -197,14 +198,14 @@ def test_regeneration_workers_and_a_lost_data_directory(
         o.commit({"src/a/mod.py": "a = 2\n"})
         before, after = o.push()
         deliver(webs[1], o, before, after)
-        wait_for(lambda: webs[0].get(f"/repos/{o.full_name}/status").json()["head"] == after,
+        wait_until(lambda: webs[0].get(f"/repos/{o.full_name}/status").json()["head"] == after,
                  "the new push synced", 60, 0.1)
         for w in webs:
             # an untouched folder kept its regenerated context through the rebuild
             b = w.get(f"/repos/{o.full_name}/folders/src/b").json()
             assert b["context_what"] == "what /src/b" and b["status"] == "current"
         for w in webs:
-            wait_for(lambda w=w: _all_current(w, o.full_name), "the changed folder again",
+            wait_until(lambda w=w: _all_current(w, o.full_name), "the changed folder again",
                      120, 0.2)
         assert data.exists()
 
@@ -219,7 +220,7 @@ def test_regeneration_workers_and_a_lost_data_directory(
                      for n in "ab"]
             return all(f"what /src/{n}" in page for n, page in zip("ab", pages, strict=True))
 
-        wait_for(exported, "the export pushed to float-hooks/context", 120, 0.2)
+        wait_until(exported, "the export pushed to float-hooks/context", 120, 0.2)
     finally:
         stream.close()
         for p in procs:

@@ -38,8 +38,8 @@ def test_background_worker_writes_its_output_to_git_dir_float_worker_log(
 
     synced.write("src/auth/login.py", "def login(): return 'v2'\n")
     out = synced.git("commit", "-q", "-a", "-m", "change auth")  # the real post-commit hook
-    wait_until(lambda: "regenerated /src\n" in _text(log), 60, "the worker's lines in the log")
-    wait_until(lambda: _drained(synced, project), 60, "the background worker to drain")
+    wait_until(lambda: "regenerated /src\n" in _text(log), "the worker's lines in the log", 60)
+    wait_until(lambda: _drained(synced, project), "the background worker to drain", 60)
     first = log.read_text()
     assert "regenerated /src/auth\n" in first and "regenerated /src\n" in first, first
     assert "regenerated" not in out  # the worker's output went to the log, not to git's
@@ -48,8 +48,8 @@ def test_background_worker_writes_its_output_to_git_dir_float_worker_log(
     # a second commit starts a second worker: its lines are appended to the same log
     synced.write("docs/guide.md", "# guide v2\n")
     synced.git("commit", "-q", "-a", "-m", "change docs")
-    wait_until(lambda: "regenerated /docs\n" in _text(log), 60, "the second worker's lines")
-    wait_until(lambda: _drained(synced, project), 60, "the second worker to drain")
+    wait_until(lambda: "regenerated /docs\n" in _text(log), "the second worker's lines", 60)
+    wait_until(lambda: _drained(synced, project), "the second worker to drain", 60)
     second = log.read_text()
     assert second.startswith(first) and "regenerated /docs\n" in second[len(first):], second
     # in the git dir: the log never shows up in the work tree

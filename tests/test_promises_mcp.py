@@ -139,5 +139,5 @@ def test_mcp_answers_sync_first_when_inotify_limits_stop_the_watcher(synced: Git
     _run(_server(repo, limit=True), limited)
     # what the server synced is in the map for every other reader too
     wait_until(lambda: "/src/auth/gen_14.py" in {
-        r["path"] for r in repo.float_json("query", "SELECT path FROM files")}, 30,
-        "the synced edit in the map")
+        r["path"] for r in repo.float_json("query", "SELECT path FROM files")},
+        "the synced edit in the map", 30)

@@ -22,7 +22,8 @@ import requests
 from tests.gitrepo import PROJECT_ROOT
 from tests.pg_server import PgServer, find_bin, pg_server, pg_url  # noqa: F401
 from tests.pg_support import Proc, pg_env, web
-from tests.webhook_support import Gunicorn, Origin, ProcessGroup, signed, wait_for
+from tests.waiting import wait_until
+from tests.webhook_support import Gunicorn, Origin, ProcessGroup, signed
 
 
 def _rows(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -131,7 +132,7 @@ def test_regen_worker_concurrency_n_answers_n_requests_at_once(
         server = procs[0]
         assert isinstance(server, Gunicorn)
         _deliver(server, o, before, after)
-        wait_for(lambda: _all_current(server, o.full_name), "every folder regenerated",
+        wait_until(lambda: _all_current(server, o.full_name), "every folder regenerated",
                  180, 0.2)
     finally:
         _stop_all(procs)
@@ -175,7 +176,7 @@ def test_sigterm_lets_a_regeneration_workers_running_job_finish(
                          ["--concurrency", "1"])
         procs.append(regen)
         _deliver(server, o, before, after)
-        wait_for(lambda: (spool / "started").exists(), "the gated job to start", 120, 0.05)
+        wait_until(lambda: (spool / "started").exists(), "the gated job to start", 120, 0.05)
         regen.proc.send_signal(signal.SIGTERM)  # the worker alone, as an orchestrator does
         (spool / "gate").write_text("open")  # the job in hand goes on, then answers
         code = regen.proc.wait(timeout=120)
@@ -189,7 +190,7 @@ def test_sigterm_lets_a_regeneration_workers_running_job_finish(
         assert not _rows(pg_url, "SELECT 1 FROM float_answers WHERE path IN ('/src', '/')")
         # a new worker of the role takes them over, and the map comes out complete
         procs.append(Proc(tmp_path, "regen2", "webhook.regen_worker", env["regen1"]))
-        wait_for(lambda: _all_current(server, o.full_name), "every folder regenerated",
+        wait_until(lambda: _all_current(server, o.full_name), "every folder regenerated",
                  180, 0.2)
         a = server.get(f"/repos/{o.full_name}/folders/src/a").json()
         assert a["map_summary"] == "summary of /src/a" and a["status"] == "current"
@@ -246,7 +247,7 @@ def test_web_host_answers_503_while_postgres_is_away_and_workers_start_again(
             assert again.status_code in (202, 503), again.text
             return again.status_code == 202
 
-        wait_for(redelivered, "the redelivery to be accepted", 120, 0.5)
+        wait_until(redelivered, "the redelivery to be accepted", 120, 0.5)
         # and the sync worker, which lost PostgreSQL too, started again and syncs it
         status = server.wait_head(after, "acme/widgets", 120)
         assert status["head"] == after

@@ -24,7 +24,6 @@ from tests.webhook_support import (
     gunicorn,
     post,
     rows,
-    wait_for,
 )
 from webhook import create_app
 
@@ -52,7 +51,7 @@ def _push(server: Gunicorn, origin: Origin, files: dict[str, str]) -> str:
 
 def _preamble_id(stream: SSE) -> int:
     """The ``id:`` of the block the stream starts with (``retry:`` and where it starts)."""
-    first = json.loads(wait_for(lambda: stream.fields, "the stream's first block", 60)[0])
+    first = json.loads(wait_until(lambda: stream.fields, "the stream's first block", 60)[0])
     return int(first["id"])
 
 
@@ -160,21 +159,21 @@ def test_a_job_process_is_kept_between_deliveries_and_closed_when_idle(
     assert webhook.work.job.IDLE_SECONDS == 300  # the README's 5 minutes
     assert _job_processes() == set()  # started on first use
     head = _deliver(app, origin, {"src/one.py": "one = 1\n"})
-    wait_for(lambda: _done(app, head), "the first delivery done")
+    wait_until(lambda: _done(app, head), "the first delivery done")
     jobs = _job_processes()
     assert len(jobs) == 1, jobs  # one worker thread, one job process
     (job,) = jobs
     head = _deliver(app, origin, {"src/two.py": "two = 2\n"})
-    wait_for(lambda: _done(app, head), "the second delivery done")
+    wait_until(lambda: _done(app, head), "the second delivery done")
     assert _job_processes() == {job}  # the same process took the second delivery
     assert job.alive()
 
     # five idle minutes, made a second: the worker thread closes its idle job process
     monkeypatch.setattr(webhook.work.job, "IDLE_SECONDS", 1.0)
-    wait_until(lambda: not job.alive(), 60, "the idle job process to be closed")
+    wait_until(lambda: not job.alive(), "the idle job process to be closed", 60)
     assert _job_processes() == set()
     # and the next delivery starts a fresh one
     monkeypatch.setattr(webhook.work.job, "IDLE_SECONDS", 300.0)
     head = _deliver(app, origin, {"src/three.py": "three = 3\n"})
-    wait_for(lambda: _done(app, head), "a delivery after the close")
+    wait_until(lambda: _done(app, head), "a delivery after the close")
     assert len(_job_processes() - {job}) == 1

@@ -127,7 +127,7 @@ def test_timeout_kills_the_command(synced: GitRepo, tmp_path: Path) -> None:
     assert "timed out after 1s" in job["last_error"] and "started" in job["last_error"]
     # the whole process group went, including what the command started
     child = ProcessId.read(record)
-    wait_until(lambda: not child.alive(), 10, "the command's child to be killed")
+    wait_until(lambda: not child.alive(), "the command's child to be killed", 10)
 
 
 def _enqueue_docs(repo: GitRepo) -> None:
@@ -155,7 +155,7 @@ def test_sigkilled_worker_leaves_the_job_to_be_taken_again(synced: GitRepo,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_until(lambda: record.exists() and jobs(synced)["/docs"]["state"] == "running",
-                   30, "the worker to run the agent")
+                   "the worker to run the agent", 30)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
@@ -193,7 +193,7 @@ def test_sigterm_stops_a_worker_and_gives_the_job_back(synced: GitRepo, tmp_path
                                "worker"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_until(lambda: record.exists() and jobs(synced)["/docs"]["state"] == "running",
-                   30, "the worker to run the agent")
+                   "the worker to run the agent", 30)
         agent = ProcessId.read(record)
         worker.terminate()
         assert worker.wait(timeout=20) == 143
@@ -204,7 +204,7 @@ def test_sigterm_stops_a_worker_and_gives_the_job_back(synced: GitRepo, tmp_path
     job = jobs(synced)["/docs"]
     assert (job["state"], job["attempts"], job["lease_owner"]) == ("queued", 0, None)
     try:
-        wait_until(lambda: not agent.alive(), 10, "the agent to be stopped with its worker")
+        wait_until(lambda: not agent.alive(), "the agent to be stopped with its worker", 10)
     finally:
         agent.kill()
 
@@ -224,10 +224,10 @@ def test_a_job_longer_than_its_lease_keeps_it(synced: GitRepo, tmp_path: Path) -
                                "regenerate", "/docs"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
-        wait_until(log.exists, 30, "the agent to start")
+        wait_until(log.exists, "the agent to start", 30)
         first = _lease_until(synced)
         # the job runs on past the lease it was taken with: renewed, it is still held
-        wait_until(lambda: time.time() > first + 0.2, 10, "the first lease to run out")
+        wait_until(lambda: time.time() > first + 0.2, "the first lease to run out", 10)
         job = jobs(synced)["/docs"]
         assert job["state"] == "running" and _lease_until(synced) > time.time()
         other = synced.float_json("regenerate", "/docs")  # a second worker finds nothing

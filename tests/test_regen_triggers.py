@@ -44,11 +44,11 @@ def test_post_commit_hook_starts_one_background_worker(synced: GitRepo, tmp_path
     # the real hook runs; `git commit` returns while the worker waits at the gate, and it
     # returned with its output pipes closed: the worker does not hold them
     synced.commit("change auth")
-    wait_until(lambda: worker.is_running(project), 30, "the background worker to start")
-    first_pid = wait_until(lambda: _lock_pid(synced), 30,
-                           "the worker's pid in its lock file")  # written right after the flock
-    wait_until(lambda: any(j["state"] == "running" for j in jobs(synced).values()), 30,
-               "the worker to run a job")
+    wait_until(lambda: worker.is_running(project), "the background worker to start", 30)
+    first_pid = wait_until(lambda: _lock_pid(synced), "the worker's pid in its lock file",
+                           30)  # written right after the flock
+    wait_until(lambda: any(j["state"] == "running" for j in jobs(synced).values()),
+               "the worker to run a job", 30)
     assert folder(synced, "/src/auth")["status"] == "stale"
 
     # a second commit while it works: queued for the same worker, no second one
@@ -62,8 +62,8 @@ def test_post_commit_hook_starts_one_background_worker(synced: GitRepo, tmp_path
     assert "/docs" in jobs(synced)
 
     gate.write_text("open")
-    wait_until(lambda: not worker.is_running(project) and jobs(synced) == {}, 60,
-               "the worker to drain the queue and exit")
+    wait_until(lambda: not worker.is_running(project) and jobs(synced) == {},
+               "the worker to drain the queue and exit", 60)
     statuses = synced.folders()
     assert set(statuses.values()) == {"current"}, statuses
     assert folder(synced, "/docs")["map_summary"] == "gated /docs"
@@ -115,16 +115,15 @@ def test_watch_picks_up_an_edit_and_stops_cleanly_on_ctrl_c(synced: GitRepo) -> 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        wait_until(lambda: any(line.startswith("watching") for line in lines), 30,
-                   "watch to start")
+        wait_until(lambda: any(line.startswith("watching") for line in lines), "watch to start", 30)
         assert folder(synced, "/docs")["status"] == "pending"
         synced.float_ok("set", "/docs", "--summary", "docs")
         synced.write("docs/guide.md", "# guide, edited while watching\n")
-        wait_until(lambda: folder(synced, "/docs")["status"] == "stale", 30,
-                   "watch to mark /docs stale")
-        wait_until(lambda: "/docs" in jobs(synced), 30, "watch to queue /docs")
-        wait_until(lambda: any("stale: /docs" in line for line in lines), 30,
-                   "watch to report /docs stale")
+        wait_until(lambda: folder(synced, "/docs")["status"] == "stale",
+                   "watch to mark /docs stale", 30)
+        wait_until(lambda: "/docs" in jobs(synced), "watch to queue /docs", 30)
+        wait_until(lambda: any("stale: /docs" in line for line in lines),
+                   "watch to report /docs stale", 30)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
     finally:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 from float_hooks.errors import CorruptDatabase, FloatError
 from float_hooks.store.db import RESTORE_HINT, Store
 from float_hooks.store.schema import LATEST, MIGRATIONS
+from tests.authored_support import kill, run_float, wait_stopped
 from tests.gitrepo import GitRepo
 
 
@@ -52,31 +51,37 @@ def test_concurrent_syncs_queue_instead_of_failing(synced: GitRepo) -> None:
     assert synced.float_json("status")["files"] == 605
 
 
-def test_sigkill_mid_sync_leaves_a_usable_db_that_converges(synced: GitRepo) -> None:
+# the failpoints a sync that builds a new DB passes, in order: inside the first migration,
+# after the last one (still uncommitted), and inside the build's transaction (the export
+# imported, then the whole map written)
+NEW_DB_POINTS = ("migrate:1:schema", f"migrate:{LATEST}", "build:imported", "sync:applied")
+
+
+@pytest.mark.parametrize("point", NEW_DB_POINTS)
+def test_sigkill_mid_sync_leaves_a_usable_db_that_converges(synced: GitRepo,
+                                                            point: str) -> None:
     many_files(synced, 3000)
     db = synced.path / ".float" / "index.db"
-    for delay in (0.15, 0.3, 0.45, 0.6):
-        db.unlink()
-        for side in ("-wal", "-shm", "-journal"):  # a new DB is built with a rollback journal
-            Path(str(db) + side).unlink(missing_ok=True)
-        p = subprocess.Popen([sys.executable, "-m", "float_hooks", "sync"], cwd=synced.path,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        # whatever point it died at: the DB opens, passes its check, and the next sync
-        # produces exactly the state of a full rebuild
-        if db.exists():
-            store = Store.open(db)
-            store.quick_check()
-            files = store.conn.execute("SELECT count(*) FROM files").fetchone()[0]
-            assert files in (0, 3005)  # all of the sync's transaction or none of it
-            store.close()
-        synced.float_ok("sync")
-        state = derived(synced)
-        synced.float_ok("sync", "--full")
-        assert derived(synced) == state
-        assert synced.float_json("status")["files"] == 3005
+    db.unlink()
+    for side in ("-wal", "-shm", "-journal"):  # a new DB is built with a rollback journal
+        Path(str(db) + side).unlink(missing_ok=True)
+    p = run_float(synced, "sync", env={"FLOAT_FAILPOINT": point})
+    assert wait_stopped(p), f"the sync ended without reaching {point}"
+    _out, err = kill(p)  # SIGKILL, the process stopped inside its transaction
+    assert f"float-hooks: failpoint {point}\n" in err.decode(), err.decode()[-2000:]
+    # the DB opens, passes its check, and holds none of the killed transaction
+    store = Store.open(db)
+    try:
+        store.quick_check()
+        assert store.conn.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+    finally:
+        store.close()
+    # and the next sync produces exactly the state of a full rebuild
+    synced.float_ok("sync")
+    state = derived(synced)
+    synced.float_ok("sync", "--full")
+    assert derived(synced) == state
+    assert synced.float_json("status")["files"] == 3005
 
 
 def test_corrupt_db_is_kept_aside_and_rebuilt_with_its_content(synced: GitRepo) -> None:
@@ -147,9 +152,13 @@ def test_scribbled_db_is_kept_aside_and_rebuilt_by_the_cli(synced: GitRepo) -> N
     # through the CLI: one line, the file kept aside, and the next command rebuilds
     r = synced.float_proc("show", "/src/auth", "--json")
     assert "Traceback" not in r.err
-    if r.code != 0:  # the damage met in a query: moved aside, said in one line
-        assert r.code == 2 and len(r.err.strip().splitlines()) == 1
-        assert "kept it as index.db.corrupt" in r.err
+    # met on opening (rebuilt at once, exit 0) or in a query (exit 2): either way the file is
+    # moved aside and said so in one line
+    [line] = [ln for ln in r.err.splitlines() if "kept it as index.db.corrupt" in ln]
+    assert line.startswith(f"float-hooks: {db}: "), line
+    assert (db.parent / "index.db.corrupt").exists()
+    if r.code != 0:  # the damage met in a query: that line is all it says, and the next
+        assert r.code == 2 and r.err.strip().splitlines() == [line]  # command rebuilds
         r = synced.float_proc("show", "/src/auth", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["map_summary"] == "survives scribbles"

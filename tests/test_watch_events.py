@@ -40,23 +40,22 @@ def test_watch_events_prints_sync_and_context_events(hooked: GitRepo) -> None:
     for t in readers:
         t.start()
     try:
-        wait_until(lambda: any(line.startswith("watching") for line in err), 30,
-                   "watch to start")
+        wait_until(lambda: any(line.startswith("watching") for line in err), "watch to start", 30)
         # an edit: the watcher's own work-tree sync marks /docs stale
         hooked.write("docs/guide.md", "# guide, edited while watching\n")
         edit = wait_until(lambda: _find(out, "sync", lambda d: "/docs" in d["stale"]["paths"]),
-                          30, "a sync event with /docs stale")
+                          "a sync event with /docs stale", 30)
         assert edit["data"]["counts"]["stale"] >= 2 and edit["repo"] == str(hooked.path)
 
         # a commit: the post-commit hook syncs to the new HEAD; the watcher reports it
         head = hooked.commit("edit the guide")
-        wait_until(lambda: _find(out, "sync", lambda d: d["head"] == head), 30,
-                   "a sync event at the new commit")
+        wait_until(lambda: _find(out, "sync", lambda d: d["head"] == head),
+                   "a sync event at the new commit", 30)
 
         # a context written by someone else (here `set`; an agent or `regenerate` alike)
         hooked.float_ok("set", "/docs", "--summary", "the guide, second edition")
         written = wait_until(lambda: _find(out, "context", lambda d: d["path"] == "/docs"),
-                             30, "a context event for /docs")
+                             "a context event for /docs", 30)
         assert written["data"]["status"] == "current"  # written for the committed content
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0

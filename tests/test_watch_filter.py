@@ -58,11 +58,11 @@ def test_watch_ignores_noise_and_syncs_on_edits_and_commits(synced: GitRepo) -> 
         watcher.barrier(SETTLE)
         assert watcher.generation > before
         wait_until(lambda: any("/docs" in r.applied.folders_changed for r in reports[syncs:]),
-                   SETTLE, "a sync of the edit")
+                   "a sync of the edit", SETTLE)
 
         edited = len(reports)
         synced.commit("edit the guide")  # only refs and HEAD's log move in the work tree
-        wait_until(lambda: len(reports) > edited, SETTLE, "a sync after the commit")
+        wait_until(lambda: len(reports) > edited, "a sync after the commit", SETTLE)
 
 
 def test_ignored_directories_whose_names_share_a_start(synced: GitRepo) -> None:

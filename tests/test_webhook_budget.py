@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks.pages import frontmatter
+from tests.waiting import wait_until
 from tests.webhook_support import (
     Origin,
     app_config,
@@ -21,7 +22,6 @@ from tests.webhook_support import (
     post,
     queue_rows,
     rows,
-    wait_for,
 )
 from webhook import create_app
 from webhook.queues.sqlite_queue import OwnerLock, Queue, worker_id
@@ -77,7 +77,7 @@ def test_the_alias_page_pushed_to_a_real_server(tmp_path: Path) -> None:
         assert server.deliver("push", pushes.poisoned()).status_code == 202
         for _ in range(3):  # the server answers while the page is looked at
             assert server.deliver("ping", {"zen": "z"}).status_code == 200
-        wait_for(lambda: queue_rows(data)[-1]["state"] == "done", "the page's push", 120)
+        wait_until(lambda: queue_rows(data)[-1]["state"] == "done", "the page's push", 120)
         fixed = pushes.fixed()
         assert server.deliver("push", fixed).status_code == 202
         assert server.wait_head(fixed["after"])["files"] == 1  # the later push proceeds
@@ -120,7 +120,7 @@ def test_a_claim_whose_worker_died_counts_and_gives_up(tmp_path: Path) -> None:
     # its process dies (the kernel drops the lock); a restart takes the row back at once,
     # and the claim it lost counts
     alive.forget()  # closing its only descriptor: what the kernel does when it dies
-    wait_for(lambda: q.release_dead() == 1, "the dead owner's row")
+    wait_until(lambda: q.release_dead() == 1, "the dead owner's row")
     row = q.rows()[0]
     assert (row["state"], row["attempts"]) == ("queued", 1)
     assert "died while applying it" in row["error"]
@@ -163,6 +163,6 @@ def test_over_time_the_regenerator_command_is_stopped_too(tmp_path: Path) -> Non
     assert (row["state"], row["error"]) == (
         "failed", "took longer than 3s (FLOAT_DELIVERY_TIMEOUT); stopped")
     pid = int(pidfile.read_text())
-    wait_for(lambda: not Path(f"/proc/{pid}").exists()
+    wait_until(lambda: not Path(f"/proc/{pid}").exists()
              or Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z",
              "the regenerator command to end", 30)

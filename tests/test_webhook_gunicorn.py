@@ -5,17 +5,21 @@ API."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from tests.waiting import wait_until
 from tests.webhook_support import (
     Gunicorn,
     Origin,
     gunicorn,
     production_command,
+    queue_rows,
     server_env,
     signed,
 )
@@ -105,9 +109,16 @@ def test_regenerate_under_gunicorn(tmp_path: Path, origin: Origin) -> None:
         assert s.get("/repos/acme/widgets/folders/src").json()["map_children"]
 
 
-def threads_of(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(status.split("Threads:")[1].split()[0])
+def owner_lock_holders(data: Path) -> set[int]:
+    """The processes holding a worker owner's lock (deliveries.OwnerLock: taken by each
+    process that starts worker threads, held while it lives), from /proc/locks."""
+    inodes = {p.stat().st_ino for p in (data / "workers").glob("*.lock")}
+    holders = set()
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if fields[1] == "FLOCK" and int(fields[5].split(":")[2]) in inodes:
+            holders.add(int(fields[4]))
+    return holders
 
 
 def test_preload_starts_the_worker_in_the_forked_processes(tmp_path: Path,
@@ -119,13 +130,28 @@ def test_preload_starts_the_worker_in_the_forked_processes(tmp_path: Path,
         before, after = origin.push()
         assert s.deliver("push", origin.payload(before, after)).status_code == 202
     args = [*production_command(), "--preload"]
-    server = Gunicorn(tmp_path, server_env(tmp_path, origin), args, name="preload")
+    # no request at all until the queued push is done: a request would start the worker
+    # threads in the process answering it (github.Endpoint), hiding threads never started
+    server = Gunicorn(tmp_path, server_env(tmp_path, origin), args, name="preload",
+                      healthy=False)
+    data = tmp_path / "data"
+
+    def applied() -> dict[str, Any] | None:
+        assert server.proc.poll() is None, server.log()
+        (row,) = queue_rows(data)
+        return row if row["state"] == "done" else None
+
     try:
-        assert threads_of(server.proc.pid) == 1  # the master runs no worker thread
+        row = wait_until(applied, "the queued push to be applied with no request made", 60)
+        assert row["attempts"] == 1
+        _host, pid, _tag = row["owner"].split(":")
+        assert int(pid) != server.proc.pid  # applied in a forked worker, not the master
+        assert os.getpgid(int(pid)) == server.proc.pid  # (one of this server's processes)
+        # the master runs no worker thread (gunicorn's master has threads of its own, its
+        # control server: counting them says nothing)
+        holders = owner_lock_holders(data)
+        assert int(pid) in holders and server.proc.pid not in holders, holders
         server.wait_head(after)
-        (row,) = server.get("/repos/acme/widgets/deliveries").json()
-        assert row["state"] == "done" and row["attempts"] == 1
-        assert row["owner"].split(":")[1] != str(server.proc.pid)
         origin.commit({"src/app.py": "app v3\n"})
         before, later = origin.push()
         assert server.deliver("push", origin.payload(before, later)).status_code == 202

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.webhook_support import ZERO, app_config, post, wait_for
+from tests.waiting import wait_until
+from tests.webhook_support import ZERO, app_config, post
 from webhook import create_app
 from webhook.intake.github import signature, verify
 from webhook.names import InvalidName, repo_dir, split
@@ -138,7 +139,7 @@ def test_worker_thread_checkpoints_when_idle(tmp_path: Path) -> None:
         post_ignored_pushes(app, 300)  # settled in the request: the worker stays idle
         db = tmp_path / "data" / "deliveries.db"
         # only a checkpoint moves rows into the file
-        wait_for(lambda: db.stat().st_size >= 100_000, "the idle worker to checkpoint", 30)
+        wait_until(lambda: db.stat().st_size >= 100_000, "the idle worker to checkpoint", 30)
     finally:
         app.extensions["float_worker"].stop(10)
 

@@ -10,7 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-from tests.webhook_support import Gunicorn, Origin, queue_rows, server_env, wait_for
+from tests.waiting import wait_until
+from tests.webhook_support import Gunicorn, Origin, queue_rows, server_env
 
 REGEN = """\
 import json, os, pathlib, sys, time
@@ -51,13 +52,13 @@ def test_sigkill_then_restart_resumes_at_once(tmp_path: Path) -> None:
     first = Gunicorn(tmp_path, env, name="first")
     try:
         assert first.deliver("push", origin.payload(before, after)).status_code == 202
-        wait_for(lambda: (state / "started").exists(), "the regenerator to start")
+        wait_until(lambda: (state / "started").exists(), "the regenerator to start")
     finally:
         first.kill()  # SIGKILL: the master and its workers, mid-delivery
     job_pid = int((state / "started").read_text())  # the job process that ran it
     (state / "release").touch()
     # the job process died with its server (it must not go on applying the delivery)
-    wait_for(lambda: not alive(job_pid), "the dead server's job process to end", 30)
+    wait_until(lambda: not alive(job_pid), "the dead server's job process to end", 30)
     (row,) = queue_rows(tmp_path / "data")
     assert row["state"] == "running" and row["attempts"] == 1
 

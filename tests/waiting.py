@@ -4,29 +4,55 @@ known by more than their pid (a pid is reused once its process is gone: pid_max 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], timeout: float, what: str) -> T:
-    """Poll ``predicate`` until it returns something truthy, and return that; fail the test
-    naming ``what`` was awaited once ``timeout`` seconds have passed."""
+def wait_until(condition: Callable[[], T], what: str, timeout: float = 60.0,
+               interval: float = 0.1) -> T:
+    """Poll ``condition`` until it returns something truthy, and return that; fail the test
+    naming ``what`` was awaited once ``timeout`` seconds have passed, so a wait can never
+    hang the suite. Polls every 5 ms at first, then less often, up to every ``interval``
+    seconds (a condition that costs a request or a query: a larger ``interval``)."""
     deadline = time.monotonic() + timeout
-    delay = 0.005
+    delay = min(0.005, interval)
     while True:
-        value = predicate()
+        value = condition()
         if value:
             return value
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(delay)
-        delay = min(delay * 2, 0.1)
+        delay = min(delay * 2, interval)
+
+
+class TimeLimit(BaseException):
+    """Raised in the main thread by :func:`time_limit` (a BaseException: no ``except
+    Exception`` in the code under test can take it for one of its own errors)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Bound a block running in this process (main thread only): after ``seconds`` it is
+    interrupted and the test fails naming ``what``. A bound against a hang, not a timing
+    assertion: set it far above what the block takes."""
+    def expired(_signum: int, _frame: object) -> None:
+        raise TimeLimit(f"{what} did not end within {seconds:g}s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def unused_pid() -> int:

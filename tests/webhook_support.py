@@ -13,9 +13,8 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -25,6 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.gitrepo import PROJECT_ROOT, GitRepo, init_repo
+from tests.waiting import wait_until
 from webhook.intake.github import signature
 from webhook.queues.sqlite_queue import Queue
 
@@ -32,19 +32,6 @@ SECRET = "test-secret"
 TOKEN = "api-token"
 ZERO = "0" * 40
 T = TypeVar("T")
-
-
-def wait_for(condition: Callable[[], T], what: str, timeout: float = 60.0,
-             interval: float = 0.05) -> T:
-    """Poll ``condition`` until it returns something truthy (returned); fail after
-    ``timeout`` seconds with ``what``, so a wait can never hang the suite."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout:g}s waiting for {what}"
-        time.sleep(interval)
 
 
 class Origin:
@@ -161,7 +148,7 @@ def rows(app: Flask) -> list[dict[str, Any]]:
 def wait_idle(app: Flask, timeout: float = 60.0) -> None:
     """Wait (bounded) until the worker threads have nothing queued or running."""
     data_dir = app.extensions["float_settings"].data_dir
-    wait_for(lambda: all(r["state"] not in ("queued", "running")
+    wait_until(lambda: all(r["state"] not in ("queued", "running")
                          for r in queue_rows(data_dir)), "the queue to drain", timeout)
 
 
@@ -222,11 +209,12 @@ class ProcessGroup:
 
 class Gunicorn(ProcessGroup):
     """The production gunicorn command on a loopback socket (``-b`` replaced by the socket's
-    fd), with ``FLOAT_*`` settings; waits for /health (bounded); ``stop()`` always ends the
-    whole process group. ``args`` replace its arguments when given."""
+    fd), with ``FLOAT_*`` settings; waits for /health (bounded; not with ``healthy=False``:
+    then no request is made before the test's own); ``stop()`` always ends the whole process
+    group. ``args`` replace its arguments when given."""
 
     def __init__(self, tmp: Path, env: dict[str, str], args: list[str] | None = None,
-                 name: str = "gunicorn"):
+                 name: str = "gunicorn", healthy: bool = True):
         self.sock = listening_socket()
         fd = self.sock.fileno()
         self.port = self.sock.getsockname()[1]
@@ -248,7 +236,8 @@ class Gunicorn(ProcessGroup):
                 [sys.executable, "-m", "gunicorn", *argv], cwd=PROJECT_ROOT, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT, pass_fds=(fd,), start_new_session=True)
         try:
-            wait_for(self._healthy, "gunicorn to answer /health", 60, 0.1)
+            if healthy:
+                wait_until(self._healthy, "gunicorn to answer /health", 60, 0.1)
         except BaseException:
             self.stop()
             raise
@@ -284,7 +273,7 @@ class Gunicorn(ProcessGroup):
                 return dict(r.json())
             return None
 
-        return wait_for(ready, f"{repo} at {head[:12]}", timeout, 0.1)
+        return wait_until(ready, f"{repo} at {head[:12]}", timeout, 0.1)
 
 
 def server_env(tmp: Path, origin: Origin | None = None, **extra: str) -> dict[str, str]:
