@@ -14,8 +14,7 @@ from float_hooks.agents import tools
 from float_hooks.agents.fresh_answers import LocalMap
 from float_hooks.agents.tool_args import MAX_TEXT
 from float_hooks.project import Project
-from float_hooks.reads import search
-from float_hooks.store import folder_context
+from float_hooks.reads import search, stale
 from tests.gitrepo import GitRepo
 from tests.map_support import make_current
 from tests.mcp_support import call, error, installed, session
@@ -63,7 +62,7 @@ def test_stale_explains_only_the_folders_it_shows(many: LocalMap, repo: GitRepo,
     assert [{k: f[k] for k in everything[0]} for f in whole["folders"]] == everything
     assert all(f["status"] == "stale" for f in whole["folders"])  # and the freshness fields
 
-    whys = _counting(monkeypatch, folder_context, "why")
+    whys = _counting(monkeypatch, stale, "why")
     cut = tools.call(many, "stale", {"limit": 3})
     assert len(whys) == 3  # not one per stale folder
     assert cut["folders"] == whole["folders"][:3]
