@@ -4,7 +4,7 @@ only in the work tree, and that it is deterministic."""
 
 from __future__ import annotations
 
-from float_hooks.regen.summaries import first_line
+from float_hooks.code.summaries import first_line
 from tests.gitrepo import GitRepo
 from tests.regen_support import folder
 

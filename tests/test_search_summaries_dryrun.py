@@ -17,7 +17,7 @@ import pytest
 from float_hooks.map.build import open_built
 from float_hooks.project import Project
 from float_hooks.regen import estimate, job_queue, request
-from float_hooks.regen.summaries import first_line, first_sentence
+from float_hooks.code.summaries import first_line, first_sentence
 from tests.gitrepo import GitRepo
 from tests.regen_support import configure
 

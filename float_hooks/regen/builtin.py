@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from float_hooks.regen.request import FileHead, Request
-from float_hooks.regen.summaries import first_line, first_sentence, sentences
+from float_hooks.code.summaries import first_line, first_sentence, sentences
 
 if sys.version_info >= (3, 11):
     import tomllib

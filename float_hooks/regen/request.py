@@ -20,7 +20,7 @@ from typing import Any
 from float_hooks import paths
 from float_hooks.errors import quoted
 from float_hooks.reads.stale import why
-from float_hooks.regen.summaries import first_line
+from float_hooks.code.summaries import first_line
 from float_hooks.repo.git import Git
 from float_hooks.store.folder_context import JSON_FIELDS, WRITABLE_FIELDS, HashMismatch, get_folder
 
