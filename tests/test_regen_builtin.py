@@ -49,8 +49,9 @@ def test_builtin_map_from_readme_docstrings_and_manifests(repo: GitRepo) -> None
 
     shop = _children(repo, "/shop")
     assert shop["cart.py"]["summary"] == "The cart: items and totals."
-    assert shop["util.py"]["summary"] == "small helpers"
-    assert shop["plain.py"]["summary"] is None
+    # code files name their most important definitions after their first line
+    assert shop["util.py"]["summary"] == "small helpers. Defines X."
+    assert shop["plain.py"]["summary"] == "Defines X."
     assert shop["cart.py"]["kind"] == "file" and shop["cart.py"]["size"] > 0
     assets = _children(repo, "/assets")
     assert assets["logo.png"]["summary"] is None  # binary: not described
@@ -59,7 +60,8 @@ def test_builtin_map_from_readme_docstrings_and_manifests(repo: GitRepo) -> None
     top = _children(repo, "/")
     assert top["shop"] == {"name": "shop", "kind": "folder",
                            "summary": "Checkout and cart logic."}
-    assert folder(repo, "/assets")["map_summary"] == "Contains 2 files"  # nothing to quote
+    # a folder without code is summarised from its files' titles, not counted
+    assert folder(repo, "/assets")["map_summary"] == "Big data file"
 
 
 def test_builtin_is_deterministic_and_keeps_authored_why(synced: GitRepo) -> None:

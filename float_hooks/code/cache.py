@@ -113,9 +113,10 @@ def _odb(git: Git) -> Any:
     return cache[key]
 
 
-def read_source(git: Git, path: str, blob: str) -> bytes:
+def read_source(git: Git, path: str, blob: str, work_tree: bool = True) -> bytes:
     """A blob's content, up to MAX_BYTES (b"" when larger: it is not outlined); from the
-    work tree when git does not have the blob (an untracked or unstaged file)."""
+    work tree when git does not have the blob (an untracked or unstaged file) and
+    ``work_tree`` says the blob is the work tree's present content."""
     odb = _odb(git)
     try:
         size = int(odb.read_header(blob)[1])
@@ -125,7 +126,7 @@ def read_source(git: Git, path: str, blob: str) -> bytes:
         return b""
     if size >= 0:
         return bytes(odb.read(blob)[1])
-    if git.work_tree is None:
+    if git.work_tree is None or not work_tree:
         return b""
     try:
         with open(Path(os.fsdecode(git.work_tree)) / paths.to_git(path), "rb") as f:

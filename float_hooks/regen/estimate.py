@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import paths
+from float_hooks.regen.budget import excerpt_share
 from float_hooks.regen.job_queue import within_sql
-from float_hooks.regen.request import HEAD_BYTES, Request, excerpt_share
+from float_hooks.regen.request import HEAD_BYTES, Request
 from float_hooks.repo.git import Git
 
 SUMMARY_GUESS = 40  # characters of a file's one-line summary, unknown without reading it

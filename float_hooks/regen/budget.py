@@ -1,0 +1,204 @@
+"""One budget for a whole regeneration request (DESIGN.md section 10): the outlines of the
+folder's code files (signatures and first doc sentences, the best-ranked files and symbols
+first), the previous context once, what changed with the diff of each changed file, the
+children's summaries, and excerpts of what the outlines cannot say (READMEs, manifests,
+docs, code without definitions) all share ``budget_tokens`` (characters / 4, as
+``Request.estimate_tokens`` counts); every part is counted, and ``left_out`` says what did
+not fit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from float_hooks.code.answers import symbol_line
+from float_hooks.code.rank import rank
+from float_hooks.code.summaries import first_line
+
+if TYPE_CHECKING:
+    from float_hooks.regen.request import Request
+
+CHARS_PER_TOKEN = 4
+# the most of the budget a part takes before the parts after it had their turn (what a
+# part leaves unused goes to the ones after it): previous context, what changed (with its
+# diffs), the children; the outlines then leave EXCERPT_RESERVE for the excerpts
+PREVIOUS_SHARE, CHANGED_SHARE, CHILDREN_SHARE, EXCERPT_RESERVE = 0.15, 0.25, 0.15, 0.15
+LEFT_OUT_ROOM = 600  # characters kept for the left_out list itself
+
+
+def excerpt_share(budget: int, texts: int) -> int:
+    """The most bytes of each of ``texts`` files a request's excerpts take from ``budget``
+    (at least 1 KiB each: the files sorted first can then use up the budget alone)."""
+    return max(1024, budget // max(1, texts))
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value)) + 2  # the item and its ", " separator
+
+
+class _Budget:
+    def __init__(self, chars: int):
+        self.left = chars
+        self.left_out: list[str] = []
+
+    def take(self, items: list[Any], cap: int, size: Callable[[Any], int] = _size
+             ) -> list[Any]:
+        """The first items that fit in ``min(cap, left)``; charged."""
+        room = min(cap, self.left)
+        kept = []
+        for item in items:
+            n = size(item)
+            if n > room:
+                break
+            room -= n
+            self.left -= n
+            kept.append(item)
+        return kept
+
+
+def assemble(req: Request) -> dict[str, Any]:
+    total = req.budget_tokens * CHARS_PER_TOKEN
+    skeleton: dict[str, Any] = {"instructions": req.instructions, "path": req.path,
+                "source_hash": req.source_hash, "commit": req.snapshot,
+                "budget_tokens": req.budget_tokens, "outlines": [], "changed_since": None,
+                "children": [], "files": [], "previous": None, "left_out": []}
+    b = _Budget(total - len(json.dumps(skeleton)) - LEFT_OUT_ROOM)
+    previous = _previous(req, b, int(total * PREVIOUS_SHARE))
+    changed = _changed(req, b, int(total * CHANGED_SHARE))
+    children = _children(req, b, int(total * CHILDREN_SHARE))
+    outlines = _outlines(req, b, b.left - int(total * EXCERPT_RESERVE))
+    files = _excerpts(req, b)
+    out = {**skeleton, "outlines": outlines, "changed_since": changed, "children": children,
+           "files": files, "previous": previous, "left_out": b.left_out}
+    while len(json.dumps(out)) > total and (files or outlines):
+        part = files or outlines  # counted sizes are exact; this is a last guard
+        dropped = part.pop()
+        b.left_out.append(f"{dropped['path']} ({'excerpt' if part is files else 'outline'})")
+    return out
+
+
+def _previous(req: Request, b: _Budget, cap: int) -> dict[str, Any] | None:
+    if req.previous is None:
+        return None
+    prev = dict(req.previous)
+    if _size(prev) > cap and prev.get("map_children"):
+        prev["map_children"] = None  # the children are listed with their summaries anyway
+        b.left_out.append("previous map_children (the children below are current)")
+    for key in ("context_what", "context_why"):
+        if _size(prev) > cap and isinstance(prev.get(key), str):
+            room = max(200, len(prev[key]) - (_size(prev) - cap))
+            if room < len(prev[key]):
+                prev[key] = prev[key][:room] + "…"
+                b.left_out.append(f"the end of previous {key}")
+    patterns = prev.get("context_patterns")
+    if _size(prev) > cap and isinstance(patterns, list):
+        while patterns and _size(prev) > cap:
+            patterns = patterns[:-1]
+            prev["context_patterns"] = patterns
+        b.left_out.append("some previous context_patterns")
+    b.left -= _size(prev)
+    return prev
+
+
+def _changed(req: Request, b: _Budget, cap: int) -> dict[str, Any] | None:
+    if req.changed is None:
+        return None
+    out = {k: v for k, v in req.changed.items() if k not in ("changed_files", "via_children")}
+    start = b.left
+    b.left -= _size(out) + 60
+    files = list(req.changed.get("changed_files", []))
+    direct = [f for f in files if f.get("via") is None]
+    below = [f for f in files if f.get("via") is not None]
+    kept = [dict(f) for f in b.take(direct, cap // 3)]
+    kept += [dict(f) for f in b.take(below, cap // 3 - (start - b.left))]
+    if len(kept) < len(files):
+        b.left_out.append(f"{len(files) - len(kept)} of {len(files)} changed files")
+    via = list(req.changed.get("via_children", []))
+    kept_via = b.take(via, cap // 6)
+    if len(kept_via) < len(via):
+        b.left_out.append(f"{len(via) - len(kept_via)} of {len(via)} via_children")
+    diffs = 0
+    for entry in kept:
+        diff = req.diffs.get(entry["path"])
+        if diff is None:
+            continue
+        room = min(cap - (start - b.left), b.left)
+        if room < 200:
+            diffs += 1
+            continue
+        text = diff if len(diff) + 10 <= room else diff[: room - 40] + "\n… (diff cut)"
+        entry["diff"] = text
+        b.left -= len(json.dumps(text)) + 10
+    if diffs:
+        b.left_out.append(f"the diffs of {diffs} changed files")
+    return {**out, "changed_files": kept, "via_children": kept_via}
+
+
+def _children(req: Request, b: _Budget, cap: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [
+        {"name": c["name"], "kind": "folder", "status": c["status"],
+         "summary": c["map_summary"]} for c in req.folders]
+    items += [{"name": f.name, "kind": f.kind, "size": f.size, "binary": f.binary,
+               "summary": first_line(f.name, f.text) if not f.binary else None}
+              for f in req.files]
+    kept = b.take(items, cap)
+    if len(kept) < len(items):
+        b.left_out.append(f"{len(items) - len(kept)} of {len(items)} children")
+    return kept
+
+
+def _outlines(req: Request, b: _Budget, cap: int) -> list[dict[str, Any]]:
+    out = []
+    room = start = max(0, min(cap, b.left))
+    cut = 0
+    for f in rank(req.outlines):
+        entry: dict[str, Any] = {"path": f.path, "language": req.outlines[f.path].language,
+                                 "symbols": []}
+        base = _size(entry) + 12  # and its "more" count
+        if not f.symbols or base > room:
+            cut += len(f.symbols)
+            continue
+        room -= base
+        chosen = []
+        for _, s in f.symbols:  # best first
+            n = _size(symbol_line(s))
+            if n > room:
+                break
+            room -= n
+            chosen.append(s)
+        chosen.sort(key=lambda s: s.line)  # shown in the file's order
+        entry["symbols"] = [symbol_line(s) for s in chosen]
+        entry["more"] = len(f.symbols) - len(chosen)
+        cut += entry["more"]
+        out.append(entry)
+    b.left -= start - room
+    if cut:
+        b.left_out.append(f"{cut} lower-ranked symbols (outlines)")
+    return out
+
+
+def _excerpts(req: Request, b: _Budget) -> list[dict[str, Any]]:
+    """Excerpts of the files the outlines say nothing about (README and manifests first),
+    within the budget left and ``input_budget`` bytes."""
+    described = {p for p, o in req.outlines.items() if o.symbols}
+    texts = [f for f in req.files if not f.binary and f.kind in ("file", "executable")
+             and f.path not in described]
+    texts.sort(key=lambda f: (req.priority(f.name), f.name))
+    left = min(req.input_budget, b.left)
+    share = excerpt_share(left, len(texts))
+    out = []
+    for f in texts:
+        take = f.head[: min(share, left)].decode("utf-8", "ignore")
+        if len(take) < 64:
+            break
+        item = {"path": f.path, "excerpt": take, "truncated": len(take) < (f.size or 0)}
+        n = _size(item)
+        if n > b.left:
+            break
+        b.left -= n
+        left -= len(take)
+        out.append(item)
+    if len(out) < len(texts):
+        b.left_out.append(f"excerpts of {len(texts) - len(out)} files")
+    return out
