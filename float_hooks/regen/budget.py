@@ -189,9 +189,10 @@ def _excerpts(req: Request, b: _Budget) -> list[dict[str, Any]]:
     share = excerpt_share(left, len(texts))
     out = []
     for f in texts:
-        take = f.head[: min(share, left)].decode("utf-8", "ignore")
-        if len(take) < 64:
-            break
+        room = min(share, left)
+        if room < 64 and len(f.head) > room:
+            break  # too little left to say anything
+        take = f.head[:room].decode("utf-8", "ignore")
         item = {"path": f.path, "excerpt": take, "truncated": len(take) < (f.size or 0)}
         n = _size(item)
         if n > b.left:

@@ -67,12 +67,12 @@ def plan(project: Project, store: Store, paths: Sequence[str] | None = None,
     """The jobs a run would do, children first, with an estimate of each request's size
     (regen_estimate: no file is read). Writes nothing and takes no lock."""
     sizes = estimate.IndexSizes(project.git, paths)  # git reads its index meanwhile
-    budget = int(project.config["regenerate"]["input_budget"])
+    budget, tokens = budgets(project.config["regenerate"])
     conn = store.conn
     conn.execute("BEGIN")  # one consistent read
     try:
         jobs = job_queue.planned(conn, paths, force=force)
-        return estimate.estimate(conn, jobs, sizes, budget, paths)
+        return estimate.estimate(conn, jobs, sizes, budget, paths, tokens)
     finally:
         conn.execute("COMMIT")
 
