@@ -118,7 +118,7 @@ def _symbols(g: Grammar, src: bytes,
             continue
         if "::" in name and parent is None:
             parent, name = name.rsplit("::", 1)
-        if kind == "constant" and (outer is not None or not g.keep_constant(name)):
+        if kind == "constant" and not g.keep_constant(name):
             continue
         if parent is None and outer is not None:
             parent = outer.name

@@ -55,6 +55,8 @@ def rank(outlines: dict[str, Outline]) -> list[RankedFile]:
         entry = 2.0 if paths.name(path) in ENTRY_FILES else 1.0
         public = sum(1 for s in outlines[path].symbols if s.public and s.parent is None)
         score = file_rank[path] * len(files) * entry + 0.01 * public
+        if not syms:
+            score *= 0.01  # nothing to show: after every file that defines something
         out.append(RankedFile(path, score, syms))
     out.sort(key=lambda f: (-f.score, f.path))
     return out

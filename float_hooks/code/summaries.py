@@ -14,6 +14,8 @@ _COMMENT_LINE = re.compile(
     r"^\s*(?:#+|//+!?|--|;+|/\*+!?|\*+|<!--)\s*(.*?)\s*(?:\*+/|-->)?\s*$")
 _COMMENT = re.compile(r"^\s*\*+\s?")
 _COMMENT_START = tuple("#/-;*<")
+# languages whose '#' lines are preprocessor directives, not comments
+_PREPROCESSED = (".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".m", ".mm", ".cs")
 # a sentence ends at . ! or ? before a space or the end ("3.11", "os.path" go on)
 _END = re.compile(r"[.!?](?=\s|$)")
 # words ending in a full stop that do not end a sentence
@@ -55,7 +57,8 @@ def first_line(name: str, text: str) -> str | None:
     low = name.lower()
     lines = text.splitlines()
     if low.endswith((".md", ".markdown", ".rst", ".txt")) or low.startswith("readme"):
-        return heading(lines) or first_sentence(_paragraph(_skip_front_matter(lines)))
+        lines = _skip_front_matter(lines)
+        return heading(lines) or first_sentence(_paragraph(lines))
     if low.endswith((".py", ".pyi")):
         body = "\n".join(s for s in lines if not s.startswith("#"))  # shebang, coding, licence
         m = _DOCSTRING.match(body)
@@ -64,7 +67,7 @@ def first_line(name: str, text: str) -> str | None:
                 if not boilerplate(para):
                     return first_sentence(para)
             return None
-    for para in comment_paragraphs(lines):
+    for para in comment_paragraphs(lines, hash_comments=not low.endswith(_PREPROCESSED)):
         if not boilerplate(para):
             return first_sentence(para)
     return None
@@ -98,12 +101,13 @@ def comment_block(lines: list[str]) -> list[str]:
     return []
 
 
-def comment_paragraphs(lines: list[str]) -> list[str]:
-    """The comment paragraphs at the top of a file, each joined into one string."""
-    return [" ".join(p) for p in _comment_lines(lines)]
+def comment_paragraphs(lines: list[str], hash_comments: bool = True) -> list[str]:
+    """The comment paragraphs at the top of a file, each joined into one string
+    (``hash_comments`` False: a ``#`` line is code, as C's ``#include``)."""
+    return [" ".join(p) for p in _comment_lines(lines, hash_comments)]
 
 
-def _comment_lines(lines: list[str]) -> list[list[str]]:
+def _comment_lines(lines: list[str], hash_comments: bool = True) -> list[list[str]]:
     paras: list[list[str]] = []
     para: list[str] = []
     in_block = False
@@ -115,7 +119,7 @@ def _comment_lines(lines: list[str]) -> list[list[str]]:
             body = body.rstrip("*/ ").strip()
         elif not s:
             body = ""
-        elif s.startswith(_COMMENT_START):
+        elif s.startswith(_COMMENT_START) and (hash_comments or not s.startswith("#")):
             in_block = s.startswith("/*") and "*/" not in s[2:]
             m = _COMMENT_LINE.match(s)
             body = m.group(1) if m else ""

@@ -50,6 +50,7 @@ TS_REFS = """
 (new_expression constructor: [(identifier) @ref
                               (member_expression property: (property_identifier) @ref)])
 (type_identifier) @ref
+(extends_clause value: [(identifier) @ref (member_expression property: (property_identifier) @ref)])
 (import_specifier name: (identifier) @ref)
 """
 TSX_REFS = TS_REFS + """
