@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 CHARS_PER_TOKEN = 4
 # the most of the budget a part takes before the parts after it had their turn (what a
 # part leaves unused goes to the ones after it): previous context, what changed (with its
-# diffs), the children; the outlines then leave EXCERPT_RESERVE for the excerpts
-PREVIOUS_SHARE, CHANGED_SHARE, CHILDREN_SHARE, EXCERPT_RESERVE = 0.15, 0.25, 0.15, 0.15
+# diffs), the children, the excerpts; the outlines then take all that is left
+PREVIOUS_SHARE, CHANGED_SHARE, CHILDREN_SHARE, EXCERPT_SHARE = 0.15, 0.25, 0.15, 0.15
 LEFT_OUT_ROOM = 600  # characters kept for the left_out list itself
 
 
@@ -67,8 +67,8 @@ def assemble(req: Request) -> dict[str, Any]:
     previous = _previous(req, b, int(total * PREVIOUS_SHARE))
     changed = _changed(req, b, int(total * CHANGED_SHARE))
     children = _children(req, b, int(total * CHILDREN_SHARE))
-    outlines = _outlines(req, b, b.left - int(total * EXCERPT_RESERVE))
-    files = _excerpts(req, b)
+    files = _excerpts(req, b, int(total * EXCERPT_SHARE))
+    outlines = _outlines(req, b)  # all that is left
     out = {**skeleton, "outlines": outlines, "changed_since": changed, "children": children,
            "files": files, "previous": previous, "left_out": b.left_out}
     while len(json.dumps(out)) > total and (files or outlines):
@@ -101,6 +101,25 @@ def _previous(req: Request, b: _Budget, cap: int) -> dict[str, Any] | None:
     return prev
 
 
+def _slim(entry: dict[str, Any]) -> dict[str, Any]:
+    """A changed file as ``why`` gives it, without what goes without saying (modes that did
+    not change from a regular file's, a ``via`` of null)."""
+    out = {k: v for k, v in entry.items() if v is not None or k in ("old_hash", "new_hash")}
+    if out.get("old_mode") == out.get("new_mode") == "100644":
+        del out["old_mode"], out["new_mode"]
+    return out
+
+
+def _fit(text: str, room: int) -> str:
+    """``text``, cut so that its JSON string takes at most ``room`` characters."""
+    if len(json.dumps(text)) <= room:
+        return text
+    cut = text[:room]
+    while cut and len(json.dumps(cut)) > room - 20:
+        cut = cut[: int(len(cut) * 0.8)]
+    return cut + "\n… (cut)"
+
+
 def _changed(req: Request, b: _Budget, cap: int) -> dict[str, Any] | None:
     if req.changed is None:
         return None
@@ -108,30 +127,28 @@ def _changed(req: Request, b: _Budget, cap: int) -> dict[str, Any] | None:
     start = b.left
     b.left -= _size(out) + 60
     files = list(req.changed.get("changed_files", []))
-    direct = [f for f in files if f.get("via") is None]
-    below = [f for f in files if f.get("via") is not None]
-    kept = [dict(f) for f in b.take(direct, cap // 3)]
-    kept += [dict(f) for f in b.take(below, cap // 3 - (start - b.left))]
+    direct = [_slim(f) for f in files if f.get("via") is None]
+    below = [_slim(f) for f in files if f.get("via") is not None]
+    kept = b.take(direct + below, cap // 2)
     if len(kept) < len(files):
         b.left_out.append(f"{len(files) - len(kept)} of {len(files)} changed files")
     via = list(req.changed.get("via_children", []))
-    kept_via = b.take(via, cap // 6)
+    kept_via = b.take(via, cap // 8)
     if len(kept_via) < len(via):
         b.left_out.append(f"{len(via) - len(kept_via)} of {len(via)} via_children")
-    diffs = 0
-    for entry in kept:
-        diff = req.diffs.get(entry["path"])
-        if diff is None:
-            continue
+    with_diff = [e for e in kept if e["path"] in req.diffs]
+    missed = 0
+    for i, entry in enumerate(with_diff):
         room = min(cap - (start - b.left), b.left)
-        if room < 200:
-            diffs += 1
+        share = room // (len(with_diff) - i) - 10  # the rest shared fairly
+        if share < 200:
+            missed += 1
             continue
-        text = diff if len(diff) + 10 <= room else diff[: room - 40] + "\n… (diff cut)"
+        text = _fit(req.diffs[entry["path"]], share)
         entry["diff"] = text
         b.left -= len(json.dumps(text)) + 10
-    if diffs:
-        b.left_out.append(f"the diffs of {diffs} changed files")
+    if missed:
+        b.left_out.append(f"the diffs of {missed} changed files")
     return {**out, "changed_files": kept, "via_children": kept_via}
 
 
@@ -148,44 +165,52 @@ def _children(req: Request, b: _Budget, cap: int) -> list[dict[str, Any]]:
     return kept
 
 
-def _outlines(req: Request, b: _Budget, cap: int) -> list[dict[str, Any]]:
-    out = []
-    room = start = max(0, min(cap, b.left))
-    cut = 0
-    for f in rank(req.outlines):
-        entry: dict[str, Any] = {"path": f.path, "language": req.outlines[f.path].language,
-                                 "symbols": []}
-        base = _size(entry) + 12  # and its "more" count
-        if not f.symbols or base > room:
-            cut += len(f.symbols)
-            continue
-        room -= base
-        chosen = []
-        for _, s in f.symbols:  # best first
-            n = _size(symbol_line(s))
+def _outlines(req: Request, b: _Budget) -> list[dict[str, Any]]:
+    """The files' outlines in rank order, filled breadth first: each file's best symbol,
+    then each file's second best, and so on, while the budget lasts."""
+    ranked = [f for f in rank(req.outlines) if f.symbols]
+    entries = {f.path: {"path": f.path, "language": req.outlines[f.path].language,
+                        "symbols": [], "more": 0} for f in ranked}
+    chosen: dict[str, list[Any]] = {f.path: [] for f in ranked}
+    room = b.left
+    depth, placed = 0, True
+    while placed:
+        placed = False
+        for f in ranked:
+            if depth >= len(f.symbols):
+                continue
+            s = f.symbols[depth][1]
+            n = _size(symbol_line(s)) + (_size(entries[f.path]) + 4 if depth == 0 else 0)
             if n > room:
-                break
+                continue
             room -= n
-            chosen.append(s)
-        chosen.sort(key=lambda s: s.line)  # shown in the file's order
-        entry["symbols"] = [symbol_line(s) for s in chosen]
-        entry["more"] = len(f.symbols) - len(chosen)
-        cut += entry["more"]
-        out.append(entry)
-    b.left -= start - room
+            chosen[f.path].append(s)
+            placed = True
+        depth += 1
+    out = []
+    cut = 0
+    for f in ranked:
+        syms = sorted(chosen[f.path], key=lambda s: s.line)  # shown in the file's order
+        cut += len(f.symbols) - len(syms)
+        if syms:
+            entry = entries[f.path]
+            entry["symbols"] = [symbol_line(s) for s in syms]
+            entry["more"] = len(f.symbols) - len(syms)
+            out.append(entry)
+    b.left = room
     if cut:
         b.left_out.append(f"{cut} lower-ranked symbols (outlines)")
     return out
 
 
-def _excerpts(req: Request, b: _Budget) -> list[dict[str, Any]]:
+def _excerpts(req: Request, b: _Budget, cap: int) -> list[dict[str, Any]]:
     """Excerpts of the files the outlines say nothing about (README and manifests first),
     within the budget left and ``input_budget`` bytes."""
     described = {p for p, o in req.outlines.items() if o.symbols}
     texts = [f for f in req.files if not f.binary and f.kind in ("file", "executable")
              and f.path not in described]
     texts.sort(key=lambda f: (req.priority(f.name), f.name))
-    left = min(req.input_budget, b.left)
+    left = min(req.input_budget, b.left, cap)
     share = excerpt_share(left, len(texts))
     out = []
     for f in texts:

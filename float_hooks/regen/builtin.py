@@ -52,8 +52,7 @@ LANGUAGES = {
 def regenerate(request: Request) -> tuple[dict[str, Any], str]:
     """(fields, model) for one folder."""
     ranked = rank(request.outlines)
-    top = {f.path: [s for _, s in f.symbols if s.parent is None or s.kind != "method"]
-           for f in ranked}
+    top = {f.path: _most_important(f) for f in ranked}
     children = [{"name": c["name"], "kind": "folder", "summary": c["map_summary"]}
                 for c in request.folders]
     children += [{"name": f.name, "kind": f.kind, "size": f.size,
@@ -65,7 +64,7 @@ def regenerate(request: Request) -> tuple[dict[str, Any], str]:
     contents = _contents(request)
     defines = _defines(request, ranked)
     summary = (first_sentence(paragraph or "") or docstring or manifest.get("description")
-               or title or defines or _titles(request) or contents)
+               or title or defines or _titles(request) or _subfolders(request) or contents)
     what_parts = []
     if title or paragraph:
         what_parts.append(": ".join(x for x in (title, paragraph) if x))
@@ -93,10 +92,18 @@ def _label(s: Symbol) -> str:
     return f"{s.parent}.{s.name}" if s.parent and s.kind == "method" else s.name
 
 
+def _most_important(f: RankedFile) -> list[Symbol]:
+    """A file's top-level definitions, then its members (best-ranked first), public ones if
+    it has any; no dunder methods, no impl blocks."""
+    syms = [s for _, s in f.symbols if not s.name.startswith("__") and s.kind != "impl"]
+    public = [s for s in syms if s.public] or syms
+    return [s for s in public if s.parent is None] + [s for s in public if s.parent]
+
+
 def _file_summary(f: FileHead, symbols: list[Symbol]) -> str | None:
     """The file's first line, then its most important definitions."""
     line = first_line(f.name, f.text)
-    names = _unique([_label(s) for s in symbols if s.public] or [_label(s) for s in symbols])
+    names = _unique([_label(s) for s in symbols])
     if not names:
         return line
     shown = ", ".join(names[:DEFINED_PER_FILE])
@@ -160,6 +167,15 @@ def _titles(request: Request) -> str | None:
         parts.append("; ".join(titles[:4]) + (f" (+{len(titles) - 4} more)"
                                               if len(titles) > 4 else ""))
     return clip(". ".join(parts), 300) if parts else None
+
+
+def _subfolders(request: Request) -> str | None:
+    """``auth: Login and tokens; docs: Guides`` for a folder with child folders only."""
+    said = [f"{c['name']}: {c['map_summary'].rstrip('.')}" for c in request.folders
+            if c.get("map_summary") and not c["map_summary"].startswith("Contains ")]
+    if request.files or not said:
+        return None
+    return clip("; ".join(said), 200)
 
 
 def _priority(name: str) -> int:
