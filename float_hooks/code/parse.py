@@ -51,20 +51,23 @@ class Outline:
 
 class _Tools(threading.local):
     def __init__(self) -> None:
-        self.by_grammar: dict[str, tuple[Any, Any, Any]] = {}
+        self.by_grammar: dict[str, tuple[Any, Any, dict[str, int]]] = {}
 
 
 _tools = _Tools()  # a parser per thread (tree-sitter parsers are not shared across threads)
 
 
-def _load(g: Grammar) -> tuple[Any, Any, Any]:
+def _load(g: Grammar) -> tuple[Any, Any, dict[str, int]]:
     found = _tools.by_grammar.get(g.name)
     if found is None:
         import tree_sitter  # lazy: only code reads parse; the hooks never load tree-sitter
 
         lang = tree_sitter.Language(getattr(importlib.import_module(g.module), g.function)())
-        found = (tree_sitter.Parser(lang), tree_sitter.Query(lang, g.definitions),
-                 tree_sitter.Query(lang, g.references))
+        # one query, one walk of the tree: definitions and references together
+        query = tree_sitter.Query(lang, g.definitions + "\n" + g.references)
+        # a node two definition patterns capture is the first one's ("struct" before "type")
+        order = {query.capture_name(i): i for i in range(query.capture_count)}
+        found = (tree_sitter.Parser(lang), query, order)
         _tools.by_grammar[g.name] = found
     return found
 
@@ -80,35 +83,57 @@ def outline(g: Grammar, src: bytes) -> Outline:
         return Outline(g.name, [], {})
     import tree_sitter  # lazy: see _load
 
-    parser, definitions, references = _load(g)
-    root = parser.parse(src).root_node
-    found: dict[tuple[int, int], tuple[int, str, Node, Node | None, str | None]] = {}
-    for index, caps in tree_sitter.QueryCursor(definitions).matches(root):
-        kind_node = next(((k, v[0]) for k, v in caps.items() if k.startswith("definition.")),
-                         None)
-        if kind_node is None:
+    parser, query, order = _load(g)
+    caps = tree_sitter.QueryCursor(query).captures(parser.parse(src).root_node)
+    found: dict[tuple[int, int], list[Any]] = {}  # (start, end) -> [priority, kind, node]
+    for capture, nodes in caps.items():
+        if not capture.startswith("definition."):
             continue
-        kind, node = kind_node[0][len("definition."):], kind_node[1]
-        key = (node.start_byte, node.end_byte)
-        if key in found and found[key][0] <= index:
-            continue
-        name = caps["name"][0] if "name" in caps else None
-        parent = text(caps["parent"][0], src) if "parent" in caps else None
-        found[key] = (index, kind, node, name, parent)
-    symbols = _symbols(g, src, sorted(found.values(), key=lambda f: (f[2].start_byte,
-                                                                     -f[2].end_byte)))
-    refs: Counter[str] = Counter()
-    for node in tree_sitter.QueryCursor(references).captures(root).get("ref", []):
-        refs[src[node.start_byte:node.end_byte].decode("utf-8", "replace")] += 1
-    return Outline(g.name, symbols, dict(refs.most_common(MAX_REFS)))
+        rank, kind = order[capture], capture[11:]
+        for node in nodes:
+            key = (node.start_byte, node.end_byte)
+            if key not in found or found[key][0] > rank:
+                found[key] = [rank, kind, node]
+    names = _owners(caps.get("name", ()), found)
+    parents = _owners(caps.get("parent", ()), found)
+    rows: list[_Found] = []
+    for key, (_, kind, node) in found.items():
+        parent = parents.get(key)
+        rows.append((key[0], -key[1], kind, node, names.get(key),
+                     text(parent, src) if parent is not None else None))
+    rows.sort(key=lambda f: (f[0], f[1]))
+    counts = Counter(src[n.start_byte:n.end_byte] for n in caps.get("ref", ()))
+    refs = {k.decode("utf-8", "replace"): v for k, v in counts.most_common(MAX_REFS)}
+    return Outline(g.name, _symbols(g, src, rows), refs)
 
 
-def _symbols(g: Grammar, src: bytes,
-             found: list[tuple[int, str, Node, Node | None, str | None]]) -> list[Symbol]:
+def _owners(nodes: Any, found: dict[tuple[int, int], list[Any]]) -> dict[tuple[int, int], Node]:
+    """Each captured name (or parent) node by the definition it belongs to: its nearest
+    enclosing definition node (a pattern's name lies at most a few levels below it)."""
+    out: dict[tuple[int, int], Node] = {}
+    for node in nodes:
+        up = node.parent
+        for _ in range(6):
+            if up is None:
+                break
+            key = (up.start_byte, up.end_byte)
+            if key in found:
+                out.setdefault(key, node)
+                break
+            up = up.parent
+    return out
+
+
+# a definition found: start byte, -end byte (the sort key), kind, node, name node, parent
+_Found = tuple[int, int, str, Node, "Node | None", "str | None"]
+
+
+def _symbols(g: Grammar, src: bytes, found: list[_Found]) -> list[Symbol]:
     out: list[Symbol] = []
     stack: list[tuple[int, Symbol]] = []  # enclosing symbols: (end byte, symbol)
-    for _, kind, node, name_node, parent in found:
-        while stack and stack[-1][0] <= node.start_byte:
+    exports = b"export " in src  # JavaScript: whether the file is a module with exports
+    for start, neg_end, kind, node, name_node, parent in found:
+        while stack and stack[-1][0] <= start:
             stack.pop()
         outer = stack[-1][1] if stack else None
         if outer is not None and outer.kind in _SCOPES:
@@ -125,10 +150,11 @@ def _symbols(g: Grammar, src: bytes,
         if kind == "function" and outer is not None and outer.kind in CONTAINERS:
             kind = "method"
         sym = Symbol(kind, name, parent, node.start_point[0] + 1, node.end_point[0] + 1,
-                     _signature(g, node, src), _doc(g, node, src), g.public(name, kind, node, src),
-                     hashlib.sha256(src[node.start_byte:node.end_byte]).hexdigest()[:16])
+                     _signature(g, node, src), _doc(g, node, src),
+                     g.public(name, kind, node, src, exports),
+                     hashlib.sha256(src[start:-neg_end]).hexdigest()[:16])
         out.append(sym)
-        stack.append((node.end_byte, sym))
+        stack.append((-neg_end, sym))
     return out
 
 
@@ -180,12 +206,13 @@ _COMMENT_MARKS = re.compile(r"^\s*(?:/\*+!?|\*+/?|//[/!]?|#+|--)\s?")
 def _doc(g: Grammar, node: Node, src: bytes) -> str | None:
     if g.docstrings:
         body = node.child_by_field_name("body")
-        first = body.named_children[0] if body is not None and body.named_children else None
-        if first is not None and first.type == "expression_statement" and \
-                first.named_children and first.named_children[0].type == "string":
-            m = _DOC_QUOTES.match(text(first.named_children[0], src).strip())
+        first = body.named_child(0) if body is not None else None
+        string = first.named_child(0) if first is not None and \
+            first.type == "expression_statement" else None
+        if string is not None and string.type == "string":
+            m = _DOC_QUOTES.match(text(string, src).strip())
             if m:
-                return _sentence(m.group(2).splitlines())
+                return _sentence(m.group(2).split("\n\n", 1)[0].splitlines())
     start = node
     while start.parent is not None and (start.parent.type in g.wrappers or (
             start.prev_sibling is None and start.parent.start_byte == start.start_byte)):
@@ -215,7 +242,7 @@ def _sentence(lines: list[str]) -> str | None:
         s = ln.strip()
         if s.startswith(("@", ":param", ":return", "Args:", "Returns:")) or (not s and para):
             break
-        if s and not set(s) <= set("-=~*#/"):
+        if s.strip("-=~*#/"):  # not a rule or an underline
             para.append(s)
     joined = " ".join(para)
     if not joined or boilerplate(joined):

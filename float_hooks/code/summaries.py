@@ -43,10 +43,17 @@ _DIRECTIVE = re.compile(
 _UNDERLINE = frozenset("=-~^*+#`'\".:_")
 
 
+# words one of which every boilerplate paragraph has: a cheap test before _BOILERPLATE
+_HINT = re.compile(r"(?i)copyright|\(c\)|spdx|licen[cs]|free software|warrant|permission|generat"
+                   r"|do not edit|^\s*[-+@!#]|^\s*(?:go:|vim?:|eslint|jshint|nolint|pylint|noqa"
+                   r"|frozen|clang|use strict|mypy|type: ?ignore|coding|encoding|prettier"
+                   r"|rubocop|swiftlint)")
+
+
 def boilerplate(text: str) -> bool:
     """Whether ``text`` (a comment or docstring paragraph) is a licence header, a build tag,
     a generated-code banner or a tool directive rather than a description."""
-    return bool(_BOILERPLATE.search(text.strip()))
+    return bool(_HINT.search(text)) and bool(_BOILERPLATE.search(text.strip()))
 
 
 def first_line(name: str, text: str) -> str | None:

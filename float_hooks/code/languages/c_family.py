@@ -38,9 +38,9 @@ CPP_REFS = REFS + """
 """
 
 
-def _public(name: str, kind: str, node: Node, src: bytes) -> bool:
-    head = text(node, src)[:200].split("(")[0].split()
-    if "static" in head and kind == "function":
+def _public(name: str, kind: str, node: Node, src: bytes, exports: bool) -> bool:
+    head = src[node.start_byte:node.start_byte + 200].split(b"(")[0].split()
+    if b"static" in head and kind == "function":
         return False
     # a member's access: the last access specifier before it in its class body
     prev = node.prev_named_sibling

@@ -31,4 +31,4 @@ REFERENCES = """
 GRAMMARS = [Grammar("go", "tree_sitter_go", "language", (".go",), DEFINITIONS, REFERENCES,
                     wrappers=frozenset({"type_declaration", "const_declaration"}),
                     prefixes={"type_spec": "type ", "type_alias": "type ", "const_spec": "const "},
-                    public=lambda name, kind, node, src: name[:1].isupper())]
+                    public=lambda name, kind, node, src, exports: name[:1].isupper())]

@@ -22,9 +22,10 @@ class Grammar:
     wrappers: frozenset[str] = frozenset()
     # node types skipped between a definition and its doc comment (attributes, decorators)
     skipped: frozenset[str] = frozenset()
-    # whether a definition is public: (name, kind, definition node, source) -> bool
-    public: Callable[[str, str, Node, bytes], bool] = field(
-        default=lambda name, kind, node, src: not name.startswith("_"))
+    # whether a definition is public: (name, kind, definition node, source, whether the
+    # file has "export " statements) -> bool
+    public: Callable[[str, str, Node, bytes, bool], bool] = field(
+        default=lambda name, kind, node, src, exports: not name.startswith("_"))
     # text put before a signature by the definition's node type ("type " for a Go type_spec)
     prefixes: dict[str, str] = field(default_factory=dict)
     keep_constant: Callable[[str], bool] = field(default=lambda name: True)

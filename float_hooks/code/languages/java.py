@@ -21,7 +21,7 @@ REFERENCES = """
 """
 
 
-def _public(name: str, kind: str, node: Node, src: bytes) -> bool:
+def _public(name: str, kind: str, node: Node, src: bytes, exports: bool) -> bool:
     mods = next((c for c in node.children if c.type == "modifiers"), None)
     return mods is None or "private" not in text(mods, src).split()
 

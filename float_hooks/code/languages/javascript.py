@@ -61,7 +61,7 @@ TSX_REFS = TS_REFS + """
 _WRAPPERS = frozenset({"export_statement", "lexical_declaration"})
 
 
-def _public(name: str, kind: str, node: Node, src: bytes) -> bool:
+def _public(name: str, kind: str, node: Node, src: bytes, exports: bool) -> bool:
     if name.startswith(("_", "#")):
         return False
     if kind in ("method",):
@@ -73,7 +73,7 @@ def _public(name: str, kind: str, node: Node, src: bytes) -> bool:
     if up is not None and up.type == "export_statement":
         return True
     # a module with exports keeps the rest to itself; a script or CommonJS file does not
-    return b"export " not in src
+    return not exports
 
 
 GRAMMARS = [

@@ -20,7 +20,7 @@ REFERENCES = """
 """
 
 
-def _public(name: str, kind: str, node: object, src: bytes) -> bool:
+def _public(name: str, kind: str, node: object, src: bytes, exports: bool) -> bool:
     return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
 
 

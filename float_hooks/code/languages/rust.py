@@ -30,7 +30,7 @@ REFERENCES = """
 """
 
 
-def _public(name: str, kind: str, node: Node, src: bytes) -> bool:
+def _public(name: str, kind: str, node: Node, src: bytes, exports: bool) -> bool:
     if kind == "impl":
         return True
     return any(c.type == "visibility_modifier" for c in node.children)
