@@ -17,12 +17,13 @@ from float_hooks.code.rank import rank
 from float_hooks.code.summaries import first_line
 
 if TYPE_CHECKING:
-    from float_hooks.regen.request import Request
+    from float_hooks.regen.request import FileHead, Request
 
 CHARS_PER_TOKEN = 4
-# the most of the budget a part takes before the parts after it had their turn (what a
-# part leaves unused goes to the ones after it): previous context, what changed (with its
-# diffs), the children, the excerpts; the outlines then take all that is left
+# the most of the budget a part takes before the parts after it had their turn: previous
+# context, what changed (with its diffs), the children; the outlines then take all that is
+# left but EXCERPT_SHARE, kept for the excerpts; the excerpts take what the outlines left;
+# the children cut short get what is still left
 PREVIOUS_SHARE, CHANGED_SHARE, CHILDREN_SHARE, EXCERPT_SHARE = 0.15, 0.25, 0.15, 0.15
 LEFT_OUT_ROOM = 600  # characters kept for the left_out list itself
 
@@ -66,9 +67,26 @@ def assemble(req: Request) -> dict[str, Any]:
     b = _Budget(total - len(json.dumps(skeleton)) - LEFT_OUT_ROOM)
     previous = _previous(req, b, int(total * PREVIOUS_SHARE))
     changed = _changed(req, b, int(total * CHANGED_SHARE))
+    mark, start = len(b.left_out), b.left
     children = _children(req, b, int(total * CHILDREN_SHARE))
-    files = _excerpts(req, b, int(total * EXCERPT_SHARE))
-    outlines = _outlines(req, b)  # all that is left
+    cut, spent = b.left_out[mark:], start - b.left
+    texts = _texts(req)
+    reserve = min(int(total * EXCERPT_SHARE), req.input_budget, b.left) if texts else 0
+    b.left -= reserve  # kept for the excerpts
+    before, notes = b.left, len(b.left_out)
+    outlines = _outlines(req, b)
+    outlines_cost = before - b.left
+    b.left += reserve
+    files = _excerpts(req, b, texts)  # all that is left, at most input_budget bytes
+    if len(b.left_out) > notes and "outlines" in b.left_out[notes] and b.left > 200:
+        # what the excerpts did not need goes to the outlines first
+        del b.left_out[notes]
+        b.left += outlines_cost
+        outlines = _outlines(req, b)
+    if cut and b.left > 0:  # what the others left goes to the children cut short
+        del b.left_out[mark:mark + len(cut)]
+        b.left += spent
+        children = _children(req, b, b.left)
     out = {**skeleton, "outlines": outlines, "changed_since": changed, "children": children,
            "files": files, "previous": previous, "left_out": b.left_out}
     while len(json.dumps(out)) > total and (files or outlines):
@@ -203,14 +221,19 @@ def _outlines(req: Request, b: _Budget) -> list[dict[str, Any]]:
     return out
 
 
-def _excerpts(req: Request, b: _Budget, cap: int) -> list[dict[str, Any]]:
-    """Excerpts of the files the outlines say nothing about (README and manifests first),
-    within the budget left and ``input_budget`` bytes."""
+def _texts(req: Request) -> list[FileHead]:
+    """The files the outlines say nothing about, README and manifests first."""
     described = {p for p, o in req.outlines.items() if o.symbols}
     texts = [f for f in req.files if not f.binary and f.kind in ("file", "executable")
              and f.path not in described]
     texts.sort(key=lambda f: (req.priority(f.name), f.name))
-    left = min(req.input_budget, b.left, cap)
+    return texts
+
+
+def _excerpts(req: Request, b: _Budget, texts: list[FileHead]) -> list[dict[str, Any]]:
+    """Excerpts of ``texts``, each at most its share of what is left (and of
+    ``input_budget`` bytes)."""
+    left = min(req.input_budget, b.left)
     share = excerpt_share(left, len(texts))
     out = []
     for f in texts:

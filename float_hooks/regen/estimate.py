@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import paths
-from float_hooks.regen.budget import CHARS_PER_TOKEN, EXCERPT_SHARE, excerpt_share
+from float_hooks.regen.budget import excerpt_share
 from float_hooks.regen.job_queue import within_sql
 from float_hooks.regen.request import DEFAULT_BUDGET_TOKENS, HEAD_BYTES, Request
 from float_hooks.repo.git import Git
@@ -171,7 +171,6 @@ def estimate(conn: sqlite3.Connection, jobs: list[dict[str, str]], sizes: IndexS
     commit = conn.execute("SELECT value FROM meta WHERE key = 'base_commit'").fetchone()
     commit_len = len(commit[0]) if commit and commit[0] else -2  # "" is written as null
     by_folder = sizes.by_folder(r[0] for r in conn.execute("SELECT path FROM overlay"))
-    budget = min(budget, int(budget_tokens * CHARS_PER_TOKEN * EXCERPT_SHARE))  # budget.py
     out = []
     for job in jobs:
         path = job["path"]
