@@ -100,7 +100,7 @@ def test_outline_and_where_on_the_command_line(repo: GitRepo) -> None:
     assert sum(len(f["symbols"]) for f in pkg["files"]) == 3
     ranked = [f["path"] for f in pkg["files"]]
     assert ranked.index("/src/flask/scaffold.py") < ranked.index("/src/flask/sessions.py")
-    assert ranked[-1] == "/src/flask/__init__.py"  # defines nothing
+    assert "/src/flask/__init__.py" not in ranked  # it defines nothing
 
     text = repo.float_ok("outline", "src/flask/app.py").out
     assert "L5 class Flask(Scaffold) -- The flask object implements a WSGI application" in text

@@ -49,9 +49,8 @@ def test_builtin_map_from_readme_docstrings_and_manifests(repo: GitRepo) -> None
 
     shop = _children(repo, "/shop")
     assert shop["cart.py"]["summary"] == "The cart: items and totals."
-    # code files name their most important definitions after their first line
-    assert shop["util.py"]["summary"] == "small helpers. Defines X."
-    assert shop["plain.py"]["summary"] == "Defines X."
+    assert shop["util.py"]["summary"] == "small helpers"
+    assert shop["plain.py"]["summary"] is None  # a one-letter name is no constant to name
     assert shop["cart.py"]["kind"] == "file" and shop["cart.py"]["size"] > 0
     assets = _children(repo, "/assets")
     assert assets["logo.png"]["summary"] is None  # binary: not described

@@ -58,19 +58,22 @@ def outline_of(conn: sqlite3.Connection, git: Git, path: str, limit: int = 200
     entries = [(r[0], r[1]) for r in conn.execute(
         "SELECT path, content_hash FROM files WHERE folder_path = ? AND mode IN (?, ?)"
         " ORDER BY path", (path, *CODE_MODES))]
-    got = outlines(conn, git, entries)
-    files, left, more = [], limit, 0
-    budget = MAX_CHARS
-    for f in rank(got.by_path):
-        syms = [s for _, s in f.symbols]
-        take, rest = _bounded(syms, left, budget)
-        budget -= sum(_size(s) for s in take)
-        left -= len(take)
-        more += rest
-        files.append({"path": f.path, "symbols": [s.as_dict() for s in take],
-                      "more": rest})
+    ranked = [f for f in rank(outlines(conn, git, entries).by_path) if f.symbols]
+    chosen: dict[str, list[Symbol]] = {f.path: [] for f in ranked}
+    left, chars, depth = limit, MAX_CHARS, 0
+    while left > 0 and any(depth < len(f.symbols) for f in ranked):
+        for f in ranked:  # breadth first: each file's best symbol, then its second best...
+            if depth < len(f.symbols) and left > 0 and chars >= _size(f.symbols[depth][1]):
+                chosen[f.path].append(f.symbols[depth][1])
+                chars -= _size(f.symbols[depth][1])
+                left -= 1
+        depth += 1
+    files = [{"path": f.path, "symbols": [s.as_dict() for s in sorted(chosen[f.path],
+                                                                       key=lambda s: s.line)],
+              "more": len(f.symbols) - len(chosen[f.path])} for f in ranked]
     return {"path": path, "kind": "folder", "folder": {"path": path, **fresh},
-            "commit": _snapshot(conn), "files": files, "more": more}
+            "commit": _snapshot(conn), "files": files,
+            "more": sum(f["more"] for f in files)}
 
 
 def _size(s: Symbol) -> int:

@@ -18,7 +18,7 @@ from float_hooks.code.summaries import boilerplate, first_sentence
 
 # Bumped whenever a query or the extraction changes: outlines cached by an older version are
 # computed again (cache.py), so a release never serves outlines its queries would not give.
-VERSION = 1
+VERSION = 2
 MAX_BYTES = 1 << 20  # larger blobs (bundles, generated tables) are not outlined
 MAX_REFS = 1000  # distinct referenced names kept per file, the most frequent first
 SIGNATURE_LIMIT = 200
@@ -200,6 +200,15 @@ def _signature(g: Grammar, node: Node, src: bytes) -> str:
 
 
 _DOC_QUOTES = re.compile(r'^[rRuUbBfF]*("""|\'\'\'|"|\')(.*?)(?:\1)?$', re.S)
+# reStructuredText and Sphinx roles: :class:`~flask.ctx.AppContext` reads AppContext
+_ROLE = re.compile(r":[\w:.-]+:`(~?)([^`<]*?)(?:\s*<[^>]*>)?`")
+
+
+def _role_text(m: re.Match[str]) -> str:
+    target = m.group(2).strip()
+    return target.rsplit(".", 1)[-1] if m.group(1) else target
+
+
 _COMMENT_MARKS = re.compile(r"^\s*(?:/\*+!?|\*+/?|//[/!]?|#+|--)\s?")
 
 
@@ -244,7 +253,7 @@ def _sentence(lines: list[str]) -> str | None:
             break
         if s.strip("-=~*#/"):  # not a rule or an underline
             para.append(s)
-    joined = " ".join(para)
+    joined = _ROLE.sub(_role_text, " ".join(para)).replace("``", "")
     if not joined or boilerplate(joined):
         return None
     return first_sentence(joined)

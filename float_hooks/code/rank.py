@@ -63,6 +63,8 @@ def rank(outlines: dict[str, Outline]) -> list[RankedFile]:
 
 
 def symbol_score(s: Symbol, used: float) -> float:
+    if s.name.startswith("__") and s.name.endswith("__"):
+        used = 0.0  # every super().__init__() "references" every __init__
     score = KIND_WEIGHT.get(s.kind, 1.0) * (1.0 + used)
     if s.public:
         score *= 3.0

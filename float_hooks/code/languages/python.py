@@ -27,4 +27,6 @@ def _public(name: str, kind: str, node: object, src: bytes, exports: bool) -> bo
 GRAMMARS = [Grammar("python", "tree_sitter_python", "language", (".py", ".pyi"), DEFINITIONS,
                     REFERENCES, docstrings=True, wrappers=frozenset({"decorated_definition"}),
                     public=_public,
-                    keep_constant=lambda name: name.isupper() or name == "__all__")]
+                    # UPPER_CASE names; not one-letter TypeVars (T = TypeVar("T"))
+                    keep_constant=lambda name: (name.isupper() and len(name) > 1)
+                    or name == "__all__")]
