@@ -18,7 +18,7 @@ from float_hooks.code.summaries import boilerplate, first_sentence
 
 # Bumped whenever a query or the extraction changes: outlines cached by an older version are
 # computed again (cache.py), so a release never serves outlines its queries would not give.
-VERSION = 2
+VERSION = 3
 MAX_BYTES = 1 << 20  # larger blobs (bundles, generated tables) are not outlined
 MAX_REFS = 1000  # distinct referenced names kept per file, the most frequent first
 SIGNATURE_LIMIT = 200
@@ -190,10 +190,13 @@ def _signature(g: Grammar, node: Node, src: bytes) -> str:
                 break
             if "comment" not in child.type:
                 end = child.end_byte
-    else:
-        nl = src.find(b"\n", node.start_byte)
-        end = nl if nl != -1 else node.end_byte
-        end = min(end, node.end_byte)
+    else:  # no body: up to a brace or a semicolon, at most three lines
+        end = min(node.end_byte, node.start_byte + SIGNATURE_LIMIT * 2)
+        text_ = src[node.start_byte:end]
+        cut = min((i for i in (text_.find(b"{"), text_.find(b";")) if i != -1),
+                  default=len(text_))
+        lines = text_[:cut].split(b"\n")
+        end = node.start_byte + len(b"\n".join(lines[:3]))
     sig = g.prefixes.get(node.type, "") + " ".join(
         src[start:end].decode("utf-8", "replace").split()).rstrip("{:= ")
     return sig if len(sig) <= SIGNATURE_LIMIT else sig[: SIGNATURE_LIMIT - 1] + "…"
