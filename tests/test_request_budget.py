@@ -93,3 +93,17 @@ def test_dry_run_estimate_stays_within_the_budget(repo: GitRepo) -> None:
     real = _request(repo, "/src/flask", 8000)
     est = planned["/src/flask"]["estimated_tokens"]
     assert 0.5 * len(json.dumps(real)) / 4 <= est <= 1.5 * len(json.dumps(real)) / 4
+
+
+def test_the_budget_holds_whatever_the_previous_context_holds(repo: GitRepo) -> None:
+    """Authored context is any size and may be all JSON escapes: the request still fits."""
+    for i in range(30):
+        repo.write(f"pkg/m{i:02d}.py", _module(i))
+    repo.commit("pkg")
+    repo.float_ok("init")
+    escapes = '"\\\t' * 3000  # each character doubles in JSON
+    repo.float_ok("set", "/pkg", "--summary", escapes, "--what", escapes, "--why", escapes)
+    for tokens in (1000, 3000):
+        req = _request(repo, "/pkg", tokens)
+        assert len(json.dumps(req)) <= tokens * 4, tokens
+        assert req["outlines"] and req["left_out"]

@@ -103,11 +103,11 @@ def _previous(req: Request, b: _Budget, cap: int) -> dict[str, Any] | None:
     if _size(prev) > cap and prev.get("map_children"):
         prev["map_children"] = None  # the children are listed with their summaries anyway
         b.left_out.append("previous map_children (the children below are current)")
-    for key in ("context_what", "context_why"):
+    for key in ("context_what", "context_why", "map_summary"):
         if _size(prev) > cap and isinstance(prev.get(key), str):
             room = max(200, len(prev[key]) - (_size(prev) - cap))
             if room < len(prev[key]):
-                prev[key] = prev[key][:room] + "…"
+                prev[key] = _fit(prev[key], room)
                 b.left_out.append(f"the end of previous {key}")
     patterns = prev.get("context_patterns")
     if _size(prev) > cap and isinstance(patterns, list):
@@ -115,6 +115,8 @@ def _previous(req: Request, b: _Budget, cap: int) -> dict[str, Any] | None:
             patterns = patterns[:-1]
             prev["context_patterns"] = patterns
         b.left_out.append("some previous context_patterns")
+    if _size(prev) > cap:  # what is left is still too long (texts full of escapes)
+        prev = {k: (_fit(v, cap // 8) if isinstance(v, str) else v) for k, v in prev.items()}
     b.left -= _size(prev)
     return prev
 
