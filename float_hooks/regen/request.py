@@ -1,9 +1,11 @@
 """What a regenerator is given and what it must give back.
 
 The request for one folder is read from the DB (its files and child folders at the synced
-snapshot, its previous context, ``why`` it is stale) and from git (the first bytes of each
-file, by blob id, through libgit2; files that exist only in the work tree are read
-from disk). No file is read whole: a few KiB of each, with binary files detected and skipped.
+snapshot, its previous context, ``why`` it is stale, the outlines of its code files, cached by
+blob id) and from git (the first bytes of each file, by blob id, through libgit2; files that
+exist only in the work tree are read from disk; binary files detected and skipped). A code
+file is read whole (up to 1 MiB) only when its blob was never outlined, and a changed file's
+two versions for its diff. budget.py assembles it within one budget.
 The answer is validated before anything is written, so a bad answer never replaces context.
 """
 
