@@ -51,7 +51,11 @@ timeout = 300
 base_url = "https://api.openai.com/v1"
 model = "gpt-4o-mini"
 api_key_env = "OPENAI_API_KEY"
-# Bytes of file excerpts sent with each job.
+# Tokens (about 4 characters each) of one whole regeneration request: outlines,
+# diffs, children, previous context and excerpts share it; what does not fit is
+# named in the request's left_out.
+request_tokens = 8000
+# Of those, at most this many bytes of file excerpts.
 input_budget = 24000
 # Attempts before a job is given up, and the first retry delay (doubles each time).
 max_attempts = 5

@@ -43,7 +43,8 @@ def test_hook_impl_is_hidden_from_help_but_runs(repo: GitRepo) -> None:
 
 
 def test_hook_path_imports_no_heavy_library(synced: GitRepo) -> None:
-    """Every hook runs on every commit: no pygit2 (~90 ms), flask, requests, yaml, GitPython."""
+    """Every hook runs on every commit: no pygit2 (~90 ms), flask, requests, yaml, GitPython,
+    tree-sitter or the outlines (computed when the map's content is read, never by a hook)."""
     synced.commit("float init")
     from float_hooks.commands.install import import_paths
 
@@ -56,7 +57,8 @@ def test_hook_path_imports_no_heavy_library(synced: GitRepo) -> None:
         "                   ('check', [])]:\n"
         "    assert run_hook(hook, args) == 0, hook\n"
         "heavy = ('pygit2', 'flask', 'requests', 'yaml', 'git', 'werkzeug', 'watchdog')\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
+        "             or m.startswith(('tree_sitter', 'float_hooks.code'))))\n"
     )
     proc = subprocess.run([sys.executable, "-I", "-S", "-c", code], cwd=synced.path,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)

@@ -15,8 +15,8 @@ PACKAGES = ("float_hooks", "webhook")
 # float_hooks' rooms, lowest first: a module may import its own room and the ones below.
 # The top-level modules other than project and main are the base (errors, paths, output...).
 RANKS = {
-    "base": 0, "repo": 1, "store": 2, "project": 3, "pages": 4, "map": 5, "reads": 6,
-    "regen": 7, "triggers": 8, "agents": 9, "commands": 10, "main": 11, "__main__": 12,
+    "base": 0, "repo": 1, "store": 2, "code": 3, "project": 4, "pages": 5, "map": 6, "reads": 7,
+    "regen": 8, "triggers": 9, "agents": 10, "commands": 11, "main": 12, "__main__": 13,
 }
 MAX_TOP_LEVEL = 15
 

@@ -3,6 +3,7 @@ client spawns the server from exactly that command, lists the tools and calls ev
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -10,12 +11,13 @@ import anyio
 from mcp import Client
 from mcp.shared.exceptions import MCPDeprecationWarning
 
+from tests.code_support import FILES
 from tests.gitrepo import GitRepo
 from tests.mcp_support import call, error, installed, session
 
 CONTRACT = {"status", "stale", "why", "show", "search", "decisions", "questions", "query",
             "set_context", "log_decision", "add_question", "resolve_question", "add_reference",
-            "next_job", "submit_job"}
+            "next_job", "submit_job", "outline", "where"}
 FRESHNESS = {"status", "source_hash", "context_hash", "context_commit"}
 
 
@@ -191,5 +193,50 @@ def test_every_call_right_after_an_edit_reflects_it(synced: GitRepo) -> None:
             repo.write(f"src/auth/gen_{i}.py", f"N = {i}\n")  # a new file each time
             names = {ch["name"] for ch in (await call(c, "show", path="/src/auth"))["children"]}
             assert f"gen_{i}.py" in names, f"edit {i} not reflected"
+
+    session(repo, body)
+
+
+async def _where(c: Client, **args: Any) -> dict[str, Any]:
+    """``call`` for the tool whose argument is itself called ``name``."""
+    r = await c.call_tool("where", args)
+    assert not r.is_error, r.content
+    data = r.structured_content
+    assert data is not None and {"snapshot", "head", "unsynced_changes"} <= set(data["freshness"])
+    return data
+
+
+def test_agents_ask_about_code(synced: GitRepo) -> None:
+    """outline and where through the SDK's client: bounded, with freshness; next_job's request
+    shows the code (outlines first) within its budget."""
+    for path, text in FILES.items():
+        synced.write(path, text)
+    synced.commit("a flask-like package")
+    repo = installed(synced)
+
+    async def body(c: Client) -> None:
+        app = await call(c, "outline", path="src/flask/app.py")
+        assert app["kind"] == "file" and set(app["folder"]) >= FRESHNESS
+        assert [s["name"] for s in app["symbols"]][:3] == ["Flask", "__init__", "add_url_rule"]
+        pkg = await call(c, "outline", path="/src/flask", limit=2)
+        assert sum(len(f["symbols"]) for f in pkg["files"]) == 2 and pkg["more"] > 0
+        found = await _where(c, name="Blueprint")
+        assert found["places"][0]["path"] == "/src/flask/blueprints.py"
+        assert found["places"][0]["doc"].startswith("Represents a blueprint")
+        assert set(found["places"][0]["folder"]) >= FRESHNESS
+        many = await _where(c, name="route", limit=1)
+        assert len(many["places"]) == 1
+        repo.write("src/flask/extra.py", "def route(): ...\n")  # an edit the agent made
+        edited = await _where(c, name="route")
+        assert edited["total"] == 2  # the work tree, synced before answering
+        assert "limit" in await error(c, "outline", path="/src", limit="many")
+        assert "missing required argument name" in await error(c, "where")
+        while (job := await call(c, "next_job"))["path"] != "/src/flask":
+            await call(c, "submit_job", id=job["id"], answer={"map_summary": "x"})
+        request = job["request"]
+        assert len(json.dumps(request)) <= 8000 * 4
+        assert list(request).index("outlines") < list(request).index("files")
+        lines = [ln for o in request["outlines"] for ln in o["symbols"]]
+        assert any(ln.startswith("L5 class Flask(Scaffold) -- The flask object") for ln in lines)
 
     session(repo, body)

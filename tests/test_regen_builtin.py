@@ -4,7 +4,7 @@ only in the work tree, and that it is deterministic."""
 
 from __future__ import annotations
 
-from float_hooks.regen.summaries import first_line
+from float_hooks.code.summaries import first_line
 from tests.gitrepo import GitRepo
 from tests.regen_support import folder
 
@@ -50,7 +50,7 @@ def test_builtin_map_from_readme_docstrings_and_manifests(repo: GitRepo) -> None
     shop = _children(repo, "/shop")
     assert shop["cart.py"]["summary"] == "The cart: items and totals."
     assert shop["util.py"]["summary"] == "small helpers"
-    assert shop["plain.py"]["summary"] is None
+    assert shop["plain.py"]["summary"] is None  # a one-letter name is no constant to name
     assert shop["cart.py"]["kind"] == "file" and shop["cart.py"]["size"] > 0
     assets = _children(repo, "/assets")
     assert assets["logo.png"]["summary"] is None  # binary: not described
@@ -59,7 +59,8 @@ def test_builtin_map_from_readme_docstrings_and_manifests(repo: GitRepo) -> None
     top = _children(repo, "/")
     assert top["shop"] == {"name": "shop", "kind": "folder",
                            "summary": "Checkout and cart logic."}
-    assert folder(repo, "/assets")["map_summary"] == "Contains 2 files"  # nothing to quote
+    # a folder without code is summarised from its files' titles, not counted
+    assert folder(repo, "/assets")["map_summary"] == "Big data file"
 
 
 def test_builtin_is_deterministic_and_keeps_authored_why(synced: GitRepo) -> None:

@@ -50,8 +50,10 @@ def test_good_json_writes_context_and_request_carries_what_changed(
     assert auth["path"] == "/src/auth" and auth["previous"] is None
     assert {"name": "tokens", "kind": "folder", "status": "current",
             "summary": "agent summary of /src/auth/tokens"} in auth["children"]
-    assert auth["files"] == [{"path": "/src/auth/login.py", "excerpt": "def login(): ...\n",
-                              "truncated": False}]
+    # code comes as its outline; excerpts are for what an outline cannot say
+    assert auth["outlines"] == [{"path": "/src/auth/login.py", "language": "python",
+                                 "symbols": ["L1 def login()"], "more": 0}]
+    assert auth["files"] == [] and auth["left_out"] == []
     assert "JSON object" in auth["instructions"]
 
     # a change: the next request has the previous context and what changed since
@@ -61,6 +63,8 @@ def test_good_json_writes_context_and_request_carries_what_changed(
     last = json.loads(log.read_text().splitlines()[-1])
     assert last["previous"]["context_what"] == "what /src/auth"
     assert [c["path"] for c in last["changed_since"]["changed_files"]] == ["/src/auth/login.py"]
+    diff = last["changed_since"]["changed_files"][0]["diff"]
+    assert "-def login(): ...\n+def login(): return 2" in diff
 
 
 def _fails(synced: GitRepo, tmp_path: Path, body: str, **settings: object) -> dict[str, str]:

@@ -14,10 +14,10 @@ import sys
 
 import pytest
 
+from float_hooks.code.summaries import first_line, first_sentence
 from float_hooks.map.build import open_built
 from float_hooks.project import Project
 from float_hooks.regen import estimate, job_queue, request
-from float_hooks.regen.summaries import first_line, first_sentence
 from tests.gitrepo import GitRepo
 from tests.regen_support import configure
 
@@ -127,10 +127,11 @@ def test_builtin_map_and_show_use_whole_sentences(repo: GitRepo) -> None:
     assert shop["map_summary"] == "Checkout, carts and the payment flow."
     files = {c["name"]: c["summary"] for c in shop["map_children"]}
     assert files["cart.py"] == "Items, totals and discounts of a cart."
-    assert files["tax.py"] == "Tax rules per country, kept in one table."
+    # then what the file defines (its outline)
+    assert files["tax.py"] == "Tax rules per country, kept in one table. Defines RATES."
     shown = repo.float_ok("show", "/shop").out
     assert "cart.py  Items, totals and discounts of a cart." in shown
-    assert "tax.py  Tax rules per country, kept in one table." in shown
+    assert "tax.py  Tax rules per country, kept in one table. Defines RATES." in shown
 
 
 # -- regenerate --dry-run --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 from float_hooks.errors import FloatError, NotFound
 from float_hooks.project import Project
 from float_hooks.regen import job_queue
-from float_hooks.regen.request import RegenError, build_request, validate
+from float_hooks.regen.request import RegenError, budgets, build_request, validate
 from float_hooks.regen.run import apply_answer
 from float_hooks.store.db import Store
 from float_hooks.store.folder_context import HashMismatch
@@ -54,7 +54,7 @@ def next_job(project: Project, store: Store, lease_seconds: float = DEFAULT_LEAS
             return {"id": None, "path": None, "remaining": remaining, "message": message}
         try:
             request = build_request(project.git, store.conn, job.path, job.source_hash,
-                                    int(cfg["input_budget"]))
+                                    *budgets(cfg))
         except HashMismatch:  # a sync ran between the claim and the read: claim it again
             with store.write() as conn:
                 job_queue.requeue(conn, job)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from float_hooks import paths
 from float_hooks.agents import job_tools
 from float_hooks.agents.tool_args import Param, Tool, check_args, safe_name
+from float_hooks.code import answers
 from float_hooks.errors import FloatError
 from float_hooks.project import Project
 from float_hooks.reads import search, show, stale
@@ -26,6 +27,7 @@ from float_hooks.store.db import Store, translate
 
 FOLDER_FRESHNESS = ("status", "source_hash", "context_hash", "context_commit")
 QUERY_MAX_ROWS, QUERY_TIMEOUT = 500, 5.0
+OUTLINE_MAX, WHERE_MAX = 1000, 200  # symbols of an outline, places of a where
 
 
 class Backend(Protocol):
@@ -127,6 +129,23 @@ def _query(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
                           timeout=QUERY_TIMEOUT)
     return {"freshness": fresh, "columns": result.columns, "rows": result.as_dicts(),
             "truncated": result.truncated}
+
+
+def _outline(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    limit = max(1, min(int(a.get("limit", 100)), OUTLINE_MAX))
+    out = answers.outline_of(store.conn, b.project.git, folder_path(a.get("path", "/")), limit)
+    return {"freshness": b.freshness(store), **out}
+
+
+def _where(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    store = b.store()
+    limit = max(1, min(int(a.get("limit", 20)), WHERE_MAX))
+    name = a["name"].strip()
+    if not name or len(name) > 200:
+        raise FloatError("where: name must be a symbol name of at most 200 characters")
+    return {"freshness": b.freshness(store), **answers.where(store.conn, b.project.git, name,
+                                                             limit)}
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -244,6 +263,21 @@ TOOLS: list[Tool] = [
          " match whole; end a word with * for a prefix.",
          [Param("query", "string", "Words to find.", required=True),
           Param("limit", "integer", "At most this many results (default 20).")], _search),
+    Tool("outline", "What code defines, without reading it: for a file, its symbols (kind,"
+         " name, parent, lines, signature, first doc sentence, public); for a folder, its"
+         " code files ranked by importance (references from other files) with their most"
+         " important symbols. Call before opening files to find the ones that matter. At"
+         " most `limit` symbols and 64 KiB; `more` says how many were left out." + _FRESH,
+         [Param("path", "string", "A file or a folder, relative to the repository root:"
+                " /src/app.py or /src. Default: the root."),
+          Param("limit", "integer", "At most this many symbols (default 100, at most"
+                " 1000).")], _outline),
+    Tool("where", "Where a symbol is defined: each file and line with its kind, signature,"
+         " first doc sentence and the folder's freshness. Give a name (Flask), or narrow by"
+         " its parent (Flask.route, Router::new). Public and top-level definitions first.",
+         [Param("name", "string", "The symbol's name.", required=True),
+          Param("limit", "integer", "At most this many places (default 20, at most 200);"
+                " `total` says how many there are.")], _where),
     Tool("decisions", "The decision log (architecture decisions with rationale), filtered."
          " Call before changing how something works, to respect or supersede what was"
          " decided.",

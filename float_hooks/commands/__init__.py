@@ -15,6 +15,8 @@ COMMANDS: dict[str, str] = {
     "question": "question",
     "ref": "ref",
     "search": "search",
+    "outline": "outline",
+    "where": "where",
     "query": "query",
     "archive": "archive",
     "conflicts": "conflicts",

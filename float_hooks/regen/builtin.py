@@ -1,12 +1,16 @@
 """The built-in regenerator: offline and deterministic (the same folder gives the same fields).
 
-``map_children`` comes from the tree: each file's name, kind, size and first heading,
-docstring or comment line; each child folder's own summary. ``map_summary`` and
-``context_what`` come from what the folder says about itself: its README, its package
+``map_children`` comes from the tree: each file's name, kind, size, its first heading,
+docstring or comment line (licences, build tags and generated-code banners skipped) and, for
+code, its most important definitions (outlines, ranked); each child folder's own summary.
+``map_summary`` comes from what the folder says about itself: its README, its package
 docstring (``__init__.py``, ``//!`` in ``lib.rs``/``mod.rs``, ``// Package`` in Go) or its
-manifest (pyproject.toml, package.json, Cargo.toml, go.mod); failing those, a plain description
-of its contents. It never writes ``context_why`` or ``context_patterns``: it cannot know them,
-and what a person or an AI wrote there stays.
+manifest (pyproject.toml, package.json, Cargo.toml, go.mod); failing those, from what its code
+defines (``Defines Flask, Blueprint, ... (Python)``), or, in a folder without code, from its
+files' titles (headings, workflow and job names); a count only when there is nothing to quote.
+``context_what`` adds the main definitions with their one-line docs. It never writes
+``context_why`` or ``context_patterns``: it cannot know them, and what a person or an AI
+wrote there stays.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import re
 import sys
 from typing import Any
 
+from float_hooks.code.parse import Symbol
+from float_hooks.code.rank import RankedFile, rank
+from float_hooks.code.summaries import clip, first_line, first_sentence, sentences
 from float_hooks.regen.request import FileHead, Request
-from float_hooks.regen.summaries import first_line, first_sentence, sentences
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,6 +31,12 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 MODEL = "builtin"
+DEFINED_PER_FILE = 4  # definitions named in a file's line of map_children
+DEFINED_PER_FOLDER = 5  # in a folder's summary
+MAIN_DEFINITIONS = 8  # in context_what
+LANGUAGE_NAMES = {"python": "Python", "go": "Go", "javascript": "JavaScript",
+                  "typescript": "TypeScript", "tsx": "TypeScript", "rust": "Rust",
+                  "java": "Java", "ruby": "Ruby", "c": "C", "cpp": "C++"}
 
 LANGUAGES = {
     ".py": "Python", ".pyi": "Python", ".js": "JavaScript", ".mjs": "JavaScript",
@@ -39,17 +51,20 @@ LANGUAGES = {
 
 def regenerate(request: Request) -> tuple[dict[str, Any], str]:
     """(fields, model) for one folder."""
+    ranked = rank(request.outlines)
+    top = {f.path: _most_important(f) for f in ranked}
     children = [{"name": c["name"], "kind": "folder", "summary": c["map_summary"]}
                 for c in request.folders]
     children += [{"name": f.name, "kind": f.kind, "size": f.size,
-                  "summary": None if f.binary else first_line(f.name, f.text)}
+                  "summary": None if f.binary else _file_summary(f, top.get(f.path, []))}
                  for f in request.files]
     title, paragraph = _readme(request.files)
     manifest = _manifest(request.files)
     docstring = _package_doc(request.files)
     contents = _contents(request)
+    defines = _defines(request, ranked)
     summary = (first_sentence(paragraph or "") or docstring or manifest.get("description")
-               or title or contents)
+               or title or defines or _titles(request) or _subfolders(request) or contents)
     what_parts = []
     if title or paragraph:
         what_parts.append(": ".join(x for x in (title, paragraph) if x))
@@ -60,12 +75,127 @@ def regenerate(request: Request) -> tuple[dict[str, Any], str]:
         desc = manifest.get("description")
         what_parts.append(f"{manifest['kind']} {named}" + (f": {desc}" if desc else "")
                           if named else f"{manifest['kind']}: {desc}")
+    main = _main_definitions(ranked)
+    if main:
+        what_parts.append("Main definitions: " + "; ".join(main))
+    elif not defines and (titles := _titles(request)) and titles != summary:
+        what_parts.append(titles)
     what_parts.append(contents)
     return {
         "map_summary": summary,
         "map_children": children,
         "context_what": " ".join(p if p.endswith(".") else p + "." for p in what_parts),
     }, MODEL
+
+
+def _label(s: Symbol) -> str:
+    return f"{s.parent}.{s.name}" if s.parent and s.kind == "method" else s.name
+
+
+def _most_important(f: RankedFile) -> list[Symbol]:
+    """A file's top-level definitions, then its members (best-ranked first), public ones if
+    it has any; no dunder methods, no impl blocks."""
+    syms = [s for _, s in f.symbols if not s.name.startswith("__") and s.kind != "impl"]
+    public = [s for s in syms if s.public] or syms
+    return [s for s in public if s.parent is None] + [s for s in public if s.parent]
+
+
+def _file_summary(f: FileHead, symbols: list[Symbol]) -> str | None:
+    """The file's first line, then its most important definitions."""
+    line = first_line(f.name, f.text)
+    names = _unique([_label(s) for s in symbols])
+    if not names:
+        return line
+    shown = ", ".join(names[:DEFINED_PER_FILE])
+    more = f" and {len(names) - DEFINED_PER_FILE} more" if len(names) > DEFINED_PER_FILE else ""
+    defines = f"Defines {shown}{more}."
+    return f"{line if line.endswith(('.', '!', '?')) else line + '.'} {defines}" if line \
+        else defines
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def _defines(request: Request, ranked: list[RankedFile]) -> str | None:
+    """``Defines Flask, Blueprint and Config (Python)``: the folder's best-ranked public
+    top-level definitions, from its best-ranked files."""
+    best = sorted(((score, s) for f in ranked for score, s in f.symbols
+                   if s.parent is None and s.kind not in ("impl", "constant")),
+                  key=lambda x: (-x[0], x[1].name))
+    names = _unique([s.name for _, s in best if s.public] or [s.name for _, s in best])
+    if not names:
+        return None
+    langs = sorted({request.outlines[f.path].language for f in ranked if f.symbols})
+    shown = names[:DEFINED_PER_FOLDER]
+    listed = ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else shown[0]
+    more = f" (+{len(names) - len(shown)} more)" if len(names) > len(shown) else ""
+    return f"Defines {listed}{more} ({', '.join(LANGUAGE_NAMES.get(x, x) for x in langs)})"
+
+
+def _main_definitions(ranked: list[RankedFile]) -> list[str]:
+    """The best-ranked definitions with their kind, file and one-line doc."""
+    best = sorted(((score, f.path, s) for f in ranked for score, s in f.symbols
+                   if s.kind not in ("impl",)), key=lambda x: (-x[0], x[1], x[2].line))
+    out = []
+    for _, path, s in best[:MAIN_DEFINITIONS]:
+        doc = f": {s.doc.rstrip('.')}" if s.doc else ""
+        out.append(f"{_label(s)} ({s.kind}, {path.rsplit('/', 1)[-1]}){doc}")
+    return out
+
+
+def _titles(request: Request) -> str | None:
+    """What a folder without code holds, from its files: workflow names with their jobs,
+    document headings, first lines."""
+    workflows, titles = [], []
+    for f in sorted(request.files, key=lambda f: (_priority(f.name), f.name)):
+        if f.binary or f.path in request.outlines:
+            continue
+        if f.name.endswith((".yml", ".yaml")):
+            flow = _workflow(f.text)
+            if flow:
+                workflows.append(flow)
+                continue
+        line = first_line(f.name, f.text)
+        if line:
+            titles.append(line.rstrip("."))
+    parts = []
+    if workflows:
+        parts.append("Workflows: " + "; ".join(workflows[:4])
+                     + (f" (+{len(workflows) - 4} more)" if len(workflows) > 4 else ""))
+    if titles:
+        parts.append("; ".join(titles[:4]) + (f" (+{len(titles) - 4} more)"
+                                              if len(titles) > 4 else ""))
+    return clip(". ".join(parts), 300) if parts else None
+
+
+def _subfolders(request: Request) -> str | None:
+    """``auth: Login and tokens; docs: Guides`` for a folder with child folders only."""
+    said = [f"{c['name']}: {c['map_summary'].rstrip('.')}" for c in request.folders
+            if c.get("map_summary") and not c["map_summary"].startswith("Contains ")]
+    if request.files or not said:
+        return None
+    return clip("; ".join(said), 200)
+
+
+def _priority(name: str) -> int:
+    low = name.lower()
+    return 0 if low.startswith(("readme", "index")) else 1
+
+
+_JOBS = re.compile(r"^jobs:\s*$", re.M)
+
+
+def _workflow(text: str) -> str | None:
+    """``CI (jobs: test, lint)`` from a CI workflow's name and jobs (GitHub Actions style:
+    read with regular expressions; a workflow is never executed or fully parsed here)."""
+    name = re.search(r"^name:\s*['\"]?(.+?)['\"]?\s*$", text, re.M)
+    jobs_at = _JOBS.search(text)
+    if not jobs_at:
+        return None
+    jobs = re.findall(r"^  ([A-Za-z0-9_.-]+):\s*$", text[jobs_at.end():], re.M)
+    label = name.group(1) if name else "workflow"
+    return f"{label} (jobs: {', '.join(jobs[:6])})" if jobs else label
 
 
 def _named(files: list[FileHead], *names: str) -> FileHead | None:

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import paths
+from float_hooks.regen.budget import excerpt_share
 from float_hooks.regen.job_queue import within_sql
-from float_hooks.regen.request import HEAD_BYTES, Request, excerpt_share
+from float_hooks.regen.request import DEFAULT_BUDGET_TOKENS, HEAD_BYTES, Request
 from float_hooks.repo.git import Git
 
 SUMMARY_GUESS = 40  # characters of a file's one-line summary, unknown without reading it
@@ -137,10 +138,13 @@ def _stored(git_folder: bytes) -> str:
 
 
 def estimate(conn: sqlite3.Connection, jobs: list[dict[str, str]], sizes: IndexSizes,
-             budget: int, within: Sequence[str] | None = None) -> list[dict[str, Any]]:
+             budget: int, within: Sequence[str] | None = None,
+             budget_tokens: int = DEFAULT_BUDGET_TOKENS) -> list[dict[str, Any]]:
     """Each job (path, source_hash, reason) with ``files``, ``folders`` and
-    ``estimated_tokens`` (the request's characters / 4, as Request.estimate_tokens counts).
-    The DB is read in the caller's transaction; only at or below ``within`` when given."""
+    ``estimated_tokens`` (the request's characters / 4, as Request.estimate_tokens counts,
+    never more than ``budget_tokens``: the request's one budget). Outlines are counted from
+    the outline cache (files not outlined yet count as excerpts). The DB is read in the
+    caller's transaction; only at or below ``within`` when given."""
     def grouped(sql: str, column: str, tail: str = "") -> dict[str, tuple[Any, ...]]:
         where, params = within_sql(column, within)
         sql += "".join(f" AND ({w})" for w in where) + tail
@@ -160,6 +164,10 @@ def estimate(conn: sqlite3.Connection, jobs: list[dict[str, str]], sizes: IndexS
                   " + coalesce(length(context_commit), 0), status FROM folders WHERE 1", "path")
     changed = grouped("SELECT folder_path, count(*), sum(length(file_path)) FROM changed_since"
                       " WHERE file_path != ''", "folder_path", " GROUP BY folder_path")
+    outlined = grouped("SELECT f.folder_path, sum(length(s.signature)"
+                       " + coalesce(length(s.doc), 0) + 16) FROM files f"
+                       " JOIN outline_symbols s ON s.blob = f.content_hash WHERE 1",
+                       "f.folder_path", " GROUP BY f.folder_path")
     commit = conn.execute("SELECT value FROM meta WHERE key = 'base_commit'").fetchone()
     commit_len = len(commit[0]) if commit and commit[0] else -2  # "" is written as null
     by_folder = sizes.by_folder(r[0] for r in conn.execute("SELECT path FROM overlay"))
@@ -185,7 +193,9 @@ def estimate(conn: sqlite3.Connection, jobs: list[dict[str, str]], sizes: IndexS
             n_changed, changed_chars = changed.get(path, (0, 0))
             chars += _WHY + len(path) + 2 * len(job["source_hash"])
             chars += n_changed * (_CHANGED + 2 * _HASH) + changed_chars
-        out.append({**job, "files": n, "folders": n_folders, "estimated_tokens": chars // 4})
+        chars += outlined.get(path, (0,))[0]
+        out.append({**job, "files": n, "folders": n_folders,
+                    "estimated_tokens": min(chars // 4, budget_tokens)})
     return out
 
 

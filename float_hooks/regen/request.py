@@ -1,14 +1,17 @@
 """What a regenerator is given and what it must give back.
 
 The request for one folder is read from the DB (its files and child folders at the synced
-snapshot, its previous context, ``why`` it is stale) and from git (the first bytes of each
-file, by blob id, through libgit2; files that exist only in the work tree are read
-from disk). No file is read whole: a few KiB of each, with binary files detected and skipped.
+snapshot, its previous context, ``why`` it is stale, the outlines of its code files, cached by
+blob id) and from git (the first bytes of each file, by blob id, through libgit2; files that
+exist only in the work tree are read from disk; binary files detected and skipped). A code
+file is read whole (up to 1 MiB) only when its blob was never outlined, and a changed file's
+two versions for its diff. budget.py assembles it within one budget.
 The answer is validated before anything is written, so a bad answer never replaces context.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -18,20 +21,30 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import paths
+from float_hooks.code.cache import CODE_MODES, outlines, read_source
+from float_hooks.code.parse import Outline
 from float_hooks.errors import quoted
 from float_hooks.reads.stale import why
-from float_hooks.regen.summaries import first_line
+from float_hooks.regen.budget import assemble
 from float_hooks.repo.git import Git
 from float_hooks.store.folder_context import JSON_FIELDS, WRITABLE_FIELDS, HashMismatch, get_folder
 
+DEFAULT_BUDGET_TOKENS = 8000  # the config's [regenerate] request_tokens
+MIN_BUDGET_TOKENS = 1000  # below this a request could not even list a folder's children
+MAX_DIFFS = 20  # changed files whose diff a request carries (the budget may cut more)
+DIFF_SOURCE_MAX = 256 * 1024  # larger blobs get no diff
 HEAD_BYTES = 8192  # read from each file: enough for a heading, a docstring, a manifest
 BATCH_MAX = 256 * 1024  # larger blobs are streamed by a process we stop early
 KINDS = {"100644": "file", "100755": "executable", "120000": "symlink", "160000": "submodule"}
 
 INSTRUCTIONS = """\
 You write the context of one folder of a git repository for an AI-readable map.
-The request is JSON: the folder's path, its children (files with a first line, child folders
-with their summaries), excerpts of its files, its previous context, and what changed since.
+The request is JSON: the folder's path; "outlines": each code file's definitions (line,
+signature, first doc sentence; the most important files and symbols first); what changed
+since the context was written ("changed_since", with the diff of each changed file); its
+children (files with a first line, child folders with their summaries); excerpts of the files
+the outlines do not describe; its previous context; and "left_out": what did not fit in the
+request's budget. Say what the code does, naming its main types and functions.
 Answer with ONE JSON object and nothing else, with these keys:
   "map_summary": one line (under 120 characters) saying what the folder is for,
   "map_children": [{"name": ..., "summary": ...}, ...] one entry per child,
@@ -70,42 +83,20 @@ class Request:
     changed: dict[str, Any] | None  # `why` output when the folder is stale
     input_budget: int = 24000
     extra: dict[str, Any] = field(default_factory=dict)
+    outlines: dict[str, Outline] = field(default_factory=dict)  # code files' outlines
+    diffs: dict[str, str] = field(default_factory=dict)  # changed file -> unified diff
+    budget_tokens: int = DEFAULT_BUDGET_TOKENS
+
+    instructions = INSTRUCTIONS
+    priority = staticmethod(lambda name: _priority(name))
 
     def as_json(self) -> dict[str, Any]:
-        """The request as sent to a command or an HTTP endpoint: file excerpts share
-        ``input_budget`` bytes, README and manifests first."""
-        texts = [f for f in self.files if not f.binary and f.kind in ("file", "executable")]
-        texts.sort(key=lambda f: (_priority(f.name), f.name))
-        left = self.input_budget
-        per_file = excerpt_share(self.input_budget, len(texts))
-        excerpts = []
-        for f in texts:
-            if left <= 0:
-                break
-            take = f.head[: min(per_file, left)]
-            left -= len(take)
-            excerpts.append({"path": f.path, "excerpt": take.decode("utf-8", "replace"),
-                             "truncated": len(take) < (f.size or 0)})
-        children: list[dict[str, Any]] = [
-            {"name": c["name"], "kind": "folder", "status": c["status"],
-             "summary": c["map_summary"]} for c in self.folders
-        ]
-        children += [{"name": f.name, "kind": f.kind, "size": f.size, "binary": f.binary,
-                      "summary": first_line(f.name, f.text) if not f.binary else None}
-                     for f in self.files]
-        return {"instructions": INSTRUCTIONS, "path": self.path,
-                "source_hash": self.source_hash, "commit": self.snapshot,
-                "children": children, "files": excerpts, "previous": self.previous,
-                "changed_since": self.changed}
+        """The request as sent to a command, an HTTP endpoint or an agent (``next_job``):
+        every part within ``budget_tokens`` (budget.py), saying what it left out."""
+        return assemble(self)
 
     def estimate_tokens(self) -> int:
         return len(json.dumps(self.as_json())) // 4
-
-
-def excerpt_share(budget: int, texts: int) -> int:
-    """The most bytes of each of ``texts`` files a request's excerpts take from ``budget``
-    (at least 1 KiB each: the files sorted first can then use up the budget alone)."""
-    return max(1024, budget // max(1, texts))
 
 
 def _priority(name: str) -> int:
@@ -122,9 +113,11 @@ MANIFESTS = ("pyproject.toml", "package.json", "cargo.toml", "go.mod", "setup.cf
 
 # -- reading the folder ----------------------------------------------------------------------
 def build_request(git: Git, conn: Any, path: str, expected_hash: str,
-                  input_budget: int) -> Request:
-    """The request for ``path`` as the DB holds it now. Raises ``HashMismatch`` when the
-    folder's hash is no longer ``expected_hash`` (a sync ran since the job was taken)."""
+                  input_budget: int, budget_tokens: int = DEFAULT_BUDGET_TOKENS) -> Request:
+    """The request for ``path`` as the DB holds it now: with the outlines of its code files
+    (cached by blob id, parsed only when new) and the diffs of its changed files. Raises
+    ``HashMismatch`` when the folder's hash is no longer ``expected_hash`` (a sync ran since
+    the job was taken)."""
     conn.execute("BEGIN")  # one consistent read of the folder, its files and children
     try:
         row = get_folder(conn, path)
@@ -148,8 +141,37 @@ def build_request(git: Git, conn: Any, path: str, expected_hash: str,
     finally:
         conn.execute("COMMIT")
     files = read_heads(git, entries)
+    code = outlines(conn, git, [(p, o) for p, m, o in entries if m in CODE_MODES])
     return Request(path, expected_hash, (snapshot[0] or None) if snapshot else None, folders,
-                   files, previous, changed, input_budget)
+                   files, previous, changed, input_budget, outlines=code.by_path,
+                   diffs=diffs(git, changed), budget_tokens=budget_tokens)
+
+
+def budgets(cfg: dict[str, Any]) -> tuple[int, int]:
+    """(input_budget, budget_tokens) from the ``[regenerate]`` settings."""
+    return int(cfg["input_budget"]), max(MIN_BUDGET_TOKENS, int(cfg["request_tokens"]))
+
+
+def diffs(git: Git, changed: dict[str, Any] | None) -> dict[str, str]:
+    """The unified diff of each file of the folder itself modified since its context was
+    written (at most MAX_DIFFS; text files under DIFF_SOURCE_MAX only)."""
+    out: dict[str, str] = {}
+    for entry in (changed or {}).get("changed_files", []):
+        if len(out) >= MAX_DIFFS:
+            break
+        if entry.get("via") is not None or entry.get("change") != "modified":
+            continue
+        old = read_source(git, entry["path"], entry["old_hash"], work_tree=False)
+        new = read_source(git, entry["path"], entry["new_hash"])
+        if not old or not new or max(len(old), len(new)) > DIFF_SOURCE_MAX \
+                or b"\0" in old[:8000] or b"\0" in new[:8000]:
+            continue
+        lines = difflib.unified_diff(old.decode("utf-8", "replace").splitlines(),
+                                     new.decode("utf-8", "replace").splitlines(),
+                                     "a" + entry["path"], "b" + entry["path"], n=2,
+                                     lineterm="")
+        out[entry["path"]] = "\n".join(lines)
+    return out
 
 
 def read_heads(git: Git, entries: list[tuple[str, str, str]]) -> list[FileHead]:

@@ -24,7 +24,7 @@ from float_hooks.regen import builtin, estimate, job_queue
 from float_hooks.regen.command import CommandRegenerator
 from float_hooks.regen.env import keys_only
 from float_hooks.regen.openai_api import OpenAIRegenerator
-from float_hooks.regen.request import RegenError, Request, build_request
+from float_hooks.regen.request import RegenError, Request, budgets, build_request
 from float_hooks.store.db import Store
 from float_hooks.store.folder_context import HashMismatch, write_context
 
@@ -67,12 +67,12 @@ def plan(project: Project, store: Store, paths: Sequence[str] | None = None,
     """The jobs a run would do, children first, with an estimate of each request's size
     (regen_estimate: no file is read). Writes nothing and takes no lock."""
     sizes = estimate.IndexSizes(project.git, paths)  # git reads its index meanwhile
-    budget = int(project.config["regenerate"]["input_budget"])
+    budget, tokens = budgets(project.config["regenerate"])
     conn = store.conn
     conn.execute("BEGIN")  # one consistent read
     try:
         jobs = job_queue.planned(conn, paths, force=force)
-        return estimate.estimate(conn, jobs, sizes, budget, paths)
+        return estimate.estimate(conn, jobs, sizes, budget, paths, tokens)
     finally:
         conn.execute("COMMIT")
 
@@ -163,7 +163,7 @@ class _Runner:
         self.lease = float(cfg["lease_seconds"])
         self.max_attempts = int(cfg["max_attempts"])
         self.backoff = float(cfg["backoff_seconds"])
-        self.budget = int(cfg["input_budget"])
+        self.budgets = budgets(cfg)
         self.lock = threading.Lock()
         self.started = 0
         self.error: BaseException | None = None
@@ -205,7 +205,7 @@ class _Runner:
     def run_one(self, store: Store, job: job_queue.Taken) -> None:
         try:
             request = build_request(self.project.git, store.conn, job.path, job.source_hash,
-                                    self.budget)
+                                    *self.budgets)
             with _Heartbeat(self.project, job, self.lease):
                 fields, model = self.regen(request)
             self.apply(store, job, fields, model)

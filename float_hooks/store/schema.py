@@ -438,6 +438,36 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             SELECT 'built', 'migrated' FROM meta WHERE key = 'base_commit';
         """,
     ),
+    (
+        7,
+        "symbol outlines cached by blob id",
+        """
+        -- Derived facts (DESIGN.md section 10): a file's outline is a pure function of its
+        -- blob, stored once per blob id, never exported, rebuildable. `version` is the
+        -- outline code's version (code/parse.py VERSION): older rows are computed again.
+        CREATE TABLE outline_blobs (
+            blob TEXT PRIMARY KEY,
+            language TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            refs TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE outline_symbols (
+            blob TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            parent TEXT,
+            line INTEGER NOT NULL,
+            end_line INTEGER NOT NULL,
+            signature TEXT NOT NULL,
+            doc TEXT,
+            public INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            PRIMARY KEY (blob, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX outline_symbols_name ON outline_symbols(name);
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

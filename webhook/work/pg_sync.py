@@ -26,7 +26,7 @@ from typing import Any
 from float_hooks.reads.show import folder_document
 from float_hooks.reads.stale import stale_list
 from float_hooks.regen import job_queue
-from float_hooks.regen.request import build_request
+from float_hooks.regen.request import budgets, build_request
 from float_hooks.repo.git import Git
 from float_hooks.store.db import BASE_KEY, Store
 from float_hooks.store.folder_context import status_counts, write_context
@@ -242,7 +242,7 @@ def request_regeneration(ctx: PgContext, repo: str, info: dict[str, Any], store:
     for path, source_hash in ready:
         if not ctx.store.want_answer(repo, path, source_hash):
             continue
-        request = build_request(git, store.conn, path, source_hash, int(cfg["input_budget"]))
+        request = build_request(git, store.conn, path, source_hash, *budgets(cfg))
         try:
             ctx.defer_regen(repo=repo, full_name=info["full_name"], path=path,
                             source_hash=source_hash, request=request.as_json(),
