@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from float_hooks import failpoints
 from float_hooks.errors import CorruptDatabase, FloatError, LockedDatabase, NoDatabase
+from float_hooks.output import error
 from float_hooks.store import schema
 
 if TYPE_CHECKING:
@@ -88,6 +89,13 @@ def _has_side_file(path: Path) -> bool:
         except OSError:
             pass
     return False
+
+
+def _voided(e: FloatError, problem: str | None) -> FloatError:
+    """``e``, saying so if the journal could not take the failed write back."""
+    if problem is not None:
+        e.args = (f"{e.args[0]}; {problem}", *e.args[1:])
+    return e
 
 
 class Store:
@@ -198,17 +206,25 @@ class Store:
             yield self.conn
             if self.journal is not None:
                 self.journal.flush(self.conn)  # authored writes reach the journal first
-        except sqlite3.Error as e:
-            self._rollback()
-            raise translate(e, self.path) from e
-        except BaseException:
-            self._rollback()
-            raise
-        try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as e:
             self._rollback()
-            raise translate(e, self.path) from e
+            raise _voided(translate(e, self.path), self._void()) from e
+        except FloatError as e:
+            self._rollback()
+            raise _voided(e, self._void()) from None
+        except BaseException:
+            self._rollback()
+            self._void()
+            raise
+        if self.journal is not None:
+            self.journal.committed()
+
+    def _void(self) -> str | None:
+        """A transaction that failed (its COMMIT included: a full disk) takes back what it
+        appended to the journal: a write reported failed is never applied later. A kill
+        gets no say, and leaves the write to be kept (journal.py)."""
+        return self.journal.void() if self.journal is not None else None
 
     def _rollback(self) -> None:
         """Undo the open transaction, if SQLite has not already (it does so itself on a
@@ -227,6 +243,18 @@ class Store:
             if journal.behind(self.conn):  # lines a killed writer never committed
                 with suppress(FloatError), self.write():
                     pass  # Store.write merges them first
+            if journal.unverified(self.conn):  # changed by someone else: read it whole
+                try:
+                    with self.write() as conn:
+                        damaged = journal.verify(conn, self.quick_check)
+                except CorruptDatabase:
+                    raise
+                except FloatError:
+                    return  # a read-only place: the next write says what is wrong
+                if damaged:
+                    error(f"the write journal {journal.path} had {damaged} damaged"
+                          f" line{'s' if damaged > 1 else ''}; rewritten from the database,"
+                          " which holds every record")
             return
         with suppress(FloatError), self.write() as conn:
             journal.ensure(conn)  # a read-only place: the next write says what is wrong
