@@ -39,3 +39,40 @@ def test_a_damaged_full_text_index_is_rebuilt_and_writes_go_on(synced: GitRepo,
     assert {k for k, _ in found("legacy")} == {"question"}
     assert {k for k, _ in found("sessions")} == {"decision"}
     assert synced.float_proc("search", "sources").err == ""  # once only
+
+
+def _break_a_page(repo: GitRepo) -> None:
+    """Scribble over the cell pointers of a page that every read still gets past but
+    SQLite's quick check does not (the first such page from the end)."""
+    db = repo.path / ".float" / "index.db"
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    good = db.read_bytes()
+    for page in range(len(good) // page_size, 1, -1):
+        bad = bytearray(good)
+        bad[(page - 1) * page_size + 8:(page - 1) * page_size + 48] = b"\xff" * 40
+        db.write_bytes(bytes(bad))
+        try:
+            with closing(sqlite3.connect(db)) as conn:
+                for table in ("meta", "folders", "files", "log_entries", "open_questions"):
+                    conn.execute(f"SELECT * FROM {table}").fetchall()
+                if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    return
+        except sqlite3.DatabaseError:
+            pass
+    raise AssertionError("no page to break")
+
+
+@pytest.mark.parametrize("command", ["status", "export"])
+def test_a_db_failing_its_quick_check_is_never_reported_fine(synced: GitRepo,
+                                                             command: str) -> None:
+    synced.float_ok("set", "src/auth", "--summary", "kept", "--model", "m")
+    _break_a_page(synced)
+    r = synced.float_proc(command)
+    assert r.code == 2, (r.out, r.err)
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and "integrity check" in lines[0] and "run the command again" \
+        in lines[0], r.err
+    assert synced.float_proc("status").code == 0  # rebuilt, with the journal's records
+    assert synced.float_json("show", "src/auth")["map_summary"] == "kept"

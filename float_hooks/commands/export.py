@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     out = _out_dir(proj.work_tree, args.out, str(proj.config["export"]["dir"]))
     store = open_built(proj)
     try:
+        store.quick_check()  # never an export from a DB that fails its check
         result = writer.export(store, out, proj.git.object_format())
     finally:
         store.close()

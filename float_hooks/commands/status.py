@@ -18,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
     store = _common.ready(proj)
     try:
+        store.quick_check()  # status is where a damaged DB must show (docs/durability.md)
         counts = status_counts(store)
         counts["conflicts"] = conflicts.count(store.conn)
     finally:

@@ -309,7 +309,8 @@ class Store:
             rows = self.conn.execute("PRAGMA quick_check").fetchall()
         except sqlite3.Error as e:
             raise translate(e, self.path) from e
-        problems = [r[0] for r in rows if r[0] != "ok"]
+        problems = [line for r in rows if r[0] != "ok" for line in str(r[0]).splitlines()
+                    if not line.startswith("***")]  # "*** in database main ***" heads them
         if problems:
             raise CorruptDatabase(
                 f"{self.path}: database fails its integrity check ({problems[0]}); {RESTORE_HINT}",
