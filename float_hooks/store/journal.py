@@ -327,7 +327,8 @@ def replay(journal: Journal, conn: sqlite3.Connection) -> Any:
 
 def _merge(data: Any, conn: sqlite3.Connection, source: str) -> Any:
     """Merge journal records (``journal_format.records``) as durable: they are in the
-    journal already. A folder's newest context is merged; its earlier ones go to ``context_versions``."""
+    journal already. A folder's newest context is merged; its earlier ones go to
+    ``context_versions``."""
     from float_hooks.store.merge import Merger  # lazy: off the hooks' path (their start-up cost)
 
     latest: dict[str, dict[str, Any]] = {}
