@@ -65,7 +65,7 @@ def export(store: Store, out: Path, object_format: str = "sha1") -> ExportResult
         if found.errors:
             raise ExportRefused(f"{found.errors[0]}; the export would replace it, so nothing"
                                 " was written (fix or remove the page, then export again)")
-        merged = importer.merge_pages(conn, found, source=str(out), durable=False)
+        merged = importer.merge_pages(conn, found, source=str(out))
         rendered = render_pages(conn)
         written: list[str] = []
         blobs: list[tuple[str, str]] = []
