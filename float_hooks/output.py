@@ -40,10 +40,10 @@ def bounded(items: list[str], *, indent: str = "  ", limit: int = SHOWN) -> str:
 
 
 def inline(items: list[str], *, limit: int = SHOWN) -> str:
-    """``items`` on one line, comma-separated, at most ``limit``, then ``... and N more``."""
-    text = ", ".join(items[:limit])
+    """``items`` on one line, space-separated, at most ``limit``, then ``... and N more``."""
+    text = " ".join(items[:limit])
     if len(items) > limit:
-        text += f", ... and {len(items) - limit} more"
+        text += f" ... and {len(items) - limit} more (--json lists them all)"
     return text
 
 

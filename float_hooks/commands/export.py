@@ -13,7 +13,8 @@ HELP = "write the markdown export (default .float/project/): one page per folder
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", metavar="DIR", help="where to write (default: [export] dir, relative"
+    p.add_argument("--out", metavar="DIR", type=_common.os_path,
+                   help="where to write (default: [export] dir, relative"
                    " to the repository)")
     _common.add_json(p)
 
