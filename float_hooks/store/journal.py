@@ -10,17 +10,21 @@ docs/durability.md.
 Mechanism: triggers (schema migration 6) note each authored record a transaction changes in
 ``journal_pending``; :meth:`Journal.flush`, called by ``Store.write`` just before COMMIT,
 gives each changed record its version (record_format.py), appends the records to the journal and
-clears the outbox. The append happens before the commit: a kill between the two leaves a
-journal line for a write the DB rolled back, which a later rebuild applies (the write is
-kept, never lost). Records a merge copied verbatim from a durable source (the committed
-export, this journal) are taken out of the outbox instead (merge.py).
+clears the outbox. The append (fsynced) happens before the commit: a kill between the two
+leaves a journal line for a write the DB rolled back, which a later rebuild applies (the write
+is kept, never lost); a COMMIT that fails, which the user is told, takes the lines back
+(:meth:`Journal.void`). Records a merge copied verbatim from this journal are taken out of
+the outbox instead (merge.py).
 
-Format: JSON lines. The first is a header, ``{"float-hooks-journal": 1, "id": ...}``; the DB
-keeps the same id (meta ``journal_id``). Each further line is ``{"kind", "key", "record"}``
-or ``{"kind", "key", "gone": true}``. A journal that is missing or belongs to another DB is
-replaced by a snapshot of every authored record (after merging what it held). When it grows
-past twice its size after the last rewrite plus 1 MiB, it is rewritten keeping the last line
-of each record (and of each folder context per folder hash, so reverts still find them).
+Format: JSON lines (journal_format.py: each with a checksum). The first is a header,
+``{"float-hooks-journal": 1, "id": ...}``; the DB keeps the same id (meta ``journal_id``).
+Each further line is ``{"sum", "kind", "key", "record"}`` or ``{"sum", "kind", "key",
+"gone": true}``. A journal someone else changed is read whole on open, and rewritten from a
+sound DB if lines fail their checksums (:meth:`Journal.verify`). A journal that is missing
+or belongs to another DB is replaced by a snapshot of every authored record (after merging
+what it held). When it grows past twice its size after the last rewrite plus 1 MiB, it is
+rewritten keeping the last line of each record (and of each folder context per folder hash,
+so reverts still find them).
 """
 
 from __future__ import annotations
