@@ -10,6 +10,13 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from float_hooks.errors import FloatError
+from float_hooks.map.build import open_built
+from float_hooks.project import Project
+from float_hooks.store import folder_context
+from float_hooks.store import journal as journal_module
 from tests.authored_support import JOURNAL
 from tests.gitrepo import GitRepo
 from tests.map_support import drop_db
@@ -118,3 +125,33 @@ def test_journal_lines_carry_a_checksum(synced: GitRepo) -> None:
     synced.float_ok("set", "src", "--summary", "s", "--model", "m")
     last = (synced.path / JOURNAL).read_bytes().splitlines()[-1]
     assert last.startswith(b'{"sum":"') and json.loads(last)["kind"] == "folder"
+
+
+@pytest.mark.parametrize("compacts", [False, True])
+def test_a_failed_commit_takes_its_journal_lines_back(synced: GitRepo, compacts: bool,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The COMMIT fails (a deferred constraint, as a full disk would): the journal is as it
+    was, whether the write appended to it or set off its compaction."""
+    synced.float_ok("set", "src", "--summary", "before", "--model", "m")
+    proj = Project.discover(synced.path)
+    store = open_built(proj)
+    try:
+        store.conn.executescript(
+            "CREATE TEMP TABLE parent(id INTEGER PRIMARY KEY);"
+            " CREATE TEMP TABLE child(id REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);")
+        if compacts:  # every append sets off a rewrite
+            monkeypatch.setattr(journal_module, "GROWTH_SLACK", 0)
+            with store.write():
+                store.set_meta(journal_module.SIZE_KEY, "0")
+        path = synced.path / JOURNAL
+        before = (path.read_bytes(), path.stat().st_ino)
+        with pytest.raises(FloatError), store.write() as conn:
+            folder_context.write_context(conn, store, "/src", {"map_summary": "never"})
+            conn.execute("INSERT INTO child VALUES (999)")  # fails at COMMIT
+        assert (path.read_bytes(), path.stat().st_ino) == before
+        assert not list(path.parent.glob("*.prev"))
+    finally:
+        store.close()
+    assert summary(synced, "/src") == "before"
+    drop_db(synced)
+    assert summary(synced, "/src") == "before"
