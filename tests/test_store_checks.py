@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 
+from float_hooks.store.db import translate
 from tests.gitrepo import GitRepo
 
 
@@ -76,3 +78,11 @@ def test_a_db_failing_its_quick_check_is_never_reported_fine(synced: GitRepo,
         in lines[0], r.err
     assert synced.float_proc("status").code == 0  # rebuilt, with the journal's records
     assert synced.float_json("show", "src/auth")["map_summary"] == "kept"
+
+
+def test_a_damaged_index_met_after_the_open_says_what_to_do(tmp_path: Path) -> None:
+    """Damage met by a process that opened the map before it (the MCP server): SQLite's
+    error, as seen above, becomes a line with the next step."""
+    e = translate(sqlite3.DatabaseError("vtable constructor failed: folders_fts"),
+                  tmp_path / "index.db")
+    assert "run the command again" in str(e) and "rebuilds it" in str(e)

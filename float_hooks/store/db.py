@@ -46,6 +46,9 @@ def translate(e: sqlite3.Error, path: Path) -> FloatError:
             f"{path}: database is locked by another float-hooks process; try again "
             "(or raise [sync] lock_timeout)"
         )
+    if "vtable constructor failed" in msg:  # a full-text index (fts.py checks them on open)
+        return FloatError(f"{path}: a full-text index is damaged ({msg}); run the command"
+                          " again: opening the map rebuilds it from its tables")
     if isinstance(e, sqlite3.DatabaseError) and (
         "not a database" in msg or "malformed" in msg or "corrupt" in msg
     ):
