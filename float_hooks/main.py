@@ -16,6 +16,7 @@ from types import ModuleType
 
 from float_hooks import __version__
 from float_hooks.commands import COMMANDS
+from float_hooks.commands._args import not_utf8, option_names, os_path
 from float_hooks.errors import EXIT_ERROR, CorruptDatabase, FloatError
 from float_hooks.output import error
 
@@ -49,7 +50,7 @@ environment error (one line on stderr)."""
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="float-hooks", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repo", default=".", metavar="PATH",
+    parser.add_argument("--repo", default=".", metavar="PATH", type=os_path,
                         help="the repository to work on (default: the current directory)")
     parser.add_argument("--version", action="version", version=f"float-hooks {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
@@ -76,8 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a bare `float-hooks` (maybe with --repo): the commands, not just "COMMAND required"
         build_parser().print_help()
         return EXIT_ERROR
+    parser = build_parser(chosen)
     try:
-        args = build_parser(chosen).parse_args(args_list)
+        args = parser.parse_args(args_list)
     except SystemExit as e:
         return int(e.code or 0)
     from float_hooks.store.db import (  # lazy: the hooks' early exits open no DB
@@ -87,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     mark = open_connections()
     try:
+        bad = not_utf8(args, option_names(parser))
+        if bad is not None:
+            raise FloatError(bad)
         return int(args.func(args))
     except FloatError as e:
         error(_line(e))

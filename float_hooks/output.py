@@ -27,6 +27,26 @@ def emit(line: str = "") -> None:
     sys.stdout.write(line + "\n")
 
 
+# items a human list shows before ``... and N more`` (--json gives them all)
+SHOWN = 20
+
+
+def bounded(items: list[str], *, indent: str = "  ", limit: int = SHOWN) -> str:
+    """``items``, one a line, at most ``limit`` of them, then ``... and N more``."""
+    lines = [f"{indent}{item}" for item in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"{indent}... and {len(items) - limit} more (--json lists them all)")
+    return "\n".join(lines)
+
+
+def inline(items: list[str], *, limit: int = SHOWN) -> str:
+    """``items`` on one line, space-separated, at most ``limit``, then ``... and N more``."""
+    text = " ".join(items[:limit])
+    if len(items) > limit:
+        text += f" ... and {len(items) - limit} more (--json lists them all)"
+    return text
+
+
 def error(message: str) -> None:
     sys.stderr.write(f"float-hooks: {message}\n")
 

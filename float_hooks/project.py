@@ -15,6 +15,7 @@ from float_hooks.errors import CorruptDatabase, NoDatabase
 from float_hooks.paths import FLOAT_DIR
 from float_hooks.repo.git import Git
 from float_hooks.repo.scope import Scope
+from float_hooks.store import fts
 from float_hooks.store.db import DB_NAME, Store
 from float_hooks.store.journal import Journal
 from float_hooks.store.journal import path_for as journal_path
@@ -109,6 +110,7 @@ class Project:
     @staticmethod
     def _opened(store: Store) -> Store:
         if store.is_built():
+            fts.check(store)
             store.journal_check()
         return store
 

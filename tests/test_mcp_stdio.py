@@ -32,7 +32,8 @@ def test_every_tool_over_stdio(synced: GitRepo) -> None:
             assert t.input_schema["type"] == "object"
         status = await call(c, "status")
         cli = repo.float_json("status")
-        assert status["folders"] == cli["folders"] == status["pending"] == 6  # + /.claude
+        # 5: the agents' files (.claude/ and the rest) are not mapped
+        assert status["folders"] == cli["folders"] == status["pending"] == 5
         assert status["freshness"]["head"] == repo.head()
         show = await call(c, "show", path="src/auth")
         assert set(show) >= FRESHNESS and show["status"] == "pending"
@@ -136,7 +137,7 @@ def test_agent_regenerates_and_abandoned_claim_returns(synced: GitRepo) -> None:
         assert (await call(c, "status"))["pending"] == 0
 
     session(repo, body)
-    assert repo.float_json("status")["current"] == 6
+    assert repo.float_json("status")["current"] == 5
 
 
 def test_subscribed_resource_is_notified_after_a_commit(synced: GitRepo) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from float_hooks import main as cli
+from float_hooks.commands._next_steps import executable
 from tests.gitrepo import PROJECT_ROOT, GitRepo, init_repo
 
 
@@ -174,19 +175,46 @@ def test_init_prints_the_next_steps(repo: GitRepo, monkeypatch: pytest.MonkeyPat
     proc = run_cli("init", cwd=repo.path)
     assert proc.returncode == 0, proc.stderr
     steps = proc.stdout[proc.stdout.index("next steps:"):]
-    assert "float-hooks install" in steps and "float-hooks regenerate" in steps
+    exe = executable()  # this installation as a shell runs it (test_newcomer_path_...)
+    assert f"{exe} install" in steps and f"{exe} regenerate" in steps
+    assert f"{exe} export" in steps
     assert "git add .float && git commit" in steps and "index.db is git-ignored" in steps
-    assert "float-hooks agents install" in steps
+    assert f"{exe} agents install" in steps
     elsewhere = run_cli("--repo", str(repo.path), "init", "--json", cwd=repo.path.parent)
     import json
 
     data = json.loads(elsewhere.stdout)
     commands = [s["command"] for s in data["next_steps"]]
-    assert commands[0] == f"float-hooks --repo {repo.path} install"
+    assert commands[0] == f"{exe} --repo {repo.path} install"
     # once an `agents` command is registered, init offers it
     monkeypatch.setitem(cli.COMMANDS, "agents", "status")
     r = repo.float_ok("init")
     assert "agents install" in r.out
+
+
+def test_the_printed_steps_leave_a_teammate_with_the_context(repo: GitRepo,
+                                                              tmp_path: Path) -> None:
+    """Every step init prints, run as printed by a shell that has no float-hooks on PATH;
+    then a teammate clones: the context is there."""
+    for d in ("src/auth", "src/api", "docs"):
+        repo.write(f"{d}/a.py", f"# {d}\n")
+    repo.commit("initial")
+    proc = run_cli("init", "--json", cwd=repo.path)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    env = {**os.environ, "PATH": "/usr/bin:/bin", "FLOAT_HOOKS_FOREGROUND": "1"}
+    for step in json.loads(proc.stdout)["next_steps"]:
+        if "agents install" in step["command"]:
+            continue  # (its own test: test_agents_portable.py)
+        r = subprocess.run(step["command"], shell=True, cwd=repo.path, env=env,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, (step["command"], r.stdout, r.stderr)
+    mine = repo.float_json("status")
+    assert mine["pending"] == 0 and mine["current"] == mine["folders"]
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(tmp_path / "mate")], check=True)
+    theirs = GitRepo(tmp_path / "mate").float_json("status")
+    assert (theirs["current"], theirs["pending"]) == (mine["current"], 0)
 
 
 # -- the hook line ---------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 What is written (each format as its agent documents it):
 
+- ``.float/float-hooks``, the launcher every entry below runs (``sh .float/float-hooks``),
+  and ``.float/local/float-hooks``, this machine's installation (git-ignored): launcher.py.
 - ``.mcp.json`` (Claude Code, project scope): ``mcpServers["float-hooks"]`` = a stdio server
-  running this installation's ``python -m float_hooks mcp`` (Claude Code starts project servers
-  in the project directory).
-- ``.cursor/mcp.json`` (Cursor): the same entry, with ``--repo ${workspaceFolder}`` (Cursor
-  interpolates ``${workspaceFolder}`` in mcp.json).
+  running the launcher's ``mcp`` (Claude Code starts project servers in the project
+  directory).
+- ``.cursor/mcp.json`` (Cursor): the same entry, with ``${workspaceFolder}`` (Cursor
+  interpolates it in mcp.json).
 - ``.claude/settings.json``: a ``SessionStart`` hook (matcher ``startup|resume|clear|compact``)
   running ``float-hooks brief`` in ``$CLAUDE_PROJECT_DIR``; Claude Code adds a SessionStart
   hook's stdout to the session's context.
@@ -19,27 +21,37 @@ What is written (each format as its agent documents it):
   ``--global``.
 
 Existing keys, servers, hooks and text are kept; running install twice changes nothing; the
-entries are ours by name (the server ``float-hooks``, hook commands running ``float_hooks``),
-and ``.float/agents.json`` records which files and keys install created, so uninstall removes
-exactly what install added (and a file or folder only if install created it).
+entries are ours by name (the server ``float-hooks``, hook commands running the launcher),
+and ``.float/local/agents.json`` (git-ignored: one machine's record) says which files and keys
+install created, so uninstall removes exactly what install added (and a file or folder only
+if install created it). The map never includes these files (repo/scope.py's AGENT_FILES).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
+from float_hooks.agents.launcher import (
+    LAUNCHER,
+    LAUNCHER_TEXT,
+    brief_command,
+    codex_snippet,
+    is_ours,
+    local_dir,
+    local_text,
+    server_entry,
+)
 from float_hooks.atomic import write_atomic
 from float_hooks.errors import FloatError
+from float_hooks.repo.scope import AGENT_FILES
 
 NAME = "float-hooks"
 AGENTS = ("claude", "cursor", "codex")
-MANIFEST = "agents.json"  # in .float/: what install created, for uninstall
+MANIFEST = "agents.json"  # in .float/local/: what install created, for uninstall
 BEGIN, END = "<!-- float-hooks:begin -->", "<!-- float-hooks:end -->"
 TOML_BEGIN = "# >>> float-hooks (float-hooks agents install --codex --global) >>>"
 TOML_END = "# <<< float-hooks <<<"
@@ -74,35 +86,6 @@ def detect(work_tree: Path) -> list[str]:
 
 def codex_home() -> Path:
     return Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
-
-
-def base_command() -> list[str]:
-    """This installation's float-hooks: the interpreter that runs it now."""
-    return [sys.executable, "-m", "float_hooks"]
-
-
-def server_entry(cursor: bool) -> dict[str, Any]:
-    cmd = base_command()
-    args = cmd[1:] + (["--repo", "${workspaceFolder}"] if cursor else []) + ["mcp"]
-    entry: dict[str, Any] = {"command": cmd[0], "args": args}
-    return entry if cursor else {"type": "stdio", **entry}
-
-
-def brief_command(where: str | None, cursor: bool) -> str:
-    cmd = [shlex.quote(c) for c in base_command()]
-    if where:
-        cmd += ["--repo", where]
-    return " ".join([*cmd, "brief", *(["--cursor"] if cursor else [])])
-
-
-def codex_snippet() -> str:
-    cmd = base_command()
-    return (f"[mcp_servers.{NAME}]\ncommand = {json.dumps(cmd[0])}\n"
-            f"args = {json.dumps([*cmd[1:], 'mcp'])}\n")
-
-
-def _ours(command: object) -> bool:
-    return isinstance(command, str) and "float_hooks" in command and " brief" in command
 
 
 # -- editing one file ------------------------------------------------------------------------
@@ -179,7 +162,7 @@ def add_claude_hook(edit: Edit, command: str) -> None:
     group = {"matcher": CLAUDE_MATCHER,
              "hooks": [{"type": "command", "command": command, "timeout": 30}]}
     mine = [g for g in groups if isinstance(g, dict)
-            and any(_ours(h.get("command")) for h in g.get("hooks", []) if isinstance(h, dict))]
+            and any(is_ours(h.get("command")) for h in g.get("hooks", []) if isinstance(h, dict))]
     if mine == [group]:
         return
     groups[:] = [g for g in groups if g not in mine] + [group]
@@ -192,7 +175,7 @@ def add_cursor_hook(edit: Edit, command: str) -> None:
         data["version"] = 1
         edit.created_keys.append(["version"])
     hooks = _container(data, ["hooks", "sessionStart"], edit, list)
-    mine = [h for h in hooks if isinstance(h, dict) and _ours(h.get("command"))]
+    mine = [h for h in hooks if isinstance(h, dict) and is_ours(h.get("command"))]
     if mine == [{"command": command}]:
         return
     hooks[:] = [h for h in hooks if h not in mine] + [{"command": command}]
@@ -215,10 +198,10 @@ def remove_json(edit: Edit, created: list[list[str]], created_file: bool) -> Non
                 continue
             if event == "SessionStart":
                 items[:] = [g for g in items if not (isinstance(g, dict) and any(
-                    _ours(h.get("command")) for h in g.get("hooks", []) if isinstance(h, dict)))]
+                    is_ours(h.get("command")) for h in g.get("hooks", []) if isinstance(h, dict)))]
             elif event == "sessionStart":
                 items[:] = [h for h in items if not (isinstance(h, dict)
-                                                     and _ours(h.get("command")))]
+                                                     and is_ours(h.get("command")))]
     for keys in sorted(created, key=len, reverse=True):
         parent: Any = data
         for key in keys[:-1]:
@@ -269,9 +252,12 @@ class Plan:
         self.work_tree = work_tree
         self.float_dir = float_dir
         self.edits: list[Edit] = []
-        self.manifest_path = float_dir / MANIFEST
+        self.manifest_path = local_dir(float_dir) / MANIFEST
+        self.old_manifest = float_dir / MANIFEST  # where earlier releases kept it
         self.manifest: dict[str, Any] = {}
         raw = _read(self.manifest_path)
+        if raw is None:
+            raw = _read(self.old_manifest)
         if raw:
             try:
                 loaded = json.loads(raw)
@@ -307,18 +293,33 @@ class Plan:
                 _prune_dirs(e.path.parent, self.work_tree)
             else:
                 write_atomic(e.path, e.new)
+                if e.rel.endswith("/" + LAUNCHER):
+                    e.path.chmod(0o755)
         files = self.manifest["files"]
-        if files or self.manifest_path.exists():
-            if files:
-                write_atomic(self.manifest_path, _dump(self.manifest))
-            else:
-                self.manifest_path.unlink()
+        if files:
+            write_atomic(self.manifest_path, _dump(self.manifest))
+        else:
+            self.manifest_path.unlink(missing_ok=True)
+            _prune_dirs(self.manifest_path.parent, self.float_dir)
+        self.old_manifest.unlink(missing_ok=True)
         return out
+
+
+LAUNCHERS = (f".float/{LAUNCHER}", f".float/local/{LAUNCHER}")
+IGNORED = "local/"  # the line .float/.gitignore needs for .float/local/
 
 
 def install(work_tree: Path, float_dir: Path, agents: list[str],
             global_codex: bool = False) -> list[dict[str, str]]:
     plan = Plan(work_tree, float_dir)
+    for rel, text in zip(LAUNCHERS, (LAUNCHER_TEXT, local_text()), strict=True):
+        e = plan.edit(rel)
+        e.new = text
+        plan.record(e)
+    e = plan.edit(".float/.gitignore")
+    if IGNORED not in (e.old or "").splitlines():
+        e.new = (e.old or "") + ("" if not e.old or e.old.endswith("\n") else "\n") \
+            + f"# this machine's float-hooks for the agents' launcher\n{IGNORED}\n"
     if "claude" in agents:
         e = plan.edit(".mcp.json")
         add_server(e, server_entry(cursor=False))
@@ -351,11 +352,12 @@ def uninstall(work_tree: Path, float_dir: Path, global_codex: bool = False
               ) -> list[dict[str, str]]:
     plan = Plan(work_tree, float_dir)
     files = plan.manifest["files"]
-    for rel in (".mcp.json", ".claude/settings.json", ".cursor/mcp.json", ".cursor/hooks.json",
-                "AGENTS.md", "CLAUDE.md"):
+    for rel in (*AGENT_FILES, *LAUNCHERS):
         info = files.get(rel, {"created": False, "keys": [], "sep": ""})
         e = plan.edit(rel)
-        if rel.endswith(".md"):
+        if rel in LAUNCHERS:
+            e.new = None if info.get("created") else e.old
+        elif rel.endswith(".md"):
             remove_block(e, info.get("sep", ""), bool(info.get("created")))
         else:
             remove_json(e, info.get("keys", []), bool(info.get("created")))
@@ -369,7 +371,7 @@ def uninstall(work_tree: Path, float_dir: Path, global_codex: bool = False
 
 def add_toml_block(edit: Edit) -> None:
     text = edit.old or ""
-    block = f"{TOML_BEGIN}\n{codex_snippet()}{TOML_END}\n"
+    block = f"{TOML_BEGIN}\n{codex_snippet(NAME)}{TOML_END}\n"
     start, end = text.find(TOML_BEGIN), text.find(TOML_END)
     if start != -1 and end > start:
         new = text[:start] + block + text[end + len(TOML_END):].lstrip("\n")

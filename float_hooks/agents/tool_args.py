@@ -1,6 +1,6 @@
 """The agents' tools as a contract: each tool's parameters (its JSON Schema) and the check of
 the arguments a client sends, with one-line errors that name a parameter, never echo a value,
-and bound every text (:data:`MAX_TEXT`). tools.py holds what each tool does."""
+and bound every text (limits.MAX_TEXT). tools.py holds what each tool does."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from float_hooks.errors import FloatError
+from float_hooks.store.limits import MAX_TEXT, longest_text
 
 if TYPE_CHECKING:
     from float_hooks.agents.tools import Backend
 
     Impl = Callable[[Backend, dict[str, Any]], dict[str, Any]]
 
-# characters of any one text an agent sends (a field, an array item, a value inside `answer`):
-# ample for a paragraph of context or a query, and a folder's page of several such fields
-# stays under the 2 MiB a committed export page may hold (frontmatter.MAX_PAGE_BYTES)
-MAX_TEXT = 64 * 1024
+# every text an agent sends (a field, an array item, a value inside `answer`) is bounded like
+# any authored field: limits.MAX_TEXT
 
 
 class Param(NamedTuple):
@@ -75,27 +74,11 @@ def check_args(tool: Tool, args: dict[str, Any] | None) -> dict[str, Any]:
             raise FloatError(f"{tool.name}: argument {p.name} must be a {p.type}")
         if p.items and not all(isinstance(v, _TYPES[p.items]) for v in value):
             raise FloatError(f"{tool.name}: argument {p.name} must be an array of {p.items}s")
-        if _longest_text(value) > MAX_TEXT:
+        if longest_text(value) > MAX_TEXT:
             raise FloatError(f"{tool.name}: argument {p.name} "
                              + ("is" if isinstance(value, str) else "holds a text")
                              + f" longer than {MAX_TEXT:,} characters; send less")
     return args
-
-
-def _longest_text(value: Any) -> int:
-    """The length of the longest string in ``value`` (JSON: nested arrays and objects, keys
-    too), without recursion: a deeply nested value cannot exhaust the stack."""
-    longest, todo = 0, [value]
-    while todo:
-        v = todo.pop()
-        if isinstance(v, str):
-            longest = max(longest, len(v))
-        elif isinstance(v, list):
-            todo += v
-        elif isinstance(v, dict):
-            todo += v.keys()
-            todo += v.values()
-    return longest
 
 
 def safe_name(name: str) -> str:

@@ -8,27 +8,17 @@ import os
 from pathlib import Path
 
 from float_hooks import paths
+from float_hooks.commands._args import FolderArg, OsPath, folder_arg, os_path
 from float_hooks.errors import FloatError
 from float_hooks.map.build import open_built
 from float_hooks.project import Project
 from float_hooks.store.db import Store
 
+__all__ = ["FolderArg", "OsPath", "folder_arg", "os_path"]  # the argument types, for commands
+
 
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-
-
-class FolderArg(str):
-    """A folder as the user typed it; :func:`project` turns it into a stored path once the
-    repository (and where the user stands in it) is known."""
-
-    __slots__ = ()
-
-
-def folder_arg(value: str) -> str:
-    """argparse ``type=`` for folder arguments (resolved later, never raising here: an error
-    in an argparse type function would escape as a traceback)."""
-    return FolderArg(value)
 
 
 def project(args: argparse.Namespace) -> Project:
@@ -55,9 +45,14 @@ def where(proj: Project, repo: str) -> str:
 
 def resolve(value: str, cwd: str) -> str:
     try:
-        return paths.normalize(str(value), cwd)
+        path = paths.normalize(str(value), cwd)
     except ValueError as e:
         raise FloatError(str(e)) from e
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8: git's bytes, stored escaped
+        return paths.from_git(os.fsencode(path[1:]))
+    return path
 
 
 def store(args: argparse.Namespace) -> Store:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks.agents import install
+from float_hooks.agents import install, launcher
 from float_hooks.commands import _common
 from float_hooks.errors import FloatError
 from float_hooks.output import emit, emit_json
@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     if args.global_codex and "codex" not in chosen:
         chosen.append("codex")
     changes = install.install(proj.work_tree, proj.float_dir, chosen, args.global_codex)
-    snippet = install.codex_snippet() if "codex" in chosen and not args.global_codex else None
+    snippet = (launcher.codex_snippet(install.NAME) if "codex" in chosen and not args.global_codex
+               else None)
     _report(changes, snippet, args.json, chosen)
     return 0
 

@@ -13,7 +13,8 @@ HELP = "write the markdown export (default .float/project/): one page per folder
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", metavar="DIR", help="where to write (default: [export] dir, relative"
+    p.add_argument("--out", metavar="DIR", type=_common.os_path,
+                   help="where to write (default: [export] dir, relative"
                    " to the repository)")
     _common.add_json(p)
 
@@ -23,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     out = _out_dir(proj.work_tree, args.out, str(proj.config["export"]["dir"]))
     store = open_built(proj)
     try:
+        store.quick_check()  # never an export from a DB that fails its check
         result = writer.export(store, out, proj.git.object_format())
     finally:
         store.close()

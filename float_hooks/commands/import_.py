@@ -16,9 +16,10 @@ HELP = "merge an export (default .float/project/) or FloatPrompt decision files 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--from", dest="source", metavar="DIR",
+    which.add_argument("--from", dest="source", metavar="DIR", type=_common.os_path,
                        help="an export directory (default: [export] dir)")
-    which.add_argument("--legacy", metavar="DIR", help="a FloatPrompt log tree (YYYY-MM-DD-"
+    which.add_argument("--legacy", metavar="DIR", type=_common.os_path,
+                       help="a FloatPrompt log tree (YYYY-MM-DD-"
                        "topic.md decision files beside logs.md, YYYY.md, MM-mon.md summaries)"
                        " to import as decision log entries, open questions and references")
     _common.add_json(p)

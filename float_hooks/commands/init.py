@@ -18,6 +18,8 @@ index.db
 index.db-wal
 index.db-shm
 index.db-journal
+# this machine's float-hooks for the agents' launcher (agents install)
+local/
 *.lock
 """
 

@@ -10,17 +10,15 @@ was there before is moved to ``<hook>.float-legacy`` and still runs first.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
-import sysconfig
 from pathlib import Path
 
-import float_hooks
 from float_hooks import background
 from float_hooks.atomic import write_atomic
 from float_hooks.commands import _common
 from float_hooks.errors import EXIT_ERROR, FloatError
+from float_hooks.interpreter import import_paths
 from float_hooks.output import emit, error
 from float_hooks.repo.git import Git
 from float_hooks.triggers.hooks import HOOKS
@@ -139,21 +137,6 @@ def shim_text(hook: str, check: bool = False) -> str:
     return _SHIM.format(marker=SHIM_MARKER, hook=hook, legacy=LEGACY_SUFFIX,
                         python=shlex.quote(sys.executable), launch=launch, last=last,
                         boot=shlex.quote(_BOOT.format(paths=import_paths())))
-
-
-def import_paths() -> list[str]:
-    """The installing interpreter's sys.path beyond the standard library, plus the directory
-    holding float_hooks (an editable install finds it through an import hook, not a path)."""
-    stdlib = {os.path.realpath(sysconfig.get_paths()[k]) for k in ("stdlib", "platstdlib")}
-    here = {"", os.getcwd()}
-    out = [str(Path(float_hooks.__file__).resolve().parent.parent)]
-    for p in sys.path:
-        if p in here or not os.path.isdir(p) or os.path.realpath(p) in stdlib:
-            continue
-        if "lib-dynload" in p or p in out:
-            continue
-        out.append(p)
-    return out
 
 
 def install_one(directory: Path, hook: str, *, check: bool, force: bool) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json, table
@@ -14,6 +15,19 @@ GROUPS = {
     "status": "l.status",
     "folder": "coalesce(l.folder_path, '')",
 }
+
+
+def _month(value: str) -> str:
+    """argparse ``type=``: a month as YYYY-MM (an ArgumentTypeError is argparse's one line)."""
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value):
+        raise argparse.ArgumentTypeError("must be a month as YYYY-MM, e.g. 2026-03")
+    return value
+
+
+def _year(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{4}", value):
+        raise argparse.ArgumentTypeError("must be a year as YYYY, e.g. 2026")
+    return value
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,8 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add.add_argument("--supersedes", help="uid of the decision this one replaces")
     _common.add_json(add)
     lst = sub.add_parser("list", help="list decisions")
-    lst.add_argument("--month", help="YYYY-MM")
-    lst.add_argument("--year", help="YYYY")
+    lst.add_argument("--month", type=_month, help="YYYY-MM")
+    lst.add_argument("--year", type=_year, help="YYYY")
     lst.add_argument("--status", help="only decisions with this status")
     lst.add_argument("--tag", help="only decisions with this tag")
     lst.add_argument("--folder", type=_common.folder_arg,

@@ -5,7 +5,7 @@ import argparse
 from float_hooks.commands import _common
 from float_hooks.errors import EXIT_FOUND
 from float_hooks.map.build import open_built
-from float_hooks.output import emit, emit_json
+from float_hooks.output import bounded, emit, emit_json
 from float_hooks.reads import history
 from float_hooks.reads.stale import stale_list
 
@@ -24,10 +24,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(items)
     else:
+        lines = []
         for item in items:
             files = item["changed_files"]
             shown = ", ".join(files[:5]) + (f" (+{len(files) - 5} more)" if len(files) > 5 else "")
-            emit(f"{item['path']}: {len(files)} files changed" + (f": {shown}" if files else ""))
-        if not items:
+            lines.append(f"{item['path']}: {len(files)} files changed"
+                         + (f": {shown}" if files else ""))
+        if lines:
+            emit(bounded(lines, indent=""))
+        else:
             emit("no stale folders")
     return EXIT_FOUND if args.check and items else 0

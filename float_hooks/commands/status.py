@@ -3,7 +3,8 @@ from __future__ import annotations
 import argparse
 
 from float_hooks.commands import _common
-from float_hooks.output import emit, emit_json
+from float_hooks.output import bounded, emit, emit_json
+from float_hooks.pages import importer
 from float_hooks.store import conflicts
 from float_hooks.store.folder_context import status_counts
 
@@ -18,8 +19,10 @@ def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
     store = _common.ready(proj)
     try:
+        store.quick_check()  # status is where a damaged DB must show (docs/durability.md)
         counts = status_counts(store)
         counts["conflicts"] = conflicts.count(store.conn)
+        counts["skipped_pages"] = importer.skipped(store)
     finally:
         store.close()
     # the map follows HEAD through the hooks; after `git reset`, a checkout or commits made
@@ -41,4 +44,9 @@ def run(args: argparse.Namespace) -> int:
         emit(f"  {counts['archived']} archived folders with context (`float-hooks archive list`)")
     if counts["conflicts"]:
         emit(f"  {counts['conflicts']} conflicting versions kept (`float-hooks conflicts`)")
+    skipped = counts["skipped_pages"]
+    if skipped:
+        emit(f"  {len(skipped)} export pages could not be imported; fix them, then run"
+             " `float-hooks sync`:")
+        emit(bounded(skipped, indent="    "))
     return 0

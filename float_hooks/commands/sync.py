@@ -7,7 +7,7 @@ from typing import Any
 from float_hooks.commands import _common
 from float_hooks.map import build
 from float_hooks.map.sync import SyncResult
-from float_hooks.output import Progress, emit, emit_json
+from float_hooks.output import SHOWN, Progress, bounded, emit, emit_json, inline
 from float_hooks.project import Project
 from float_hooks.repo.snapshot import Target
 
@@ -55,21 +55,26 @@ def print_result(result: SyncResult, as_json: bool, extra: dict[str, Any] | None
         return
     a = result.applied
     head = (result.head or "no commit")[:12]
-    for line in result.skipped_pages:  # refused pages, each its own line (the rest imported)
+    skipped = list(result.skipped_pages)  # refused pages, one a line (the rest imported)
+    for line in skipped[:SHOWN]:
         sys.stderr.write(f"float-hooks: export page skipped: {line}\n")
+    if len(skipped) > SHOWN:
+        sys.stderr.write(f"float-hooks: ... and {len(skipped) - SHOWN} more export pages"
+                         " skipped (`float-hooks status --json` lists them)\n")
     if built:
         emit(f"synced {result.target} ({result.mode}) at {head}: {built}")
         return
     emit(f"synced {result.target} ({result.mode}) at {head}: {a.files_changed} files changed,"
          f" {len(a.folders_changed)} folders updated")
     if a.became_stale:
-        emit(f"{len(a.became_stale)} folders went stale: {' '.join(a.became_stale)}")
+        emit(f"{len(a.became_stale)} folders went stale: {inline(list(a.became_stale))}")
     if a.became_current:
-        emit(f"{len(a.became_current)} folders current again: {' '.join(a.became_current)}")
-    for src, dst in a.moved:
-        emit(f"moved context {src} -> {dst}")
+        emit(f"{len(a.became_current)} folders current again:"
+             f" {inline(list(a.became_current))}")
+    if a.moved:
+        emit(bounded([f"moved context {src} -> {dst}" for src, dst in a.moved], indent=""))
     if a.archived:
-        emit(f"archived context of deleted folders: {' '.join(a.archived)}"
+        emit(f"archived context of deleted folders: {inline(list(a.archived))}"
              " (see `float-hooks archive list`)")
 
 

@@ -4,7 +4,7 @@ import argparse
 
 from float_hooks.commands import _common
 from float_hooks.map.build import open_built
-from float_hooks.output import emit, emit_json
+from float_hooks.output import bounded, emit, emit_json
 from float_hooks.reads import history
 from float_hooks.reads.stale import why
 
@@ -32,9 +32,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     emit(f"{args.path} is stale: context written for {info['context_hash'][:12]},"
          f" folder is now {info['source_hash'][:12]}")
-    for c in info["changed_files"]:
-        via = f"  (via {c['via']})" if c["via"] else ""
-        emit(f"  {c['change']:<8} {c['path']}{via}")
+    changes = [f"{c['change']:<8} {c['path']}" + (f"  (via {c['via']})" if c["via"] else "")
+               for c in info["changed_files"]]
+    if changes:
+        emit(bounded(changes))
     if info["detail_source"] == "commit":
         emit(f"  (compared with commit {info['context_commit'][:12]}, where the context was"
              " written: it came without a file history, e.g. from an import)")

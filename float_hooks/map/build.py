@@ -63,6 +63,10 @@ def sync(project: Project, store: Store, target: Target, *, full: bool = False,
     if imports:
         imported = importer.import_if_changed(project, store, target.rev)
         skipped = tuple(imported.errors) if imported is not None else ()
+        if target.kind == "worktree":
+            retried = importer.retry_skipped(project, store)
+            if retried is not None:
+                skipped = tuple(retried.errors)
     result = sync_core(project.git, store, target, scope=project.scope(), full=full,
                        progress=progress)
     return result._replace(skipped_pages=skipped) if skipped else result
@@ -113,8 +117,8 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
         tree = importer.committed_tree(project, target.rev)
         if tree is not None:
             found = reader.read_tree(project.git, tree)
-    built.imported = importer.merge_pages(conn, found, source=str(root or tree),
-                                          durable=True)
+    built.imported = importer.merge_pages(conn, found, source=str(root or tree))
+    importer.note_skipped(store, built.imported.errors)
     failpoints.reached("build:imported")
     if store.journal is not None:
         replay(store.journal, conn)

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 # `git ls-tree` here, not them
 
 EXPORT_TREE_KEY = "export_tree"  # the git tree id of the export last imported
+# meta: the one-line errors of export pages an import skipped (JSON), until a sync reads
+# the export again and takes them (retry_skipped); `status` shows them
+SKIPPED_KEY = "skipped_pages"
 
 
 def export_dir(project: Project) -> str:
@@ -71,15 +74,15 @@ def committed_blobs(project: Project, tree: str | None) -> set[str]:
     return {oid for _mode, oid in parse_ls_tree(out).values()}
 
 
-def merge_pages(conn: sqlite3.Connection, found: PageSet, *, source: str,
-                durable: bool) -> ImportResult:
-    """Merge ``found`` into the open transaction; its committed records need no journal
-    (``durable``), the others are journaled. Remembers the blob of each page read."""
+def merge_pages(conn: sqlite3.Connection, found: PageSet, *, source: str) -> ImportResult:
+    """Merge ``found`` into the open transaction, journaling what it changes: committed pages
+    too, since a ``git reset --hard`` to a commit before the export (or a checkout of a
+    branch without it) takes them away again, and the journal must still hold what the DB
+    took from them. Remembers the blob of each page read."""
     from float_hooks.store.merge import Merger  # lazy: off the hooks' path (their start-up cost)
 
-    merger = Merger(conn, durable=durable, source=source)
+    merger = Merger(conn, durable=False, source=source)
     merger.merge(found.data)
-    merger.durable = False
     result = merger.merge(found.uncommitted)
     remember_blobs(conn, found.blobs.items())
     result.errors = list(found.errors)
@@ -98,7 +101,7 @@ def import_dir(store: Store, root: Path, *, source: str | None = None) -> Import
 
     found = reader.read_dir(root)
     with store.write() as conn:
-        result = merge_pages(conn, found, source=source or str(root), durable=False)
+        result = merge_pages(conn, found, source=source or str(root))
         failpoints.reached("import:merged")
         return result
 
@@ -116,9 +119,47 @@ def import_if_changed(project: Project, store: Store, rev: str | None = None
     only = _changed_pages(project, store, old, tree)
     found = reader.read_tree(project.git, tree, only) if only != set() else reader.PageSet()
     with store.write() as conn:
-        result = merge_pages(conn, found, source=f"{rev or 'HEAD'}:{export_dir(project)}",
-                             durable=True)
+        result = merge_pages(conn, found, source=f"{rev or 'HEAD'}:{export_dir(project)}")
         store.set_meta(EXPORT_TREE_KEY, tree)
+        if result.errors:
+            note_skipped(store, skipped(store) + result.errors)
+    return result
+
+
+def skipped(store: Store) -> list[str]:
+    """The errors of the pages imports skipped and no sync has taken since."""
+    import json  # lazy: off the hooks' path (they read this only when pages were skipped)
+
+    raw = store.get_meta(SKIPPED_KEY)
+    loaded = json.loads(raw) if raw else []
+    return [str(e) for e in loaded] if isinstance(loaded, list) else []
+
+
+def note_skipped(store: Store, errors: list[str]) -> None:
+    """Remember the pages skipped (in the open transaction); none: forget them."""
+    import json  # lazy: off the hooks' path (they write this only when pages were skipped)
+
+    unique = list(dict.fromkeys(errors))
+    if unique:
+        store.set_meta(SKIPPED_KEY, json.dumps(unique))
+    else:
+        store.conn.execute("DELETE FROM meta WHERE key = ?", (SKIPPED_KEY,))
+
+
+def retry_skipped(project: Project, store: Store) -> ImportResult | None:
+    """Pages were skipped: read the work tree's export again (the fixed ones come in, merged
+    like any import) and remember what is still skipped. None when nothing was skipped (a
+    meta read), or for a bare repository (its next pushed export is imported anyway)."""
+    root = export_root(project)
+    if root is None or store.get_meta(SKIPPED_KEY) is None:
+        return None
+    from float_hooks.pages import reader  # lazy: off the hooks' path (their start-up cost)
+
+    found = reader.read_dir(root, project.git.object_format(),
+                            committed_blobs(project, committed_tree(project)))
+    with store.write() as conn:
+        result = merge_pages(conn, found, source=str(root))
+        note_skipped(store, result.errors)
     return result
 
 

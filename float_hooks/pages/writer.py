@@ -65,12 +65,13 @@ def export(store: Store, out: Path, object_format: str = "sha1") -> ExportResult
         if found.errors:
             raise ExportRefused(f"{found.errors[0]}; the export would replace it, so nothing"
                                 " was written (fix or remove the page, then export again)")
-        merged = importer.merge_pages(conn, found, source=str(out), durable=False)
+        merged = importer.merge_pages(conn, found, source=str(out))
         rendered = render_pages(conn)
+        pages = {rel: text.encode("utf-8") for rel, text in sorted(rendered.items())}
+        _importable(pages)
         written: list[str] = []
         blobs: list[tuple[str, str]] = []
-        for rel, text in sorted(rendered.items()):
-            data = text.encode("utf-8")
+        for rel, data in pages.items():
             blobs.append((rel, blob_id(data, object_format)))
             if on_disk.get(rel) == data:
                 continue
@@ -91,6 +92,24 @@ def export(store: Store, out: Path, object_format: str = "sha1") -> ExportResult
         conn.executemany("DELETE FROM export_pages WHERE page = ?", [(r,) for r in removed])
         importer.remember_blobs(conn, blobs)
     return ExportResult(len(rendered), written, removed, merged)
+
+
+def _importable(pages: dict[str, bytes]) -> None:
+    """Refuse, before anything is written, an export that import would not take back whole
+    (a page over frontmatter.MAX_PAGE_BYTES, an export over reader.MAX_EXPORT_BYTES): a
+    clone would skip those pages and lose what they hold."""
+    mib = 1024 * 1024
+    for rel, data in pages.items():
+        if len(data) > frontmatter.MAX_PAGE_BYTES:
+            raise ExportRefused(
+                f"{rel}: would be {len(data) / mib:.1f} MiB, more than the"
+                f" {frontmatter.MAX_PAGE_BYTES // mib} MiB a page may hold for import; nothing"
+                " was written (shorten that folder's context or its records)")
+    total = sum(len(data) for data in pages.values())
+    if total > reader.MAX_EXPORT_BYTES:
+        raise ExportRefused(f"the export would be {total // mib} MiB, more than the"
+                            f" {reader.MAX_EXPORT_BYTES // mib} MiB import reads; nothing was"
+                            " written")
 
 
 def _generated_pages(out: Path) -> dict[str, bytes]:

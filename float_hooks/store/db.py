@@ -1,10 +1,10 @@
 """The SQLite store: opening (WAL, busy timeout, migrations), write transactions that take the
-write lock up front, read-only connections, and turning SQLite failures into clear errors."""
+write lock up front (a failed one takes its journal lines back), read-only connections. SQLite
+failures become clear errors in damage.py (re-exported here)."""
 
 from __future__ import annotations
 
 import importlib
-import os
 import sqlite3
 import time
 import weakref
@@ -15,21 +15,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from float_hooks import failpoints
-from float_hooks.errors import CorruptDatabase, FloatError, LockedDatabase, NoDatabase
+from float_hooks.errors import CorruptDatabase, FloatError, NoDatabase
+from float_hooks.output import error
 from float_hooks.store import schema
+from float_hooks.store.damage import RESTORE_HINT as RESTORE_HINT
+from float_hooks.store.damage import damage as damage
+from float_hooks.store.damage import translate as translate
 
 if TYPE_CHECKING:
     from float_hooks.store.journal import Journal
 
 DB_NAME = "index.db"
 
-RESTORE_HINT = (
-    "move it aside (or delete it) and run any float-hooks command to rebuild it: authored"
-    " content comes back from the committed export and the write journal"
-)
 BASE_KEY = "base_commit"  # meta: the commit the synced snapshot is based on ('' = none yet)
 BUILT_KEY = "built"  # meta: set by the transaction that finished the DB's first build
-_MAGIC = b"SQLite format 3\0"
 
 
 def now() -> str:
@@ -37,57 +36,11 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def translate(e: sqlite3.Error, path: Path) -> FloatError:
-    """Map an SQLite failure to the one-line error a user can act on."""
-    msg = str(e)
-    if isinstance(e, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg):
-        return LockedDatabase(
-            f"{path}: database is locked by another float-hooks process; try again "
-            "(or raise [sync] lock_timeout)"
-        )
-    if isinstance(e, sqlite3.DatabaseError) and (
-        "not a database" in msg or "malformed" in msg or "corrupt" in msg
-    ):
-        return CorruptDatabase(f"{path}: database is corrupt ({msg}); {RESTORE_HINT}", path)
-    return FloatError(f"{path}: database error: {msg}")
-
-
-def damage(path: Path) -> str | None:
-    """Why the file at ``path`` is not a usable SQLite database, or None. Cheap (its first
-    100 bytes and its size), so every open runs it: a file that is not SQLite, or one cut
-    short (a copy or a disk that filled up), is refused before any query reads it."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(100)
-            size = os.fstat(f.fileno()).st_size
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        return f"cannot read it ({e.strerror})"
-    if not head:
-        return None  # empty: a database nothing was written to yet
-    if len(head) < 100 or not head.startswith(_MAGIC):
-        return "not an SQLite database"
-    page = int.from_bytes(head[16:18], "big")
-    page = 65536 if page == 1 else page
-    pages = int.from_bytes(head[28:32], "big")
-    # the page count in the header is valid while its "valid for" counter is current; a file
-    # with a WAL or rollback journal beside it may be mid-checkpoint (page 1 is written
-    # first) or mid-recovery: SQLite completes it from that file, so it is not judged here
-    if page >= 512 and head[24:28] == head[92:96] and size < page * pages \
-            and not _has_side_file(path):
-        return f"truncated ({size} of {page * pages} bytes)"
-    return None
-
-
-def _has_side_file(path: Path) -> bool:
-    for suffix in ("-wal", "-journal"):
-        try:
-            if os.stat(f"{path}{suffix}").st_size > 0:
-                return True
-        except OSError:
-            pass
-    return False
+def _voided(e: FloatError, problem: str | None) -> FloatError:
+    """``e``, saying so if the journal could not take the failed write back."""
+    if problem is not None:
+        e.args = (f"{e.args[0]}; {problem}", *e.args[1:])
+    return e
 
 
 class Store:
@@ -198,17 +151,25 @@ class Store:
             yield self.conn
             if self.journal is not None:
                 self.journal.flush(self.conn)  # authored writes reach the journal first
-        except sqlite3.Error as e:
-            self._rollback()
-            raise translate(e, self.path) from e
-        except BaseException:
-            self._rollback()
-            raise
-        try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as e:
             self._rollback()
-            raise translate(e, self.path) from e
+            raise _voided(translate(e, self.path), self._void()) from e
+        except FloatError as e:
+            self._rollback()
+            raise _voided(e, self._void()) from None
+        except BaseException:
+            self._rollback()
+            self._void()
+            raise
+        if self.journal is not None:
+            self.journal.committed()
+
+    def _void(self) -> str | None:
+        """A transaction that failed (its COMMIT included: a full disk) takes back what it
+        appended to the journal: a write reported failed is never applied later. A kill
+        gets no say, and leaves the write to be kept (journal.py)."""
+        return self.journal.void() if self.journal is not None else None
 
     def _rollback(self) -> None:
         """Undo the open transaction, if SQLite has not already (it does so itself on a
@@ -227,6 +188,18 @@ class Store:
             if journal.behind(self.conn):  # lines a killed writer never committed
                 with suppress(FloatError), self.write():
                     pass  # Store.write merges them first
+            if journal.unverified(self.conn):  # changed by someone else: read it whole
+                try:
+                    with self.write() as conn:
+                        damaged = journal.verify(conn, self.quick_check)
+                except CorruptDatabase:
+                    raise
+                except FloatError:
+                    return  # a read-only place: the next write says what is wrong
+                if damaged:
+                    error(f"the write journal {journal.path} had {damaged} damaged"
+                          f" line{'s' if damaged > 1 else ''}; rewritten from the database,"
+                          " which holds every record")
             return
         with suppress(FloatError), self.write() as conn:
             journal.ensure(conn)  # a read-only place: the next write says what is wrong
@@ -281,7 +254,8 @@ class Store:
             rows = self.conn.execute("PRAGMA quick_check").fetchall()
         except sqlite3.Error as e:
             raise translate(e, self.path) from e
-        problems = [r[0] for r in rows if r[0] != "ok"]
+        problems = [line for r in rows if r[0] != "ok" for line in str(r[0]).splitlines()
+                    if not line.startswith("***")]  # "*** in database main ***" heads them
         if problems:
             raise CorruptDatabase(
                 f"{self.path}: database fails its integrity check ({problems[0]}); {RESTORE_HINT}",

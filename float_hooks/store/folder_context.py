@@ -8,6 +8,7 @@ import sqlite3
 from typing import Any
 
 from float_hooks.errors import FloatError, NotFound
+from float_hooks.store import limits
 from float_hooks.store.carry import authored, restart_history
 from float_hooks.store.conflicts import settle_by_write
 from float_hooks.store.db import BASE_KEY, Store, now
@@ -100,9 +101,7 @@ def write_context(
     unknown = set(fields) - set(WRITABLE_FIELDS)
     if unknown:
         raise FloatError(f"unknown context fields: {', '.join(sorted(unknown))}")
-    for f in JSON_FIELDS:
-        if f in fields and fields[f] is not None and not isinstance(fields[f], list):
-            raise FloatError(f"{f} must be a JSON array")
+    limits.check({**fields, "ai_model": model, "context_hash": for_hash})
     row = get_folder(conn, path)
     if expected_hash is not None and row["source_hash"] != expected_hash:
         raise HashMismatch(f"{path}: changed since the context was prepared"

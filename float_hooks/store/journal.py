@@ -10,17 +10,21 @@ docs/durability.md.
 Mechanism: triggers (schema migration 6) note each authored record a transaction changes in
 ``journal_pending``; :meth:`Journal.flush`, called by ``Store.write`` just before COMMIT,
 gives each changed record its version (record_format.py), appends the records to the journal and
-clears the outbox. The append happens before the commit: a kill between the two leaves a
-journal line for a write the DB rolled back, which a later rebuild applies (the write is
-kept, never lost). Records a merge copied verbatim from a durable source (the committed
-export, this journal) are taken out of the outbox instead (merge.py).
+clears the outbox. The append (fsynced) happens before the commit: a kill between the two
+leaves a journal line for a write the DB rolled back, which a later rebuild applies (the write
+is kept, never lost); a COMMIT that fails, which the user is told, takes the lines back
+(:meth:`Journal.void`). Records a merge copied verbatim from this journal are taken out of
+the outbox instead (merge.py).
 
-Format: JSON lines. The first is a header, ``{"float-hooks-journal": 1, "id": ...}``; the DB
-keeps the same id (meta ``journal_id``). Each further line is ``{"kind", "key", "record"}``
-or ``{"kind", "key", "gone": true}``. A journal that is missing or belongs to another DB is
-replaced by a snapshot of every authored record (after merging what it held). When it grows
-past twice its size after the last rewrite plus 1 MiB, it is rewritten keeping the last line
-of each record (and of each folder context per folder hash, so reverts still find them).
+Format: JSON lines (journal_format.py: each with a checksum). The first is a header,
+``{"float-hooks-journal": 1, "id": ...}``; the DB keeps the same id (meta ``journal_id``).
+Each further line is ``{"sum", "kind", "key", "record"}`` or ``{"sum", "kind", "key",
+"gone": true}``. A journal someone else changed is read whole on open, and rewritten from a
+sound DB if lines fail their checksums (:meth:`Journal.verify`). A journal that is missing
+or belongs to another DB is replaced by a snapshot of every authored record (after merging
+what it held). When it grows past twice its size after the last rewrite plus 1 MiB, it is
+rewritten keeping the last line of each record (and of each folder context per folder hash,
+so reverts still find them).
 """
 
 from __future__ import annotations
@@ -29,16 +33,17 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from float_hooks import failpoints
 from float_hooks.errors import FloatError
+from float_hooks.store import journal_format as fmt
 from float_hooks.store import record_format
+from float_hooks.store.journal_format import HEADER, snapshot
 
 NAME = "journal.jsonl"
-HEADER = "float-hooks-journal"
 ID_KEY = "journal_id"  # meta: the id of the journal this DB writes to
 SIZE_KEY = "journal_rewritten_size"  # meta: its size after the last rewrite
 # meta: the journal's size after this DB's last committed append or rewrite. A journal of
@@ -46,6 +51,10 @@ SIZE_KEY = "journal_rewritten_size"  # meta: its size after the last rewrite
 # this one is a backup of): the next write transaction (or open) merges it (catch_up)
 COMMITTED_KEY = "journal_committed"
 GROWTH_SLACK = 1 << 20
+# meta: the journal file (inode, size, mtime) as last read whole and found sound, or as this
+# DB's own append left a sound file. Another value: someone else changed it, so the next open
+# reads it whole (verify)
+VERIFIED_KEY = "journal_verified"
 
 
 class JournalError(FloatError):
@@ -59,6 +68,12 @@ def path_for(git_dir: Path) -> Path:
 class Journal:
     def __init__(self, path: Path):
         self.path = path
+        # what the open transaction did to the file, to undo if its COMMIT fails (void):
+        # (inode, size) before its append, and the file a rewrite replaced (kept as .prev)
+        self._before: tuple[int, int] | None = None
+        self._prev: Path | None = None
+        self._new = False  # the transaction created the file
+        self._seen: tuple[str, str] | None = None  # the file's stamp before and after an append
 
     # -- writing -----------------------------------------------------------------------------
     def flush(self, conn: sqlite3.Connection) -> None:
@@ -66,16 +81,18 @@ class Journal:
         pending = conn.execute("SELECT kind, key FROM journal_pending").fetchall()
         if not pending:
             return
-        entries = [_entry(conn, kind, key) for kind, key in pending]
+        entries = [fmt.entry(conn, kind, key) for kind, key in pending]
         conn.execute("DELETE FROM journal_pending")
         if self.ensure(conn):
             return  # rewritten whole: the snapshot holds these records already
         mark, size = self._append(entries)
         _set_meta(conn, COMMITTED_KEY, mark)  # committed with the transaction
+        if self._seen is not None and _meta(conn, VERIFIED_KEY) == self._seen[0]:
+            _set_meta(conn, VERIFIED_KEY, self._seen[1])  # sound before, and our lines are
         failpoints.reached("journal:appended")
         rewritten = int(_meta(conn, SIZE_KEY) or 0)
         if size > 2 * rewritten + GROWTH_SLACK:
-            self._rewrite(conn, list(_latest(self.lines())))
+            self._rewrite(conn, list(fmt.latest(self.lines())))
 
     def behind(self, conn: sqlite3.Connection) -> bool:
         """The journal holds lines this DB never committed (cheap: a stat and a meta read)."""
@@ -88,7 +105,7 @@ class Journal:
             return False  # missing: journal_check writes it whole
         if ":" not in committed:  # written before marks named the file: its size alone
             return st.st_size != int(committed)
-        return _mark(st) != committed
+        return fmt.mark(st) != committed
 
     def catch_up(self, conn: sqlite3.Connection) -> Any:
         """Merge a journal this DB is behind into the open transaction (at the start of a
@@ -107,32 +124,73 @@ class Journal:
                 data = f.read(st.st_size)
         except OSError:
             return None
-        result = _merge(_records(_parse(data.splitlines(keepends=True))), conn,
+        result = _merge(fmt.records(fmt.parse(data.splitlines(keepends=True))), conn,
                         str(self.path))
-        _set_meta(conn, COMMITTED_KEY, _mark(st))
+        _set_meta(conn, COMMITTED_KEY, fmt.mark(st))
         failpoints.reached("journal:caught-up")
         return result
 
     def _append(self, entries: list[dict[str, Any]]) -> tuple[str, int]:
-        """Append the entries; returns the journal's mark and size after them."""
-        data = "".join(_dump(e) for e in entries).encode("utf-8")
+        """Append the entries, durably (fsync); returns the journal's mark and size after
+        them."""
+        data = "".join(fmt.line(e) for e in entries).encode("utf-8")
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
             raise self._error(e) from e
         try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
+            st = os.fstat(fd)
+            first = fmt.stamp(st)
+            if self._before is None:
+                self._before = (st.st_ino, st.st_size)
+            if st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
                 data = b"\n" + data  # a line torn by a kill or a full disk stays alone
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+            os.fsync(fd)  # the cost: docs/performance.md, "Figures behind the code"
             st = os.fstat(fd)
-            return _mark(st), int(st.st_size)
+            self._seen = (first, fmt.stamp(st))
+            return fmt.mark(st), int(st.st_size)
         except OSError as e:
             raise self._error(e) from e
         finally:
             os.close(fd)
+
+    # -- the end of the transaction (Store.write) -------------------------------------------
+    def committed(self) -> None:
+        """The transaction committed: what it wrote here stays."""
+        self._before = None
+        self._new = False
+        prev, self._prev = self._prev, None
+        if prev is not None:
+            with contextlib.suppress(OSError):
+                prev.unlink()
+
+    def void(self) -> str | None:
+        """The transaction failed after (or while) it wrote here: take its lines out again
+        (the previous file back after a rewrite, the append cut off), so a write reported
+        as failed is never applied later. None, or why that was impossible."""
+        before, self._before = self._before, None
+        prev, self._prev = self._prev, None
+        new, self._new = self._new, False
+        try:
+            if new:
+                self.path.unlink(missing_ok=True)
+                return None
+            if prev is not None:
+                os.replace(prev, self.path)
+            if before is not None:
+                fd = os.open(self.path, os.O_RDWR)
+                try:
+                    if os.fstat(fd).st_ino == before[0]:
+                        os.ftruncate(fd, before[1])
+                        os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except OSError as e:
+            return f"the write journal {self.path} may still hold it ({e.strerror})"
+        return None
 
     def _error(self, e: OSError) -> JournalError:
         return JournalError(f"cannot write the journal {self.path}: {e.strerror};"
@@ -159,17 +217,26 @@ class Journal:
     def _rewrite(self, conn: sqlite3.Connection, entries: list[dict[str, Any]],
                  new_id: str | None = None) -> None:
         journal_id = new_id or _meta(conn, ID_KEY) or _new_id()
-        data = (_dump({HEADER: 1, "id": journal_id})
-                + "".join(_dump(e) for e in entries)).encode("utf-8")
+        data = (fmt.dump({HEADER: 1, "id": journal_id})
+                + "".join(fmt.line(e) for e in entries)).encode("utf-8")
         tmp = self.path.with_name(self.path.name + ".tmp")
+        prev = self.path.with_name(self.path.name + ".prev")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-                mark = _mark(os.fstat(f.fileno()))
+                st = os.fstat(f.fileno())
+                mark = fmt.mark(st)
             failpoints.reached("journal:rewrite:written")
+            if self._prev is None and not self._new:  # the file as the transaction found
+                prev.unlink(missing_ok=True)  # it, for void(); a killed writer's goes
+                try:
+                    os.link(self.path, prev)
+                    self._prev = prev
+                except FileNotFoundError:
+                    self._new = True
             os.replace(tmp, self.path)
         except OSError as e:
             tmp.unlink(missing_ok=True)
@@ -178,6 +245,39 @@ class Journal:
         _set_meta(conn, ID_KEY, journal_id)
         _set_meta(conn, SIZE_KEY, str(len(data)))
         _set_meta(conn, COMMITTED_KEY, mark)
+        _set_meta(conn, VERIFIED_KEY, fmt.stamp(os.stat(self.path)))
+
+    # -- checking ------------------------------------------------------------------------------
+    def unverified(self, conn: sqlite3.Connection) -> bool:
+        """Changed by someone else since it was last found sound (cheap: a stat and a meta
+        read): :meth:`verify` reads it whole."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return False
+        return _meta(conn, VERIFIED_KEY) != fmt.stamp(st)
+
+    def verify(self, conn: sqlite3.Connection, db_sound: Callable[[], None]) -> int:
+        """Read the whole journal in the open transaction; if lines fail their checksum (a
+        truncated tail, garbage, a scribbled block), merge the sound ones and rewrite it from
+        the DB, once ``db_sound`` found the DB sound (it raises otherwise, and the journal
+        is kept as it is). The number of damaged lines."""
+        try:
+            with open(self.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                data = f.read(st.st_size)
+        except OSError:
+            return 0
+        damaged: list[int] = []
+        entries = list(fmt.parse(data.splitlines(keepends=True), damaged))
+        if not damaged:
+            _set_meta(conn, VERIFIED_KEY, fmt.stamp(st))
+            return 0
+        db_sound()
+        _merge(fmt.records(entries), conn, str(self.path))
+        conn.execute("DELETE FROM journal_pending")  # the snapshot below holds them
+        self._rewrite(conn, list(snapshot(conn)))
+        return len(damaged)
 
     def start(self, conn: sqlite3.Connection) -> None:
         """A new DB (build.py): adopt the journal's id, or start a journal."""
@@ -187,7 +287,7 @@ class Journal:
             with contextlib.suppress(OSError):
                 st = self.path.stat()
                 _set_meta(conn, SIZE_KEY, str(st.st_size))
-                _set_meta(conn, COMMITTED_KEY, _mark(st))  # replayed whole by the build
+                _set_meta(conn, COMMITTED_KEY, fmt.mark(st))  # replayed whole by the build
         else:
             self._rewrite(conn, [], new_id=_new_id())
 
@@ -216,52 +316,12 @@ class Journal:
         except FileNotFoundError:
             return
         with f:
-            yield from _parse(f)
+            yield from fmt.parse(f)
 
     def records(self) -> Any:
         """What the journal holds, as merge.ExportData (the last state of each record), and
         the earlier contexts of each folder (for ``context_versions``)."""
-        return _records(self.lines())
-
-
-def _parse(raw_lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
-    """The entries of raw journal lines (a torn or unreadable line is skipped)."""
-    for raw in raw_lines:
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and isinstance(entry.get("kind"), str) \
-                and isinstance(entry.get("key"), str):
-            yield entry
-
-
-def _records(entries: Iterable[dict[str, Any]]) -> Any:
-    """merge.ExportData of entries: the last state of each record, in the order of each
-    record's last line (a folder's newest is last)."""
-    from float_hooks.store.merge import (
-        ExportData,  # lazy: off the hooks' path (their start-up cost)
-    )
-
-    data = ExportData()
-    for entry in _latest(entries):
-        if entry.get("gone"):
-            continue
-        rec = entry.get("record")
-        if not isinstance(rec, dict):
-            continue
-        kind = entry["kind"]
-        if kind == "folder":
-            data.folders.append({**rec, "path": entry["key"]})
-        elif kind in ("decision", "question", "reference") and isinstance(rec.get("uid"),
-                                                                           str):
-            getattr(data, kind + "s").append(rec)
-        elif kind == "archive" and isinstance(rec.get("path"), str) \
-                and isinstance(rec.get("content"), dict):
-            data.archived.append(rec)
-        elif kind == "conflict":
-            data.conflicts.append(rec)
-    return data
+        return fmt.records(self.lines())
 
 
 def replay(journal: Journal, conn: sqlite3.Connection) -> Any:
@@ -270,8 +330,9 @@ def replay(journal: Journal, conn: sqlite3.Connection) -> Any:
 
 
 def _merge(data: Any, conn: sqlite3.Connection, source: str) -> Any:
-    """Merge journal records (``_records``) as durable: they are in the journal already.
-    A folder's newest context is merged; its earlier ones go to ``context_versions``."""
+    """Merge journal records (``journal_format.records``) as durable: they are in the
+    journal already. A folder's newest context is merged; its earlier ones go to
+    ``context_versions``."""
     from float_hooks.store.merge import Merger  # lazy: off the hooks' path (their start-up cost)
 
     latest: dict[str, dict[str, Any]] = {}
@@ -290,93 +351,6 @@ def _merge(data: Any, conn: sqlite3.Connection, source: str) -> Any:
                          (rec["path"], content["context_hash"], json.dumps(content),
                           rec.get("ai_updated") or ""))
     return result
-
-
-# -- entries -----------------------------------------------------------------------------------
-def _entry(conn: sqlite3.Connection, kind: str, key: str) -> dict[str, Any]:
-    if kind == "archive":
-        row = conn.execute("SELECT * FROM archived_folders WHERE id = ?", (int(key),)).fetchone()
-        if row is None:
-            return {"kind": kind, "key": key, "gone": True}
-        archived = record_format.archive_record(row)
-        return {"kind": kind, "key": _archive_key(archived), "record": archived}
-    if kind == "conflict":
-        row = conn.execute("SELECT * FROM conflicts WHERE uid = ?", (key,)).fetchone()
-        if row is None:
-            return {"kind": kind, "key": key, "gone": True}
-        return {"kind": kind, "key": key, "record": record_format.conflict_record(row)}
-    rec = record_format.load(conn, kind, key)
-    if rec is None or not record_format.has_context(rec):
-        return {"kind": kind, "key": key, "gone": True}
-    new = record_format.version(rec)
-    old = rec.get("version")
-    if new != old:
-        parents = record_format.joined([old] if old else [],
-                                       record_format.parents_of(rec.get("parents")))
-        conn.execute(f"UPDATE {record_format.TABLE[kind]} SET version = ?, parents = ?"
-                     f" WHERE {record_format.KEY_COLUMN[kind]} = ?",
-                     (new, json.dumps(parents) if parents else None, key))
-        rec["version"] = new
-        rec.pop("parents", None)
-        if parents:
-            rec["parents"] = parents
-    return {"kind": kind, "key": key, "record": rec}
-
-
-def _archive_key(rec: dict[str, Any]) -> str:
-    return json.dumps([rec.get("path"), rec.get("uid"), rec.get("archived_at")])
-
-
-def snapshot(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
-    """Every authored record of the DB, as journal entries."""
-    for row in conn.execute("SELECT * FROM folders ORDER BY path"):
-        rec = record_format.folder_record(row)
-        if record_format.has_context(rec):  # the rule the journal triggers and merges use
-            yield {"kind": "folder", "key": row["path"], "record": rec}
-    for rec in record_format.log_records(conn):
-        yield {"kind": "decision", "key": rec["uid"], "record": rec}
-    for rec in record_format.question_records(conn):
-        yield {"kind": "question", "key": rec["uid"], "record": rec}
-    for rec in record_format.reference_records(conn):
-        yield {"kind": "reference", "key": rec["uid"], "record": rec}
-    for rec in record_format.archive_records(conn):
-        yield {"kind": "archive", "key": _archive_key(rec), "record": rec}
-    for rec in record_format.conflict_records(conn):
-        yield {"kind": "conflict", "key": rec["uid"], "record": rec}
-
-
-def _latest(entries: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The last entry of each record, in the order of those last entries; for a folder, the
-    last one per folder hash too (earlier contexts), all dropped once the folder is gone."""
-    last: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for entry in entries:
-        kind, key = entry["kind"], entry["key"]
-        if kind == "folder":
-            if entry.get("gone"):
-                for k in [k for k in last if k[0] == "folder" and k[1] == key]:
-                    del last[k]
-                continue
-            rec = entry.get("record") or {}
-            sub = str(rec.get("context_hash") or "")
-            last.pop(("folder", key, sub), None)  # re-inserted last: it is the newest
-            last[("folder", key, sub)] = entry
-        else:
-            last.pop((kind, key, ""), None)
-            last[(kind, key, "")] = entry
-    for (kind, _key, _sub), entry in last.items():
-        if not (entry.get("gone") and kind != "folder"):
-            yield entry
-
-
-def _mark(st: os.stat_result) -> str:
-    """Which journal file a DB committed through, and how far: its inode and size. The size
-    alone is not enough: a compaction killed before its COMMIT can leave a new file exactly
-    as long as the old one (a rewrite makes a new file, so a new inode)."""
-    return f"{st.st_ino}:{st.st_size}"
-
-
-def _dump(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
 
 
 def _meta(conn: sqlite3.Connection, key: str) -> str | None:

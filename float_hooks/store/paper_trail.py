@@ -9,6 +9,7 @@ import sqlite3
 from typing import Any
 
 from float_hooks.errors import FloatError, NotFound, quoted
+from float_hooks.store import limits
 from float_hooks.store.db import Store, now
 from float_hooks.store.record_format import new_uid
 
@@ -23,6 +24,7 @@ def _row(r: sqlite3.Row) -> dict[str, Any]:
 
 def add_log(store: Store, fields: dict[str, Any], tags: list[str],
             files_changed: list[str]) -> dict[str, Any]:
+    limits.check({**fields, "tags": tags, "files_changed": files_changed})
     if not fields.get("title"):
         raise FloatError("a decision needs a --title")
     date = fields.get("date") or dt.date.today().isoformat()
@@ -102,6 +104,7 @@ def list_logs(conn: sqlite3.Connection, *, month: str | None = None, year: str |
 
 def add_question(store: Store, question: str, context: str | None,
                  folder: str | None) -> dict[str, Any]:
+    limits.check({"question": question, "context": context})
     stamp = now()
     with store.write() as conn:
         uid = new_uid()
@@ -115,6 +118,7 @@ def add_question(store: Store, question: str, context: str | None,
 
 def resolve_question(store: Store, key: str, resolved_by: str) -> dict[str, Any]:
     """Resolve by id or uid; ``resolved_by`` says how (a decision uid, a commit, a sentence)."""
+    limits.check({"resolved_by": resolved_by})
     stamp = now()
     with store.write() as conn:
         r = conn.execute("SELECT * FROM open_questions WHERE uid = ? OR CAST(id AS TEXT) = ?",
@@ -144,6 +148,7 @@ def add_ref(store: Store, source_type: str, source_id: str, target_type: str, ta
     for t in (source_type, target_type):
         if t not in REF_TYPES:
             raise FloatError(f"reference type {quoted(t)}: use one of {', '.join(REF_TYPES)}")
+    limits.check({"source_id": source_id, "target_id": target_id, "context": context})
     stamp = now()
     with store.write() as conn:
         uid = new_uid()

@@ -1,0 +1,71 @@
+"""The full-text indexes (schema migration 3): checked when a map is opened, rebuilt from
+their tables when damaged.
+
+An FTS5 index is derived from its table, so a damaged one loses nothing: it is emptied and
+filled again. Damage to its structure record makes every statement that touches the table
+fail ("vtable constructor failed"), writes included (the triggers keep it current), so it is
+looked for on every open of a built map, cheaply: one MATCH per index reads its structure
+record and the first page of its term index, not the index."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from float_hooks.output import error
+from float_hooks.store.db import Store
+
+# each index, and how it is filled from its table: a folder is indexed exactly while one of
+# its text fields is set (schema migration 5), every decision and question always
+_TEXT = ("COALESCE(map_summary, context_what, context_why, context_patterns) IS NOT NULL")
+FILL = {
+    "folders_fts": "INSERT INTO folders_fts(rowid, path, map_summary, context_what,"
+                   " context_why, context_patterns) SELECT rowid, path, map_summary,"
+                   " context_what, context_why, context_patterns FROM folders"
+                   f" WHERE {_TEXT}",
+    "log_entries_fts": "INSERT INTO log_entries_fts(log_entries_fts) VALUES ('rebuild')",
+    "open_questions_fts": "INSERT INTO open_questions_fts(open_questions_fts)"
+                          " VALUES ('rebuild')",
+}
+# the shadow tables FTS5 keeps for an external-content index
+_SHADOWS = ("data", "idx", "docsize")
+
+
+def damaged(conn: sqlite3.Connection) -> list[str]:
+    """The indexes that fail a cheap probe."""
+    out = []
+    for name in FILL:
+        try:
+            conn.execute(f"SELECT rowid FROM {name} WHERE {name} MATCH 'float' LIMIT 1"
+                         ).fetchall()
+        except sqlite3.DatabaseError:
+            out.append(name)
+    return out
+
+
+def rebuild(conn: sqlite3.Connection, name: str) -> None:
+    """Empty ``name`` and fill it again from its table, in the open transaction. The shadow
+    tables are emptied directly and given a new index's structure record: FTS5's own
+    'delete-all' and 'rebuild' need the damaged record to be readable."""
+    fresh = sqlite3.connect(":memory:")
+    try:
+        fresh.execute("CREATE VIRTUAL TABLE empty USING fts5(a)")
+        blocks = fresh.execute("SELECT id, block FROM empty_data").fetchall()
+    finally:
+        fresh.close()
+    for shadow in _SHADOWS:
+        conn.execute(f"DELETE FROM {name}_{shadow}")
+    conn.executemany(f"INSERT INTO {name}_data(id, block) VALUES (?, ?)", blocks)
+    conn.execute(FILL[name])
+
+
+def check(store: Store) -> None:
+    """Rebuild the damaged indexes of a built map, saying so in one line."""
+    if not damaged(store.conn):
+        return
+    with store.write() as conn:
+        names = damaged(conn)
+        for name in names:
+            rebuild(conn, name)
+    if names:
+        error(f"the full-text index ({', '.join(names)}) was damaged; rebuilt from its"
+              " tables, nothing was lost")
