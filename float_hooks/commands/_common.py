@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from float_hooks import paths
+from float_hooks.code import anchors as anchor_code
 from float_hooks.errors import FloatError
 from float_hooks.map.build import open_built
 from float_hooks.project import Project
@@ -16,6 +18,22 @@ from float_hooks.store.db import Store
 
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def add_anchor(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--anchor", dest="anchors", action="append", default=[], metavar="ANCHOR",
+                   help="what this cites (repeat): a file (src/auth/login.py), a symbol in it"
+                        " (src/auth/login.py::Session.refresh) or a folder; relative to the"
+                        " current directory, or to the root with a leading /")
+
+
+def anchors(args: argparse.Namespace, store: Store) -> list[dict[str, Any]] | None:
+    """``--anchor`` values pinned to what they point at now (code/anchors.py); None when none
+    were given. An anchor to nothing is refused with one line (exit 2)."""
+    if not getattr(args, "anchors", None):
+        return None
+    proj = Project.discover(args.repo)
+    return list(anchor_code.resolve(store.conn, proj.git, args.anchors, where(proj, args.repo)))
 
 
 class FolderArg(str):

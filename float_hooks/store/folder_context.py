@@ -15,7 +15,7 @@ from float_hooks.store.record_format import new_uid
 from float_hooks.store.schema import AUTHORED_FOLDER_FIELDS
 from float_hooks.store.staleness import STATUSES
 
-JSON_FIELDS = ("map_children", "context_patterns")
+JSON_FIELDS = ("map_children", "context_patterns", "anchors")
 WRITABLE_FIELDS = ("map_summary", "map_children", "context_what", "context_why",
                    "context_patterns")
 
@@ -35,7 +35,7 @@ def get_folder(conn: sqlite3.Connection, path: str) -> sqlite3.Row:
     row: sqlite3.Row | None = conn.execute(
         "SELECT path, parent_path, name, status, map_summary, map_children, context_what,"
         " context_why, context_patterns, source_hash, context_hash, context_commit, ai_model,"
-        " ai_updated, uid, version, parents, last_scanned_at, created_at, updated_at"
+        " ai_updated, uid, anchors, version, parents, last_scanned_at, created_at, updated_at"
         " FROM folders WHERE path = ?",
         (path,),
     ).fetchone()
@@ -97,7 +97,7 @@ def write_context(
 ) -> dict[str, Any]:
     """:func:`set_context` inside a write transaction the caller holds (so a caller can
     apply a result and record that in the same transaction)."""
-    unknown = set(fields) - set(WRITABLE_FIELDS)
+    unknown = set(fields) - {*WRITABLE_FIELDS, "anchors"}  # anchors: resolved (anchors.py)
     if unknown:
         raise FloatError(f"unknown context fields: {', '.join(sorted(unknown))}")
     for f in JSON_FIELDS:

@@ -468,6 +468,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX outline_symbols_name ON outline_symbols(name);
         """,
     ),
+    (
+        9,
+        "evidence anchors on authored records",
+        """
+        -- Authored (DESIGN.md section 10): the anchors a record cites, JSON
+        -- [{"anchor": "/src/a.py::Session.refresh", "kind": "symbol", "blob": ..., "hash": ...}]
+        -- with what each pointed at when written (code/anchors.py). They travel with their
+        -- record (versions, journal, export, merge); their state is derived when read.
+        ALTER TABLE folders ADD COLUMN anchors TEXT;
+        ALTER TABLE log_entries ADD COLUMN anchors TEXT;
+        ALTER TABLE open_questions ADD COLUMN anchors TEXT;
+        ALTER TABLE "references" ADD COLUMN anchors TEXT;
+        -- migration 6's journal trigger on folders names its columns: anchors need their own
+        CREATE TRIGGER journal_folders_anchors_au AFTER UPDATE OF anchors ON folders
+        WHEN old.anchors IS NOT new.anchors
+        BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('folder', new.path);
+        END;
+        -- a symbol that left its file is looked for by its text hash (a "moved" anchor)
+        CREATE INDEX outline_symbols_hash ON outline_symbols(hash);
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
@@ -488,4 +510,5 @@ AUTHORED_FOLDER_FIELDS = (
     "ai_model",
     "ai_updated",
     "uid",
+    "anchors",
 )
