@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import paths
-from float_hooks.code import anchors as anchor_code
 from float_hooks.errors import FloatError
 from float_hooks.map.build import open_built
 from float_hooks.project import Project
@@ -32,6 +31,8 @@ def anchors(args: argparse.Namespace, store: Store) -> list[dict[str, Any]] | No
     were given. An anchor to nothing is refused with one line (exit 2)."""
     if not getattr(args, "anchors", None):
         return None
+    from float_hooks.code import anchors as anchor_code  # lazy: hook-impl imports this module
+
     proj = Project.discover(args.repo)
     return list(anchor_code.resolve(store.conn, proj.git, args.anchors, where(proj, args.repo)))
 
