@@ -198,7 +198,8 @@ def test_commit_back_pushes_once_then_nothing_changes(origin: tuple[GitRepo, Pat
     # the export is byte-identical across fresh DBs and machines
     again = shallow_clone(remote, tmp_path / "ws2")
     run2 = run_action(again.path, tmp_path / "runner2", {"commit": "true"})
-    assert run2.outputs == {"stale-count": "1", "exported": "0", "changed": "false"}
+    assert run2.outputs == {"stale-count": "1", "exported": "0", "changed": "false",
+                            "anchors-flagged": ""}
     assert "export unchanged" in run2.log
 
 
