@@ -103,6 +103,12 @@ def write_context(
     for f in JSON_FIELDS:
         if f in fields and fields[f] is not None and not isinstance(fields[f], list):
             raise FloatError(f"{f} must be a JSON array")
+    if fields.get("anchors"):  # pinned by code/anchors.py; text never pinned is left out
+        pinned = [a for a in fields["anchors"]
+                  if isinstance(a, dict) and isinstance(a.get("anchor"), str)]
+        fields = {k: v for k, v in fields.items() if k != "anchors"}
+        if pinned:
+            fields["anchors"] = pinned
     row = get_folder(conn, path)
     if expected_hash is not None and row["source_hash"] != expected_hash:
         raise HashMismatch(f"{path}: changed since the context was prepared"
