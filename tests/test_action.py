@@ -149,11 +149,12 @@ def test_action_metadata() -> None:
     assert ACTION["runs"]["using"] == "composite"
     assert ACTION["name"] and ACTION["description"] and ACTION["branding"]["icon"]
     assert set(ACTION["inputs"]) == {"python-version", "export-dir", "regenerate", "commit",
-                                     "commit-message", "token"}
+                                     "commit-message", "token", "anchors-range",
+                                     "anchors-fail"}
     assert ACTION["inputs"]["regenerate"]["default"] == "false"
     assert ACTION["inputs"]["commit"]["default"] == "false"
     assert "[skip ci]" in ACTION["inputs"]["commit-message"]["default"]
-    assert set(ACTION["outputs"]) == {"stale-count", "exported", "changed"}
+    assert set(ACTION["outputs"]) == {"stale-count", "exported", "changed", "anchors-flagged"}
     text = (PROJECT_ROOT / "action.yml").read_text()
     assert re.search(r"actions/setup-python@[0-9a-f]{40} # v\d+\.\d+\.\d+", text)
 
