@@ -162,6 +162,12 @@ def test_export_import_and_journal_keep_anchors(repo: GitRepo, tmp_path: Path) -
     clone = GitRepo(other)
     clone.float_ok("init")
     assert {k: _authored(clone, k) for k in before} == before
+    # the imported records are found by the check (its index is kept by every write path)
+    clone.write("src/auth/login.py", LOGIN.replace("return 1", "return 11"))
+    clone.commit("edit refresh")
+    r = clone.float("check", "--anchors", "--range", "HEAD~1..HEAD", "--json")
+    assert r.code == 1 and [x["key"] for x in r.json()["records"]] == [uid]  # helper: ok
+    clone.git("reset", "-q", "--hard", "HEAD~1")
     # the clone anchors a decision of its own; it comes back with the next export
     clone.float_json("log", "add", "--title", "helper stays", "--anchor",
                      "src/auth/login.py::helper")

@@ -70,7 +70,7 @@ def _anchors(args: argparse.Namespace) -> int:
         emit_json(result)
     elif not result["records"]:
         emit(f"float-check: no anchored code changed ({result['change']},"
-             f" {result['changed_paths']} paths, {result['anchored_records']} anchored records)")
+             f" {result['changed_paths']} paths)")
     else:
         for r in result["records"]:
             status = f" [{r['status']}]" if r.get("status") else ""

@@ -4,8 +4,9 @@ A change is a commit range ``A..B`` (a pull request's base and head) or, by defa
 against ``HEAD`` (what the next commit holds: the pre-commit hook). For each path the change
 touches, the records citing it are found: a file anchor on that path, a folder anchor above it,
 or a symbol anchor in it whose text differs between the two sides (the symbol's own hash, so an
-edit elsewhere in the same file flags nothing). The work is the changed paths plus the
-anchored records (read once), never the repository.
+edit elsewhere in the same file flags nothing). The work is the changed paths and the records
+anchored at them (found through migration 9's anchor_index), never the repository nor every
+anchored record.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from float_hooks import paths
@@ -20,18 +22,19 @@ from float_hooks.code.anchors import SEP, find
 from float_hooks.code.cache import outlined, outlines
 from float_hooks.errors import FloatError
 from float_hooks.repo.git import Diff, Git, parse_raw_diff
+from float_hooks.store.db import select_in
 
-# record kind -> (table, key column, what names it, whether it still governs)
-_SOURCES = (
-    ("folder", "SELECT path, COALESCE(map_summary, context_what, path), anchors FROM folders"
-               " WHERE anchors IS NOT NULL"),
-    ("decision", "SELECT uid, title, anchors, status FROM log_entries"
-                 " WHERE anchors IS NOT NULL AND status != 'superseded'"),
-    ("question", "SELECT uid, question, anchors FROM open_questions"
-                 " WHERE anchors IS NOT NULL AND resolved_at IS NULL"),
-    ("reference", 'SELECT uid, COALESCE(context, source_id || \' -> \' || target_id), anchors'
-                  ' FROM "references" WHERE anchors IS NOT NULL'),
-)
+# record kind -> its anchored records still in force: key, what names it, anchors[, status]
+_SOURCES = {
+    "folder": ("path", "SELECT path, COALESCE(map_summary, context_what, path), anchors"
+                       " FROM folders WHERE anchors IS NOT NULL"),
+    "decision": ("uid", "SELECT uid, title, anchors, status FROM log_entries"
+                        " WHERE anchors IS NOT NULL AND status != 'superseded'"),
+    "question": ("uid", "SELECT uid, question, anchors FROM open_questions"
+                        " WHERE anchors IS NOT NULL AND resolved_at IS NULL"),
+    "reference": ("uid", "SELECT uid, COALESCE(context, source_id || ' -> ' || target_id),"
+                         ' anchors FROM "references" WHERE anchors IS NOT NULL'),
+}
 
 
 def changes(git: Git, range_: str | None) -> tuple[str, list[Diff]]:
@@ -50,10 +53,23 @@ def changes(git: Git, range_: str | None) -> tuple[str, list[Diff]]:
     return f"{a[:12]}..{b[:12]}", parse_raw_diff(git.diff_trees(a, b))
 
 
-def _anchored(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def _anchored(conn: sqlite3.Connection, changed: Iterable[str]) -> list[dict[str, Any]]:
+    """The records with an anchor on a changed path or a folder above one (migration 9's
+    anchor_index: indexed lookups for the changed paths, not a pass over every record)."""
+    wanted: set[str] = set()
+    for p in changed:
+        while p not in wanted:
+            wanted.add(p)
+            if p == paths.ROOT:
+                break
+            p = paths.parent(p)
+    keys: dict[str, set[str]] = defaultdict(set)
+    for kind, key in select_in(conn, "SELECT record_kind, record_key FROM anchor_index"
+                                     " WHERE path IN ({})", wanted):
+        keys[kind].add(key)
     out = []
-    for kind, sql in _SOURCES:
-        for row in conn.execute(sql):
+    for kind, (column, sql) in _SOURCES.items():
+        for row in select_in(conn, sql + f" AND {column} IN ({{}})", keys.get(kind, ())):
             try:
                 anchors = json.loads(row[2])
             except ValueError:
@@ -76,7 +92,7 @@ def check(conn: sqlite3.Connection, git: Git, range_: str | None) -> dict[str, A
     """The records whose anchors the change touches, each with which anchors and how."""
     what, diffs = changes(git, range_)
     by_path = {d.path: d for d in diffs if not d.unmerged}
-    records = _anchored(conn)
+    records = _anchored(conn, by_path)
     hits: list[dict[str, Any]] = []
     for rec in records:
         touched = []
@@ -87,7 +103,7 @@ def check(conn: sqlite3.Connection, git: Git, range_: str | None) -> dict[str, A
         if touched:
             hits.append({k: v for k, v in rec.items() if k != "anchors"}
                         | {"anchors": touched})
-    return {"change": what, "changed_paths": len(by_path), "anchored_records": len(records),
+    return {"change": what, "changed_paths": len(by_path), "records_read": len(records),
             "records": hits}
 
 

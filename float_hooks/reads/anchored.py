@@ -80,19 +80,19 @@ def why(ev: Evaluator, conn: sqlite3.Connection, info: dict[str, Any]) -> dict[s
 def flagged_records(ev: Evaluator, conn: sqlite3.Connection,
                     folder: str) -> list[dict[str, Any]]:
     """The decisions and open questions about the folder or anchored in it whose anchors
-    are changed or gone (the anchored records are read, not the repository)."""
+    are changed or gone (those anchored in it found through migration 9's anchor_index)."""
     out = []
-    inside = ("EXISTS (SELECT 1 FROM json_each(anchors) j WHERE"
-              " substr(json_extract(j.value, '$.anchor'), 1, length(:p)) = :p"
-              " AND substr(json_extract(j.value, '$.anchor') || '/', length(:p) + 1, 1)"
-              " IN ('/', ':') OR :p = '/')")
+    inside = ("{key} IN (SELECT record_key FROM anchor_index WHERE record_kind = '{kind}'"
+              " AND (:p = '/' OR path = :p OR (path > :p || '/' AND path < :p || '0')))")
     for kind, sql in (
             ("decision", "SELECT uid, title AS text, status, anchors FROM log_entries"
-                         f" WHERE anchors IS NOT NULL AND (folder_path = :p OR {inside})"
+                         " WHERE anchors IS NOT NULL AND (folder_path = :p OR "
+                         + inside.format(key="uid", kind="decision") + ")"
                          " ORDER BY date, id"),
             ("question", "SELECT uid, question AS text, NULL AS status, anchors"
                          " FROM open_questions WHERE anchors IS NOT NULL"
-                         f" AND resolved_at IS NULL AND (folder_path = :p OR {inside})"
+                         " AND resolved_at IS NULL AND (folder_path = :p OR "
+                         + inside.format(key="uid", kind="question") + ")"
                          " ORDER BY id")):
         for r in conn.execute(sql, {"p": folder}):
             anchors = [a for a in json.loads(r[3]) if isinstance(a, dict)]

@@ -7,6 +7,29 @@ from __future__ import annotations
 
 from float_hooks.store.staleness import STATUS_SQL
 
+
+def _anchor_index_triggers(kind: str, table: str, key: str) -> str:
+    """Migration 9's triggers keeping ``anchor_index`` equal to ``table``'s anchors (text that
+    is not a JSON array of anchors indexes nothing and never fails the write)."""
+    name = table.strip('"')
+    # CASE keeps json_each off invalid JSON and json_extract off elements that are not objects
+    insert = (
+        "INSERT OR IGNORE INTO anchor_index(path, record_kind, record_key)"
+        " SELECT CASE WHEN instr(a, '::') > 0 THEN substr(a, 1, instr(a, '::') - 1) ELSE a END,"
+        f" '{kind}', new.{key} FROM (SELECT CASE WHEN j.type = 'object'"
+        " THEN json_extract(j.value, '$.anchor') END AS a FROM json_each(CASE WHEN"
+        " json_valid(new.anchors) THEN new.anchors END) j) WHERE typeof(a) = 'text';")
+    delete = f"DELETE FROM anchor_index WHERE record_kind = '{kind}' AND record_key = old.{key};"
+    return f"""
+        CREATE TRIGGER anchor_index_{name}_ai AFTER INSERT ON {table}
+        WHEN new.anchors IS NOT NULL BEGIN {insert} END;
+        CREATE TRIGGER anchor_index_{name}_au AFTER UPDATE OF anchors, {key} ON {table}
+        BEGIN {delete} {insert} END;
+        CREATE TRIGGER anchor_index_{name}_ad AFTER DELETE ON {table}
+        WHEN old.anchors IS NOT NULL BEGIN {delete} END;
+"""
+
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -488,7 +511,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         END;
         -- a symbol that left its file is looked for by its text hash (a "moved" anchor)
         CREATE INDEX outline_symbols_hash ON outline_symbols(hash);
-        """,
+
+        -- Derived from the anchors columns by the triggers below, whatever writes them (a
+        -- command, an import, a merge, the journal's replay): the file or folder each anchor
+        -- names (a symbol's file), so `check --anchors` and `why` read the records anchored
+        -- at the paths a change touches, not every anchored record.
+        CREATE TABLE anchor_index (
+            path TEXT NOT NULL,
+            record_kind TEXT NOT NULL,    -- folder | decision | question | reference
+            record_key TEXT NOT NULL,     -- the folder's path or the record's uid
+            PRIMARY KEY (path, record_kind, record_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX anchor_index_record ON anchor_index(record_kind, record_key);
+        """ + "".join(_anchor_index_triggers(kind, table, key)
+                       for kind, table, key in (("folder", "folders", "path"),
+                                                ("decision", "log_entries", "uid"),
+                                                ("question", "open_questions", "uid"),
+                                                ("reference", '"references"', "uid"))),
     ),
 ]
 
