@@ -154,7 +154,8 @@ def test_export_import_and_journal_keep_anchors(repo: GitRepo, tmp_path: Path) -
     # the export carries them; a second clone imports them
     repo.float_ok("export")
     page = (repo.path / ".float/project/src/auth/_folder.md").read_text()
-    assert "anchor: /src/auth/login.py::helper" in page
+    assert "anchor: /src/auth/login.py::helper" in page  # front matter: what import reads
+    assert "## Anchors\n\n`/src/auth/login.py::helper`" in page  # the body, for people
     repo.git("add", "-A")
     repo.commit("export")
     other = tmp_path / "other"
