@@ -224,3 +224,16 @@ def test_check_anchors_over_a_range_and_the_index(repo: GitRepo) -> None:
     for bad in ("nope..HEAD", "HEAD", "HEAD...HEAD~1"):
         assert "--range" in repo.float_error("check", "--anchors", "--range", bad)
     assert "--anchors" in repo.float_error("check", "--range", "HEAD~1..HEAD")
+
+
+def test_a_page_with_malformed_anchors_is_skipped_with_one_line(repo: GitRepo) -> None:
+    _repo(repo)
+    repo.float_ok("set", "src/auth", "--what", "sessions", "--anchor", "src/auth/login.py")
+    repo.float_ok("export")
+    page = repo.path / ".float/project/src/auth/_folder.md"
+    text = page.read_text()
+    start, end = text.index("anchors:\n"), text.index("version:")
+    page.write_text(text[:start] + "anchors:\n- /src/auth/login.py\n" + text[end:])
+    line = repo.float_error("import")
+    assert "_folder.md" in line and "anchors is not a list of anchors" in line
+    assert _authored(repo, "folder")[0]["anchors"][0]["kind"] == "file"  # kept as it was
