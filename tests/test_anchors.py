@@ -66,7 +66,7 @@ def test_each_kind_is_written_pinned_and_refused(repo: GitRepo) -> None:
     assert kinds[SYMBOL]["kind"] == "symbol" and kinds[SYMBOL]["blob"] == blob
     assert len(kinds[SYMBOL]["hash"]) >= 8 and kinds[SYMBOL]["commit"] == repo.head()
     assert kinds["/src/auth/login.py"] == {"anchor": "/src/auth/login.py", "kind": "file",
-                                           "blob": blob}
+                                           "blob": blob, "commit": repo.head()}
     assert kinds["/src/auth"]["kind"] == "folder" and kinds["/src/auth"]["hash"]
     # relative to where the user stands, like every path on the command line
     shown = repo.float_ok("--repo", str(repo.path / "src/auth"), "set", ".", "--what", "auth",
@@ -131,6 +131,16 @@ def test_states_follow_real_commits(repo: GitRepo) -> None:
     moved = doc["anchor_states"][0]
     assert moved["state"] == "moved" and moved["now"] == "/src/util/helpers.py::helper"
     assert doc["anchors_flagged"] == []  # moved is followed, not flagged
+    # a file anchor follows a rename
+    q = repo.float_json("question", "add", "notes?", "--anchor", "src/auth/notes.md")
+    repo.git("mv", "src/auth/notes.md", "src/util/notes.md")
+    _commit(repo, "move notes")
+    shown = repo.float_json("show", "src/auth")  # the question is about no folder: search it
+    hits = repo.float_json("search", "notes")
+    state = next(h for h in hits if h["id"] == q["uid"])["anchor_states"][0]
+    assert state == {"anchor": "/src/auth/notes.md", "kind": "file", "state": "moved",
+                     "now": "/src/util/notes.md"}
+    assert shown["anchor_states"][0]["state"] == "moved"
     # deleted: gone
     repo.write("src/auth/login.py", "X = 1\n")
     _commit(repo, "drop Session")

@@ -3,8 +3,9 @@ and its state now.
 
 An anchor is a folder (``/src/auth``), a file (``/src/auth/login.py``) or a symbol in a file
 (``/src/auth/login.py::Session.refresh``). Written, it records what it pointed at: a folder's
-hash, a file's blob id, or a symbol's own text hash (with the blob it was read from and the
-commit the map was based on). Those pins are authored content: they travel with the record.
+hash, a file's blob id (and the commit the map was based on), or a symbol's own text hash
+(with the blob it was read from and that commit). Those pins are authored content: they
+travel with the record.
 
 Its **state** is derived when read, never stored and never on the hooks' path: ``ok``,
 ``changed`` (the text it pinned is not what is there now), ``moved`` (the same symbol text, or
@@ -98,7 +99,8 @@ def resolve(conn: sqlite3.Connection, git: Git, texts: Iterable[str],
         row = _file(conn, path)
         if name is None:
             if row is not None:
-                out[path] = {"anchor": path, "kind": "file", "blob": row[0]}
+                out[path] = {"anchor": path, "kind": "file", "blob": row[0],
+                             **({"commit": commit} if commit else {})}
                 continue
             folder_hash = _folder_hash(conn, path)
             if folder_hash is None:
