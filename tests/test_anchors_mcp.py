@@ -49,6 +49,10 @@ def test_agents_write_and_read_anchors(synced: GitRepo) -> None:
         flagged = {r["uid"]: r for r in why["anchored_records"]}
         assert flagged[entry["uid"]]["anchors_flagged"][0]["state"] == "changed"
         assert "+    return False" in flagged[entry["uid"]]["anchors_flagged"][0]["diff"]
+        listed = (await call(c, "decisions"))["decisions"]
+        assert listed[0]["anchors_flagged"][0]["anchor"] == "/src/auth/tokens/jwt.py::revoke"
+        asked = (await call(c, "questions"))["questions"][0]
+        assert asked["anchor_states"][0]["state"] == "changed"  # the file changed
         hits = await call(c, "search", query="opaque")
         hit = next(h for h in hits["results"] if h["id"] == entry["uid"])
         assert {s["anchor"]: s["state"] for s in hit["anchor_states"]} == {

@@ -114,6 +114,7 @@ def _decisions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     folder = folder_path(a["folder"]) if "folder" in a else None
     items = paper_trail.list_logs(store.conn, month=a.get("month"), year=a.get("year"),
                               status=a.get("status"), tag=a.get("tag"), folder=folder)
+    anchored.annotate_all(anchored.evaluator(store.conn, b.project.git), items)
     return {"freshness": b.freshness(store), "decisions": items}
 
 
@@ -122,6 +123,7 @@ def _questions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     folder = folder_path(a["folder"]) if "folder" in a else None
     items = paper_trail.list_questions(store.conn, folder=folder,
                                    include_resolved=bool(a.get("include_resolved")))
+    anchored.annotate_all(anchored.evaluator(store.conn, b.project.git), items)
     return {"freshness": b.freshness(store), "questions": items}
 
 
