@@ -31,6 +31,7 @@ from float_hooks.repo.git import Git, parse_raw_diff
 from float_hooks.store.db import BASE_KEY
 
 SEP = "::"
+# "unknown" besides: a symbol whose file changed, read without git (no blob to outline)
 STATES = ("ok", "changed", "moved", "gone")
 FLAGGED = ("changed", "gone")
 MAX_CANDIDATES = 200  # files searched for a symbol that left its file
