@@ -149,11 +149,12 @@ def test_action_metadata() -> None:
     assert ACTION["runs"]["using"] == "composite"
     assert ACTION["name"] and ACTION["description"] and ACTION["branding"]["icon"]
     assert set(ACTION["inputs"]) == {"python-version", "export-dir", "regenerate", "commit",
-                                     "commit-message", "token"}
+                                     "commit-message", "token", "anchors-range",
+                                     "anchors-fail"}
     assert ACTION["inputs"]["regenerate"]["default"] == "false"
     assert ACTION["inputs"]["commit"]["default"] == "false"
     assert "[skip ci]" in ACTION["inputs"]["commit-message"]["default"]
-    assert set(ACTION["outputs"]) == {"stale-count", "exported", "changed"}
+    assert set(ACTION["outputs"]) == {"stale-count", "exported", "changed", "anchors-flagged"}
     text = (PROJECT_ROOT / "action.yml").read_text()
     assert re.search(r"actions/setup-python@[0-9a-f]{40} # v\d+\.\d+\.\d+", text)
 
@@ -198,7 +199,8 @@ def test_commit_back_pushes_once_then_nothing_changes(origin: tuple[GitRepo, Pat
     # the export is byte-identical across fresh DBs and machines
     again = shallow_clone(remote, tmp_path / "ws2")
     run2 = run_action(again.path, tmp_path / "runner2", {"commit": "true"})
-    assert run2.outputs == {"stale-count": "1", "exported": "0", "changed": "false"}
+    assert run2.outputs == {"stale-count": "1", "exported": "0", "changed": "false",
+                            "anchors-flagged": ""}
     assert "export unchanged" in run2.log
 
 

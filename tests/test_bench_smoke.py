@@ -43,3 +43,14 @@ def test_generated_repo_is_deterministic(tmp_path: Path) -> None:
     status = subprocess.run(["git", "status", "--porcelain"], cwd=b, capture_output=True,
                             text=True, check=True).stdout
     assert status == ""  # a real, clean work tree and index
+
+
+def test_bench_anchors_prints_its_table(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "bench_anchors.py"), "--files", "60",
+         "--anchors", "5,50", "--runs", "1", "--work", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("| 5 |", "| 50 |"))]
+    assert len(rows) == 2 and all(row.split("|")[3].strip() == "1" for row in rows), proc.stdout

@@ -123,3 +123,30 @@ def test_try_repo_post_commit_stage(synced: GitRepo, source: tuple[Path, str]) -
                       "--ref", source[1], "--hook-stage", "post-commit")
     assert "float (sync the map to the new commit)" in proc.stdout
     assert_synced_to(synced)
+
+
+def test_anchors_hook_refuses_a_commit_that_changes_cited_code(
+        repo: GitRepo, source: tuple[Path, str]) -> None:
+    """The opt-in float-anchors hook id through real `git commit`: a commit that changes a
+    function a decision cites is stopped (the decision named); one that changes its neighbour
+    goes through."""
+    body = "def cited():\n    return 1\n\n\ndef other():\n    return 2\n"
+    repo.write("src/rules.py", body)
+    repo.commit("initial")
+    repo.float_ok("init")
+    repo.float_ok("log", "add", "--title", "cited returns 1", "--status", "locked",
+                  "--anchor", "src/rules.py::cited")
+    repo.write(".pre-commit-config.yaml",
+               f"repos:\n  - repo: {source[0]}\n    rev: {source[1]}\n    hooks:\n"
+               "      - id: float-anchors\n")
+    repo.commit("config")
+    pre_commit(repo, "install")
+    repo.write("src/rules.py", body.replace("return 2", "return 22"))
+    repo.commit("the neighbour changes")  # passes the hook
+    repo.write("src/rules.py", body.replace("return 1", "return 11"))
+    repo.git("add", "-A")
+    proc = subprocess.run(["git", "commit", "-q", "-m", "the cited code changes"],
+                          cwd=repo.path, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "cited returns 1" in proc.stdout + proc.stderr
+    assert "changed  /src/rules.py::cited" in proc.stdout + proc.stderr

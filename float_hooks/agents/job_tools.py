@@ -18,11 +18,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from float_hooks.code import anchors as anchor_code
 from float_hooks.errors import FloatError, NotFound
 from float_hooks.project import Project
 from float_hooks.regen import job_queue
 from float_hooks.regen.request import RegenError, budgets, build_request, validate
 from float_hooks.regen.run import apply_answer
+from float_hooks.repo.git import Git
 from float_hooks.store.db import Store
 from float_hooks.store.folder_context import HashMismatch
 
@@ -69,7 +71,8 @@ def next_job(project: Project, store: Store, lease_seconds: float = DEFAULT_LEAS
                 "request": request.as_json()}
 
 
-def submit_job(store: Store, job_id: str, answer: dict[str, Any]) -> dict[str, Any]:
+def submit_job(store: Store, job_id: str, answer: dict[str, Any],
+               git: Git | None = None) -> dict[str, Any]:
     """Apply an answer to a job this agent claimed. Raises FloatError (one line) when the
     answer is invalid, the claim was lost, or the folder changed (the job is then queued
     again for the folder's new hash and nothing is written)."""
@@ -84,6 +87,12 @@ def submit_job(store: Store, job_id: str, answer: dict[str, Any]) -> dict[str, A
         fields = validate(answer)
     except RegenError as e:
         raise FloatError(str(e)) from None
+    given = answer.get("anchors")
+    if given is not None:
+        if not isinstance(given, list) or not all(isinstance(x, str) for x in given):
+            raise FloatError("answer field anchors must be a list of strings")
+        if given and git is not None:  # pinned now, refused (nothing written) if one is off
+            fields["anchors"] = anchor_code.resolve(store.conn, git, given)
     row = store.conn.execute(
         "SELECT folder_path, source_hash, reason, attempts FROM jobs WHERE lease_owner = ?",
         (job_id,)).fetchone()

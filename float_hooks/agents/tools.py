@@ -18,10 +18,11 @@ from typing import Any, Protocol
 from float_hooks import paths
 from float_hooks.agents import job_tools
 from float_hooks.agents.tool_args import Param, Tool, check_args, safe_name
+from float_hooks.code import anchors as anchor_code
 from float_hooks.code import answers
 from float_hooks.errors import FloatError
 from float_hooks.project import Project
-from float_hooks.reads import search, show, stale
+from float_hooks.reads import anchored, search, show, stale
 from float_hooks.store import folder_context, paper_trail, sqlguard
 from float_hooks.store.db import Store, translate
 
@@ -82,6 +83,7 @@ def _stale(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     out = stale.why(store.conn, folder_path(a["path"]), b.history(False))
+    anchored.why(anchored.evaluator(store.conn, b.project.git), store.conn, out)
     limit = max(1, min(int(a.get("limit", 200)), 5000))
     out["changed_files_total"] = len(out["changed_files"])
     out["changed_files"] = out["changed_files"][:limit]
@@ -91,7 +93,8 @@ def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 def _show(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     path = folder_path(a.get("path", "/"))
-    data = show.folder_document(store.conn, path)  # the same document as `show --json`
+    data = anchored.folder_document(  # the same document as `show --json`
+        anchored.evaluator(store.conn, b.project.git), show.folder_document(store.conn, path))
     return {"freshness": b.freshness(store), **data}
 
 
@@ -102,6 +105,7 @@ def _search(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     for h in hits:
         if h["kind"] == "folder":
             h.update(_fresh_folder(store.conn, h["id"]))
+    anchored.search_hits(anchored.evaluator(store.conn, b.project.git), store.conn, hits)
     return {"freshness": b.freshness(store), "results": hits}
 
 
@@ -110,6 +114,7 @@ def _decisions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     folder = folder_path(a["folder"]) if "folder" in a else None
     items = paper_trail.list_logs(store.conn, month=a.get("month"), year=a.get("year"),
                               status=a.get("status"), tag=a.get("tag"), folder=folder)
+    anchored.annotate_all(anchored.evaluator(store.conn, b.project.git), items)
     return {"freshness": b.freshness(store), "decisions": items}
 
 
@@ -118,6 +123,7 @@ def _questions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     folder = folder_path(a["folder"]) if "folder" in a else None
     items = paper_trail.list_questions(store.conn, folder=folder,
                                    include_resolved=bool(a.get("include_resolved")))
+    anchored.annotate_all(anchored.evaluator(store.conn, b.project.git), items)
     return {"freshness": b.freshness(store), "questions": items}
 
 
@@ -153,12 +159,24 @@ CONTEXT_FIELDS = ("map_summary", "map_children", "context_what", "context_why",
                   "context_patterns")
 
 
+def _anchors(b: Backend, store: Store, a: dict[str, Any]) -> list[dict[str, str]] | None:
+    """The ``anchors`` argument pinned to what each names now (code/anchors.py); paths are
+    relative to the repository root. One that names nothing is refused: nothing written."""
+    if not a.get("anchors"):
+        return None
+    return anchor_code.resolve(store.conn, b.project.git, list(a["anchors"]))
+
+
 def _set_context(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     path = folder_path(a["path"])
     fields = {k: a[k] for k in CONTEXT_FIELDS if k in a}
+    pinned = _anchors(b, store, a)
+    if pinned is not None:
+        fields["anchors"] = pinned
     if not fields:
-        raise FloatError("set_context: give at least one of " + ", ".join(CONTEXT_FIELDS))
+        raise FloatError("set_context: give at least one of " + ", ".join(CONTEXT_FIELDS)
+                         + " or anchors")
     try:
         saved = folder_context.set_context(store, path, fields, model=a.get("ai_model") or "agent",
                                     for_hash=a["for_hash"], expected_hash=a["for_hash"],
@@ -181,14 +199,15 @@ def _log_decision(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     fields = {k: a.get(k) for k in paper_trail.LOG_FIELDS if k != "folder_path"}
     fields["folder_path"] = folder_path(a["folder"]) if "folder" in a else None
     entry = paper_trail.add_log(store, fields, list(a.get("tags", [])),
-                            list(a.get("files_changed", [])))
+                                list(a.get("files_changed", [])), _anchors(b, store, a))
     return {"freshness": b.freshness(store), **entry}
 
 
 def _add_question(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     folder = folder_path(a["folder"]) if "folder" in a else None
-    q = paper_trail.add_question(store, a["question"], a.get("context"), folder)
+    q = paper_trail.add_question(store, a["question"], a.get("context"), folder,
+                                 _anchors(b, store, a))
     return {"freshness": b.freshness(store), **q}
 
 
@@ -207,7 +226,7 @@ def _add_reference(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
             raise FloatError(f"{side}_type must be one of {', '.join(paper_trail.REF_TYPES)}")
         ends.append((kind, folder_path(ident) if kind == "folder" else ident))
     (st, si), (tt, ti) = ends
-    r = paper_trail.add_ref(store, st, si, tt, ti, a.get("context"))
+    r = paper_trail.add_ref(store, st, si, tt, ti, a.get("context"), _anchors(b, store, a))
     return {"freshness": b.freshness(store), **r}
 
 
@@ -220,7 +239,7 @@ def _next_job(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 
 def _submit_job(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
-    out = job_tools.submit_job(store, a["id"], a["answer"])
+    out = job_tools.submit_job(store, a["id"], a["answer"], b.project.git)
     return {"freshness": b.freshness(store), **out}
 
 
@@ -229,6 +248,11 @@ _FRESH = (" Every answer carries `freshness` (the commit the map is synced to an
           " context yet; current: context written for the folder's present content; stale:"
           " files changed since), `source_hash`, `context_hash` and `context_commit`.")
 _PATH = "A folder, relative to the repository root: / or /src/auth (src/auth works too)."
+_ANCHORS = Param("anchors", "array", "What this cites, each checked and pinned to its text"
+              " now: a file (/src/auth/login.py), a symbol in it"
+              " (/src/auth/login.py::Session.refresh) or a folder (/src/auth). Answers then"
+              " say per anchor whether that code is ok, changed, moved or gone.",
+              items="string")
 _CONTEXT_PARAMS = [
     Param("map_summary", "string", "One line (under 120 characters): what the folder is for."),
     Param("map_children", "array", "One entry per child: {\"name\": ..., \"summary\": ...}.",
@@ -237,6 +261,7 @@ _CONTEXT_PARAMS = [
     Param("context_why", "string", "A short paragraph: why it exists, decisions to know."),
     Param("context_patterns", "array", "Conventions to follow in this folder.", items="string"),
     Param("ai_model", "string", "The model writing this (recorded with the context)."),
+    _ANCHORS,
 ]
 
 TOOLS: list[Tool] = [
@@ -316,12 +341,12 @@ TOOLS: list[Tool] = [
           Param("after_state", "string", "How it is now."),
           Param("future_agent", "string", "A note for the next agent."),
           Param("files_changed", "array", "Files the decision changed.", items="string"),
-          Param("supersedes", "string", "uid of the decision this one replaces.")],
+          Param("supersedes", "string", "uid of the decision this one replaces."), _ANCHORS],
          _log_decision, writes=True),
     Tool("add_question", "Record an open question about the code for people or later agents.",
          [Param("question", "string", "The question.", required=True),
           Param("context", "string", "What prompted it."),
-          Param("folder", "string", _PATH)], _add_question, writes=True),
+          Param("folder", "string", _PATH), _ANCHORS], _add_question, writes=True),
     Tool("resolve_question", "Mark an open question resolved, saying what resolved it.",
          [Param("id", "string", "The question's id or uid.", required=True),
           Param("resolved_by", "string", "What resolved it: a decision uid, a commit, or a"
@@ -334,7 +359,8 @@ TOOLS: list[Tool] = [
           Param("target_type", "string", "folder, file, log, question, url or commit",
                 required=True),
           Param("target_id", "string", "e.g. https://...", required=True),
-          Param("context", "string", "Why they are related.")], _add_reference, writes=True),
+          Param("context", "string", "Why they are related."), _ANCHORS],
+         _add_reference, writes=True),
     Tool("next_job", "Refresh the map yourself: claim the next folder whose context needs"
          " writing (stale or pending; children before parents) under a lease. Returns id,"
          " path and request (the folder's children with summaries, file excerpts, previous"
@@ -348,7 +374,8 @@ TOOLS: list[Tool] = [
          " claim; otherwise the job is queued again and you get an error.",
          [Param("id", "string", "The id next_job returned.", required=True),
           Param("answer", "object", "{map_summary, map_children, context_what, context_why,"
-                " context_patterns, ai_model}", required=True)], _submit_job, writes=True),
+                " context_patterns, ai_model, anchors}: anchors as in set_context",
+                required=True)], _submit_job, writes=True),
 ]
 BY_NAME = {t.name: t for t in TOOLS}
 

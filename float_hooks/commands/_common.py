@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from float_hooks import paths
 from float_hooks.commands._args import FolderArg, OsPath, folder_arg, os_path
@@ -19,6 +20,24 @@ __all__ = ["FolderArg", "OsPath", "folder_arg", "os_path"]  # the argument types
 
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def add_anchor(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--anchor", dest="anchors", action="append", default=[], metavar="ANCHOR",
+                   help="what this cites (repeat): a file (src/auth/login.py), a symbol in it"
+                        " (src/auth/login.py::Session.refresh) or a folder; relative to the"
+                        " current directory, or to the root with a leading /")
+
+
+def anchors(args: argparse.Namespace, store: Store) -> list[dict[str, Any]] | None:
+    """``--anchor`` values pinned to what they point at now (code/anchors.py); None when none
+    were given. An anchor to nothing is refused with one line (exit 2)."""
+    if not getattr(args, "anchors", None):
+        return None
+    from float_hooks.code import anchors as anchor_code  # lazy: hook-impl imports this module
+
+    proj = Project.discover(args.repo)
+    return list(anchor_code.resolve(store.conn, proj.git, args.anchors, where(proj, args.repo)))
 
 
 def project(args: argparse.Namespace) -> Project:

@@ -48,6 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add.add_argument("--file", dest="files", action="append", default=[],
                      help="a file the decision changed (repeat)")
     add.add_argument("--supersedes", help="uid of the decision this one replaces")
+    _common.add_anchor(add)
     _common.add_json(add)
     lst = sub.add_parser("list", help="list decisions")
     lst.add_argument("--month", type=_month, help="YYYY-MM")
@@ -69,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         fields = {k: getattr(args, k) for k in paper_trail.LOG_FIELDS if k not in ("folder_path",)
                   and hasattr(args, k)}
         fields["folder_path"] = args.folder
-        entry = paper_trail.add_log(store, fields, args.tag, args.files)
+        entry = paper_trail.add_log(store, fields, args.tag, args.files,
+                                    _common.anchors(args, store))
         if args.json:
             emit_json(entry)
         else:

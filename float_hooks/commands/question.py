@@ -16,6 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add.add_argument("--context", help="what prompted it")
     add.add_argument("--folder", type=_common.folder_arg,
                      help="the folder the question is about")
+    _common.add_anchor(add)
     _common.add_json(add)
     res = sub.add_parser("resolve", help="resolve a question by id or uid")
     res.add_argument("id", help="the question's id or uid (`question list` shows them)")
@@ -31,7 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     store = _common.store(args)
     if args.action == "add":
-        q = paper_trail.add_question(store, args.question, args.context, args.folder)
+        q = paper_trail.add_question(store, args.question, args.context, args.folder,
+                                     _common.anchors(args, store))
     elif args.action == "resolve":
         q = paper_trail.resolve_question(store, args.id, args.by)
     else:

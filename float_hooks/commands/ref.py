@@ -27,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add.add_argument("target", metavar="TARGET",
                      help="TYPE:ID, e.g. url:https://example.org/spec or commit:SHA")
     add.add_argument("--context", help="why the two are related")
+    _common.add_anchor(add)
     _common.add_json(add)
     lst = sub.add_parser("list", help="list references")
     lst.add_argument("--about", help="only references from or to this id (e.g. /src/auth)")
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     store = _common.store(args)
     if args.action == "add":
         (st, si), (tt, ti) = _typed(args.source), _typed(args.target)
-        r = paper_trail.add_ref(store, st, si, tt, ti, args.context)
+        r = paper_trail.add_ref(store, st, si, tt, ti, args.context,
+                                _common.anchors(args, store))
         if args.json:
             emit_json(r)
         else:

@@ -6,7 +6,8 @@ import sys
 
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json
-from float_hooks.reads import search
+from float_hooks.project import Project
+from float_hooks.reads import anchored, search
 
 HELP = ("find folders by name or path, then search (ranked) the context of folders, decisions"
         " and open questions")
@@ -26,12 +27,15 @@ def run(args: argparse.Namespace) -> int:
     bold = not args.json and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     hits = search.search(store.conn, args.query, args.limit,
                          marks=search.BOLD if bold else search.MARKS)
+    anchored.search_hits(anchored.evaluator(store.conn, Project.discover(args.repo).git),
+                         store.conn, hits)
     if args.json:
         emit_json(hits)
     else:
         for h in hits:
+            bad = ", ".join(f"{a['state']}: {a['anchor']}" for a in h.get("anchors_flagged", []))
             emit(f"{h['kind']:<9} {h['id']}  {h['title'] or ''}".rstrip()
-                 + f"\n          {h['snippet']}")
+                 + (f"  [anchors {bad}]" if bad else "") + f"\n          {h['snippet']}")
         if not hits:
             emit("no matches")
     return 0

@@ -33,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="the AI model that wrote it")
     p.add_argument("--hash", dest="for_hash",
                    help="the folder hash the context was written against (default: now)")
+    _common.add_anchor(p)
     p.add_argument("--print", dest="print_json", action="store_true",
                    help="print the folder as JSON afterwards")
 
@@ -87,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
         model = data.pop("ai_model", model)
         for_hash = data.pop("context_hash", for_hash)
         data.pop("path", None)
+        given = data.pop("anchors", None)
+        if given is not None:
+            if not isinstance(given, list) or not all(isinstance(a, str) for a in given):
+                raise FloatError(f"{args.json_input}: anchors must be a list of text")
+            args.anchors = [*given, *args.anchors]
         fields.update({k: v for k, v in data.items() if k in WRITABLE_FIELDS})
         unknown = set(data) - set(WRITABLE_FIELDS)
         if unknown:
@@ -102,15 +108,19 @@ def run(args: argparse.Namespace) -> int:
             fields["context_patterns"] = list(args.patterns)
     if args.children_json is not None:
         fields["map_children"] = _load_json(args.children_json, "--children-json")
-    if not fields:
+    if not fields and not args.anchors:
         raise FloatError("nothing to set: give --summary, --what, --why, --patterns,"
-                         " --children-json or --from-json")
+                         " --children-json, --anchor or --from-json")
     given = {"map_summary": args.summary, "context_what": args.what, "context_why": args.why,
              "ai_model": args.model, "context_hash": args.for_hash}
     given.update({k: fields[k] for k in ("context_patterns", "map_children")
                   if k in fields and (args.patterns or args.children_json is not None)})
     limits.check(given, FLAGS)
-    saved = set_context(_common.store(args), args.path, fields, model=model, for_hash=for_hash,
+    store = _common.store(args)
+    pinned = _common.anchors(args, store)
+    if pinned is not None:
+        fields["anchors"] = pinned
+    saved = set_context(store, args.path, fields, model=model, for_hash=for_hash,
                         settles_conflicts=True)
     if args.print_json:
         emit_json(saved)

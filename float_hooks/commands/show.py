@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from float_hooks.commands import _common
 from float_hooks.output import emit, emit_json
+from float_hooks.project import Project
+from float_hooks.reads import anchored
 from float_hooks.reads.show import folder_document
 
 HELP = "a folder's context, children, status, decisions, questions and references"
@@ -17,7 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     store = _common.store(args)
-    data = folder_document(store.conn, args.path)
+    ev = anchored.evaluator(store.conn, Project.discover(args.repo).git)
+    data = anchored.folder_document(ev, folder_document(store.conn, args.path))
     if args.json:
         emit_json(data)
         return 0
@@ -30,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
         emit(f"  pattern: {pattern}")
     if data["ai_model"]:
         emit(f"written by {data['ai_model']} at {data['ai_updated']}")
+    for a in data.get("anchor_states") or []:
+        emit("  " + anchor_line(a))
+    if data.get("anchor_signal"):
+        emit(f"  ({data['anchor_signal']})")
     emit("children:")
     # the files' one-line summaries, from the map the context was written with
     described = {m.get("name"): m.get("summary") for m in data["map_children"] or []
@@ -42,9 +50,21 @@ def run(args: argparse.Namespace) -> int:
             extra = f"  {summary}" if isinstance(summary, str) else ""
         emit(f"  {c['kind']:<10} {c['name']}{extra}".rstrip())
     for d in data["decisions"]:
-        emit(f"decision {d['date']} [{d['status']}] {d['title']}")
+        emit(f"decision {d['date']} [{d['status']}] {d['title']}" + flags(d))
     for q in data["questions"]:
-        emit(f"question #{q['id']}: {q['question']}")
+        emit(f"question #{q['id']}: {q['question']}" + flags(q))
     for r in data["references"]:
         emit(f"ref {r['source_type']}:{r['source_id']} -> {r['target_type']}:{r['target_id']}")
     return 0
+
+
+def anchor_line(a: dict[str, Any]) -> str:
+    """``anchor /src/a.py::f: moved -> /src/b.py::f``."""
+    now = f" -> {a['now']}" if a.get("now") else ""
+    return f"anchor {a['anchor']}: {a['state']}{now}"
+
+
+def flags(record: dict[str, Any]) -> str:
+    bad = record.get("anchors_flagged") or []
+    return ("  [anchors " + ", ".join(f"{a['state']}: {a['anchor']}" for a in bad) + "]"
+            if bad else "")

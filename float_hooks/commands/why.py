@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from float_hooks.commands import _common
+from float_hooks.commands.show import anchor_line
 from float_hooks.map.build import open_built
 from float_hooks.output import bounded, emit, emit_json
-from float_hooks.reads import history
+from float_hooks.reads import anchored, history
 from float_hooks.reads.stale import why
 
 HELP = "why a folder is stale: the files changed since its context was written, and the child"\
@@ -21,9 +23,11 @@ def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
     store = open_built(proj)
     info = why(store.conn, args.path, history.of(proj))
+    anchored.why(anchored.evaluator(store.conn, proj.git), store.conn, info)
     if args.json:
         emit_json(info)
         return 0
+    _anchors(info)
     if info["status"] == "pending":
         emit(f"{args.path} is pending: no context has been written for it yet")
         return 0
@@ -43,3 +47,19 @@ def run(args: argparse.Namespace) -> int:
         emit("  (incomplete: this context came without a file history, e.g. from an import,"
              " and the commit it names does not hold what it described)")
     return 0
+
+
+def _anchors(info: dict[str, Any]) -> None:
+    """What the anchors say, before the hash rule's answer (a second, finer signal)."""
+    for a in info["anchor_states"]:
+        emit(anchor_line(a))
+        if a.get("diff"):
+            emit(a["diff"].rstrip("\n"))
+    if info["anchor_signal"]:
+        emit(f"({info['anchor_signal']})")
+    for r in info["anchored_records"]:
+        emit(f"{r['kind']} {r['uid'][:8]} {r['text']}: anchors changed or gone")
+        for a in r["anchors_flagged"]:
+            emit("  " + anchor_line(a))
+            if a.get("diff"):
+                emit(a["diff"].rstrip("\n"))

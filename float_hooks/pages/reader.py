@@ -121,6 +121,14 @@ def _path(value: Any, what: str) -> str:
     return str(value)
 
 
+def _anchors(value: Any) -> None:
+    """Anchors as code/anchors.py writes them: a list of mappings of text."""
+    _need(value is None or (isinstance(value, list) and all(
+        isinstance(a, dict) and isinstance(a.get("anchor"), str)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in a.items())
+        for a in value)), "anchors is not a list of anchors")
+
+
 def _lineage(rec: dict[str, Any]) -> None:
     _text(rec.get("version"), "version")
     _texts(rec.get("parents"), "parents")
@@ -130,7 +138,9 @@ def _folder(meta: dict[str, Any]) -> dict[str, Any]:
     _path(meta.get("path"), "path")
     for f in AUTHORED_FOLDER_FIELDS:
         value = meta.get(f)
-        if f in record_format.FOLDER_JSON:
+        if f == "anchors":
+            _anchors(value)
+        elif f in record_format.FOLDER_JSON:
             _need(value is None or isinstance(value, (str, list)), f"{f} is not a list")
         else:
             _text(value, f)
@@ -144,8 +154,9 @@ def _decision(item: Any) -> dict[str, Any]:
           and isinstance(item.get("title"), str) and isinstance(item.get("date"), str),
           "a decision without uid, title or date")
     for c in record_format.LOG_COLUMNS:
-        if c != "files_changed":
+        if c not in ("files_changed", "anchors"):
             _text(item.get(c), c)
+    _anchors(item.get("anchors"))
     _texts(item.get("files_changed"), "files_changed")
     _texts(item.get("tags"), "tags")
     _lineage(item)
@@ -157,7 +168,9 @@ def _simple(columns: tuple[str, ...]) -> Any:
         _need(isinstance(item, dict) and isinstance(item.get("uid"), str) and item["uid"],
               "a record without uid")
         for c in columns:
-            _text(item.get(c), c)
+            if c != "anchors":
+                _text(item.get(c), c)
+        _anchors(item.get("anchors"))
         _lineage(item)
         return dict(item)
     return check

@@ -174,6 +174,8 @@ def _folder(page: str, r: sqlite3.Row, subfolders: list[sqlite3.Row],
                        ("Why", "context_why")):
         if record.get(key):
             out.append(f"## {title}\n\n{record[key]}\n")
+    if _anchor_names(record):
+        out.append(f"## Anchors\n\n{_anchor_names(record)}\n")
     for title, key in (("Patterns", "context_patterns"), ("Map of children", "map_children")):
         value = record.get(key)
         if isinstance(value, list) and value:
@@ -196,6 +198,15 @@ def _folder(page: str, r: sqlite3.Row, subfolders: list[sqlite3.Row],
     if refs:
         out.append("## References\n\n" + _ref_lines(page, refs, set()))
     return frontmatter.render(meta, "\n".join(out))
+
+
+def _anchor_names(record: dict[str, Any]) -> str:
+    """The code a record cites (its front matter holds what each was pinned to)."""
+    anchors = record.get("anchors")
+    if not isinstance(anchors, list):
+        return ""
+    return ", ".join(f"`{_cell(a['anchor'])}`" for a in anchors
+                     if isinstance(a, dict) and isinstance(a.get("anchor"), str))
 
 
 def _kind(mode: str) -> str:
@@ -222,6 +233,8 @@ def _month(page: str, entries: list[dict[str, Any]], known: set[str]) -> str:
         if e.get("files_changed"):
             lines.append("**Files changed.** " + ", ".join(
                 f"`{_item(f)}`" for f in e["files_changed"]) + "\n")
+        if _anchor_names(e):
+            lines.append("**Anchors.** " + _anchor_names(e) + "\n")
         for label, key in (("Supersedes", "supersedes"), ("Superseded by", "superseded_by")):
             if e.get(key):
                 lines.append(f"**{label}** [{e[key][:12]}](#{e[key]})\n")

@@ -16,6 +16,7 @@ from typing import Any
 
 from float_hooks import paths
 from float_hooks.project import Project
+from float_hooks.reads import anchored
 from float_hooks.store.carry import HISTORY_GAP
 from float_hooks.store.db import Store
 from float_hooks.store.folder_context import status_counts
@@ -30,11 +31,17 @@ def gather(project: Project, store: Store) -> dict[str, Any]:
     counts = status_counts(store)
     stale = _ranked_stale(conn)
     decisions = [dict(r) for r in conn.execute(
-        "SELECT uid, date, status, title, folder_path FROM log_entries"
+        "SELECT uid, date, status, title, folder_path, anchors FROM log_entries"
         " WHERE status != 'superseded' ORDER BY date DESC, id DESC LIMIT 8")]
     questions = [dict(r) for r in conn.execute(
-        "SELECT id, uid, question, folder_path FROM open_questions WHERE resolved_at IS NULL"
-        " ORDER BY id DESC LIMIT 8")]
+        "SELECT id, uid, question, folder_path, anchors FROM open_questions"
+        " WHERE resolved_at IS NULL ORDER BY id DESC LIMIT 8")]
+    ev = anchored.evaluator(conn, project.git)  # the 16 records shown, not the repository
+    for record in (*decisions, *questions):
+        anchored.annotate(ev, record)
+        record.pop("anchors", None)
+        record.pop("anchor_states", None)  # the brief names the flagged ones only
+        record.pop("anchor_states_derived", None)
     questions_open = conn.execute(
         "SELECT count(*) FROM open_questions WHERE resolved_at IS NULL").fetchone()[0]
     return {"boot": _boot(project), "status": counts, "stale_total": len(stale),
@@ -90,12 +97,12 @@ def render(data: dict[str, Any], limit: int = LIMIT) -> str:
     if data["decisions"]:
         tail += ["", "## Recent decisions"]
         tail += [f"- {d['date']} [{d['status']}] {_clip(d['title'], 120)}"
-                 + (f" ({d['folder_path']})" if d["folder_path"] else "")
+                 + (f" ({d['folder_path']})" if d["folder_path"] else "") + _flags(d)
                  for d in data["decisions"]]
     if data["questions"]:
         tail += ["", f"## Open questions ({data['questions_open']})"]
         tail += [f"- #{q['id']} {_clip(q['question'], 160)}"
-                 + (f" ({q['folder_path']})" if q["folder_path"] else "")
+                 + (f" ({q['folder_path']})" if q["folder_path"] else "") + _flags(q)
                  for q in data["questions"]]
     stale_lines = [f"- {_clip(i['path'], 200)}: " + _what_changed(i) for i in data["stale"]]
     text_top, text_tail = "\n".join(top), "\n".join(tail)
@@ -116,6 +123,14 @@ def render(data: dict[str, Any], limit: int = LIMIT) -> str:
         stale_text = "\n\nNo stale folders."
     out = text_top + stale_text + text_tail + "\n"
     return out if len(out) <= limit else out[: limit - 2] + "…\n"
+
+
+def _flags(record: dict[str, Any]) -> str:
+    bad = record.get("anchors_flagged") or []
+    if not bad:
+        return ""
+    named = ", ".join(f"{_clip(a['anchor'], 100)} {a['state']}" for a in bad[:3])
+    return f" -- anchored code: {named}" + (f", +{len(bad) - 3}" if len(bad) > 3 else "")
 
 
 def _what_changed(item: dict[str, Any]) -> str:

@@ -76,6 +76,7 @@ def regenerate(request: Request) -> tuple[dict[str, Any], str]:
         what_parts.append(f"{manifest['kind']} {named}" + (f": {desc}" if desc else "")
                           if named else f"{manifest['kind']}: {desc}")
     main = _main_definitions(ranked)
+    anchors = _anchors(ranked)
     if main:
         what_parts.append("Main definitions: " + "; ".join(main))
     elif not defines and (titles := _titles(request)) and titles != summary:
@@ -85,6 +86,7 @@ def regenerate(request: Request) -> tuple[dict[str, Any], str]:
         "map_summary": summary,
         "map_children": children,
         "context_what": " ".join(p if p.endswith(".") else p + "." for p in what_parts),
+        **({"anchors": anchors} if anchors else {}),
     }, MODEL
 
 
@@ -133,12 +135,22 @@ def _defines(request: Request, ranked: list[RankedFile]) -> str | None:
     return f"Defines {listed}{more} ({', '.join(LANGUAGE_NAMES.get(x, x) for x in langs)})"
 
 
+def _best(ranked: list[RankedFile]) -> list[tuple[float, str, Symbol]]:
+    return sorted(((score, f.path, s) for f in ranked for score, s in f.symbols
+                   if s.kind not in ("impl",)), key=lambda x: (-x[0], x[1], x[2].line))
+
+
+def _anchors(ranked: list[RankedFile]) -> list[str]:
+    """The main definitions the context names, as anchors (pinned by run.py): the context
+    then says when the code it describes changed."""
+    return _unique([f"{path}::{s.parent}.{s.name}" if s.parent else f"{path}::{s.name}"
+                    for _, path, s in _best(ranked)[:MAIN_DEFINITIONS]])
+
+
 def _main_definitions(ranked: list[RankedFile]) -> list[str]:
     """The best-ranked definitions with their kind, file and one-line doc."""
-    best = sorted(((score, f.path, s) for f in ranked for score, s in f.symbols
-                   if s.kind not in ("impl",)), key=lambda x: (-x[0], x[1], x[2].line))
     out = []
-    for _, path, s in best[:MAIN_DEFINITIONS]:
+    for _, path, s in _best(ranked)[:MAIN_DEFINITIONS]:
         doc = f": {s.doc.rstrip('.')}" if s.doc else ""
         out.append(f"{_label(s)} ({s.kind}, {path.rsplit('/', 1)[-1]}){doc}")
     return out

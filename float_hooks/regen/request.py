@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import paths
+from float_hooks.code.anchors import Evaluator
 from float_hooks.code.cache import CODE_MODES, outlines, read_source
 from float_hooks.code.parse import Outline
 from float_hooks.errors import quoted
@@ -31,6 +32,7 @@ from float_hooks.store.folder_context import JSON_FIELDS, WRITABLE_FIELDS, HashM
 
 DEFAULT_BUDGET_TOKENS = 8000  # the config's [regenerate] request_tokens
 MIN_BUDGET_TOKENS = 1000  # below this a request could not even list a folder's children
+MAX_ANCHORS = 50  # anchors a request lists, and an answer may give
 MAX_DIFFS = 20  # changed files whose diff a request carries (the budget may cut more)
 DIFF_SOURCE_MAX = 256 * 1024  # larger blobs get no diff
 HEAD_BYTES = 8192  # read from each file: enough for a heading, a docstring, a manifest
@@ -50,7 +52,9 @@ Answer with ONE JSON object and nothing else, with these keys:
   "map_children": [{"name": ..., "summary": ...}, ...] one entry per child,
   "context_what": a short paragraph: what is in the folder and how it fits together,
   "context_why": a short paragraph: why it exists, decisions a newcomer should know,
-  "context_patterns": ["conventions or patterns to follow here", ...].
+  "context_patterns": ["conventions or patterns to follow here", ...],
+  "anchors" (optional): ["/path/file.py::Symbol", "/path/file.py", ...] the code your
+  claims rest on (the previous context's anchors say which of them changed).
 Keep what is still true in the previous context; change what the changes made wrong."""
 
 
@@ -134,12 +138,16 @@ def build_request(git: Git, conn: Any, path: str, expected_hash: str,
             previous = {k: row[k] for k in (*WRITABLE_FIELDS, "ai_model", "ai_updated",
                                             "context_commit")}
             for f in JSON_FIELDS:
-                if previous[f] is not None:
+                if previous.get(f) is not None:
                     previous[f] = json.loads(previous[f])
         changed = why(conn, path) if row["status"] == "stale" else None
         snapshot = conn.execute("SELECT value FROM meta WHERE key = 'base_commit'").fetchone()
     finally:
         conn.execute("COMMIT")
+    if previous is not None and row["anchors"]:
+        # which claims' code changed: the previous context's anchors with their states now
+        states = Evaluator(conn, git).states(json.loads(row["anchors"])[:MAX_ANCHORS])
+        previous["anchors"] = [{k: v for k, v in a.items() if k != "kind"} for a in states]
     files = read_heads(git, entries)
     code = outlines(conn, git, [(p, o) for p, m, o in entries if m in CODE_MODES])
     return Request(path, expected_hash, (snapshot[0] or None) if snapshot else None, folders,
@@ -267,6 +275,11 @@ def validate(obj: dict[str, Any]) -> dict[str, Any]:
         elif not isinstance(value, str):
             raise RegenError(f"answer field {key} must be a string")
         fields[key] = value
+    anchors = obj.get("anchors")
+    if anchors is not None:  # pinned (and the ones that name nothing dropped) by run.py
+        if not isinstance(anchors, list) or not all(isinstance(a, str) for a in anchors):
+            raise RegenError("answer field anchors must be a JSON array of strings")
+        fields["anchors"] = anchors[:MAX_ANCHORS]
     if not str(fields.get("map_summary", "")).strip():
         raise RegenError("answer has no map_summary; nothing written")
     return fields

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from float_hooks.code.anchors import resolve
 from float_hooks.errors import ConfigError, FloatError, NotFound, quoted
 from float_hooks.map.build import open_built
 from float_hooks.project import Project
@@ -25,6 +26,7 @@ from float_hooks.regen.command import CommandRegenerator
 from float_hooks.regen.env import keys_only
 from float_hooks.regen.openai_api import OpenAIRegenerator
 from float_hooks.regen.request import RegenError, Request, budgets, build_request
+from float_hooks.repo.git import Git
 from float_hooks.store.db import Store
 from float_hooks.store.folder_context import HashMismatch, write_context
 
@@ -208,7 +210,7 @@ class _Runner:
                                     *self.budgets)
             with _Heartbeat(self.project, job, self.lease):
                 fields, model = self.regen(request)
-            self.apply(store, job, fields, model)
+            self.apply(store, job, pin_anchors(store, self.project.git, fields), model)
         except HashMismatch:
             with store.write() as conn:
                 job_queue.requeue(conn, job)
@@ -237,6 +239,21 @@ class _Runner:
     def _add(self, what: str, path: str) -> None:
         with self.lock:
             getattr(self.summary, what).append(path)
+
+
+def pin_anchors(store: Store, git: Git, fields: dict[str, Any]) -> dict[str, Any]:
+    """A regenerator's answer with its ``anchors`` pinned (code/anchors.py); one that names
+    nothing in the map is left out (an agent over MCP is refused instead: job_tools.py)."""
+    given = fields.pop("anchors", None)
+    kept: list[dict[str, str]] = []
+    for text in given or []:
+        try:
+            kept += resolve(store.conn, git, [text])
+        except FloatError:
+            continue
+    if kept:
+        fields["anchors"] = kept
+    return fields
 
 
 def apply_answer(store: Store, job: job_queue.Taken, fields: dict[str, Any], model: str) -> bool:

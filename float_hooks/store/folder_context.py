@@ -16,7 +16,7 @@ from float_hooks.store.record_format import new_uid
 from float_hooks.store.schema import AUTHORED_FOLDER_FIELDS
 from float_hooks.store.staleness import STATUSES
 
-JSON_FIELDS = ("map_children", "context_patterns")
+JSON_FIELDS = ("map_children", "context_patterns", "anchors")
 WRITABLE_FIELDS = ("map_summary", "map_children", "context_what", "context_why",
                    "context_patterns")
 
@@ -36,7 +36,7 @@ def get_folder(conn: sqlite3.Connection, path: str) -> sqlite3.Row:
     row: sqlite3.Row | None = conn.execute(
         "SELECT path, parent_path, name, status, map_summary, map_children, context_what,"
         " context_why, context_patterns, source_hash, context_hash, context_commit, ai_model,"
-        " ai_updated, uid, version, parents, last_scanned_at, created_at, updated_at"
+        " ai_updated, uid, anchors, version, parents, last_scanned_at, created_at, updated_at"
         " FROM folders WHERE path = ?",
         (path,),
     ).fetchone()
@@ -98,10 +98,16 @@ def write_context(
 ) -> dict[str, Any]:
     """:func:`set_context` inside a write transaction the caller holds (so a caller can
     apply a result and record that in the same transaction)."""
-    unknown = set(fields) - set(WRITABLE_FIELDS)
+    unknown = set(fields) - {*WRITABLE_FIELDS, "anchors"}  # anchors: resolved (anchors.py)
     if unknown:
         raise FloatError(f"unknown context fields: {', '.join(sorted(unknown))}")
     limits.check({**fields, "ai_model": model, "context_hash": for_hash})
+    if fields.get("anchors"):  # pinned by code/anchors.py; text never pinned is left out
+        pinned = [a for a in fields["anchors"]
+                  if isinstance(a, dict) and isinstance(a.get("anchor"), str)]
+        fields = {k: v for k, v in fields.items() if k != "anchors"}
+        if pinned:
+            fields["anchors"] = pinned
     row = get_folder(conn, path)
     if expected_hash is not None and row["source_hash"] != expected_hash:
         raise HashMismatch(f"{path}: changed since the context was prepared"

@@ -27,6 +27,8 @@ KINDS: dict[str, str] = {
     # questions and references
     "question": TEXT, "context": TEXT, "resolved_by": TEXT, "source_id": TEXT,
     "target_id": TEXT,
+    # anchors, on every kind of record
+    "anchors": OBJECTS,
 }
 _ITEM = {TEXTS: str, OBJECTS: dict}
 

@@ -306,6 +306,7 @@ class Merger:
     def _values(rec: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
         stamp = now()
         values = {c: rec.get(c) for c in columns}
+        values["anchors"] = record_format.encode_json(values.get("anchors") or None)
         values["created_at"] = values["created_at"] or stamp
         values["updated_at"] = values["updated_at"] or stamp
         values["version"] = rec["version"]

@@ -19,11 +19,20 @@ REF_TYPES = ("folder", "file", "log", "question", "url", "commit")
 
 
 def _row(r: sqlite3.Row) -> dict[str, Any]:
-    return {k: r[k] for k in r.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
+    out = {k: r[k] for k in r.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
+    if "anchors" in out:
+        out["anchors"] = json.loads(out["anchors"] or "[]")
+    return out
+
+
+def _anchors(anchors: list[dict[str, str]] | None) -> str | None:
+    """Resolved anchors (code/anchors.py) as the column holds them; None for none."""
+    return json.dumps(anchors) if anchors else None
 
 
 def add_log(store: Store, fields: dict[str, Any], tags: list[str],
-            files_changed: list[str]) -> dict[str, Any]:
+            files_changed: list[str],
+            anchors: list[dict[str, str]] | None = None) -> dict[str, Any]:
     limits.check({**fields, "tags": tags, "files_changed": files_changed})
     if not fields.get("title"):
         raise FloatError("a decision needs a --title")
@@ -39,9 +48,10 @@ def add_log(store: Store, fields: dict[str, Any], tags: list[str],
     with store.write() as conn:
         uid = fields.get("uid") or new_uid()
         cur = conn.execute(
-            "INSERT INTO log_entries(uid, " + ", ".join(values) + ", files_changed,"
-            " created_at, updated_at) VALUES (?, " + ", ".join("?" * len(values)) + ", ?, ?, ?)",
-            (uid, *values.values(), json.dumps(files_changed), stamp, stamp),
+            "INSERT INTO log_entries(uid, " + ", ".join(values) + ", files_changed, anchors,"
+            " created_at, updated_at) VALUES (?, " + ", ".join("?" * len(values))
+            + ", ?, ?, ?, ?)",
+            (uid, *values.values(), json.dumps(files_changed), _anchors(anchors), stamp, stamp),
         )
         entry_id = cur.lastrowid
         for tag in tags:
@@ -103,15 +113,16 @@ def list_logs(conn: sqlite3.Connection, *, month: str | None = None, year: str |
 
 
 def add_question(store: Store, question: str, context: str | None,
-                 folder: str | None) -> dict[str, Any]:
+                 folder: str | None,
+                 anchors: list[dict[str, str]] | None = None) -> dict[str, Any]:
     limits.check({"question": question, "context": context})
     stamp = now()
     with store.write() as conn:
         uid = new_uid()
         conn.execute(
-            "INSERT INTO open_questions(uid, question, context, folder_path, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (uid, question, context, folder, stamp, stamp))
+            "INSERT INTO open_questions(uid, question, context, folder_path, anchors,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (uid, question, context, folder, _anchors(anchors), stamp, stamp))
         return _row(conn.execute("SELECT * FROM open_questions WHERE uid = ?",
                                  (uid,)).fetchone())
 
@@ -144,7 +155,8 @@ def list_questions(conn: sqlite3.Connection, *, folder: str | None = None,
 
 
 def add_ref(store: Store, source_type: str, source_id: str, target_type: str, target_id: str,
-            context: str | None) -> dict[str, Any]:
+            context: str | None,
+            anchors: list[dict[str, str]] | None = None) -> dict[str, Any]:
     for t in (source_type, target_type):
         if t not in REF_TYPES:
             raise FloatError(f"reference type {quoted(t)}: use one of {', '.join(REF_TYPES)}")
@@ -154,8 +166,9 @@ def add_ref(store: Store, source_type: str, source_id: str, target_type: str, ta
         uid = new_uid()
         conn.execute(
             'INSERT INTO "references"(uid, source_type, source_id, target_type, target_id,'
-            " context, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (uid, source_type, source_id, target_type, target_id, context, stamp, stamp))
+            " context, anchors, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (uid, source_type, source_id, target_type, target_id, context, _anchors(anchors),
+             stamp, stamp))
         return _row(conn.execute('SELECT * FROM "references" WHERE uid = ?', (uid,)).fetchone())
 
 

@@ -23,14 +23,14 @@ VERSIONED = ("folder", "decision", "question", "reference")
 # Columns of each record kind, in the order they are written; JSON columns travel decoded.
 LOG_COLUMNS = ("uid", "date", "title", "status", "topic", "folder_path", "decision",
                "rationale", "before_state", "after_state", "files_changed", "future_agent",
-               "supersedes", "superseded_by", "created_at", "updated_at")
+               "supersedes", "superseded_by", "created_at", "updated_at", "anchors")
 QUESTION_COLUMNS = ("uid", "question", "context", "folder_path", "resolved_by", "created_at",
-                    "resolved_at", "updated_at")
+                    "resolved_at", "updated_at", "anchors")
 REFERENCE_COLUMNS = ("uid", "source_type", "source_id", "target_type", "target_id", "context",
-                     "created_at", "updated_at")
+                     "created_at", "updated_at", "anchors")
 ARCHIVE_COLUMNS = ("uid", "path", "reason", "source_hash", "archived_at", "restored_to",
                    "restored_at")
-FOLDER_JSON = ("map_children", "context_patterns")
+FOLDER_JSON = ("map_children", "context_patterns", "anchors")
 # The time that orders two concurrent versions (the later one is shown, the other kept).
 STAMP = {"folder": "ai_updated", "decision": "updated_at", "question": "updated_at",
          "reference": "updated_at"}
@@ -104,7 +104,12 @@ def joined(first: Iterable[str], *rest: Iterable[str]) -> list[str]:
 
 # -- reading records from the DB --------------------------------------------------------------
 def _compact(row: dict[str, Any], columns: Iterable[str]) -> dict[str, Any]:
-    return {c: row[c] for c in columns if row.get(c) is not None}
+    out = {c: row[c] for c in columns if row.get(c) is not None}
+    if "anchors" in out:  # authored anchors (code/anchors.py) travel as a decoded list
+        out["anchors"] = decode_json(out["anchors"])
+        if out["anchors"] == []:
+            del out["anchors"]
+    return out
 
 
 def _with_lineage(out: dict[str, Any], row: dict[str, Any] | sqlite3.Row) -> dict[str, Any]:

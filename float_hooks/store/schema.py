@@ -7,6 +7,29 @@ from __future__ import annotations
 
 from float_hooks.store.staleness import STATUS_SQL
 
+
+def _anchor_index_triggers(kind: str, table: str, key: str) -> str:
+    """Migration 9's triggers keeping ``anchor_index`` equal to ``table``'s anchors (text that
+    is not a JSON array of anchors indexes nothing and never fails the write)."""
+    name = table.strip('"')
+    # CASE keeps json_each off invalid JSON and json_extract off elements that are not objects
+    insert = (
+        "INSERT OR IGNORE INTO anchor_index(path, record_kind, record_key)"
+        " SELECT CASE WHEN instr(a, '::') > 0 THEN substr(a, 1, instr(a, '::') - 1) ELSE a END,"
+        f" '{kind}', new.{key} FROM (SELECT CASE WHEN j.type = 'object'"
+        " THEN json_extract(j.value, '$.anchor') END AS a FROM json_each(CASE WHEN"
+        " json_valid(new.anchors) THEN new.anchors END) j) WHERE typeof(a) = 'text';")
+    delete = f"DELETE FROM anchor_index WHERE record_kind = '{kind}' AND record_key = old.{key};"
+    return f"""
+        CREATE TRIGGER anchor_index_{name}_ai AFTER INSERT ON {table}
+        WHEN new.anchors IS NOT NULL BEGIN {insert} END;
+        CREATE TRIGGER anchor_index_{name}_au AFTER UPDATE OF anchors, {key} ON {table}
+        BEGIN {delete} {insert} END;
+        CREATE TRIGGER anchor_index_{name}_ad AFTER DELETE ON {table}
+        WHEN old.anchors IS NOT NULL BEGIN {delete} END;
+"""
+
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -468,6 +491,44 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX outline_symbols_name ON outline_symbols(name);
         """,
     ),
+    (
+        9,
+        "evidence anchors on authored records",
+        """
+        -- Authored (DESIGN.md section 10): the anchors a record cites, JSON
+        -- [{"anchor": "/src/a.py::Session.refresh", "kind": "symbol", "blob": ..., "hash": ...}]
+        -- with what each pointed at when written (code/anchors.py). They travel with their
+        -- record (versions, journal, export, merge); their state is derived when read.
+        ALTER TABLE folders ADD COLUMN anchors TEXT;
+        ALTER TABLE log_entries ADD COLUMN anchors TEXT;
+        ALTER TABLE open_questions ADD COLUMN anchors TEXT;
+        ALTER TABLE "references" ADD COLUMN anchors TEXT;
+        -- migration 6's journal trigger on folders names its columns: anchors need their own
+        CREATE TRIGGER journal_folders_anchors_au AFTER UPDATE OF anchors ON folders
+        WHEN old.anchors IS NOT new.anchors
+        BEGIN
+            INSERT OR IGNORE INTO journal_pending VALUES ('folder', new.path);
+        END;
+        -- a symbol that left its file is looked for by its text hash (a "moved" anchor)
+        CREATE INDEX outline_symbols_hash ON outline_symbols(hash);
+
+        -- Derived from the anchors columns by the triggers below, whatever writes them (a
+        -- command, an import, a merge, the journal's replay): the file or folder each anchor
+        -- names (a symbol's file), so `check --anchors` and `why` read the records anchored
+        -- at the paths a change touches, not every anchored record.
+        CREATE TABLE anchor_index (
+            path TEXT NOT NULL,
+            record_kind TEXT NOT NULL,    -- folder | decision | question | reference
+            record_key TEXT NOT NULL,     -- the folder's path or the record's uid
+            PRIMARY KEY (path, record_kind, record_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX anchor_index_record ON anchor_index(record_kind, record_key);
+        """ + "".join(_anchor_index_triggers(kind, table, key)
+                       for kind, table, key in (("folder", "folders", "path"),
+                                                ("decision", "log_entries", "uid"),
+                                                ("question", "open_questions", "uid"),
+                                                ("reference", '"references"', "uid"))),
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
@@ -488,4 +549,5 @@ AUTHORED_FOLDER_FIELDS = (
     "ai_model",
     "ai_updated",
     "uid",
+    "anchors",
 )
