@@ -12,6 +12,7 @@ with repr().
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from typing import Any, Protocol
 
@@ -28,6 +29,7 @@ from float_hooks.store.db import Store, translate
 FOLDER_FRESHNESS = ("status", "source_hash", "context_hash", "context_commit")
 QUERY_MAX_ROWS, QUERY_TIMEOUT = 500, 5.0
 OUTLINE_MAX, WHERE_MAX = 1000, 200  # symbols of an outline, places of a where
+LIST_CHARS = 64 * 1024  # of one list answer's items (decisions, questions), whatever the limit
 
 
 class Backend(Protocol):
@@ -69,14 +71,18 @@ def _status(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stale(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    return stale_answer(b, max(1, min(int(a.get("limit", 50)), 1000)))
+
+
+def stale_answer(b: Backend, limit: int | None) -> dict[str, Any]:
+    """The stale folders, the first ``limit`` (None: all) explained, with freshness."""
     store = b.store()
-    limit = max(1, min(int(a.get("limit", 50)), 1000))
     total = stale.stale_count(store.conn)
     shown = stale.stale_list(store.conn, b.history(True), limit)
     for item in shown:
         item.update(_fresh_folder(store.conn, item["path"]))
     return {"freshness": b.freshness(store), "total": total, "folders": shown,
-            "more": max(0, total - limit)}
+            "more": max(0, total - len(shown))}
 
 
 def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
@@ -91,34 +97,66 @@ def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 def _show(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     path = folder_path(a.get("path", "/"))
-    data = show.folder_document(store.conn, path)  # the same document as `show --json`
+    # the same document as `show --json`, its lists bounded (show.py)
+    data = show.folder_document(store.conn, path, limit=_bounded(a, "limit", show.LIMIT,
+                                                                 show.MAX_LIMIT),
+                                offset=max(0, int(a.get("offset", 0))))
     return {"freshness": b.freshness(store), **data}
 
 
+def _bounded(a: dict[str, Any], key: str, default: int, most: int) -> int:
+    return max(1, min(int(a.get(key, default)), most))
+
+
 def _search(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
+    return search_answer(b, a["query"], _bounded(a, "limit", 20, 200))
+
+
+def search_answer(b: Backend, query: str, limit: int,
+                  marks: tuple[str, str] = search.MARKS) -> dict[str, Any]:
+    """Search's answer: the hits, each with its folder's freshness, after outlining the code
+    files not outlined yet (at most answers.ensure_fresh's budget per search)."""
     store = b.store()
-    limit = max(1, min(int(a.get("limit", 20)), 200))
-    hits = search.search(store.conn, a["query"], limit)
-    for h in hits:
-        if h["kind"] == "folder":
-            h.update(_fresh_folder(store.conn, h["id"]))
-    return {"freshness": b.freshness(store), "results": hits}
+    pending = answers.ensure_fresh(store.conn, b.project.git)
+    hits = search.search(store.conn, query, limit, marks)
+    out: dict[str, Any] = {"freshness": b.freshness(store), "results": hits}
+    if pending:
+        out["not_outlined_yet"] = pending  # code files whose symbols a later search will see
+    return out
+
+
+def _capped(items: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The first ``limit`` items that fit in LIST_CHARS characters of JSON; how many left."""
+    shown: list[dict[str, Any]] = []
+    size = 0
+    for item in items[:limit]:
+        size += len(json.dumps(item, ensure_ascii=False))
+        if size > LIST_CHARS and shown:
+            break
+        shown.append(item)
+    return shown, len(items) - len(shown)
 
 
 def _decisions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     folder = folder_path(a["folder"]) if "folder" in a else None
     items = paper_trail.list_logs(store.conn, month=a.get("month"), year=a.get("year"),
-                              status=a.get("status"), tag=a.get("tag"), folder=folder)
-    return {"freshness": b.freshness(store), "decisions": items}
+                                  status=a.get("status"), tag=a.get("tag"), folder=folder)
+    items.reverse()  # newest first: the ones that bind now
+    shown, more = _capped(items, _bounded(a, "limit", 50, 500))
+    return {"freshness": b.freshness(store), "total": len(items), "decisions": shown,
+            "more": more}
 
 
 def _questions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     folder = folder_path(a["folder"]) if "folder" in a else None
     items = paper_trail.list_questions(store.conn, folder=folder,
-                                   include_resolved=bool(a.get("include_resolved")))
-    return {"freshness": b.freshness(store), "questions": items}
+                                       include_resolved=bool(a.get("include_resolved")))
+    items.reverse()  # newest first
+    shown, more = _capped(items, _bounded(a, "limit", 50, 500))
+    return {"freshness": b.freshness(store), "total": len(items), "questions": shown,
+            "more": more}
 
 
 def _query(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
@@ -256,13 +294,23 @@ TOOLS: list[Tool] = [
     Tool("show", "One folder's map entry: summary, what, why, patterns, children (with their"
          " summaries and status), decisions, open questions and references. Call before"
          " exploring or editing a folder instead of reading every file; check `status`"
-         " first: stale context describes older code." + _FRESH,
-         [Param("path", "string", _PATH + " Default: the root.")], _show),
-    Tool("search", "Full-text search over folder context, decisions and open questions,"
-         " ranked. Call to find where something lives or what was decided about it. Words"
-         " match whole; end a word with * for a prefix.",
-         [Param("query", "string", "Words to find.", required=True),
-          Param("limit", "integer", "At most this many results (default 20).")], _search),
+         " first: stale context describes older code. Lists hold at most `limit` entries"
+         " each from `offset`; `children_total` and `more` say what is left." + _FRESH,
+         [Param("path", "string", _PATH + " Default: the root."),
+          Param("limit", "integer", f"At most this many children, decisions, questions and"
+                f" references each (default {show.LIMIT}, at most {show.MAX_LIMIT})."),
+          Param("offset", "integer", "Skip this many children first (to page).")], _show),
+    Tool("search", "Ask a question or give words: ranked search over folder context (what,"
+         " why, patterns, summaries), each file's one-line summary, file names, symbols"
+         " (names, split at camelCase and snake_case, and first doc sentences), decisions"
+         " and open questions. Not every word must match; stop words are dropped and words"
+         " are stemmed; a folder's or a file's exact name or a folder path comes first. Each"
+         " result says its `kind` (folder, file, symbol, decision, question), `path`, why it"
+         " matched (`matched`, `field`, `snippet`) and its folder's freshness (`status`;"
+         " for stale context `changed_files`). End a word with * for a prefix." + _FRESH,
+         [Param("query", "string", "A question or words to find.", required=True),
+          Param("limit", "integer", "At most this many results (default 20, at most 200).")],
+         _search),
     Tool("outline", "What code defines, without reading it: for a file, its symbols (kind,"
          " name, parent, lines, signature, first doc sentence, public); for a folder, its"
          " code files ranked by importance (references from other files) with their most"
@@ -283,11 +331,16 @@ TOOLS: list[Tool] = [
          " decided.",
          [Param("month", "string", "YYYY-MM"), Param("year", "string", "YYYY"),
           Param("status", "string", "e.g. accepted, proposed, superseded, locked"),
-          Param("tag", "string", "One tag."), Param("folder", "string", _PATH)], _decisions),
+          Param("tag", "string", "One tag."), Param("folder", "string", _PATH),
+          Param("limit", "integer", "At most this many, newest first (default 50, at most"
+                " 500, and at most 64 KiB); `total` and `more` say how many there are.")],
+         _decisions),
     Tool("questions", "Open questions recorded about the code (unresolved unless asked)."
          " Call to learn known unknowns before working in a folder.",
          [Param("folder", "string", _PATH),
-          Param("include_resolved", "boolean", "Also list resolved questions.")], _questions),
+          Param("include_resolved", "boolean", "Also list resolved questions."),
+          Param("limit", "integer", "At most this many, newest first (default 50, at most"
+                " 500, and at most 64 KiB).")], _questions),
     Tool("query", "Read-only SQL (SQLite) over the map: tables folders, files, log_entries,"
          " open_questions, \"references\", tags, log_entry_tags, jobs. Writes, ATTACH and"
          " PRAGMA writes are refused; a query stops after 5 s. Call for questions the other"

@@ -100,6 +100,32 @@ def ensure_all(conn: sqlite3.Connection, git: Git) -> int:
     return len(outlines(conn, git, missing).parsed)
 
 
+OUTLINED_KEY = "outlined_through"  # meta: max(folders.updated_at) when every file was outlined
+
+
+def ensure_fresh(conn: sqlite3.Connection, git: Git, budget: int = 500) -> int:
+    """Outline the code files not cached yet, at most ``budget`` of them per call (search
+    reads symbols from the cache); how many are left. Free while nothing changed since every
+    file was outlined (one indexed read of the newest folder change)."""
+    mark = conn.execute("SELECT max(updated_at) FROM folders").fetchone()[0]
+    done = conn.execute("SELECT value FROM meta WHERE key = ?", (OUTLINED_KEY,)).fetchone()
+    if mark is None or (done is not None and done[0] == mark):
+        return 0
+    missing = [(r[0], r[1]) for r in conn.execute(
+        "SELECT f.path, f.content_hash FROM files f WHERE f.mode IN (?, ?) AND NOT EXISTS"
+        " (SELECT 1 FROM outline_blobs o WHERE o.blob = f.content_hash AND o.version = ?)",
+        (*CODE_MODES, VERSION)) if outlined(r[0])]
+    outlines(conn, git, missing[:budget])
+    left = max(0, len(missing) - budget)
+    if not left and not conn.in_transaction:
+        try:
+            with conn:
+                conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (OUTLINED_KEY, mark))
+        except sqlite3.Error:
+            pass  # a read-only map: it looks again next time
+    return left
+
+
 def where(conn: sqlite3.Connection, git: Git, name: str, limit: int = 50) -> dict[str, Any]:
     """Where ``name`` is defined (``Class.method`` or ``Type::method`` narrows by parent; an
     exact name first, else the same name in any case): file, line, signature, doc and the
