@@ -77,21 +77,19 @@ def stem(word: str) -> str:
 
 
 def query_terms(query: str) -> tuple[list[str], set[str]]:
-    """The words worth searching for in ``query`` (lower case, stop words and kind hints
-    dropped unless nothing else is left, compounds followed by their parts) and the kinds
-    of answer it hints at."""
-    typed = [t for t in tokens(query)]
+    """The words worth searching for in ``query`` (lower case, stop words dropped, kind hints
+    too unless nothing else is left, compounds followed by their parts) and the kinds of
+    answer it hints at. A query of stop words only has no terms."""
+    typed = tokens(query)
     hints = {KIND_HINTS[t.lower()] for t in typed if t.lower() in KIND_HINTS}
     kept = [t for t in typed if t.lower() not in STOP_WORDS and t.lower() not in KIND_HINTS]
-    if not kept:
-        kept = [t for t in typed if t.lower() not in STOP_WORDS] or typed
+    if not kept:  # "decisions": the hint is the word; only stop words: nothing to look for
+        kept = [t for t in typed if t.lower() not in STOP_WORDS]
     terms: list[str] = []
     for tok in kept:
         for w in [tok.lower(), *identifier_parts(tok)]:
             if w not in terms and w not in STOP_WORDS:
                 terms.append(w)
-        if not terms:
-            terms.append(tok.lower())
     return terms, hints
 
 

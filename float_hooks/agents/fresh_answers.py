@@ -53,8 +53,9 @@ def work_tree_changes(project: Project) -> dict[str, Any]:
                               "--untracked-files=all", "--no-renames")
     except FloatError:
         return {"changed_files": None, "changed_folders": []}
-    changed = [paths.from_git(s.raw) for s in parse_status(out)]
-    folders = sorted({paths.parent(p) for p in changed if not p.startswith("/.float/")})
+    changed = [p for p in (paths.from_git(s.raw) for s in parse_status(out))
+               if not p.startswith("/.float/")]  # the map's own files are not in it
+    folders = sorted({paths.parent(p) for p in changed})
     return {"changed_files": len(changed), "changed_folders": folders[:SHOWN_FOLDERS]}
 
 

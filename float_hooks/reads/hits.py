@@ -104,6 +104,19 @@ def children(folder: str, window_text: str | None, terms: list[str],
     return out
 
 
+def without_names(text: str, window_text: str | None) -> str:
+    """``text`` without the names of the folder's files (from its map's children): what it
+    says beyond listing them."""
+    for m in _CHILD.finditer(window_text or ""):
+        try:
+            name = json.loads(m.group(0)).get("name")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(name, str) and name:
+            text = text.replace(name, " ")
+    return text
+
+
 def add_freshness(conn: sqlite3.Connection, hits: list[dict[str, Any]]) -> None:
     """Each hit gets the freshness of the folder it is about (``folder``, ``status``,
     ``source_hash``, ``context_hash``, ``context_commit``); a stale folder's hit says which

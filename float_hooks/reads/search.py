@@ -33,6 +33,9 @@ NAME_BONUS = 10.0  # a query that is a place's name: that place first
 # authored words about a place say more than a name that happens to hold the word
 KIND_WEIGHT = {"folder": 1.0, "decision": 1.0, "question": 0.95, "symbol": 0.8, "file": 0.7}
 HINT_BONUS = 0.5  # "what decisions ..." asks for decisions
+STEM_BONUS = 0.2  # a file whose name is a word of the query (before its extension)
+# a folder whose text answers only by naming its files: the files answer, not the folder
+NAMES_ONLY = -0.3
 _FOLDER_FIELDS = ("map_summary", "context_what", "context_why", "context_patterns")
 _FOLDER_COLUMNS = (*_FOLDER_FIELDS, "map_children")
 
@@ -42,18 +45,20 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 20,
     """Hits, best first (at most ``limit``): ``{kind, id, path, title, snippet, matched,
     field, match, score, rank}`` plus each hit's freshness (hits.freshness)."""
     terms, prefixes, hints = _terms(query)
-    fts = fts_query(query)
     want = max(limit * 3, 30)
     found: list[dict[str, Any]] = []
     named = _by_name(conn, query.strip().rstrip("*"), marks, limit)
     found += named
     taken = {(h["kind"], h["id"]) for h in named}
-    for source in (_folders, _decisions, _questions, _files, _symbols):
+    fts = fts_query(query) if terms else ""
+    for source in (_folders, _decisions, _questions, _files, _symbols) if terms else ():
         for h in source(conn, fts, terms, prefixes, want, marks):
             if (h["kind"], h["id"]) not in taken:
                 taken.add((h["kind"], h["id"]))
                 found.append(h)
     for h in found:
+        if h["kind"] == "file" and paths.name(h["id"]).split(".", 1)[0].lower() in terms:
+            h["bonus"] = h.get("bonus", 0.0) + STEM_BONUS  # provider.py for "provider"
         h["score"] = (h.get("bonus", 0.0) + len(h["matched"]) / max(1, len(terms))
                       * KIND_WEIGHT[h["kind"]] + (HINT_BONUS if h["kind"] in hints else 0.0)
                       + 0.1 * h.pop("relevance", 0.0))
@@ -72,7 +77,7 @@ def _terms(query: str) -> tuple[list[str], frozenset[str], set[str]]:
     terms, hints = words.query_terms(query)
     prefixes = frozenset(w.rstrip("*").lower() for w in query.split()
                          if w.endswith("*") and w.rstrip("*"))
-    if not terms and not prefixes:
+    if not query.strip().strip("*"):
         raise FloatError("search needs at least one word")
     return terms + [p for p in prefixes if p not in terms], prefixes, hints
 
@@ -117,9 +122,12 @@ def _folders(conn: sqlite3.Connection, fts: str, terms: list[str], prefixes: fro
                         "snippet": hit_text.window(f"{paths.name(file)}: {summary}"
                                                    if summary else f"file {file}", terms,
                                                    prefixes, marks),
-                        "relevance": relevance, "bonus": 0.1})
+                        "relevance": relevance, "bonus": 0.05})
         h = hit_text.best_field(fields, terms, prefixes, marks)
-        own = words.matched(terms, " ".join(t for t in fields.values() if t), prefixes)
+        text = " ".join(t for t in fields.values() if t)
+        own = words.matched(terms, text, prefixes)
+        if own and not words.matched(terms, hit_text.without_names(text, kids), prefixes):
+            h["bonus"] = NAMES_ONLY
         last = str(out[-1]["path"]) if out else None
         if h["field"] is not None and (own or last is None or paths.parent(last) != path):
             out.append({"kind": "folder", "id": path, "path": path,
@@ -186,14 +194,11 @@ def _files(conn: sqlite3.Connection, fts: str, terms: list[str], prefixes: froze
                                     " ORDER BY path LIMIT ?", (folder, hit_text.FOLDER_FILES)):
             name = paths.name(path)
             got = words.matched(terms, name, prefixes)
-            stem = name.split(".", 1)[0].lower()
             if got:
                 out.append({"kind": "file", "id": path, "path": path, "title": None,
                             "match": "text", "matched": got, "field": "file name",
                             "snippet": "file " + hit_text.mark(path, terms, prefixes, marks),
-                            "relevance": _relevance(score[rowid]),
-                            # the whole name is a word of the query: provider.py for provider
-                            "bonus": 0.2 if stem in terms or stem in got else 0.0})
+                            "relevance": _relevance(score[rowid])})
     return out
 
 
