@@ -6,6 +6,7 @@ itself stems with FTS5's porter tokenizer)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _TOKEN = re.compile(r"[^\W_]+(?:_+[^\W_]+)*", re.UNICODE)  # snake_case stays one token
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_A-Za-z]+",
@@ -41,7 +42,12 @@ _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ers", "er", "edly", "ed",
 
 def identifier_parts(token: str) -> list[str]:
     """``JSONProvider`` -> [json, provider]; ``load_json2`` -> [load, json, 2]; lower case."""
-    return [p.lower() for part in token.split("_") for p in _PARTS.findall(part) if p]
+    return list(_parts(token))
+
+
+@lru_cache(maxsize=1 << 16)
+def _parts(token: str) -> tuple[str, ...]:
+    return tuple(p.lower() for part in token.split("_") for p in _PARTS.findall(part) if p)
 
 
 def tokens(text: str) -> list[str]:
@@ -62,6 +68,7 @@ def index_words(*texts: str | None) -> str:
     return " ".join(out)
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light suffix stripper: routing, routes and route -> rout; providers -> provid.
     Consistent rather than correct: it only decides whether two words are one."""
@@ -97,8 +104,8 @@ def matched(terms: list[str], text: str, prefixes: frozenset[str] = frozenset())
     """Which of ``terms`` a word of ``text`` answers (same stem, or a prefix term's prefix)."""
     stems = {stem(t): t for t in terms}
     found: set[str] = set()
-    for tok in tokens(text):
-        for w in {tok.lower(), *identifier_parts(tok)}:
+    for tok in set(tokens(text)):
+        for w in {tok.lower(), *_parts(tok)}:
             t = stems.get(stem(w))
             if t is not None:
                 found.add(t)
