@@ -12,24 +12,28 @@ with repr().
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from typing import Any, Protocol
 
 from float_hooks import paths
 from float_hooks.agents import job_tools
+from float_hooks.agents.read_answers import (
+    bounded,
+    capped,
+    search_answer,
+    stale_answer,
+)
 from float_hooks.agents.tool_args import Param, Tool, check_args, safe_name
 from float_hooks.code import answers
+from float_hooks.code.answers import folder_freshness as fresh_folder
 from float_hooks.errors import FloatError
 from float_hooks.project import Project
-from float_hooks.reads import search, show, stale
+from float_hooks.reads import show, stale
 from float_hooks.store import folder_context, paper_trail, sqlguard
 from float_hooks.store.db import Store, translate
 
-FOLDER_FRESHNESS = ("status", "source_hash", "context_hash", "context_commit")
 QUERY_MAX_ROWS, QUERY_TIMEOUT = 500, 5.0
 OUTLINE_MAX, WHERE_MAX = 1000, 200  # symbols of an outline, places of a where
-LIST_CHARS = 64 * 1024  # of one list answer's items (decisions, questions), whatever the limit
 
 
 class Backend(Protocol):
@@ -58,12 +62,6 @@ def folder_path(value: str) -> str:
                          " root, e.g. /src/auth)") from None
 
 
-def _fresh_folder(conn: sqlite3.Connection, path: str) -> dict[str, Any]:
-    row = conn.execute("SELECT status, source_hash, context_hash, context_commit FROM folders"
-                       " WHERE path = ?", (path,)).fetchone()
-    return dict(zip(FOLDER_FRESHNESS, row, strict=True)) if row else {}
-
-
 # -- reading ---------------------------------------------------------------------------------
 def _status(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
@@ -71,24 +69,13 @@ def _status(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stale(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
-    return stale_answer(b, max(1, min(int(a.get("limit", 50)), 1000)))
-
-
-def stale_answer(b: Backend, limit: int | None) -> dict[str, Any]:
-    """The stale folders, the first ``limit`` (None: all) explained, with freshness."""
-    store = b.store()
-    total = stale.stale_count(store.conn)
-    shown = stale.stale_list(store.conn, b.history(True), limit)
-    for item in shown:
-        item.update(_fresh_folder(store.conn, item["path"]))
-    return {"freshness": b.freshness(store), "total": total, "folders": shown,
-            "more": max(0, total - len(shown))}
+    return stale_answer(b, bounded(a, "limit", 50, 1000))
 
 
 def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     out = stale.why(store.conn, folder_path(a["path"]), b.history(False))
-    limit = max(1, min(int(a.get("limit", 200)), 5000))
+    limit = bounded(a, "limit", 200, 5000)
     out["changed_files_total"] = len(out["changed_files"])
     out["changed_files"] = out["changed_files"][:limit]
     return {"freshness": b.freshness(store), **out}
@@ -98,43 +85,14 @@ def _show(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     path = folder_path(a.get("path", "/"))
     # the same document as `show --json`, its lists bounded (show.py)
-    data = show.folder_document(store.conn, path, limit=_bounded(a, "limit", show.LIMIT,
+    data = show.folder_document(store.conn, path, limit=bounded(a, "limit", show.LIMIT,
                                                                  show.MAX_LIMIT),
                                 offset=max(0, int(a.get("offset", 0))))
     return {"freshness": b.freshness(store), **data}
 
 
-def _bounded(a: dict[str, Any], key: str, default: int, most: int) -> int:
-    return max(1, min(int(a.get(key, default)), most))
-
-
 def _search(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
-    return search_answer(b, a["query"], _bounded(a, "limit", 20, 200))
-
-
-def search_answer(b: Backend, query: str, limit: int,
-                  marks: tuple[str, str] = search.MARKS) -> dict[str, Any]:
-    """Search's answer: the hits, each with its folder's freshness, after outlining the code
-    files not outlined yet (at most answers.ensure_fresh's budget per search)."""
-    store = b.store()
-    pending = answers.ensure_fresh(store.conn, b.project.git)
-    hits = search.search(store.conn, query, limit, marks)
-    out: dict[str, Any] = {"freshness": b.freshness(store), "results": hits}
-    if pending:
-        out["not_outlined_yet"] = pending  # code files whose symbols a later search will see
-    return out
-
-
-def _capped(items: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], int]:
-    """The first ``limit`` items that fit in LIST_CHARS characters of JSON; how many left."""
-    shown: list[dict[str, Any]] = []
-    size = 0
-    for item in items[:limit]:
-        size += len(json.dumps(item, ensure_ascii=False))
-        if size > LIST_CHARS and shown:
-            break
-        shown.append(item)
-    return shown, len(items) - len(shown)
+    return search_answer(b, a["query"], bounded(a, "limit", 20, 200))
 
 
 def _decisions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +101,7 @@ def _decisions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     items = paper_trail.list_logs(store.conn, month=a.get("month"), year=a.get("year"),
                                   status=a.get("status"), tag=a.get("tag"), folder=folder)
     items.reverse()  # newest first: the ones that bind now
-    shown, more = _capped(items, _bounded(a, "limit", 50, 500))
+    shown, more = capped(items, bounded(a, "limit", 50, 500))
     return {"freshness": b.freshness(store), "total": len(items), "decisions": shown,
             "more": more}
 
@@ -154,7 +112,7 @@ def _questions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     items = paper_trail.list_questions(store.conn, folder=folder,
                                        include_resolved=bool(a.get("include_resolved")))
     items.reverse()  # newest first
-    shown, more = _capped(items, _bounded(a, "limit", 50, 500))
+    shown, more = capped(items, bounded(a, "limit", 50, 500))
     return {"freshness": b.freshness(store), "total": len(items), "questions": shown,
             "more": more}
 
@@ -202,7 +160,7 @@ def _set_context(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
                                     for_hash=a["for_hash"], expected_hash=a["for_hash"],
                                     settles_conflicts=True)
     except folder_context.HashMismatch:
-        now = _fresh_folder(store.conn, path).get("source_hash") or "?"
+        now = fresh_folder(store.conn, path).get("source_hash") or "?"
         raise FloatError(f"{path} changed since you read it: its hash is now {now[:12]}, not"
                          " the for_hash you gave; nothing written. Read it again (show or why)"
                          " and write context for what it holds now") from None

@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from float_hooks.agents import tools
+from float_hooks.agents import read_answers
 from float_hooks.commands import _common, _reads
 from float_hooks.output import emit, emit_json
 from float_hooks.reads import search
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     # matched words: «word» in JSON and plain text, bold on a terminal (not with NO_COLOR)
     bold = not args.json and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     try:
-        answer = tools.search_answer(m, args.query, max(1, min(args.limit, 200)),
+        answer = read_answers.search_answer(m, args.query, max(1, min(args.limit, 200)),
                                      marks=search.BOLD if bold else search.MARKS)
     finally:
         m.close()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from float_hooks.agents import tools
+from float_hooks.agents import read_answers
 from float_hooks.commands import _reads
 from float_hooks.commands._common import add_json
 from float_hooks.errors import EXIT_FOUND
@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     m = _reads.fresh_map(args)
     try:
-        answer = tools.stale_answer(m, None if args.limit is None else max(1, args.limit))
+        answer = read_answers.stale_answer(m, None if args.limit is None else max(1, args.limit))
     finally:
         m.close()
     items = answer["folders"]

@@ -13,6 +13,7 @@ import sqlite3
 from typing import Any
 
 from float_hooks import paths, words
+from float_hooks.code.answers import FRESHNESS
 from float_hooks.store.carry import HISTORY_GAP
 from float_hooks.store.db import select_in
 
@@ -23,7 +24,6 @@ SNIPPET = 160  # characters of a snippet, about
 TITLE = 200  # characters of a title
 FOLDER_FILES = 2000  # file names read per matching folder
 CHANGED_SHOWN = 5  # changed files named on a stale hit
-FRESHNESS = ("status", "source_hash", "context_hash", "context_commit")
 _WORD = re.compile(r"[^\W_]+(?:_+[^\W_]+)*", re.UNICODE)
 
 
