@@ -5,11 +5,16 @@ what it is, why it matched and how fresh it is; the cost does not grow with a st
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import time
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from float_hooks.store import schema
 from tests.gitrepo import GitRepo
 
 FILES = {
@@ -131,3 +136,36 @@ def test_cost_does_not_grow_with_a_matching_text(framework: GitRepo) -> None:
     docs = next(h for h in answer["results"] if h["id"] == "/docs")
     assert len(docs["snippet"]) < 400 and len(str(answer)) < 20_000
     assert took < 10  # a process start and a sync; was 11 s for the search alone
+
+
+def test_a_map_from_before_migration_8_is_searchable(framework: GitRepo, tmp_path: Path) -> None:
+    """A DB at schema 7 (outlines cached, no search tables) gains them on open: file names,
+    file summaries and the symbols outlined before are found."""
+    framework.float_ok("where", "RuleMap")  # every code file outlined (cached by blob)
+    built = framework.path / ".float" / "index.db"
+    old = tmp_path / "old.db"
+    with closing(sqlite3.connect(old, isolation_level=None)) as conn:
+        conn.execute("CREATE TABLE migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                     " applied_at TEXT NOT NULL)")
+        for number, name, sql in schema.MIGRATIONS[:7]:
+            conn.executescript(sql)
+            conn.execute("INSERT INTO migrations VALUES (?, ?, 'then')", (number, name))
+        conn.execute("PRAGMA user_version = 7")
+        conn.execute("ATTACH DATABASE ? AS built", (str(built),))
+        conn.execute("BEGIN")
+        for table in ("files", "folders", "log_entries", "open_questions", "meta",
+                      "outline_blobs", "outline_symbols", "journal_pending"):
+            cols = ", ".join(f'"{r[1]}"' for r in conn.execute(
+                f'PRAGMA main.table_info("{table}")') if r[1] != "status")
+            conn.execute(f'INSERT OR REPLACE INTO main."{table}"({cols}) SELECT {cols}'
+                         f' FROM built."{table}"')
+        conn.execute("DELETE FROM journal_pending")
+        conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE built")
+        assert conn.execute("SELECT count(*) FROM outline_symbols").fetchone()[0] > 0
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(built) + suffix).unlink(missing_ok=True)
+    shutil.copy(old, built)
+    assert any(h["id"] == "/webfw/routing.py::RuleMap" for h in ask(framework, "rule map"))
+    assert ask(framework, "provider")[0]["id"] == "/webfw/json/provider.py"
+    assert ask(framework, "where is request routing")[0]["id"] == "/webfw/routing.py"

@@ -35,7 +35,7 @@ def bounded(a: dict[str, Any], key: str, default: int, most: int) -> int:
 def search_answer(b: Backend, query: str, limit: int,
                   marks: tuple[str, str] = search.MARKS) -> dict[str, Any]:
     """Search's answer: the hits, each with its folder's freshness, after outlining the code
-    files not outlined yet (at most answers.ensure_fresh's budget per search)."""
+    files not outlined yet (about a quarter of a second per search at most: ensure_fresh)."""
     store = b.store()
     pending = answers.ensure_fresh(store.conn, b.project.git)
     hits = search.search(store.conn, query, limit, marks)
