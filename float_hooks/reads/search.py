@@ -18,6 +18,7 @@ questions, file names and symbols (names and first doc sentences from the outlin
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
@@ -38,6 +39,7 @@ STEM_BONUS = 0.2  # a file whose name is a word of the query (before its extensi
 NAMES_ONLY = -0.3
 _FOLDER_FIELDS = ("map_summary", "context_what", "context_why", "context_patterns")
 _FOLDER_COLUMNS = (*_FOLDER_FIELDS, "map_children")
+_FTS_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # a token as FTS5's unicode61 cuts it
 
 
 def search(conn: sqlite3.Connection, query: str, limit: int = 20,
@@ -250,6 +252,29 @@ def _depth(column: str) -> str:
             f" ELSE length({column}) - length(replace({column}, '/', '')) END)")
 
 
+def _files_named(conn: sqlite3.Connection, name: str, limit: int) -> list[str]:
+    """The first ``limit`` files called ``name`` (any case), shallowest first: the folders
+    whose file names hold its words (folder_files_fts), then the name in each, so the cost
+    follows the folders that could hold it, not the repository's size."""
+    parts = _FTS_WORD.findall(name)
+    if not parts:
+        return []
+    phrase = '"' + " ".join(parts) + '"'
+    rowids = [r[0] for r in conn.execute(
+        "SELECT rowid FROM folder_files_fts WHERE folder_files_fts MATCH ?", (phrase,))]
+    folders = sorted((p for (p,) in select_in(
+        conn, "SELECT path FROM folders WHERE rowid IN ({})", rowids)),
+        key=lambda p: (paths.depth(p), p))
+    out: list[str] = []
+    for folder in folders:
+        if len(out) >= limit:
+            break
+        want = (folder.rstrip("/") + "/" + name).lower()
+        out += [f for (f,) in conn.execute("SELECT path FROM files WHERE folder_path = ?"
+                                           " ORDER BY path", (folder,)) if f.lower() == want]
+    return out[:limit]
+
+
 def _by_name(conn: sqlite3.Connection, text: str, marks: tuple[str, str],
              limit: int) -> list[dict[str, Any]]:
     """The places the whole query names, at most ``limit``: a folder path, folders by name,
@@ -278,16 +303,8 @@ def _by_name(conn: sqlite3.Connection, text: str, marks: tuple[str, str],
                 f" ORDER BY {_depth('path')}, path LIMIT ?", (name, limit)):
             add("folder", path, "name", NAME_BONUS + 1,
                 f"name {paths.name(path).join(marks)}")
-        pattern = "%/" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        shown = 0
-        for (file,) in conn.execute(
-                "SELECT path FROM files WHERE path LIKE ? ESCAPE '\\'"
-                f" ORDER BY {_depth('folder_path')}, folder_path, path", (pattern,)):
-            if shown >= limit:
-                break
-            if paths.name(file).lower() == name.lower():  # LIKE folds ASCII only
-                add("file", file, "file", NAME_BONUS, f"file {file.join(marks)}")
-                shown += 1
+        for file in _files_named(conn, name, limit):
+            add("file", file, "file", NAME_BONUS, f"file {file.join(marks)}")
     titles = dict(select_in(conn, "SELECT path, map_summary FROM folders WHERE path IN ({})",
                             {h["id"] for h in found if h["kind"] == "folder"}))
     for h in found:
