@@ -39,6 +39,7 @@ STEM_BONUS = 0.2  # a file whose name is a word of the query (before its extensi
 NAMES_ONLY = -0.3
 _FOLDER_FIELDS = ("map_summary", "context_what", "context_why", "context_patterns")
 _FOLDER_COLUMNS = (*_FOLDER_FIELDS, "map_children")
+NOCASE_FOLDERS = 300  # folders whose names are scanned for a name typed in another case
 _FTS_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # a token as FTS5's unicode61 cuts it
 
 
@@ -266,7 +267,16 @@ def _files_named(conn: sqlite3.Connection, name: str, limit: int) -> list[str]:
         conn, "SELECT path FROM folders WHERE rowid IN ({})", rowids)),
         key=lambda p: (paths.depth(p), p))
     out: list[str] = []
-    for folder in folders:
+    for folder in folders:  # the name as typed: one index lookup per folder
+        if len(out) >= limit:
+            break
+        row = conn.execute("SELECT path FROM files WHERE folder_path = ? AND path = ?",
+                           (folder, folder.rstrip("/") + "/" + name)).fetchone()
+        if row is not None:
+            out.append(row[0])
+    if out:
+        return out
+    for folder in folders[:NOCASE_FOLDERS]:  # in another case: a scan of each folder's names
         if len(out) >= limit:
             break
         want = (folder.rstrip("/") + "/" + name).lower()
