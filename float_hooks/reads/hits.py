@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from functools import partial
 from typing import Any
 
 from float_hooks import paths, words
@@ -44,6 +45,11 @@ def mark(text: str, terms: list[str], prefixes: frozenset[str],
     return _WORD.sub(one, text)
 
 
+def labelled(label: str, text: str, terms: list[str], prefixes: frozenset[str],
+             marks: tuple[str, str]) -> str:
+    return label + mark(text, terms, prefixes, marks)
+
+
 def window(text: str, terms: list[str], prefixes: frozenset[str],
            marks: tuple[str, str]) -> str:
     """About SNIPPET characters of ``text`` around its first matched word, marked."""
@@ -65,7 +71,7 @@ def window(text: str, terms: list[str], prefixes: frozenset[str],
 def best_field(fields: dict[str, str | None], terms: list[str], prefixes: frozenset[str],
                marks: tuple[str, str]) -> dict[str, Any]:
     """The field (of a bounded window each) that answers most of the query's words: its
-    name, the words matched over all fields, and a snippet from it."""
+    name, the words matched over all fields, and a snippet from it (to cut when shown)."""
     best, best_n, allm = None, -1, set()
     for name, text in fields.items():
         if not text:
@@ -77,7 +83,7 @@ def best_field(fields: dict[str, str | None], terms: list[str], prefixes: frozen
     if best is None:
         return {"matched": set(terms[:1]), "field": None, "snippet": ""}
     return {"matched": allm or set(terms[:1]), "field": best,
-            "snippet": window(fields[best] or "", terms, prefixes, marks)}
+            "snippet": partial(window, fields[best] or "", terms, prefixes, marks)}
 
 
 _CHILD = re.compile(r"\{[^{}]*\}")

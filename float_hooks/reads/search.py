@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from functools import partial
 from typing import Any
 
 from float_hooks import paths, words
@@ -69,6 +70,8 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 20,
     found.sort(key=lambda h: (-h["score"], paths.depth(h["path"] or "/"), h["id"]))
     shown = found[:limit]
     for i, h in enumerate(shown):
+        if callable(h["snippet"]):  # cut only for the hits shown
+            h["snippet"] = h["snippet"]()
         h["rank"] = i + 1
         h["score"] = round(h["score"], 4)
         h["matched"] = sorted(h["matched"])
@@ -122,9 +125,9 @@ def _folders(conn: sqlite3.Connection, fts: str, terms: list[str], prefixes: fro
         for file, summary, got in hit_text.children(path, kids, terms, prefixes):
             out.append({"kind": "file", "id": file, "path": file, "title": hit_text.clip(summary),
                         "match": "text", "matched": got, "field": "file summary",
-                        "snippet": hit_text.window(f"{paths.name(file)}: {summary}"
-                                                   if summary else f"file {file}", terms,
-                                                   prefixes, marks),
+                        "snippet": partial(hit_text.window, f"{paths.name(file)}: {summary}"
+                                           if summary else f"file {file}", terms, prefixes,
+                                           marks),
                         "relevance": relevance, "bonus": 0.05})
         h = hit_text.best_field(fields, terms, prefixes, marks)
         text = " ".join(t for t in fields.values() if t)
@@ -200,7 +203,8 @@ def _files(conn: sqlite3.Connection, fts: str, terms: list[str], prefixes: froze
             if got:
                 out.append({"kind": "file", "id": path, "path": path, "title": None,
                             "match": "text", "matched": got, "field": "file name",
-                            "snippet": "file " + hit_text.mark(path, terms, prefixes, marks),
+                            "snippet": partial(hit_text.labelled, "file ", path, terms,
+                                               prefixes, marks),
                             "relevance": _relevance(score[rowid])})
     return out
 
@@ -241,7 +245,7 @@ def _symbols(conn: sqlite3.Connection, fts: str, terms: list[str], prefixes: fro
                         "line": line, "matched": got or {terms[0]},
                         "field": "symbol name" if own else "symbol doc or parent",
                         "bonus": 0.0 if own else -0.2,
-                        "snippet": hit_text.window(text, terms, prefixes, marks),
+                        "snippet": partial(hit_text.window, text, terms, prefixes, marks),
                         "relevance": _relevance(bm)})
     return out
 
@@ -313,7 +317,9 @@ def _by_name(conn: sqlite3.Connection, text: str, marks: tuple[str, str],
                 f" ORDER BY {_depth('path')}, path LIMIT ?", (name, limit)):
             add("folder", path, "name", NAME_BONUS + 1,
                 f"name {paths.name(path).join(marks)}")
-        for file in _files_named(conn, name, limit):
+        # a name with an extension (or a dash...); a bare word is a file's name through the
+        # words of file names (_files), ranked up when it is the whole name (STEM_BONUS)
+        for file in _files_named(conn, name, limit) if not name.isalnum() else ():
             add("file", file, "file", NAME_BONUS, f"file {file.join(marks)}")
     titles = dict(select_in(conn, "SELECT path, map_summary FROM folders WHERE path IN ({})",
                             {h["id"] for h in found if h["kind"] == "folder"}))
