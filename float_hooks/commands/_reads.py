@@ -30,6 +30,7 @@ class CliMap(LocalMap):
 
 def fresh_map(args: argparse.Namespace) -> CliMap:
     m = CliMap(_common.settled(_common.project(args)))
+    m.store()  # a first read builds the map, saying so (map/build.py)
     m.sync()  # never raises: a failure is in every answer's freshness
     return m
 

@@ -18,9 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _common.require_initialised(_common.project(args))  # a brief never builds a map
     m = _reads.fresh_map(args)
     try:
-        _common.require_initialised(m.project)
         store = m.store()
         data = brief.gather(m.project, store)
         data["freshness"] = m.freshness(store)
