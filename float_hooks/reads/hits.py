@@ -23,7 +23,7 @@ BOLD = ("\033[1m", "\033[22m")  # ANSI bold on, normal intensity
 WINDOW = 4000  # characters of a stored text a snippet is cut from, whatever its size
 SNIPPET = 160  # characters of a snippet, about
 TITLE = 200  # characters of a title
-FOLDER_FILES = 2000  # file names read per matching folder
+FOLDER_FILES = 200  # names read per matching folder (those holding a word's stem)
 CHANGED_SHOWN = 5  # changed files named on a stale hit
 _WORD = re.compile(r"[^\W_]+(?:_+[^\W_]+)*", re.UNICODE)
 

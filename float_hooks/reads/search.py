@@ -188,16 +188,23 @@ def _questions(conn: sqlite3.Connection, fts: str, terms: list[str], prefixes: f
 def _files(conn: sqlite3.Connection, fts: str, terms: list[str], prefixes: frozenset[str],
            want: int, marks: tuple[str, str]) -> list[dict[str, Any]]:
     """Files whose name answers words of the query: folders whose files' names match (one
-    FTS row per folder), then the names in them that do (at most FOLDER_FILES per folder)."""
+    FTS row per folder), then the names in them that do (at most FOLDER_FILES per folder;
+    SQLite's lower() folds ASCII only, so a name in other scripts is matched in its case)."""
     rows = conn.execute("SELECT rowid, bm25(folder_files_fts) FROM folder_files_fts"
                         " WHERE folder_files_fts MATCH ? ORDER BY 2 LIMIT ?",
                         (fts, want)).fetchall()
     score = dict(rows)
+    # a word's stem is a prefix of it (words.stem strips suffixes): SQLite keeps the names
+    # holding one, Python then checks them as words
+    stems = sorted({words.stem(t) for t in terms} | set(prefixes))
+    holds = " OR ".join(["instr(lower(substr(path, length(folder_path) + 1)), ?) > 0"]
+                        * len(stems))
     out = []
     for rowid, folder in select_in(conn, "SELECT rowid, path FROM folders WHERE rowid IN ({})",
                                    score):
-        for (path,) in conn.execute("SELECT path FROM files WHERE folder_path = ?"
-                                    " ORDER BY path LIMIT ?", (folder, hit_text.FOLDER_FILES)):
+        for (path,) in conn.execute(f"SELECT path FROM files WHERE folder_path = ? AND ({holds})"
+                                    " ORDER BY path LIMIT ?",
+                                    (folder, *stems, hit_text.FOLDER_FILES)):
             name = paths.name(path)
             got = words.matched(terms, name, prefixes)
             if got:
