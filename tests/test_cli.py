@@ -73,15 +73,17 @@ def test_sync_json_and_text(synced: GitRepo) -> None:
 
 def test_stale_list_and_check_exit_code(synced: GitRepo) -> None:
     synced.float_ok("set", "/src", "--summary", "src")
-    assert synced.float_json("stale") == []
+    assert synced.float_json("stale")["folders"] == []
     assert synced.float("stale", "--check").code == 0
     synced.write("src/app.py", "changed\n")
     synced.float_ok("sync")
-    items = synced.float_json("stale")
+    items = synced.float_json("stale")["folders"]
     assert items == [{"path": "/src", "source_hash": items[0]["source_hash"],
                       "context_hash": items[0]["context_hash"],
                       "changed_files": ["/src/app.py"], "via_children": [],
-                      "detail_source": "store", "detail_complete": True}]
+                      "detail_source": "store", "detail_complete": True,
+                      # each folder's freshness, as the MCP tool gives it (issue 24)
+                      "status": "stale", "context_commit": items[0]["context_commit"]}]
     assert synced.float("stale", "--check").code == 1
 
 
@@ -184,13 +186,14 @@ def test_search_ranks_across_context_decisions_and_questions(synced: GitRepo) ->
     synced.float_ok("set", "/docs", "--what", "User guide mentions a token once")
     synced.float_ok("log", "add", "--title", "Refresh tokens hourly", "--decision", "hourly")
     synced.float_ok("question", "add", "Should refresh tokens expire?")
-    hits = synced.float_json("search", "refresh")
+    hits = synced.float_json("search", "refresh")["results"]
     kinds = {h["kind"] for h in hits}
     assert kinds == {"folder", "decision", "question"}
-    paths = [h["id"] for h in synced.float_json("search", "token") if h["kind"] == "folder"]
+    paths = [h["id"] for h in synced.float_json("search", "token")["results"]
+             if h["kind"] == "folder"]
     assert paths[0] == "/src/auth"  # more matches rank first
-    assert synced.float_json("search", "rotat*")[0]["id"] == "/src/auth"
-    assert synced.float_json("search", 'AND OR "') == []  # user text is never FTS syntax
+    assert synced.float_json("search", "rotat*")["results"][0]["id"] == "/src/auth"
+    assert synced.float_json("search", 'AND OR "')["results"] == []  # user text is never FTS syntax
     synced.float_error("search", "   ")
 
 

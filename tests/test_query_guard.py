@@ -50,7 +50,7 @@ def test_reads_still_work(synced: GitRepo) -> None:
                              " ON folders.rowid = folders_fts.rowid"
                              " WHERE folders_fts MATCH 'authentication'")
     assert hits == [{"path": "/src"}]  # FTS5 declares its schema as it connects: allowed
-    assert synced.float_json("search", "authentication")[0]["id"] == "/src"
+    assert synced.float_json("search", "authentication")["results"][0]["id"] == "/src"
 
 
 def test_bounded_rows_time_and_size(synced: GitRepo) -> None:

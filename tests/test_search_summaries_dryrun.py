@@ -39,24 +39,26 @@ def flaskish(repo: GitRepo) -> GitRepo:
 
 
 def test_a_folder_name_ranks_that_folder_first(flaskish: GitRepo) -> None:
-    hits = flaskish.float_json("search", "flask")
+    hits = flaskish.float_json("search", "flask")["results"]
     assert [h["id"] for h in hits][:3] == ["/src/flask", "/src", "/docs"]
     assert hits[0]["match"] == "name" and hits[1]["match"] == "text"
-    assert flaskish.float_json("search", "FLASK")[0]["id"] == "/src/flask"  # any case
+    assert flaskish.float_json("search", "FLASK")["results"][0]["id"] == "/src/flask"  # any case
 
 
 def test_a_file_name_or_a_path_ranks_its_folder_first(flaskish: GitRepo) -> None:
-    hits = flaskish.float_json("search", "app.py")
-    assert hits[0]["id"] == "/src/flask" and hits[0]["match"] == "file"
+    hits = flaskish.float_json("search", "app.py")["results"]  # a file's hit, since issue 24
+    assert hits[0]["id"] == "/src/flask/app.py" and hits[0]["match"] == "file"
+    assert hits[0]["kind"] == "file" and hits[0]["folder"] == "/src/flask"
     assert "/src/flask/app.py" in hits[0]["snippet"]
-    hits = flaskish.float_json("search", "src/flask/json")
+    hits = flaskish.float_json("search", "src/flask/json")["results"]
     assert hits[0]["id"] == "/src/flask/json" and hits[0]["match"] == "path"
-    assert flaskish.float_json("search", "tag.py")[0]["id"] == "/src/flask/json"
-    assert flaskish.float_json("search", "100%_")  == []  # LIKE wildcards are literal
+    assert flaskish.float_json("search", "tag.py")["results"][0]["id"] == "/src/flask/json/tag.py"
+    assert all(h["match"] == "text"  # LIKE wildcards are literal
+               for h in flaskish.float_json("search", "100%_")["results"])
 
 
 def test_matches_are_marked_unlike_markdown(flaskish: GitRepo) -> None:
-    [docs] = [h for h in flaskish.float_json("search", "guide") if h["id"] == "/docs"]
+    [docs] = [h for h in flaskish.float_json("search", "guide")["results"] if h["id"] == "/docs"]
     assert "[the «guide»](«guide».md)" in docs["snippet"]  # never [guide]
     text = flaskish.float_proc("search", "guide")  # a pipe: plain text, the same marks
     assert text.code == 0 and "«guide»" in text.out and "\033[" not in text.out

@@ -55,7 +55,7 @@ def test_why_names_files_and_the_children_that_carried_them(synced: GitRepo) -> 
     assert changes["/src/new.py"]["change"] == "added"
     assert changes["/src/new.py"]["via"] is None
     assert why["via_children"] == [{"path": "/src/auth", "changed_files": 1}]
-    listed = {i["path"]: i for i in synced.float_json("stale")}
+    listed = {i["path"]: i for i in synced.float_json("stale")["folders"]}
     assert set(listed) == {"/", "/src"}
     assert sorted(listed["/src"]["changed_files"]) == ["/src/auth/tokens/jwt.py", "/src/new.py"]
 

@@ -14,7 +14,7 @@ from float_hooks.agents import tools
 from float_hooks.agents.fresh_answers import LocalMap
 from float_hooks.agents.tool_args import MAX_TEXT
 from float_hooks.project import Project
-from float_hooks.reads import search, stale
+from float_hooks.reads import stale
 from tests.gitrepo import GitRepo
 from tests.map_support import make_current
 from tests.mcp_support import call, error, installed, session
@@ -55,7 +55,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str,
 
 def test_stale_explains_only_the_folders_it_shows(many: LocalMap, repo: GitRepo,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    everything = repo.float_json("stale")  # the CLI's list: every stale folder, explained
+    everything = repo.float_json("stale")["folders"]  # the CLI's: every stale folder explained
     assert len(everything) > 10
     whole = tools.call(many, "stale", {"limit": 1000})
     assert whole["total"] == len(everything) and whole["more"] == 0
@@ -69,18 +69,17 @@ def test_stale_explains_only_the_folders_it_shows(many: LocalMap, repo: GitRepo,
     assert (cut["total"], cut["more"]) == (len(everything), len(everything) - 3)
 
 
-def test_search_reads_only_the_names_it_returns(many: LocalMap,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_search_reads_only_the_names_it_returns(many: LocalMap) -> None:
     whole = tools.call(many, "search", {"query": "util.py", "limit": 200})["results"]
+    named = [h for h in whole if h["match"] == "file"]  # then words of the name, in context
     # shallowest first, then by path (an independent statement of the order)
     expected = sorted(("/" + f for f in UTIL_FOLDERS), key=lambda p: (p.count("/"), p))
-    assert [h["id"] for h in whole] == expected
-    assert {h["match"] for h in whole} == {"file"}
+    assert [h["folder"] for h in named] == expected
+    assert {h["kind"] for h in named} == {"file"}
+    assert whole[: len(named)] == named
 
-    titled = _counting(monkeypatch, search, "select_in", lambda conn, sql, keys: len(keys))
     cut = tools.call(many, "search", {"query": "util.py", "limit": 4})["results"]
     assert cut == whole[:4]
-    assert titled == [4]  # titles read for the four shown, not for all ten named
 
 
 def test_overlong_texts_are_refused_over_mcp(synced: GitRepo) -> None:

@@ -47,7 +47,7 @@ def test_why_after_an_import_compares_with_the_context_commit(repo: GitRepo,
         ("/src/auth/tokens/jwt.py", "modified", "/src/auth/tokens"),
     ]
     assert info["via_children"] == [{"path": "/src/auth/tokens", "changed_files": 1}]
-    items = mate.float_json("stale", "--json")
+    items = mate.float_json("stale", "--json")["folders"]
     assert {(s["detail_source"], s["detail_complete"]) for s in items} == {("commit", True)}
     stale = {s["path"]: s["changed_files"] for s in items}
     assert stale["/"] == stale["/src"] == stale["/src/auth"] == [
@@ -120,7 +120,7 @@ def test_changes_after_an_import_add_to_the_comparison_with_the_commit(
     info = mate.float_json("why", "/src", "--json")
     assert info["detail_source"] == "commit" and info["detail_complete"] is True
     assert [c["path"] for c in info["changed_files"]] == ["/src/app.py", "/src/auth/login.py"]
-    stale = {s["path"]: s["changed_files"] for s in mate.float_json("stale", "--json")}
+    stale = {s["path"]: s["changed_files"] for s in mate.float_json("stale", "--json")["folders"]}
     assert stale["/"] == ["/docs/guide.md", "/src/app.py", "/src/auth/login.py"]
     # a context written here starts a complete record of its own
     mate.float_ok("set", "/src", "--what", "rewritten")

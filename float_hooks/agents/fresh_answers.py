@@ -28,14 +28,35 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from float_hooks import paths
 from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.map.build import open_built
 from float_hooks.map.sync import SyncResult
 from float_hooks.project import Project
 from float_hooks.reads import history, stale
+from float_hooks.repo.git import parse_status
 from float_hooks.store.db import BASE_KEY, Store
 from float_hooks.triggers.tree_watcher import Watcher
 from float_hooks.triggers.watch_sync import sync_once
+
+SHOWN_FOLDERS = 10
+
+
+def work_tree_changes(project: Project) -> dict[str, Any]:
+    """What the work tree changes against HEAD (``git status``, one process): how many files
+    and the folders holding them (the first SHOWN_FOLDERS), for an answer the map could not
+    be synced for."""
+    if project.work_tree is None:
+        return {"changed_files": 0, "changed_folders": []}
+    try:
+        out = project.git.run("--no-optional-locks", "status", "--porcelain=v2", "-z",
+                              "--untracked-files=all", "--no-renames")
+    except FloatError:
+        return {"changed_files": None, "changed_folders": []}
+    changed = [p for p in (paths.from_git(s.raw) for s in parse_status(out))
+               if not p.startswith("/.float/")]  # the map's own files are not in it
+    folders = sorted({paths.parent(p) for p in changed})
+    return {"changed_files": len(changed), "changed_folders": folders[:SHOWN_FOLDERS]}
 
 
 class LocalMap:
@@ -118,6 +139,11 @@ class LocalMap:
         if unsynced:
             out["note"] = ("the work tree may have changes the map does not show yet"
                            + (f" ({self.last_error})" if self.last_error else ""))
+            if self.last_error is not None:
+                out.update(work_tree_changes(self.project))
+                out["note"] += (f"; {out['changed_files']} files differ from HEAD in the work"
+                                " tree" + (f" (in {', '.join(out['changed_folders'])})"
+                                           if out["changed_folders"] else ""))
         return out
 
     def history(self, many: bool) -> stale.History | None:

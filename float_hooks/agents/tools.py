@@ -17,16 +17,22 @@ from typing import Any, Protocol
 
 from float_hooks import paths
 from float_hooks.agents import job_tools
+from float_hooks.agents.read_answers import (
+    bounded,
+    capped,
+    search_answer,
+    stale_answer,
+)
 from float_hooks.agents.tool_args import Param, Tool, check_args, safe_name
 from float_hooks.code import anchors as anchor_code
 from float_hooks.code import answers
+from float_hooks.code.answers import folder_freshness as fresh_folder
 from float_hooks.errors import FloatError
 from float_hooks.project import Project
-from float_hooks.reads import anchored, search, show, stale
+from float_hooks.reads import anchored, show, stale
 from float_hooks.store import folder_context, paper_trail, sqlguard
 from float_hooks.store.db import Store, translate
 
-FOLDER_FRESHNESS = ("status", "source_hash", "context_hash", "context_commit")
 QUERY_MAX_ROWS, QUERY_TIMEOUT = 500, 5.0
 OUTLINE_MAX, WHERE_MAX = 1000, 200  # symbols of an outline, places of a where
 
@@ -57,12 +63,6 @@ def folder_path(value: str) -> str:
                          " root, e.g. /src/auth)") from None
 
 
-def _fresh_folder(conn: sqlite3.Connection, path: str) -> dict[str, Any]:
-    row = conn.execute("SELECT status, source_hash, context_hash, context_commit FROM folders"
-                       " WHERE path = ?", (path,)).fetchone()
-    return dict(zip(FOLDER_FRESHNESS, row, strict=True)) if row else {}
-
-
 # -- reading ---------------------------------------------------------------------------------
 def _status(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
@@ -70,21 +70,14 @@ def _status(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stale(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
-    store = b.store()
-    limit = max(1, min(int(a.get("limit", 50)), 1000))
-    total = stale.stale_count(store.conn)
-    shown = stale.stale_list(store.conn, b.history(True), limit)
-    for item in shown:
-        item.update(_fresh_folder(store.conn, item["path"]))
-    return {"freshness": b.freshness(store), "total": total, "folders": shown,
-            "more": max(0, total - limit)}
+    return stale_answer(b, bounded(a, "limit", 50, 1000))
 
 
 def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     out = stale.why(store.conn, folder_path(a["path"]), b.history(False))
     anchored.why(anchored.evaluator(store.conn, b.project.git), store.conn, out)
-    limit = max(1, min(int(a.get("limit", 200)), 5000))
+    limit = bounded(a, "limit", 200, 5000)
     out["changed_files_total"] = len(out["changed_files"])
     out["changed_files"] = out["changed_files"][:limit]
     return {"freshness": b.freshness(store), **out}
@@ -93,38 +86,40 @@ def _why(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 def _show(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     path = folder_path(a.get("path", "/"))
-    data = anchored.folder_document(  # the same document as `show --json`
-        anchored.evaluator(store.conn, b.project.git), show.folder_document(store.conn, path))
+    # the same document as `show --json`, its lists bounded (show.py), its anchors' states
+    document = show.folder_document(store.conn, path, limit=bounded(a, "limit", show.LIMIT,
+                                                                    show.MAX_LIMIT),
+                                    offset=max(0, int(a.get("offset", 0))))
+    data = anchored.folder_document(anchored.evaluator(store.conn, b.project.git), document)
     return {"freshness": b.freshness(store), **data}
 
 
 def _search(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
-    store = b.store()
-    limit = max(1, min(int(a.get("limit", 20)), 200))
-    hits = search.search(store.conn, a["query"], limit)
-    for h in hits:
-        if h["kind"] == "folder":
-            h.update(_fresh_folder(store.conn, h["id"]))
-    anchored.search_hits(anchored.evaluator(store.conn, b.project.git), store.conn, hits)
-    return {"freshness": b.freshness(store), "results": hits}
+    return search_answer(b, a["query"], bounded(a, "limit", 20, 200))
 
 
 def _decisions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     folder = folder_path(a["folder"]) if "folder" in a else None
     items = paper_trail.list_logs(store.conn, month=a.get("month"), year=a.get("year"),
-                              status=a.get("status"), tag=a.get("tag"), folder=folder)
-    anchored.annotate_all(anchored.evaluator(store.conn, b.project.git), items)
-    return {"freshness": b.freshness(store), "decisions": items}
+                                  status=a.get("status"), tag=a.get("tag"), folder=folder)
+    items.reverse()  # newest first: the ones that bind now
+    shown, more = capped(items, bounded(a, "limit", 50, 500))
+    anchored.annotate_all(anchored.evaluator(store.conn, b.project.git), shown)
+    return {"freshness": b.freshness(store), "total": len(items), "decisions": shown,
+            "more": more}
 
 
 def _questions(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
     store = b.store()
     folder = folder_path(a["folder"]) if "folder" in a else None
     items = paper_trail.list_questions(store.conn, folder=folder,
-                                   include_resolved=bool(a.get("include_resolved")))
-    anchored.annotate_all(anchored.evaluator(store.conn, b.project.git), items)
-    return {"freshness": b.freshness(store), "questions": items}
+                                       include_resolved=bool(a.get("include_resolved")))
+    items.reverse()  # newest first
+    shown, more = capped(items, bounded(a, "limit", 50, 500))
+    anchored.annotate_all(anchored.evaluator(store.conn, b.project.git), shown)
+    return {"freshness": b.freshness(store), "total": len(items), "questions": shown,
+            "more": more}
 
 
 def _query(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
@@ -182,7 +177,7 @@ def _set_context(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
                                     for_hash=a["for_hash"], expected_hash=a["for_hash"],
                                     settles_conflicts=True)
     except folder_context.HashMismatch:
-        now = _fresh_folder(store.conn, path).get("source_hash") or "?"
+        now = fresh_folder(store.conn, path).get("source_hash") or "?"
         raise FloatError(f"{path} changed since you read it: its hash is now {now[:12]}, not"
                          " the for_hash you gave; nothing written. Read it again (show or why)"
                          " and write context for what it holds now") from None
@@ -281,13 +276,23 @@ TOOLS: list[Tool] = [
     Tool("show", "One folder's map entry: summary, what, why, patterns, children (with their"
          " summaries and status), decisions, open questions and references. Call before"
          " exploring or editing a folder instead of reading every file; check `status`"
-         " first: stale context describes older code." + _FRESH,
-         [Param("path", "string", _PATH + " Default: the root.")], _show),
-    Tool("search", "Full-text search over folder context, decisions and open questions,"
-         " ranked. Call to find where something lives or what was decided about it. Words"
-         " match whole; end a word with * for a prefix.",
-         [Param("query", "string", "Words to find.", required=True),
-          Param("limit", "integer", "At most this many results (default 20).")], _search),
+         " first: stale context describes older code. Lists hold at most `limit` entries"
+         " each from `offset`; `children_total` and `more` say what is left." + _FRESH,
+         [Param("path", "string", _PATH + " Default: the root."),
+          Param("limit", "integer", f"At most this many children, decisions, questions and"
+                f" references each (default {show.LIMIT}, at most {show.MAX_LIMIT})."),
+          Param("offset", "integer", "Skip this many children first (to page).")], _show),
+    Tool("search", "Ask a question or give words: ranked search over folder context (what,"
+         " why, patterns, summaries), each file's one-line summary, file names, symbols"
+         " (names, split at camelCase and snake_case, and first doc sentences), decisions"
+         " and open questions. Not every word must match; stop words are dropped and words"
+         " are stemmed; a folder's or a file's exact name or a folder path comes first. Each"
+         " result says its `kind` (folder, file, symbol, decision, question), `path`, why it"
+         " matched (`matched`, `field`, `snippet`) and its folder's freshness (`status`;"
+         " for stale context `changed_files`). End a word with * for a prefix." + _FRESH,
+         [Param("query", "string", "A question or words to find.", required=True),
+          Param("limit", "integer", "At most this many results (default 20, at most 200).")],
+         _search),
     Tool("outline", "What code defines, without reading it: for a file, its symbols (kind,"
          " name, parent, lines, signature, first doc sentence, public); for a folder, its"
          " code files ranked by importance (references from other files) with their most"
@@ -308,11 +313,16 @@ TOOLS: list[Tool] = [
          " decided.",
          [Param("month", "string", "YYYY-MM"), Param("year", "string", "YYYY"),
           Param("status", "string", "e.g. accepted, proposed, superseded, locked"),
-          Param("tag", "string", "One tag."), Param("folder", "string", _PATH)], _decisions),
+          Param("tag", "string", "One tag."), Param("folder", "string", _PATH),
+          Param("limit", "integer", "At most this many, newest first (default 50, at most"
+                " 500, and at most 64 KiB); `total` and `more` say how many there are.")],
+         _decisions),
     Tool("questions", "Open questions recorded about the code (unresolved unless asked)."
          " Call to learn known unknowns before working in a folder.",
          [Param("folder", "string", _PATH),
-          Param("include_resolved", "boolean", "Also list resolved questions.")], _questions),
+          Param("include_resolved", "boolean", "Also list resolved questions."),
+          Param("limit", "integer", "At most this many, newest first (default 50, at most"
+                " 500, and at most 64 KiB).")], _questions),
     Tool("query", "Read-only SQL (SQLite) over the map: tables folders, files, log_entries,"
          " open_questions, \"references\", tags, log_entry_tags, jobs. Writes, ATTACH and"
          " PRAGMA writes are refused; a query stops after 5 s. Call for questions the other"

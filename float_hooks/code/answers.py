@@ -5,6 +5,7 @@ cap) and each carrying the freshness of the folder it is about."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 from float_hooks import paths
@@ -98,6 +99,37 @@ def ensure_all(conn: sqlite3.Connection, git: Git) -> int:
         " (SELECT 1 FROM outline_blobs o WHERE o.blob = f.content_hash AND o.version = ?)",
         (*CODE_MODES, VERSION)) if outlined(r[0])]
     return len(outlines(conn, git, missing).parsed)
+
+
+OUTLINED_KEY = "outlined_through"  # meta: max(folders.updated_at) when every file was outlined
+
+
+def ensure_fresh(conn: sqlite3.Connection, git: Git, budget: int = 2000,
+                 seconds: float = 0.25) -> int:
+    """Outline the code files not cached yet, at most ``budget`` of them and about
+    ``seconds`` per call (search reads symbols from the cache); how many are left. Free while
+    nothing changed since every file was outlined (one indexed read of the newest folder
+    change)."""
+    mark = conn.execute("SELECT max(updated_at) FROM folders").fetchone()[0]
+    done = conn.execute("SELECT value FROM meta WHERE key = ?", (OUTLINED_KEY,)).fetchone()
+    if mark is None or (done is not None and done[0] == mark):
+        return 0
+    missing = [(r[0], r[1]) for r in conn.execute(
+        "SELECT f.path, f.content_hash FROM files f WHERE f.mode IN (?, ?) AND NOT EXISTS"
+        " (SELECT 1 FROM outline_blobs o WHERE o.blob = f.content_hash AND o.version = ?)",
+        (*CODE_MODES, VERSION)) if outlined(r[0])]
+    done_n, start = 0, time.monotonic()
+    while done_n < min(budget, len(missing)) and time.monotonic() - start < seconds:
+        outlines(conn, git, missing[done_n: done_n + 50])
+        done_n += 50
+    left = max(0, len(missing) - done_n)
+    if not left and not conn.in_transaction:
+        try:
+            with conn:
+                conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (OUTLINED_KEY, mark))
+        except sqlite3.Error:
+            pass  # a read-only map: it looks again next time
+    return left
 
 
 def where(conn: sqlite3.Connection, git: Git, name: str, limit: int = 50) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from float_hooks import paths
+from float_hooks import paths, words
 from float_hooks.code.languages import grammar_for
 from float_hooks.code.parse import MAX_BYTES, VERSION, Outline, Symbol, outline
 from float_hooks.repo.git import Git
@@ -87,12 +87,17 @@ def _store(conn: sqlite3.Connection, new: dict[str, Outline]) -> None:
         return  # read-only or busy: answer without remembering
     try:
         conn.executemany("DELETE FROM outline_symbols WHERE blob = ?", [(b,) for b in new])
+        conn.executemany("DELETE FROM outline_words WHERE blob = ?", [(b,) for b in new])
         conn.executemany("INSERT OR REPLACE INTO outline_blobs VALUES (?, ?, ?, ?)",
                          [(b, o.language, VERSION, json.dumps(o.refs)) for b, o in new.items()])
         conn.executemany(
             "INSERT INTO outline_symbols VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(b, i, s.kind, s.name, s.parent, s.line, s.end_line, s.signature, s.doc,
               int(s.public), s.hash) for b, o in new.items() for i, s in enumerate(o.symbols)])
+        conn.executemany(  # what search finds them by (migration 8)
+            "INSERT INTO outline_words(blob, seq, name, doc) VALUES (?, ?, ?, ?)",
+            [(b, i, words.index_words(s.name, s.parent), s.doc)
+             for b, o in new.items() for i, s in enumerate(o.symbols)])
         conn.execute("COMMIT")
     except sqlite3.Error:
         if conn.in_transaction:

@@ -3,8 +3,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from float_hooks.commands import _common
-from float_hooks.map.build import open_built
+from float_hooks.commands import _common, _reads
 from float_hooks.output import emit
 from float_hooks.reads import brief
 
@@ -19,13 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    proj = _common.settled(_common.project(args))
-    _common.require_initialised(proj)
-    store = open_built(proj)
+    _common.require_initialised(_common.project(args))  # a brief never builds a map
+    m = _reads.fresh_map(args)
     try:
-        data = brief.gather(proj, store)
+        store = m.store()
+        data = brief.gather(m.project, store)
+        data["freshness"] = m.freshness(store)
     finally:
-        store.close()
+        m.close()
     if args.json:
         emit(brief.as_json(data))
     elif args.cursor:

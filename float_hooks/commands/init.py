@@ -34,7 +34,8 @@ Before exploring the code, ask the map:
   its children, decisions and open questions.
 - `float-hooks stale --json` and `float-hooks why /path --json`: what changed since the context
   was written, file by file.
-- `float-hooks search "words"`: full-text search over context, decisions and questions.
+- `float-hooks search "a question or words"`: ranked search over context, files, symbols,
+  decisions and questions.
 
 When you change a folder, write its context back:
 `float-hooks set /path --summary "..." --what "..." --why "..." --model <your model>`,

@@ -3,11 +3,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from float_hooks.commands import _common
+from float_hooks.agents import tools
+from float_hooks.commands import _common, _reads
 from float_hooks.output import emit, emit_json
-from float_hooks.project import Project
-from float_hooks.reads import anchored
-from float_hooks.reads.show import folder_document
+from float_hooks.reads.show import LIMIT, MAX_LIMIT
 
 HELP = "a folder's context, children, status, decisions, questions and references"
 
@@ -15,16 +14,25 @@ HELP = "a folder's context, children, status, decisions, questions and reference
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", nargs="?", default="/", type=_common.folder_arg,
                    help="a folder (default: the root, /)")
+    p.add_argument("--limit", type=int, default=LIMIT, metavar="N",
+                   help=f"at most N children, decisions, questions and references each"
+                        f" (default: {LIMIT}, at most {MAX_LIMIT})")
+    p.add_argument("--offset", type=int, default=0, metavar="N",
+                   help="skip the first N children (to page through a big folder)")
     _common.add_json(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    store = _common.store(args)
-    ev = anchored.evaluator(store.conn, Project.discover(args.repo).git)
-    data = anchored.folder_document(ev, folder_document(store.conn, args.path))
+    m = _reads.fresh_map(args)
+    try:
+        data = tools.call(m, "show", {"path": args.path, "limit": args.limit,
+                                      "offset": args.offset})
+    finally:
+        m.close()
     if args.json:
         emit_json(data)
         return 0
+    _reads.say_freshness(data["freshness"])
     emit(f"{data['path']}  [{data['status']}]  hash {data['source_hash'][:12]}")
     for label, key in (("summary", "map_summary"), ("what", "context_what"),
                        ("why", "context_why")):
@@ -49,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
             summary = described.get(c["name"])
             extra = f"  {summary}" if isinstance(summary, str) else ""
         emit(f"  {c['kind']:<10} {c['name']}{extra}".rstrip())
+    if data["more"]["children"]:
+        emit(f"  ... {data['more']['children']} more of {data['children_total']}"
+             f" (--offset {args.offset + len(data['children'])})")
     for d in data["decisions"]:
         emit(f"decision {d['date']} [{d['status']}] {d['title']}" + flags(d))
     for q in data["questions"]:

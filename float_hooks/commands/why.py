@@ -3,12 +3,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from float_hooks.commands import _common
+from float_hooks.agents import tools
+from float_hooks.commands import _common, _reads
 from float_hooks.commands.show import anchor_line
-from float_hooks.map.build import open_built
-from float_hooks.output import bounded, emit, emit_json
-from float_hooks.reads import anchored, history
-from float_hooks.reads.stale import why
+from float_hooks.output import emit, emit_json
 
 HELP = "why a folder is stale: the files changed since its context was written, and the child"\
        " folders that carried each change up"
@@ -20,13 +18,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    proj = _common.settled(_common.project(args))
-    store = open_built(proj)
-    info = why(store.conn, args.path, history.of(proj))
-    anchored.why(anchored.evaluator(store.conn, proj.git), store.conn, info)
+    m = _reads.fresh_map(args)
+    try:
+        info = tools.call(m, "why", {"path": args.path, "limit": 5000})
+    finally:
+        m.close()
     if args.json:
         emit_json(info)
         return 0
+    _reads.say_freshness(info["freshness"])
     _anchors(info)
     if info["status"] == "pending":
         emit(f"{args.path} is pending: no context has been written for it yet")
@@ -36,10 +36,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     emit(f"{args.path} is stale: context written for {info['context_hash'][:12]},"
          f" folder is now {info['source_hash'][:12]}")
-    changes = [f"{c['change']:<8} {c['path']}" + (f"  (via {c['via']})" if c["via"] else "")
-               for c in info["changed_files"]]
-    if changes:
-        emit(bounded(changes))
+    for c in info["changed_files"]:
+        via = f"  (via {c['via']})" if c["via"] else ""
+        emit(f"  {c['change']:<8} {c['path']}{via}")
+    if info["changed_files_total"] > len(info["changed_files"]):
+        emit(f"  ... and {info['changed_files_total'] - len(info['changed_files'])} more")
     if info["detail_source"] == "commit":
         emit(f"  (compared with commit {info['context_commit'][:12]}, where the context was"
              " written: it came without a file history, e.g. from an import)")

@@ -1,1 +1,2 @@
-"""Answers about the map: why a folder is stale, a folder's document, search, the session brief."""
+"""Answers about the map: why a folder is stale, a folder's document, search and its hits,
+the session brief."""

@@ -1,7 +1,11 @@
 """`float-hooks brief`: what an agent should know at session start, in at most 10,000
 characters (Claude Code replaces a SessionStart hook's larger output with a file path, so the
-brief always fits): the boot notes, the map's status, the stale folders with what changed
-(most important first, then "and N more"), recent decisions and open questions.
+brief always fits): the boot notes, the map's status, the project itself (the root's summary,
+the top-level folders one line each, the main entry points), then the stale folders with what
+changed (most important first, then "and N more"), recent decisions and open questions.
+
+Each part has its own share of the budget (:data:`SHARES`), so thousands of stale folders
+cannot crowd out the map; room a part does not use goes to the parts that were cut, in order.
 
 "Most important" stale folders: those whose own files changed (not only their children's),
 with the most changed files first; a folder stale only through its children comes after, since
@@ -24,6 +28,17 @@ from float_hooks.store.folder_context import status_counts
 LIMIT = 10_000
 BOOT_SHARE = 3_000  # characters of boot.md at most
 SHOW_FILES = 4  # changed files named per stale folder
+# characters of each part at most, before the room others leave is shared out
+SHARES = {"map": 2_000, "entry": 600, "stale": 1_800, "decisions": 900, "questions": 700}
+TOP_FOLDERS = 60
+ENTRY_POINTS = 12
+# file names that start a program or describe one, by how much they say (lower first)
+_ENTRY_NAMES = {"readme.md": 0, "readme.rst": 0, "readme": 0, "__main__.py": 1, "main.go": 1,
+                "main.py": 1, "main.rs": 1, "cli.py": 2, "app.py": 2, "manage.py": 2,
+                "server.py": 2, "index.js": 2, "index.ts": 2, "main.js": 2, "main.ts": 2,
+                "main.c": 2, "main.cpp": 2, "lib.rs": 2, "setup.py": 3, "pyproject.toml": 3,
+                "package.json": 3, "cargo.toml": 3, "go.mod": 3, "makefile": 4,
+                "dockerfile": 4}
 
 
 def gather(project: Project, store: Store) -> dict[str, Any]:
@@ -44,9 +59,32 @@ def gather(project: Project, store: Store) -> dict[str, Any]:
         record.pop("anchor_states_derived", None)
     questions_open = conn.execute(
         "SELECT count(*) FROM open_questions WHERE resolved_at IS NULL").fetchone()[0]
-    return {"boot": _boot(project), "status": counts, "stale_total": len(stale),
-            "stale": stale, "decisions": decisions, "questions": questions,
-            "questions_open": questions_open}
+    root = conn.execute("SELECT substr(map_summary, 1, 1000), substr(context_what, 1, 1000),"
+                        " status FROM folders WHERE path = '/'").fetchone()
+    top = [{"path": r[0], "status": r[1], "summary": r[2] and _clip(r[2], 160)}
+           for r in conn.execute(
+               "SELECT path, status, substr(map_summary, 1, 1000) FROM folders"
+               " WHERE parent_path = '/' ORDER BY name LIMIT ?", (TOP_FOLDERS,))]
+    return {"boot": _boot(project), "status": counts,
+            "root": {"summary": root[0] and _clip(root[0], 300),
+                     "what": root[1] and _clip(root[1], 600), "status": root[2]}
+            if root else None,
+            "top_folders": top, "entry_points": _entry_points(conn),
+            "stale_total": len(stale), "stale": stale, "decisions": decisions,
+            "questions": questions, "questions_open": questions_open}
+
+
+def _entry_points(conn: Any) -> list[str]:
+    """Files that start or describe the program, shallowest and most telling first: one
+    pass over the file names (a LIKE per name would cost as much each)."""
+    found = []
+    for (path,) in conn.execute("SELECT path FROM files WHERE lower(substr(path,"
+                                " length(folder_path) + 2)) IN ({}) OR folder_path = '/'"
+                                .format(",".join("?" * len(_ENTRY_NAMES))), list(_ENTRY_NAMES)):
+        rank = _ENTRY_NAMES.get(paths.name(path).lower())
+        if rank is not None and paths.depth(path) <= 4:
+            found.append((paths.depth(path), rank, path))
+    return [p for _, _, p in sorted(found)[:ENTRY_POINTS]]
 
 
 def _boot(project: Project) -> str:
@@ -93,36 +131,97 @@ def render(data: dict[str, Any], limit: int = LIMIT) -> str:
             "Ask the float-hooks MCP server (show, search, why, decisions) or run"
             " `float-hooks show PATH` before exploring a folder; trust context only when it is"
             " current."]
-    tail: list[str] = []
-    if data["decisions"]:
-        tail += ["", "## Recent decisions"]
-        tail += [f"- {d['date']} [{d['status']}] {_clip(d['title'], 120)}"
-                 + (f" ({d['folder_path']})" if d["folder_path"] else "") + _flags(d)
-                 for d in data["decisions"]]
-    if data["questions"]:
-        tail += ["", f"## Open questions ({data['questions_open']})"]
-        tail += [f"- #{q['id']} {_clip(q['question'], 160)}"
-                 + (f" ({q['folder_path']})" if q["folder_path"] else "") + _flags(q)
-                 for q in data["questions"]]
-    stale_lines = [f"- {_clip(i['path'], 200)}: " + _what_changed(i) for i in data["stale"]]
-    text_top, text_tail = "\n".join(top), "\n".join(tail)
-    if stale_lines:
-        title = f"\n\n## Stale folders ({data['stale_total']}; refresh with next_job or" \
-                " `float-hooks regenerate`)\n"
-        room = limit - len(text_top) - len(text_tail) - len(title) - 40
+    fresh = data.get("freshness") or {}
+    if fresh.get("unsynced_changes"):
+        top.append(f"Note: {fresh.get('note') or 'the map may be behind the work tree'}.")
+    parts = {"map": _map_lines(data), "entry": _entry_lines(data),
+             "stale": _stale_lines(data), "decisions": _decision_lines(data),
+             "questions": _question_lines(data)}
+    head_text = "\n".join(top)
+    room = limit - len(head_text) - 2 - 60 * len(parts)  # 60: an "and N more" line each
+    texts = _share(parts, max(0, room))
+    out = head_text + "".join("\n\n" + t for t in texts.values() if t) + "\n"
+    return out if len(out) <= limit else out[: limit - 2] + "…\n"
+
+
+def _share(parts: dict[str, tuple[str, list[str], str]], room: int) -> dict[str, str]:
+    """Each part (title, lines, what its cut-off line says) within its share of ``room``,
+    then the room parts left unused given to the parts that were cut, in SHARES' order."""
+    scale = room / sum(SHARES.values())
+    budget = {k: int(SHARES[k] * scale) for k in parts}
+    need = {k: len(t) + 1 + sum(len(x) + 1 for x in lines) for k, (t, lines, _) in parts.items()}
+    spare = sum(max(0, budget[k] - need[k]) for k in parts)
+    for k in parts:
+        if need[k] > budget[k] and spare > 0:
+            extra = min(spare, need[k] - budget[k])
+            budget[k] += extra
+            spare -= extra
+    out = {}
+    for k, (title, lines, more_text) in parts.items():
+        if not title:
+            out[k] = ""
+            continue
         shown: list[str] = []
-        used = 0
-        for line in stale_lines:
-            if used + len(line) + 1 > room:
+        used = len(title) + 1
+        for line in lines:
+            if used + len(line) + 1 > budget[k]:
                 break
             shown.append(line)
             used += len(line) + 1
-        more = len(stale_lines) - len(shown)
-        stale_text = title + "\n".join(shown) + (f"\n- and {more} more" if more else "")
-    else:
-        stale_text = "\n\nNo stale folders."
-    out = text_top + stale_text + text_tail + "\n"
-    return out if len(out) <= limit else out[: limit - 2] + "…\n"
+        left = len(lines) - len(shown)
+        tail = [f"- and {left} more{more_text}"] if left else []
+        out[k] = "\n".join([title, *shown, *tail])
+    return out
+
+
+def _map_lines(data: dict[str, Any]) -> tuple[str, list[str], str]:
+    root, top = data["root"], data["top_folders"]
+    lines: list[str] = []
+    if root and (root["summary"] or root["what"]):
+        lines.append(_clip(root["summary"] or root["what"], 300)
+                     + ("" if root["status"] == "current" else f" [{root['status']}]"))
+    lines += [f"- {_clip(f['path'], 80)}"
+              + (f": {_clip(f['summary'], 140)}" if f["summary"] else "")
+              + ("" if f["status"] == "current" else f" [{f['status']}]")
+              for f in top[:TOP_FOLDERS]]
+    if not lines:
+        return "", [], ""
+    return "## The project", lines, " (`float-hooks show /`)"
+
+
+def _entry_lines(data: dict[str, Any]) -> tuple[str, list[str], str]:
+    if not data["entry_points"]:
+        return "", [], ""
+    return "## Entry points", [f"- {_clip(p, 200)}" for p in data["entry_points"]], ""
+
+
+def _stale_lines(data: dict[str, Any]) -> tuple[str, list[str], str]:
+    if not data["stale"]:
+        return "No stale folders.", [], ""
+    title = (f"## Stale folders ({data['stale_total']}; refresh with next_job or"
+             " `float-hooks regenerate`)")
+    return title, [f"- {_clip(i['path'], 200)}: " + _what_changed(i) for i in data["stale"]], \
+        " (`float-hooks stale`)"
+
+
+def _decision_lines(data: dict[str, Any]) -> tuple[str, list[str], str]:
+    if not data["decisions"]:
+        return "", [], ""
+    return "## Recent decisions", [
+        f"- {d['date']} [{d['status']}] {_clip(d['title'], 120)}"
+        + (f" ({d['folder_path']})" if d["folder_path"] else "") + _flags(d)
+        for d in data["decisions"]], \
+        " (`float-hooks log list`)"
+
+
+def _question_lines(data: dict[str, Any]) -> tuple[str, list[str], str]:
+    if not data["questions"]:
+        return "", [], ""
+    return f"## Open questions ({data['questions_open']})", [
+        f"- #{q['id']} {_clip(q['question'], 160)}"
+        + (f" ({q['folder_path']})" if q["folder_path"] else "") + _flags(q)
+        for q in data["questions"]], \
+        " (`float-hooks question list`)"
 
 
 def _flags(record: dict[str, Any]) -> str:
@@ -162,6 +261,9 @@ def as_json(data: dict[str, Any], limit: int = LIMIT) -> str:
         else:
             hi = mid - 1
     text = dumped(lo)
+    while len(text) > limit and out["top_folders"]:  # a root with very many folders
+        out["top_folders"] = out["top_folders"][: len(out["top_folders"]) // 2]
+        text = dumped(lo)
     if len(text) > limit:  # a huge boot.md alone: cut it too
         out["boot"] = out["boot"][: max(0, len(out["boot"]) - (len(text) - limit) - 10)]
         text = json.dumps(out, ensure_ascii=False, indent=1)

@@ -492,6 +492,116 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
+        8,
+        "search over file names and symbols",
+        """
+        -- The names of each folder's own files, one row per folder (the folder's rowid),
+        -- rewritten when the folder's hash changes (a file added, removed, renamed or
+        -- edited: the Merkle hash covers names). One row per folder, not per file: a first
+        -- sync of 90k files writes 7.5k rows, and a deleted file needs no lookup.
+        CREATE VIRTUAL TABLE folder_files_fts USING fts5(names, tokenize='porter unicode61');
+        INSERT INTO folder_files_fts(rowid, names)
+            SELECT d.rowid, (SELECT group_concat(substr(f.path, length(d.path)
+                                 + CASE d.path WHEN '/' THEN 1 ELSE 2 END), ' ')
+                             FROM files f WHERE f.folder_path = d.path)
+            FROM folders d;
+        CREATE TRIGGER folder_files_fts_ai AFTER INSERT ON folders BEGIN
+            INSERT INTO folder_files_fts(rowid, names)
+            SELECT new.rowid, group_concat(substr(f.path, length(new.path)
+                                 + CASE new.path WHEN '/' THEN 1 ELSE 2 END), ' ')
+            FROM files f WHERE f.folder_path = new.path;
+        END;
+        CREATE TRIGGER folder_files_fts_ad AFTER DELETE ON folders BEGIN
+            DELETE FROM folder_files_fts WHERE rowid = old.rowid;
+        END;
+        CREATE TRIGGER folder_files_fts_au AFTER UPDATE OF source_hash ON folders
+        WHEN old.source_hash IS NOT new.source_hash BEGIN
+            DELETE FROM folder_files_fts WHERE rowid = old.rowid;
+            INSERT INTO folder_files_fts(rowid, names)
+            SELECT new.rowid, group_concat(substr(f.path, length(new.path)
+                                 + CASE new.path WHEN '/' THEN 1 ELSE 2 END), ' ')
+            FROM files f WHERE f.folder_path = new.path;
+        END;
+
+        -- folders_fts gains the map's children (each file's one-line summary: what a file
+        -- does is often said nowhere else). Rows as migration 5: only folders with a text.
+        DROP TRIGGER folders_fts_ai;
+        DROP TRIGGER folders_fts_ad;
+        DROP TRIGGER folders_fts_au;
+        DROP TABLE folders_fts;
+        CREATE VIRTUAL TABLE folders_fts USING fts5(
+            path UNINDEXED, map_summary, context_what, context_why, context_patterns,
+            map_children, content='folders', tokenize='porter unicode61');
+        INSERT INTO folders_fts(rowid, path, map_summary, context_what, context_why,
+                                context_patterns, map_children)
+            SELECT rowid, path, map_summary, context_what, context_why, context_patterns,
+                   map_children
+            FROM folders
+            WHERE COALESCE(map_summary, context_what, context_why, context_patterns,
+                           map_children) IS NOT NULL;
+        CREATE TRIGGER folders_fts_ai AFTER INSERT ON folders
+        WHEN COALESCE(new.map_summary, new.context_what, new.context_why,
+                      new.context_patterns, new.map_children) IS NOT NULL
+        BEGIN
+            INSERT INTO folders_fts(rowid, path, map_summary, context_what, context_why,
+                                    context_patterns, map_children)
+            VALUES (new.rowid, new.path, new.map_summary, new.context_what, new.context_why,
+                    new.context_patterns, new.map_children);
+        END;
+        CREATE TRIGGER folders_fts_ad AFTER DELETE ON folders
+        WHEN COALESCE(old.map_summary, old.context_what, old.context_why,
+                      old.context_patterns, old.map_children) IS NOT NULL
+        BEGIN
+            INSERT INTO folders_fts(folders_fts, rowid, path, map_summary, context_what,
+                                    context_why, context_patterns, map_children)
+            VALUES ('delete', old.rowid, old.path, old.map_summary, old.context_what,
+                    old.context_why, old.context_patterns, old.map_children);
+        END;
+        CREATE TRIGGER folders_fts_au
+        AFTER UPDATE OF map_summary, context_what, context_why, context_patterns,
+            map_children ON folders
+        BEGIN
+            INSERT INTO folders_fts(folders_fts, rowid, path, map_summary, context_what,
+                                    context_why, context_patterns, map_children)
+            SELECT 'delete', old.rowid, old.path, old.map_summary, old.context_what,
+                   old.context_why, old.context_patterns, old.map_children
+            WHERE COALESCE(old.map_summary, old.context_what, old.context_why,
+                           old.context_patterns, old.map_children) IS NOT NULL;
+            INSERT INTO folders_fts(rowid, path, map_summary, context_what, context_why,
+                                    context_patterns, map_children)
+            SELECT new.rowid, new.path, new.map_summary, new.context_what, new.context_why,
+                   new.context_patterns, new.map_children
+            WHERE COALESCE(new.map_summary, new.context_what, new.context_why,
+                           new.context_patterns, new.map_children) IS NOT NULL;
+        END;
+
+        -- The words of each outlined symbol: its name split at camelCase and snake_case
+        -- (words.py, so written by code/cache.py with the symbols; the Python step fills it
+        -- for outlines cached before), its parent, and its first doc sentence.
+        CREATE TABLE outline_words (
+            id INTEGER PRIMARY KEY,
+            blob TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            doc TEXT,
+            UNIQUE (blob, seq)
+        );
+        CREATE VIRTUAL TABLE outline_words_fts USING fts5(
+            name, doc, content='outline_words', content_rowid='id',
+            tokenize='porter unicode61');
+        CREATE TRIGGER outline_words_ai AFTER INSERT ON outline_words BEGIN
+            INSERT INTO outline_words_fts(rowid, name, doc) VALUES (new.id, new.name, new.doc);
+        END;
+        CREATE TRIGGER outline_words_ad AFTER DELETE ON outline_words BEGIN
+            INSERT INTO outline_words_fts(outline_words_fts, rowid, name, doc)
+            VALUES ('delete', old.id, old.name, old.doc);
+        END;
+        CREATE TRIGGER outline_symbols_words_ad AFTER DELETE ON outline_symbols BEGIN
+            DELETE FROM outline_words WHERE blob = old.blob AND seq = old.seq;
+        END;
+        """,
+    ),
+    (
         9,
         "evidence anchors on authored records",
         """
@@ -534,7 +644,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 LATEST = MIGRATIONS[-1][0]
 
 # The Python step of a migration, by number ("module:function", imported only when it runs).
-PYTHON_STEPS: dict[int, str] = {6: "float_hooks.store.upgrade:versions_and_paths"}
+PYTHON_STEPS: dict[int, str] = {6: "float_hooks.store.upgrade:versions_and_paths",
+                                8: "float_hooks.store.upgrade:outline_words"}
 
 # The authored fields of a folder: what must travel with a rename, be archived on deletion,
 # be versioned by hash, and be exported. One list, used by all of those.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from float_hooks import paths
+from float_hooks import paths, words
 from float_hooks.store import record_format
 
 # Before migration 6 an undecodable byte was stored as \xNN (always 80-ff) and a backslash
@@ -57,3 +57,12 @@ def versions_and_paths(conn: sqlite3.Connection) -> None:
             conn.execute(f"UPDATE {table} SET version = ? WHERE {key} = ?",
                          (record_format.version(record), k))
     conn.execute("DELETE FROM journal_pending")  # nothing new: the journal is seeded whole
+
+
+def outline_words(conn: sqlite3.Connection) -> None:
+    """Migration 8: the search words of the symbols outlined before it (code/cache.py writes
+    them with every outline since)."""
+    rows = conn.execute("SELECT blob, seq, name, parent, doc FROM outline_symbols").fetchall()
+    conn.executemany("INSERT OR IGNORE INTO outline_words(blob, seq, name, doc)"
+                     " VALUES (?, ?, ?, ?)",
+                     [(b, s, words.index_words(n, p), d) for b, s, n, p, d in rows])

@@ -21,7 +21,7 @@ from werkzeug.exceptions import (
 from float_hooks import paths
 from float_hooks.errors import LockedDatabase, NoDatabase
 from float_hooks.errors import NotFound as FolderNotFound
-from float_hooks.reads.show import folder_document
+from float_hooks.reads.show import LIMIT, MAX_LIMIT, folder_document
 from float_hooks.reads.stale import stale_list
 from float_hooks.store.folder_context import status_counts
 from webhook.events import publish
@@ -148,9 +148,11 @@ def folder(owner: str, repo: str, folder: str = "") -> Any:
         if doc is None:
             raise NotFound(f"no folder {path}")
         return jsonify(doc)
+    limit = max(1, min(request.args.get("limit", LIMIT, type=int), MAX_LIMIT))
+    offset = max(0, request.args.get("offset", 0, type=int))
     store = _open(full_name)
-    try:  # the same document as `float-hooks show --json`
-        return jsonify(folder_document(store.conn, path))
+    try:  # the same document as `float-hooks show --json`, paged as it is
+        return jsonify(folder_document(store.conn, path, limit, offset))
     except FolderNotFound as e:
         raise NotFound(str(e)) from e
     finally:

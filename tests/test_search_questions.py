@@ -1,0 +1,171 @@
+"""Issue 24: search answers questions. Natural-language questions on a small web framework
+built here (its files say what they do, as real ones do) find a file, a symbol, a folder's
+context and a decision; a bare word finds a file name; stop words are no words; every hit says
+what it is, why it matched and how fresh it is; the cost does not grow with a stored text."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from float_hooks.store import schema
+from tests.gitrepo import GitRepo
+
+FILES = {
+    "webfw/__init__.py": '"""A small web framework: an application object, routing and'
+                         ' views."""\n',
+    "webfw/app.py": '"""The application object that holds configuration and blueprints."""\n\n\n'
+                    "class Application:\n"
+                    '    """The central object of a web application."""\n\n'
+                    "    def register_blueprint(self, blueprint):\n"
+                    '        """Register a blueprint on the application: its URL rules and'
+                    ' error handlers."""\n'
+                    "        self.blueprints.append(blueprint)\n",
+    "webfw/routing.py": '"""Match request URLs to view functions with a rule map."""\n\n\n'
+                        "class RuleMap:\n"
+                        '    """Rules by endpoint."""\n',
+    "webfw/sessions/store.py": "STORES = {}\n",
+    "webfw/sessions/cookie.py": "SECRET = None\n",
+    "webfw/json/provider.py": "DEFAULT = None\n",
+    "webfw/json/tag.py": '"""Tagged JSON: serialize extra types."""\n',
+    "docs/config.md": "# Configuration\n\nThe structure of config files.\n",
+    "docs/index.md": "# Docs\n\nWhere the documentation starts.\n",
+}
+
+
+@pytest.fixture
+def framework(repo: GitRepo) -> GitRepo:
+    for rel, text in FILES.items():
+        repo.write(rel, text)
+    repo.commit("framework")
+    repo.float_ok("init")
+    repo.float_ok("regenerate")  # the built-in map: each file's first sentence
+    # authored context, in words the code never uses
+    repo.float_ok("set", "webfw/sessions", "--summary", "Signed cookies",
+                  "--what", "Per-user state is kept client-side in a signed cookie; the"
+                  " secret key signs it, nothing is kept on the server.")
+    repo.float_ok("log", "add", "--title", "Keep the nav structure flat",
+                  "--decision", "Sidebar navigation has at most two levels",
+                  "--rationale", "Deep trees hide pages", "--date", "2026-01-10")
+    repo.float_ok("log", "add", "--title", "Config files are TOML",
+                  "--decision", "One structure for every config file", "--date", "2026-01-11")
+    repo.float_ok("log", "add", "--title", "Docs build with Sphinx", "--date", "2026-01-12")
+    repo.float_ok("question", "add", "Should routing support regular expressions?")
+    return repo
+
+
+def ask(repo: GitRepo, question: str, limit: int = 10) -> list[dict[str, Any]]:
+    answer = repo.float_json("search", question, "--limit", str(limit))
+    assert answer["freshness"]["unsynced_changes"] is False
+    hits: list[dict[str, Any]] = answer["results"]
+    return hits
+
+
+def test_questions_find_a_file_a_symbol_a_folder_and_a_decision(framework: GitRepo) -> None:
+    top = ask(framework, "where is request routing")[0]
+    assert (top["kind"], top["id"]) == ("file", "/webfw/routing.py")
+    assert {"request", "routing"} <= set(top["matched"]) and top["field"] == "file summary"
+
+    hits = ask(framework, "how are blueprints registered?")
+    symbol = next(h for h in hits if h["kind"] == "symbol")
+    assert symbol["id"] == "/webfw/app.py::Application.register_blueprint"
+    assert symbol["line"] == 7 and hits.index(symbol) < 3
+
+    top = ask(framework, "how is per-user state kept")[0]
+    assert (top["kind"], top["id"]) == ("folder", "/webfw/sessions")
+    assert top["field"] == "context_what" and "«state»" in top["snippet"]
+
+    top = ask(framework, "what decisions did we make about nav structure?")[0]
+    assert (top["kind"], top["title"]) == ("decision", "Keep the nav structure flat")
+    assert ask(framework, "regular expressions in routes")[0]["kind"] == "question"
+
+
+def test_a_bare_word_finds_a_file_name(framework: GitRepo) -> None:
+    hits = ask(framework, "provider")
+    assert (hits[0]["kind"], hits[0]["id"]) == ("file", "/webfw/json/provider.py")
+    assert hits[0]["field"] in ("file name", "file summary") and hits[0]["matched"] == [
+        "provider"]
+    # a camelCase symbol answers each of its words
+    assert any(h["id"] == "/webfw/routing.py::RuleMap" for h in ask(framework, "rule map"))
+
+
+def test_authored_context_comes_before_a_file_name(framework: GitRepo) -> None:
+    hits = ask(framework, "cookie")
+    kinds = [(h["kind"], h["id"]) for h in hits]
+    assert kinds.index(("folder", "/webfw/sessions")) < kinds.index(
+        ("file", "/webfw/sessions/cookie.py"))
+    # an exact name is still that place first
+    assert ask(framework, "cookie.py")[0]["id"] == "/webfw/sessions/cookie.py"
+
+
+def test_stop_words_are_not_searched(framework: GitRepo) -> None:
+    framework.float_ok("set", "docs", "--what", "Where is it? What is the what of the where?")
+    assert ask(framework, "where is the routing")[:3] == ask(framework, "routing")[:3]
+    assert all(h["id"] != "/docs" for h in ask(framework, "where is the routing"))
+    assert "at least one word" in framework.float_error("search", "   ")
+    assert ask(framework, 'AND OR "') == []  # user text is never FTS syntax
+
+
+def test_hits_carry_freshness_and_what_changed(framework: GitRepo) -> None:
+    hits = ask(framework, "signed cookie")
+    assert hits[0]["status"] == "current" and "changed_files" not in hits[0]
+    framework.write("webfw/sessions/cookie.py", "SECRET = 'rotated'\n")  # not committed
+    hits = ask(framework, "signed cookie")
+    folder = next(h for h in hits if h["kind"] == "folder")
+    assert folder["status"] == "stale"
+    assert folder["changed_files"] == ["/webfw/sessions/cookie.py"]
+    file = next(h for h in ask(framework, "cookie.py") if h["kind"] == "file")
+    assert file["status"] == "stale" and file["changed_since_context"] is True
+    text = framework.float_ok("search", "signed cookie").out
+    assert "[stale: 1 files changed since its context]" in text
+
+
+def test_cost_does_not_grow_with_a_matching_text(framework: GitRepo) -> None:
+    huge = ("routing " + "word " * 12) * 4000  # 64k+ characters, matching everywhere
+    assert len(huge) > 64_000
+    framework.float_ok("set", "docs", "--what", huge)
+    start = time.perf_counter()
+    answer = framework.float_json("search", "routing words")
+    took = time.perf_counter() - start
+    docs = next(h for h in answer["results"] if h["id"] == "/docs")
+    assert len(docs["snippet"]) < 400 and len(str(answer)) < 20_000
+    assert took < 10  # a process start and a sync; was 11 s for the search alone
+
+
+def test_a_map_from_before_migration_8_is_searchable(framework: GitRepo, tmp_path: Path) -> None:
+    """A DB at schema 7 (outlines cached, no search tables) gains them on open: file names,
+    file summaries and the symbols outlined before are found."""
+    framework.float_ok("where", "RuleMap")  # every code file outlined (cached by blob)
+    built = framework.path / ".float" / "index.db"
+    old = tmp_path / "old.db"
+    with closing(sqlite3.connect(old, isolation_level=None)) as conn:
+        conn.execute("CREATE TABLE migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                     " applied_at TEXT NOT NULL)")
+        for number, name, sql in schema.MIGRATIONS[:7]:
+            conn.executescript(sql)
+            conn.execute("INSERT INTO migrations VALUES (?, ?, 'then')", (number, name))
+        conn.execute("PRAGMA user_version = 7")
+        conn.execute("ATTACH DATABASE ? AS built", (str(built),))
+        conn.execute("BEGIN")
+        for table in ("files", "folders", "log_entries", "open_questions", "meta",
+                      "outline_blobs", "outline_symbols", "journal_pending"):
+            cols = ", ".join(f'"{r[1]}"' for r in conn.execute(
+                f'PRAGMA main.table_info("{table}")') if r[1] != "status")
+            conn.execute(f'INSERT OR REPLACE INTO main."{table}"({cols}) SELECT {cols}'
+                         f' FROM built."{table}"')
+        conn.execute("DELETE FROM journal_pending")
+        conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE built")
+        assert conn.execute("SELECT count(*) FROM outline_symbols").fetchone()[0] > 0
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(built) + suffix).unlink(missing_ok=True)
+    shutil.copy(old, built)
+    assert any(h["id"] == "/webfw/routing.py::RuleMap" for h in ask(framework, "rule map"))
+    assert ask(framework, "provider")[0]["id"] == "/webfw/json/provider.py"
+    assert ask(framework, "where is request routing")[0]["id"] == "/webfw/routing.py"
