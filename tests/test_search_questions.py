@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -127,15 +126,17 @@ def test_hits_carry_freshness_and_what_changed(framework: GitRepo) -> None:
 
 
 def test_cost_does_not_grow_with_a_matching_text(framework: GitRepo) -> None:
-    huge = ("routing " + "word " * 12) * 4000  # 64k+ characters, matching everywhere
-    assert len(huge) > 64_000
-    framework.float_ok("set", "docs", "--what", huge)
-    start = time.perf_counter()
+    """A megabyte of matching context (more than a write may hold now: a map from before the
+    per-field bound) gives a bounded snippet and answer; the search runs under the process
+    timeout of float_json, never a timing assertion."""
+    framework.float_ok("set", "docs", "--what", "routing words")
+    huge = ("routing " + "word " * 12) * 16000  # ~1 MB, matching everywhere
+    with closing(sqlite3.connect(framework.path / ".float" / "index.db")) as conn:
+        conn.execute("UPDATE folders SET context_what = ? WHERE path = '/docs'", (huge,))
+        conn.commit()
     answer = framework.float_json("search", "routing words")
-    took = time.perf_counter() - start
     docs = next(h for h in answer["results"] if h["id"] == "/docs")
     assert len(docs["snippet"]) < 400 and len(str(answer)) < 20_000
-    assert took < 10  # a process start and a sync; was 11 s for the search alone
 
 
 def test_a_map_from_before_migration_8_is_searchable(framework: GitRepo, tmp_path: Path) -> None:
