@@ -53,7 +53,7 @@ def _states(repo: GitRepo, uid: str) -> dict[str, dict[str, Any]]:
     """The anchor states of decision ``uid``, as `why /` lists flagged ones and search gives
     all of them."""
     hits = repo.float_json("search", "refresh")
-    hit = next(h for h in hits if h["id"] == uid)
+    hit = next(h for h in hits["results"] if h["id"] == uid)
     return {s["anchor"]: s for s in hit.get("anchor_states", [])}
 
 
@@ -137,7 +137,7 @@ def test_states_follow_real_commits(repo: GitRepo) -> None:
     _commit(repo, "move notes")
     shown = repo.float_json("show", "src/auth")  # the question is about no folder: search it
     hits = repo.float_json("search", "notes")
-    state = next(h for h in hits if h["id"] == q["uid"])["anchor_states"][0]
+    state = next(h for h in hits["results"] if h["id"] == q["uid"])["anchor_states"][0]
     assert state == {"anchor": "/src/auth/notes.md", "kind": "file", "state": "moved",
                      "now": "/src/util/notes.md"}
     assert shown["anchor_states"][0]["state"] == "moved"

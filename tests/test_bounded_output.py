@@ -24,4 +24,4 @@ def test_sync_and_stale_bound_their_lists(synced: GitRepo) -> None:
     assert f"... and {MANY + 2 - SHOWN} more" in line and len(line) < 2000
     lines = synced.float_ok("stale").out.splitlines()
     assert len(lines) == SHOWN + 1 and f"... and {MANY + 2 - SHOWN} more" in lines[-1]
-    assert len(synced.float_json("stale")) == MANY + 2
+    assert len(synced.float_json("stale")["folders"]) == MANY + 2

@@ -35,7 +35,7 @@ def test_a_damaged_full_text_index_is_rebuilt_and_writes_go_on(synced: GitRepo,
     assert len(lines) == 1 and "full-text index" in lines[0] and "rebuilt" in lines[0]
     synced.float_ok("question", "add", "Another question?")
     def found(words: str) -> set[tuple[str, str]]:
-        return {(h["kind"], str(h["id"])) for h in synced.float_json("search", words)}
+        return {(h["kind"], str(h["id"])) for h in synced.float_json("search", words)["results"]}
 
     assert ("folder", "/src/auth") in found("tokens")
     assert {k for k, _ in found("legacy")} == {"question"}

@@ -6,7 +6,7 @@ from float_hooks.agents import read_answers
 from float_hooks.commands import _reads
 from float_hooks.commands._common import add_json
 from float_hooks.errors import EXIT_FOUND
-from float_hooks.output import emit, emit_json
+from float_hooks.output import bounded, emit, emit_json
 
 HELP = "list folders whose context is stale, with the files that changed"
 
@@ -29,10 +29,14 @@ def run(args: argparse.Namespace) -> int:
         emit_json(answer)
     else:
         _reads.say_freshness(answer["freshness"])
+        lines = []
         for item in items:
             files = item["changed_files"]
             shown = ", ".join(files[:5]) + (f" (+{len(files) - 5} more)" if len(files) > 5 else "")
-            emit(f"{item['path']}: {len(files)} files changed" + (f": {shown}" if files else ""))
+            lines.append(f"{item['path']}: {len(files)} files changed"
+                         + (f": {shown}" if files else ""))
+        if lines:
+            emit(bounded(lines, indent=""))  # --json has every one
         if answer["more"]:
             emit(f"... and {answer['more']} more")
         if not items:

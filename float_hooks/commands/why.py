@@ -6,7 +6,7 @@ from typing import Any
 from float_hooks.agents import tools
 from float_hooks.commands import _common, _reads
 from float_hooks.commands.show import anchor_line
-from float_hooks.output import emit, emit_json
+from float_hooks.output import bounded, emit, emit_json
 
 HELP = "why a folder is stale: the files changed since its context was written, and the child"\
        " folders that carried each change up"
@@ -36,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     emit(f"{args.path} is stale: context written for {info['context_hash'][:12]},"
          f" folder is now {info['source_hash'][:12]}")
-    for c in info["changed_files"]:
-        via = f"  (via {c['via']})" if c["via"] else ""
-        emit(f"  {c['change']:<8} {c['path']}{via}")
+    changes = [f"{c['change']:<8} {c['path']}" + (f"  (via {c['via']})" if c["via"] else "")
+               for c in info["changed_files"]]
+    if changes:
+        emit(bounded(changes))  # --json has every one
     if info["changed_files_total"] > len(info["changed_files"]):
         emit(f"  ... and {info['changed_files_total'] - len(info['changed_files'])} more")
     if info["detail_source"] == "commit":
