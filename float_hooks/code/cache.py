@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from float_hooks import paths, words
 from float_hooks.code.languages import grammar_for
 from float_hooks.code.parse import MAX_BYTES, VERSION, Outline, Symbol, outline
 from float_hooks.repo.git import Git
+from float_hooks.repo.odb import odb
 from float_hooks.store.db import select_in
 
 CODE_MODES = ("100644", "100755")
@@ -105,32 +105,19 @@ def _store(conn: sqlite3.Connection, new: dict[str, Outline]) -> None:
 
 
 # -- reading blobs ---------------------------------------------------------------------------
-_local = threading.local()  # one libgit2 repository per thread
-
-
-def _odb(git: Git) -> Any:
-    import pygit2  # lazy: slow to import; never on the hook path
-
-    cache: dict[str, Any] = _local.__dict__.setdefault("odbs", {})
-    key = str(git.git_dir)
-    if key not in cache:
-        cache[key] = pygit2.Repository(key).odb
-    return cache[key]
-
-
 def read_source(git: Git, path: str, blob: str, work_tree: bool = True) -> bytes:
     """A blob's content, up to MAX_BYTES (b"" when larger: it is not outlined); from the
     work tree when git does not have the blob (an untracked or unstaged file) and
     ``work_tree`` says the blob is the work tree's present content."""
-    odb = _odb(git)
+    objects = odb(git)
     try:
-        size = int(odb.read_header(blob)[1])
+        size = int(objects.read_header(blob)[1])
     except (KeyError, ValueError):
         size = -1
     if size > MAX_BYTES:
         return b""
     if size >= 0:
-        return bytes(odb.read(blob)[1])
+        return bytes(objects.read(blob)[1])
     if git.work_tree is None or not work_tree:
         return b""
     try:

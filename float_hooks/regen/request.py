@@ -15,7 +15,6 @@ import difflib
 import json
 import os
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from float_hooks.errors import quoted
 from float_hooks.reads.stale import why
 from float_hooks.regen.budget import assemble
 from float_hooks.repo.git import Git
+from float_hooks.repo.odb import odb
 from float_hooks.store.folder_context import JSON_FIELDS, WRITABLE_FIELDS, HashMismatch, get_folder
 
 DEFAULT_BUDGET_TOKENS = 8000  # the config's [regenerate] request_tokens
@@ -188,7 +188,7 @@ def read_heads(git: Git, entries: list[tuple[str, str, str]]) -> list[FileHead]:
     ``git cat-file blob`` we stop after HEAD_BYTES; blobs git does not have (untracked or
     unstaged files of a work-tree sync) come from the work tree. Much faster than two
     ``cat-file --batch`` processes per folder (docs/performance.md)."""
-    odb = _odb(git)
+    objects = odb(git)
     result = []
     for p, m, o in entries:
         kind = KINDS.get(m, "file")
@@ -197,31 +197,18 @@ def read_heads(git: Git, entries: list[tuple[str, str, str]]) -> list[FileHead]:
             continue
         size: int | None
         try:
-            size = int(odb.read_header(o)[1])
+            size = int(objects.read_header(o)[1])
         except (KeyError, ValueError):  # not in the object DB (NotFoundError is a KeyError)
             size = None
         if size is None:
             size, head = _from_work_tree(git, p)
         elif size <= BATCH_MAX:
-            head = bytes(odb.read(o)[1][:HEAD_BYTES])
+            head = bytes(objects.read(o)[1][:HEAD_BYTES])
         else:
             head = git.read_blob_head(o, HEAD_BYTES)
         binary = b"\0" in head[:8000]  # git's own test for binary content
         result.append(FileHead(p, paths.name(p), kind, size, binary, b"" if binary else head))
     return result
-
-
-_local = threading.local()  # one libgit2 repository per thread (its objects are not shared)
-
-
-def _odb(git: Git) -> Any:
-    import pygit2  # lazy: slow to import; never on the hook path
-
-    cache: dict[str, Any] = _local.__dict__.setdefault("odbs", {})
-    key = str(git.git_dir)
-    if key not in cache:
-        cache[key] = pygit2.Repository(key).odb
-    return cache[key]
 
 
 def _from_work_tree(git: Git, path: str) -> tuple[int | None, bytes]:
