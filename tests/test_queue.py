@@ -206,8 +206,9 @@ def test_child_summary_change_queues_a_current_parent(synced: GitRepo) -> None:
     assert r["done"] == ["/src"]
     children = {c["name"]: c for c in folder(synced, "/src")["map_children"]}
     assert children["auth"]["summary"] == folder(synced, "/src/auth")["map_summary"]
-    # the root never had context: a changed child does not queue it as "child"
-    assert "/" not in jobs(synced)
+    # the root never had context: a changed child does not queue it as "child" (a read's
+    # sync of the work tree may queue it as pending, as any sync does)
+    assert jobs(synced).get("/", {}).get("reason") in (None, "pending")
 
 
 def test_concurrent_runners_keep_children_before_parents(synced: GitRepo) -> None:

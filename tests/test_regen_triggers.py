@@ -116,11 +116,11 @@ def test_watch_picks_up_an_edit_and_stops_cleanly_on_ctrl_c(synced: GitRepo) -> 
     reader.start()
     try:
         wait_until(lambda: any(line.startswith("watching") for line in lines), "watch to start", 30)
-        assert folder(synced, "/docs")["status"] == "pending"
+        assert _status(synced, "/docs") == "pending"
         synced.float_ok("set", "/docs", "--summary", "docs")
         synced.write("docs/guide.md", "# guide, edited while watching\n")
-        wait_until(lambda: folder(synced, "/docs")["status"] == "stale",
-                   "watch to mark /docs stale", 30)
+        # read without syncing (`show` syncs the work tree itself): the watcher must do it
+        wait_until(lambda: _status(synced, "/docs") == "stale", "watch to mark /docs stale", 30)
         wait_until(lambda: "/docs" in jobs(synced), "watch to queue /docs", 30)
         wait_until(lambda: any("stale: /docs" in line for line in lines),
                    "watch to report /docs stale", 30)
@@ -133,3 +133,9 @@ def test_watch_picks_up_an_edit_and_stops_cleanly_on_ctrl_c(synced: GitRepo) -> 
     reader.join(timeout=5)
     assert lines[-1] == "stopped\n"
     assert proc.stderr is not None and proc.stderr.read() == ""
+
+
+def _status(repo: GitRepo, path: str) -> str:
+    """A folder's status as the map holds it (`query` reads it without syncing first)."""
+    rows = repo.float_json("query", f"SELECT status FROM folders WHERE path = '{path}'")
+    return str(rows[0]["status"])

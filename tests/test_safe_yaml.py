@@ -160,7 +160,9 @@ STYLES = ("block", "flow", "quoted", "float-hooks")
 def test_whatever_a_yaml_writer_produces_reads_the_same() -> None:
     checked: Counter[str] = Counter()  # the cases that reached the checks, by kind
 
-    @settings(max_examples=300, deadline=None)
+    # derandomized: the same cases every run, so the counts below are a fact of the test,
+    # not of the seed (a random run once reached only 3 flow-style cases of 300)
+    @settings(max_examples=300, deadline=None, derandomize=True)
     @given(st.tuples(documents, st.sampled_from(STYLES))
            | st.tuples(page_documents, st.just("float-hooks")))
     def check(case: tuple[dict[str, Any], str]) -> None:
