@@ -34,7 +34,7 @@ def anchors(args: argparse.Namespace, store: Store) -> list[dict[str, Any]] | No
     were given. An anchor to nothing is refused with one line (exit 2)."""
     if not getattr(args, "anchors", None):
         return None
-    from float_hooks.code import anchors as anchor_code  # lazy: hook-impl imports this module
+    from float_hooks.code import anchors as anchor_code  # lazy: every command imports _common
 
     proj = Project.discover(args.repo)
     return list(anchor_code.resolve(store.conn, proj.git, args.anchors, where(proj, args.repo)))
