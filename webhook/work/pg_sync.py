@@ -35,7 +35,7 @@ from webhook.queues.pg_queue import PgContext
 from webhook.queues.sqlite_queue import BACKOFF_SECONDS, Delivery
 from webhook.storage.maps import map_meta, map_path
 from webhook.storage.mirror import mirror_path
-from webhook.work import export_push, pipeline
+from webhook.work import export_push, pg_writes, pipeline
 from webhook.work.job import BudgetExceeded, JobProcess
 from webhook.work.pipeline import BRANCH_KEY
 
@@ -174,6 +174,8 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
     store = Store.open(db_path)
     try:
         applied = apply_answers(ctx, repo, store)
+        written, outcomes = pg_writes.apply_writes(ctx, repo, info["full_name"], store)
+        applied += written
         requested = 0
         remote = bool((result.get("regenerate") or {}).get("remote"))
         if "sync" in result:  # a delivery synced: its commit's config decides, until the next
@@ -191,6 +193,8 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
         branch = store.get_meta(BRANCH_KEY)
         ctx.store.publish(repo, branch, head, counts, stale_list(store.conn),
                           folder_documents(store))
+        pg_writes.publish_records(ctx, repo, info["full_name"], store)
+        pg_writes.settle(ctx, outcomes)
     finally:
         store.close()
     return applied, requested
