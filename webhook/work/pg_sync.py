@@ -10,10 +10,12 @@
 3. Apply the regeneration answers PostgreSQL holds that this map has not applied yet
    (``float_answers.seq`` > the map's ``pg_answer_seq``), under the stale-result guard: an
    answer is written when the folder still has the hash it was made for, or when the folder
-   has no context at all (a rebuilt map: the context comes back, marked stale).
+   has no context at all (a rebuilt map: the context comes back, marked stale); then the
+   agents' writes made through ``/mcp`` on the web hosts (pg_writes.py), each once per map.
 4. Hand the folders that are ready (stale or pending, every child folder current: children
    before parents) to the regeneration workers, once per (folder, hash).
-5. Publish the read model, then settle the deliveries (so ``done`` means visible everywhere).
+5. Publish the read model (with the decisions, questions and boot.md ``/mcp`` lists), then
+   settle the writes and the deliveries (so ``applied`` and ``done`` mean visible everywhere).
 """
 
 from __future__ import annotations
