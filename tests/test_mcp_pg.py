@@ -144,6 +144,12 @@ def test_writes_go_to_the_worker_once_and_survive_its_kill(setup: Setup) -> None
         decisions = await _eventually(listed, "the decision published")
         assert [d["title"] for d in decisions["decisions"]] == ["keep the app small"]
 
+        async def settled() -> dict[str, Any]:  # published first, then reported applied
+            st = await call(c, "status")
+            return st if st["freshness"]["queued_writes"] == 0 else {}
+
+        await _eventually(settled, "every write reported applied")
+
     _run(s.mcp, write)
     assert s.web.get("/repos/acme/widgets/folders/src").json()["map_summary"] == "the app"
     assert _worker_rows(s, "SELECT title FROM log_entries") == [("keep the app small",)]
@@ -161,6 +167,10 @@ def test_writes_go_to_the_worker_once_and_survive_its_kill(setup: Setup) -> None
         assert status["writes"][0]["state"] == "queued"
 
     _run(s.mcp, while_dead)
+    # the worker's kill came right after its map committed the write, before PostgreSQL
+    # heard (the worker's own apply step, run here on its map while no worker runs)
+    _apply_without_settling(s)
+    assert _worker_rows(s, "SELECT question FROM open_questions") == [("who owns docs?",)]
     s.sync.start()
 
     async def after(c: Client) -> None:
@@ -168,13 +178,29 @@ def test_writes_go_to_the_worker_once_and_survive_its_kill(setup: Setup) -> None
             q = await call(c, "add_question", question="who owns docs?", folder="/docs")
             return q if q["write"]["state"] == "applied" else {}
 
-        q = await _eventually(answered, "the question applied after the restart")
-        assert q["question"] == "who owns docs?" and q["folder_path"] == "/docs"
+        q = await _eventually(answered, "the write reported applied after the restart")
+        assert "lost with the worker" in q["note"]
         listed = await call(c, "questions", folder="/docs")
         assert [x["question"] for x in listed["questions"]] == ["who owns docs?"]
 
     _run(s.mcp, after)
     assert _worker_rows(s, "SELECT question FROM open_questions") == [("who owns docs?",)]
+
+
+def _apply_without_settling(s: Setup) -> None:
+    from float_hooks.store.db import Store
+    from webhook.queues.pg_queue import PgContext
+    from webhook.settings import load
+    from webhook.work import pg_writes
+
+    ctx = PgContext(load(s.env["sync"]))
+    store = Store.open(s.worker_map())
+    try:
+        _, outcomes = pg_writes.apply_writes(ctx, "acme/widgets", "acme/widgets", store)
+        assert [o[1] for o in outcomes] == ["applied"]  # and never settled
+    finally:
+        store.close()
+        ctx.close()
 
 
 async def _eventually(probe: Any, what: str, timeout: float = 60.0) -> dict[str, Any]:

@@ -82,7 +82,10 @@ def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
             _failed(ctx, repo, info["full_name"], rows, d, answer)
             return
         state, result = answer["state"], answer["result"]
-    if db_path.exists() and state == "done":
+    # an ignored delivery (a branch not tracked) leaves the map as it was, but the agents'
+    # writes waiting for this job are applied all the same
+    if db_path.exists() and (state == "done" or (state == "ignored"
+                                                 and pg_writes.waiting(ctx, repo))):
         applied, requested = _after_sync(ctx, repo, info, db_path, result)
         if applied:
             result["answers_applied"] = len(applied)

@@ -123,6 +123,11 @@ def apply_writes(ctx: PgContext, repo: str, full_name: str, store: Store
     return written, outcomes
 
 
+def waiting(ctx: PgContext, repo: str) -> bool:
+    """Whether writes of ``repo`` wait for a map to apply them."""
+    return AgentStore(ctx.pool).queued_writes(repo) > 0
+
+
 def settle(ctx: PgContext, outcomes: list[Outcome]) -> None:
     agents = AgentStore(ctx.pool)
     for write_id, state, result, error in outcomes:
