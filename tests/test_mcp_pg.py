@@ -213,3 +213,12 @@ async def _eventually(probe: Any, what: str, timeout: float = 60.0) -> dict[str,
                 return got
             await anyio.sleep(0.2)
     raise AssertionError(what)  # pragma: no cover
+
+
+def test_published_records_are_bounded() -> None:
+    from webhook.queues.pg_agent import RECORDS_CHARS, RECORDS_MAX, newest
+
+    items = [{"title": f"d{i}"} for i in range(RECORDS_MAX + 100)]
+    assert newest(items) == items[-RECORDS_MAX:]  # the newest, oldest first
+    big = [{"text": "x" * (RECORDS_CHARS // 4)} for _ in range(10)]
+    assert newest(big) == big[-3:]  # a fourth would pass RECORDS_CHARS

@@ -169,8 +169,10 @@ class AgentStore:
                          (time.time(), by, repo, seq))
 
     def publish_records(self, repo: str, decisions: list[dict[str, Any]],
-                        questions: list[dict[str, Any]], boot: str | None) -> None:
-        """The newest decisions and questions (oldest first, as the map lists them)."""
+                        decisions_total: int, questions: list[dict[str, Any]],
+                        questions_total: int, boot: str | None) -> None:
+        """The newest decisions and questions (oldest first, as the map lists them; at
+        most RECORDS_MAX each, RECORDS_CHARS of JSON), rewritten only when they changed."""
         with self.pool.connection() as conn:
             conn.execute(
                 "INSERT INTO float_records(repo, decisions, decisions_total, questions,"
@@ -178,6 +180,10 @@ class AgentStore:
                 " ON CONFLICT (repo) DO UPDATE SET decisions = excluded.decisions,"
                 " decisions_total = excluded.decisions_total, questions = excluded.questions,"
                 " questions_total = excluded.questions_total, boot = excluded.boot,"
-                " published_at = excluded.published_at",
-                (repo, Jsonb(newest(decisions)), len(decisions), Jsonb(newest(questions)),
-                 len(questions), None if boot is None else boot[:BOOT_CHARS], time.time()))
+                " published_at = excluded.published_at WHERE (float_records.decisions,"
+                " float_records.decisions_total, float_records.questions,"
+                " float_records.questions_total, float_records.boot) IS DISTINCT FROM"
+                " (excluded.decisions, excluded.decisions_total, excluded.questions,"
+                " excluded.questions_total, excluded.boot)",
+                (repo, Jsonb(newest(decisions)), decisions_total, Jsonb(newest(questions)),
+                 questions_total, None if boot is None else boot[:BOOT_CHARS], time.time()))

@@ -27,7 +27,7 @@ from float_hooks.repo.git import Git
 from float_hooks.store import paper_trail
 from float_hooks.store.db import BASE_KEY, Store
 from float_hooks.store.folder_context import write_context
-from webhook.queues.pg_agent import BOOT_CHARS, AgentStore
+from webhook.queues.pg_agent import BOOT_CHARS, RECORDS_MAX, AgentStore
 from webhook.queues.pg_queue import PgContext
 from webhook.storage.mirror import mirror_path
 from webhook.work import pipeline
@@ -181,6 +181,9 @@ def publish_records(ctx: PgContext, repo: str, full_name: str, store: Store) -> 
             boot = raw.decode("utf-8", "replace") if raw else None
         except FloatError:
             boot = None
+    conn = store.conn
     AgentStore(ctx.pool).publish_records(
-        repo, paper_trail.list_logs(store.conn),
-        paper_trail.list_questions(store.conn, include_resolved=True), boot)
+        repo, paper_trail.list_logs(conn, newest=RECORDS_MAX),
+        conn.execute("SELECT count(*) FROM log_entries").fetchone()[0],
+        paper_trail.list_questions(conn, include_resolved=True, newest=RECORDS_MAX),
+        conn.execute("SELECT count(*) FROM open_questions").fetchone()[0], boot)
