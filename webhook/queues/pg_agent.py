@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS float_agent_writes (
     applied_by text,
     UNIQUE (repo, write_key)
 );
+CREATE INDEX IF NOT EXISTS float_agent_writes_repo ON float_agent_writes(repo, id);
 CREATE INDEX IF NOT EXISTS float_agent_writes_queued ON float_agent_writes(repo, id)
     WHERE state = 'queued';
 CREATE TABLE IF NOT EXISTS float_records (

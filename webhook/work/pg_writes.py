@@ -33,6 +33,7 @@ from webhook.storage.mirror import mirror_path
 from webhook.work import pipeline
 
 WRITE_SEQ_KEY = "pg_write_seq"  # meta: the last float_agent_writes.id this map applied
+WRITES_PER_SYNC = 500  # writes applied per job; the next job applies the rest
 
 
 class _Joined:
@@ -87,9 +88,11 @@ def apply_writes(ctx: PgContext, repo: str, full_name: str, store: Store
     agents = AgentStore(ctx.pool)
     seq = int(store.get_meta(WRITE_SEQ_KEY) or 0)
     agents.settle_applied(repo, seq, ctx.owner)  # outcomes a kill kept from PostgreSQL
-    rows = agents.writes_after(repo, seq)
+    rows = agents.writes_after(repo, seq, WRITES_PER_SYNC)
     if not rows:
         return [], []
+    if len(rows) == WRITES_PER_SYNC:
+        ctx.defer_sync(repo, full_name)  # the next job applies the rest
     head = store.get_meta(BASE_KEY) or "HEAD"
     project = pipeline.MirrorProject(Git(mirror_path(ctx.settings.data_dir, full_name), None),
                                      store.path, head, ctx.settings)
