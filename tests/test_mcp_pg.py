@@ -132,6 +132,8 @@ def test_writes_go_to_the_worker_once_and_survive_its_kill(setup: Setup) -> None
         assert done["queued"] is False and done["write"]["id"] == write_id
         shown = await call(c, "show", path="/src")
         assert shown["map_summary"] == "the app" and shown["status"] == "current"
+        nul = await c.call_tool("add_question", {"question": "a\x00b"})
+        assert nul.is_error and "NUL" in nul.content[0].text  # type: ignore[union-attr]
         stale_hash = await c.call_tool("set_context", {**args, "for_hash": "0" * 64})
         assert stale_hash.is_error and "changed since you read it" in stale_hash.content[0].text  # type: ignore[union-attr]
         for _ in range(2):  # the same decision twice (a retried request): recorded once

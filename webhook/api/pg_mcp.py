@@ -42,6 +42,16 @@ WRITES = ("set_context", "log_decision", "add_question", "resolve_question", "ad
 NEEDS_MAP = ("why", "search", "outline", "where", "query")
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class UnknownRepository(FloatError):
     """No delivery was ever recorded for the repository."""
 
@@ -196,6 +206,8 @@ class PgMap:
         text = json.dumps(a, sort_keys=True, ensure_ascii=False)
         if len(text) > WRITE_CHARS:
             raise FloatError(f"{name}: arguments over {WRITE_CHARS // 1024} KiB; send less")
+        if _has_nul(a):  # PostgreSQL's jsonb cannot hold one
+            raise FloatError(f"{name}: a text holds a NUL character; nothing written")
         key = hashlib.sha256(f"{name}\0{text}".encode()).hexdigest()
         row, _ = self.agents.queue_write(self.repo, key, name, a)
         if row["state"] == "queued":  # also for a retry: its first hand-off may have failed
