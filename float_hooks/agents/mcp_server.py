@@ -51,7 +51,11 @@ INSTRUCTIONS = (
     " folder by folder."
 )
 
-BackendFor = Callable[[ServerRequestContext[Any], dict[str, Any]], Backend]
+BackendFor = Callable[[ServerRequestContext[Any], dict[str, Any]], Any]
+# runs a tool on what backend_for returned (default: tools.call on a Backend); and reads
+# float://boot from it (default: boot_md)
+Dispatch = Callable[[Any, str, dict[str, Any]], dict[str, Any]]
+BootReader = Callable[[Any], str]
 
 
 def folder_uri(path: str) -> str:
@@ -110,8 +114,11 @@ class MapServer:
     picks the repository per request)."""
 
     def __init__(self, backend_for: BackendFor, *, local: LocalMap | None = None,
-                 repository_param: bool = False):
+                 repository_param: bool = False, dispatch: Dispatch | None = None,
+                 boot: BootReader | None = None):
         self.backend_for = backend_for
+        self.dispatch: Dispatch = dispatch or tools.call
+        self.boot: BootReader = boot or boot_md
         self.local = local
         self.repository_param = repository_param
         self.bus = InMemorySubscriptionBus()
@@ -174,7 +181,7 @@ class MapServer:
                      ) -> dict[str, Any]:
         backend = self.backend_for(ctx, args)  # takes `repository` out of args
         try:
-            return tools.call(backend, name, args)
+            return self.dispatch(backend, name, args)
         finally:
             getattr(backend, "close", lambda: None)()
 
@@ -214,7 +221,7 @@ class MapServer:
                 text = await anyio.to_thread.run_sync(self._read_remote, ctx, uri)
             else:
                 await self.freshen()
-                text = self._read(self.local, uri)
+                text = self._read(self.local, uri, tools.call, boot_md)
         except FloatError as e:
             from mcp.shared.exceptions import (
                 MCPError,  # lazy: the MCP SDK is slow to import
@@ -227,18 +234,18 @@ class MapServer:
     def _read_remote(self, ctx: ServerRequestContext[Any], uri: str) -> str:
         backend = self.backend_for(ctx, {})
         try:
-            return self._read(backend, uri)
+            return self._read(backend, uri, self.dispatch, self.boot)
         finally:
             getattr(backend, "close", lambda: None)()
 
     @staticmethod
-    def _read(backend: Backend, uri: str) -> str:
+    def _read(backend: Any, uri: str, call: Dispatch, boot: BootReader) -> str:
         if uri == BOOT_URI:
-            return _boot(backend)
+            return boot(backend)
         path = uri_folder(uri)
         if path is None:
             raise FloatError("unknown resource: use float://boot or float://folder/<path>")
-        return folder_markdown(tools.call(backend, "show", {"path": path}))
+        return folder_markdown(call(backend, "show", {"path": path}))
 
     # -- subscriptions (2025-era resources/subscribe; 2026 listen goes through the bus) ----
     async def _subscribe(self, ctx: ServerRequestContext[Any],
@@ -305,7 +312,7 @@ class MapServer:
 BOOT_MAX = 100_000  # bytes of boot.md an agent is given
 
 
-def _boot(backend: Backend) -> str:
+def boot_md(backend: Backend) -> str:
     """.float/boot.md: from the work tree, or (a server's mirror) the synced commit."""
     project = backend.project
     try:

@@ -87,7 +87,8 @@ def _log_json(conn: sqlite3.Connection, r: sqlite3.Row) -> dict[str, Any]:
 
 def list_logs(conn: sqlite3.Connection, *, month: str | None = None, year: str | None = None,
               status: str | None = None, tag: str | None = None,
-              folder: str | None = None) -> list[dict[str, Any]]:
+              folder: str | None = None, newest: int = -1) -> list[dict[str, Any]]:
+    """Decisions oldest first; ``newest``: only the last that many (-1: all)."""
     where, args = [], []
     if month:
         where.append("substr(date, 1, 7) = ?")
@@ -108,6 +109,8 @@ def list_logs(conn: sqlite3.Connection, *, month: str | None = None, year: str |
     sql = "SELECT * FROM log_entries"
     if where:
         sql += " WHERE " + " AND ".join(where)
+    if newest >= 0:
+        sql = f"SELECT * FROM ({sql} ORDER BY date DESC, id DESC LIMIT {int(newest)})"
     rows = conn.execute(sql + " ORDER BY date, id", args).fetchall()
     return [_log_json(conn, r) for r in rows]
 
@@ -143,7 +146,8 @@ def resolve_question(store: Store, key: str, resolved_by: str) -> dict[str, Any]
 
 
 def list_questions(conn: sqlite3.Connection, *, folder: str | None = None,
-                   include_resolved: bool = False) -> list[dict[str, Any]]:
+                   include_resolved: bool = False, newest: int = -1) -> list[dict[str, Any]]:
+    """Questions oldest first; ``newest``: only the last that many (-1: all)."""
     where, args = [], []
     if not include_resolved:
         where.append("resolved_at IS NULL")
@@ -151,6 +155,8 @@ def list_questions(conn: sqlite3.Connection, *, folder: str | None = None,
         where.append("folder_path = ?")
         args.append(folder)
     sql = "SELECT * FROM open_questions" + (" WHERE " + " AND ".join(where) if where else "")
+    if newest >= 0:
+        sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT {int(newest)})"
     return [_row(r) for r in conn.execute(sql + " ORDER BY id", args)]
 
 

@@ -12,6 +12,8 @@ gunicorn's fork): a request's body is handed to the SDK's handler there and its 
 returned. Stateless JSON mode: every POST stands alone (no session to pin to a process, any
 gunicorn worker can answer), so there is no server-to-client stream and no subscriptions; the
 freshness a tool reports is the pushed commit the map is at and the deliveries still queued.
+With PostgreSQL (``FLOAT_DATABASE_URL``) a web host holds no map: the tools answer from the
+shared read model and writes go to the sync worker that holds the map (pg_mcp.py).
 The SDK (~0.5 s to import) is loaded by the first ``/mcp`` request, never by a webhook.
 """
 
@@ -26,10 +28,12 @@ from typing import Any
 
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from float_hooks.agents.mcp_server import MapServer
+from float_hooks.agents import tools
+from float_hooks.agents.mcp_server import MapServer, boot_md
 from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.repo.git import Git
 from float_hooks.store.db import Store
+from webhook.api.pg_mcp import PgMap
 from webhook.events.stream import authorized
 from webhook.intake.github import read_body
 from webhook.names import InvalidName, check, repo_key
@@ -151,6 +155,16 @@ class Endpoint:
             return self._bridge
 
 
+def _dispatch(backend: ServerMap | PgMap, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(backend, PgMap):
+        return backend.call(name, args)
+    return tools.call(backend, name, args)
+
+
+def _boot_of(backend: ServerMap | PgMap) -> str:
+    return backend.boot() if isinstance(backend, PgMap) else boot_md(backend)
+
+
 class _HTTPError(Exception):
     def __init__(self, code: int, name: str, message: str,
                  headers: list[tuple[str, str]] | None = None):
@@ -176,7 +190,8 @@ class _Bridge:
 
         self.pid = os.getpid()
         self.settings = settings
-        mapserver = MapServer(self._backend_for, repository_param=True)
+        mapserver = MapServer(self._backend_for, repository_param=True,
+                              dispatch=_dispatch, boot=_boot_of)
         # behind the bearer token: the SDK's DNS-rebinding checks are for local servers
         mapserver.server.streamable_http_app(
             stateless_http=True, json_response=True,
@@ -199,7 +214,7 @@ class _Bridge:
         if not ready.wait(30):
             raise FloatError("the MCP handler did not start")
 
-    def _backend_for(self, ctx: Any, args: dict[str, Any]) -> ServerMap:
+    def _backend_for(self, ctx: Any, args: dict[str, Any]) -> ServerMap | PgMap:
         given = args.pop("repository", None)
         scope = getattr(getattr(ctx, "request", None), "scope", None) or {}
         in_path = scope.get("float.repository")
@@ -217,6 +232,8 @@ class _Bridge:
             raise FloatError(str(e)) from None
         if not self.settings.allowed(key):
             raise FloatError(f"{key} is not in FLOAT_REPOS")
+        if self.settings.database_url:  # web hosts hold no maps: the shared read model
+            return PgMap(self.settings, key)
         return ServerMap(self.settings, key)
 
     def handle(self, environ: dict[str, Any], body: bytes, repository: str | None

@@ -31,6 +31,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from webhook.queues import pg_agent
+
 SCHEMA_LOCK = 0x466C6F61  # pg_advisory_xact_lock key: one process applies the schema
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS float_deliveries (
@@ -115,6 +117,7 @@ def apply_schema(url: str) -> None:
     with psycopg.connect(url, autocommit=False) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         conn.execute(SCHEMA)  # constant DDL
+        conn.execute(pg_agent.SCHEMA)  # step 2 (issue 27): the agents' writes and records
         has_jobs = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
         if has_jobs is None or has_jobs[0] is None:
             conn.execute(SchemaManager.get_schema())  # no parameters: sent as is

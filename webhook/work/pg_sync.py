@@ -10,10 +10,12 @@
 3. Apply the regeneration answers PostgreSQL holds that this map has not applied yet
    (``float_answers.seq`` > the map's ``pg_answer_seq``), under the stale-result guard: an
    answer is written when the folder still has the hash it was made for, or when the folder
-   has no context at all (a rebuilt map: the context comes back, marked stale).
+   has no context at all (a rebuilt map: the context comes back, marked stale); then the
+   agents' writes made through ``/mcp`` on the web hosts (pg_writes.py), each once per map.
 4. Hand the folders that are ready (stale or pending, every child folder current: children
    before parents) to the regeneration workers, once per (folder, hash).
-5. Publish the read model, then settle the deliveries (so ``done`` means visible everywhere).
+5. Publish the read model (with the decisions, questions and boot.md ``/mcp`` lists), then
+   settle the writes and the deliveries (so ``applied`` and ``done`` mean visible everywhere).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from webhook.queues.pg_queue import PgContext
 from webhook.queues.sqlite_queue import BACKOFF_SECONDS, Delivery
 from webhook.storage.maps import map_meta, map_path
 from webhook.storage.mirror import mirror_path
-from webhook.work import export_push, pipeline
+from webhook.work import export_push, pg_writes, pipeline
 from webhook.work.job import BudgetExceeded, JobProcess
 from webhook.work.pipeline import BRANCH_KEY
 
@@ -80,7 +82,10 @@ def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
             _failed(ctx, repo, info["full_name"], rows, d, answer)
             return
         state, result = answer["state"], answer["result"]
-    if db_path.exists() and state == "done":
+    # an ignored delivery (a branch not tracked) leaves the map as it was, but the agents'
+    # writes waiting for this job are applied all the same
+    if db_path.exists() and (state == "done" or (state == "ignored"
+                                                 and pg_writes.waiting(ctx, repo))):
         applied, requested = _after_sync(ctx, repo, info, db_path, result)
         if applied:
             result["answers_applied"] = len(applied)
@@ -174,6 +179,8 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
     store = Store.open(db_path)
     try:
         applied = apply_answers(ctx, repo, store)
+        written, outcomes = pg_writes.apply_writes(ctx, repo, info["full_name"], store)
+        applied += written
         requested = 0
         remote = bool((result.get("regenerate") or {}).get("remote"))
         if "sync" in result:  # a delivery synced: its commit's config decides, until the next
@@ -191,6 +198,8 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
         branch = store.get_meta(BRANCH_KEY)
         ctx.store.publish(repo, branch, head, counts, stale_list(store.conn),
                           folder_documents(store))
+        pg_writes.publish_records(ctx, repo, info["full_name"], store)
+        pg_writes.settle(ctx, outcomes)
     finally:
         store.close()
     return applied, requested
