@@ -16,6 +16,7 @@ import pytest
 
 from tests.webhook_support import TOKEN, app_config, post
 from webhook import create_app
+from webhook.dashboard.shape import add_stale_since, when
 from webhook.intake.push_fields import MAX_SUBJECT
 from webhook.queues.sqlite_queue import SCHEMA, Queue
 from webhook.settings import SettingsError, load
@@ -173,3 +174,22 @@ def test_the_new_schema_step_on_an_older_queue(tmp_path: Path) -> None:
             assert [s[0] for s in steps] == ["delivery head commit, pusher and repository page"]
         finally:
             q.close()
+
+
+def test_stale_since_says_only_what_is_recorded() -> None:
+    """A folder is stale since the latest sync that listed it going stale; past a sync whose
+    list was cut short nothing is certain, and the page says what the map records instead."""
+    stale: list[dict[str, Any]] = [{"path": "/a"}, {"path": "/b"}, {"path": "/c"}]
+    syncs = [{"finished_at": 200, "head": "b" * 40, "listed": ["/b"], "count": 60},  # cut
+             {"finished_at": 100, "head": "a" * 40, "listed": '["/a", "/c"]', "count": 2}]
+    add_stale_since(stale, iter(syncs), {"/a": {"context_commit": "c" * 40,
+                                                "ai_updated": "2026-01-01T00:00:00Z"}})
+    a, b, c = stale
+    assert (b["since"], b["since_commit"], b["since_note"]) == (when(200), "b" * 12, "")
+    assert a["since"] == "" and a["since_note"] == (
+        "not recorded: a change after its context (commit cccccccccccc, written"
+        " 2026-01-01T00:00:00Z)")
+    assert c["since"] == "" and c["since_note"] == "not recorded: a change after its context"
+    whole = [{"path": "/a"}]
+    add_stale_since(whole, iter(syncs[1:]), {})
+    assert whole[0]["since"] == when(100) and whole[0]["since_commit"] == "a" * 12

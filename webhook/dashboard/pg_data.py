@@ -128,14 +128,13 @@ def _summaries(store: PgStore, repos: list[dict[str, Any]], deliveries_limit: in
             " result->'sync'->>'head' AS head, result->'sync'->'became_stale' AS listed,"
             " result->'sync'->'became_stale_count' AS n, row_number() OVER (PARTITION BY"
             " repo ORDER BY id DESC) AS nth FROM float_deliveries WHERE repo = ANY(%s) AND"
-            " state = 'done' AND jsonb_typeof(result->'sync'->'became_stale') = 'array' AND"
-            " jsonb_array_length(CASE WHEN jsonb_typeof(result->'sync'->'became_stale') ="
-            " 'array' THEN result->'sync'->'became_stale' ELSE '[]' END) > 0) s"
+            " state = 'done') s"
             " WHERE nth <= %s ORDER BY repo, id DESC", (with_stale, STALE_SYNCS))
         for row in cur.fetchall():
-            recent_syncs[row["repo"]].append({"finished_at": row["finished_at"],
-                                              "head": row["head"], "listed": row["listed"],
-                                              "count": row["n"]})
+            if row["listed"] is not None:
+                recent_syncs[row["repo"]].append({"finished_at": row["finished_at"],
+                                                  "head": row["head"],
+                                                  "listed": row["listed"], "count": row["n"]})
         cur.execute(
             "SELECT f.repo, f.path, f.doc->>'context_commit' AS context_commit,"
             " f.doc->>'ai_updated' AS ai_updated FROM float_folders f JOIN unnest(%s::text[],"

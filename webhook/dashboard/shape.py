@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -165,30 +166,30 @@ def became_stale(sync: dict[str, Any]) -> tuple[list[str], bool]:
     return paths, not (isinstance(count, int) and count > len(paths))
 
 
-def add_stale_since(stale: list[dict[str, Any]], syncs: list[dict[str, Any]],
+def add_stale_since(stale: list[dict[str, Any]], syncs: Iterable[dict[str, Any]],
                     contexts: dict[str, dict[str, Any]]) -> None:
     """Say since when each stale folder is stale, honestly from what is recorded.
 
-    ``syncs``: the repository's last done deliveries whose sync saw folders go stale, newest
-    first (``finished_at``, ``head``, and ``listed``/``count`` as ``became_stale`` takes).
-    A folder went stale at the latest sync that listed it in
-    ``became_stale`` (it has stayed stale since: going current and stale again would be listed
+    ``syncs``: the repository's last done deliveries, newest first (``finished_at``,
+    ``head``, and ``listed``/``count`` as ``became_stale`` takes; read only as far as
+    needed). A folder went stale at the latest sync that listed it in ``became_stale`` (it
+    has stayed stale since: going current and stale again would be listed
     again). When a later sync's list was cut short, or no sync in reach lists it (the map was
     built before, or the list was cut), the map alone is the record: the folder has been
     stale since some change after the commit its context was written at (``contexts``: the
     folder's ``context_commit`` and ``ai_updated``)."""
-    lists = [(s, *became_stale(s)) for s in syncs]
     for f in stale:
         f["since"], f["since_commit"], f["since_note"] = "", "", ""
-        for sync, listed, whole in lists:
-            if f["path"] in listed:
-                f["since"] = when(sync.get("finished_at"))
-                f["since_commit"] = str(sync.get("head") or "")[:12]
-                break
-            if not whole:
-                break  # it may be among the folders this sync did not list
-        if f["since"]:
-            continue
+    waiting = {f["path"]: f for f in stale}
+    for sync in syncs if waiting else ():
+        listed, whole = became_stale(sync)
+        for path in waiting.keys() & set(listed):
+            f = waiting.pop(path)
+            f["since"] = when(sync.get("finished_at"))
+            f["since_commit"] = str(sync.get("head") or "")[:12]
+        if not whole or not waiting:
+            break  # a folder left may be among those this sync did not list
+    for f in waiting.values():
         ctx = contexts.get(f["path"]) or {}
         commit = str(ctx.get("context_commit") or "")[:12]
         written = str(ctx.get("ai_updated") or "")

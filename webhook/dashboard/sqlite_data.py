@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,35 +107,23 @@ def aged_out(data_dir: Path, fetched_since: float) -> int:
     return int(row[0])
 
 
-def syncs(q: Queue, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each repository's last STALE_SYNCS done deliveries whose sync saw folders go stale,
-    newest first (what add_stale_since reads)."""
-    out: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
-    if not keys:
-        return out
-    rows = q.conn.execute(
-        "SELECT repo, finished_at, head, listed, n FROM (SELECT repo, finished_at, id,"
-        " json_extract(result, '$.sync.head') AS head,"
+def syncs(q: Queue, key: str) -> Iterator[dict[str, Any]]:
+    """The repository's last STALE_SYNCS done deliveries, newest first, as add_stale_since
+    reads them; lazily (it stops once it knows every stale folder: most went stale at one of
+    the last few syncs)."""
+    cur = q.conn.execute(
+        "SELECT finished_at, json_extract(result, '$.sync.head') AS head,"
         " json_extract(result, '$.sync.became_stale') AS listed,"
-        " json_extract(result, '$.sync.became_stale_count') AS n,"
-        " row_number() OVER (PARTITION BY repo ORDER BY id DESC) AS nth FROM deliveries"
-        f" WHERE repo IN ({','.join('?' * len(keys))}) AND state = 'done' AND CASE WHEN"
-        " json_valid(result) THEN json_array_length(result, '$.sync.became_stale') END > 0)"
-        " WHERE nth <= ? ORDER BY repo, id DESC", (*keys, STALE_SYNCS)).fetchall()
-    for r in rows:
-        out[r["repo"]].append({"finished_at": r["finished_at"], "head": r["head"],
-                               "listed": r["listed"], "count": r["n"]})
-    return out
-
-
-def deliveries(data_dir: Path, key: str, limit: int
-               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The repository's last ``limit`` deliveries for the page, and its syncs (``syncs``)."""
-    q = Queue(data_dir, create=False)
+        " json_extract(result, '$.sync.became_stale_count') AS n FROM deliveries"
+        " WHERE repo = ? AND state = 'done' AND json_valid(result) ORDER BY id DESC LIMIT ?",
+        (key, STALE_SYNCS))
     try:
-        return delivery_rows(q.rows(key, limit=limit)), syncs(q, [key])[key]
+        for r in cur:
+            if r["listed"] is not None:
+                yield {"finished_at": r["finished_at"], "head": r["head"],
+                       "listed": r["listed"], "count": r["n"]}
     finally:
-        q.close()
+        cur.close()
 
 
 def _store(data_dir: Path, full_name: str) -> Any:
@@ -145,7 +134,7 @@ def _store(data_dir: Path, full_name: str) -> Any:
         return None
 
 
-def _stale(conn: sqlite3.Connection, recent_syncs: list[dict[str, Any]]
+def _stale(conn: sqlite3.Connection, recent_syncs: Iterable[dict[str, Any]]
            ) -> tuple[list[dict[str, Any]], int]:
     stale = [stale_row(f) for f in stale_list(conn, limit=MAX_STALE)]
     paths = [f["path"] for f in stale]
@@ -164,34 +153,37 @@ def summary(data_dir: Path, repo: dict[str, Any], *, deliveries_limit: int
             ) -> dict[str, Any]:
     """One repository's head, counts, stale folders (why, since when), jobs and last
     deliveries."""
-    rows, recent_syncs = deliveries(data_dir, repo["key"], deliveries_limit)
-    return _with_map(data_dir, {**repo, "deliveries": rows}, recent_syncs)
+    q = Queue(data_dir, create=False)
+    try:
+        rows = delivery_rows(q.rows(repo["key"], limit=deliveries_limit))
+        return _with_map(data_dir, {**repo, "deliveries": rows}, q)
+    finally:
+        q.close()
 
 
 def overview(data_dir: Path, filt: Filter | None = None,
              fetched_since: float | None = None) -> list[dict[str, Any]]:
     """Every repository's summary (those ``filt`` matches; see ``_repositories`` for
     ``fetched_since``): the queue opened once (one query for the repositories, one for their
-    last deliveries, one for their syncs), then each repository's map (its own file) once."""
+    last deliveries, one for the syncs of each with stale folders), and each repository's map
+    (its own file) once."""
     filt = filt or Filter()
     if not (data_dir / QUEUE_FILE).exists():
         return []
     q = Queue(data_dir, create=False)
     try:
         repos = _repositories(q, None, filt, fetched_since)
-        keys = [r["key"] for r in repos]
-        recent = q.recent(keys, DELIVERIES_OVERVIEW)
-        recent_syncs = syncs(q, keys)
+        recent = q.recent([r["key"] for r in repos], DELIVERIES_OVERVIEW)
+        out = [_with_map(data_dir, {**r, "deliveries": delivery_rows(recent[r["key"]])}, q)
+               for r in repos]
     finally:
         q.close()
-    out = [_with_map(data_dir, {**r, "deliveries": delivery_rows(recent[r["key"]])},
-                     recent_syncs[r["key"]]) for r in repos]
     return [r for r in out if filt.matches_map(r)]
 
 
-def _with_map(data_dir: Path, out: dict[str, Any], recent_syncs: list[dict[str, Any]]
-              ) -> dict[str, Any]:
-    """``out`` (a repository with its deliveries) with what its map says, in one read."""
+def _with_map(data_dir: Path, out: dict[str, Any], q: Queue) -> dict[str, Any]:
+    """``out`` (a repository with its deliveries) with what its map says, in one read (and
+    since when its stale folders are stale, from its syncs in the queue ``q``)."""
     out["map"] = None
     out["problem"] = ""
     try:
@@ -208,7 +200,7 @@ def _with_map(data_dir: Path, out: dict[str, Any], recent_syncs: list[dict[str, 
         try:
             counts = status_counts(store)
             counts["branch"] = store.get_meta(BRANCH_KEY)
-            stale, stale_total = _stale(conn, recent_syncs)
+            stale, stale_total = _stale(conn, syncs(q, out["key"]))
             jobs, job_states = _jobs(conn)
         finally:
             conn.execute("COMMIT")
