@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import os
+import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from float_hooks.store.folder_context import set_context
 from tests.browser_support import ARGS, chromium
 from tests.waiting import wait_until
 from tests.webhook_support import TOKEN, Gunicorn, Origin, gunicorn
+from webhook.queues.sqlite_queue import Queue
 
 HOSTILE = '<img src=x onerror="window.pwned=1">'
 SCRIPT = "<script>window.pwned=2</script> & more"
@@ -168,15 +171,72 @@ def test_dashboard_in_a_browser_updates_after_a_push(tmp_path: Path, server: Gun
     context.close()
 
 
-def test_dashboard_without_javascript(server: Gunicorn, stale_map: str,
-                                      browser: object) -> None:
+def test_dashboard_without_javascript(tmp_path: Path, server: Gunicorn, origin: Origin,
+                                      stale_map: str, browser: object) -> None:
+    """The page as served: each delivery's commit (subject, pusher, links to the commit and
+    the compare view), since when each folder is stale, the filter as a plain form, a
+    repository that never fetched gone after FLOAT_DASHBOARD_UNFETCHED_DAYS, and a hostile
+    push's fields shown as text with no link."""
     from playwright.sync_api import Browser, expect
 
     assert isinstance(browser, Browser)
+    # a push to another branch (recorded, ignored) whose payload is hostile
+    hostile = origin.payload(stale_map, stale_map, ref="other")
+    hostile["head_commit"]["message"] = HOSTILE + "\n" + SCRIPT
+    hostile["pusher"]["name"] = SCRIPT
+    hostile["repository"]["html_url"] = "javascript:window.pwned=3//"
+    assert server.deliver("push", hostile).status_code == 202
+    q = Queue(tmp_path / "data")
+    try:  # a repository whose mirror never fetched, its last delivery 8 days ago
+        q.record("old-one", "push", "acme/never", "acme/never", ref="refs/heads/main")
+        with q.conn:
+            q.conn.execute("UPDATE deliveries SET received_at = ? WHERE repo = 'acme/never'",
+                           (time.time() - 8 * 86400,))
+    finally:
+        q.close()
+
     context = browser.new_context(java_script_enabled=False,
                                   http_credentials={"username": "ops", "password": TOKEN})
     page = context.new_page()
     page.goto(server.url + "/dashboard")
-    expect(page.get_by_role("table", name="Stale folders (2)")).to_contain_text("/src/app.py")
-    expect(page.get_by_role("table", name="Last deliveries")).to_contain_text("done")
+    stale = page.get_by_role("table", name="Stale folders (2)")
+    expect(stale).to_contain_text("/src/app.py")
+    src = stale.get_by_role("row").filter(has=page.get_by_role("rowheader", name="/src",
+                                                                exact=True))
+    expect(src.locator("td.since")).to_contain_text(f"the sync of {stale_map[:12]}")
+    deliveries = page.get_by_role("table", name="Last deliveries")
+    expect(deliveries).to_contain_text("done")
+    pushed = deliveries.get_by_role("row").filter(has_text="refs/heads/main").first
+    commit = pushed.get_by_role("link", name=stale_map[:12])
+    expect(commit).to_have_attribute(
+        "href", f"https://github.com/acme/widgets/commit/{stale_map}")
+    expect(pushed.get_by_role("link", name="compare")).to_have_attribute(
+        "href", re.compile(r"^https://github\.com/acme/widgets/compare/[0-9a-f]{12}\.\.\."
+                           + stale_map[:12] + "$"))
+    expect(pushed.locator(".subject")).to_have_text("change")
+    expect(pushed.locator(".pusher")).to_have_text("tester")
+    # the hostile push: its subject and pusher as text, its page refused, nothing run
+    other = deliveries.get_by_role("row").filter(has_text="refs/heads/other")
+    expect(other.locator(".subject")).to_have_text(HOSTILE)
+    expect(other.locator(".pusher")).to_have_text(SCRIPT)
+    assert other.get_by_role("link").count() == 0
+    assert page.locator("a[href^='javascript'], img[src='x'], main script").count() == 0
+    # never fetched, and quiet for longer than FLOAT_DASHBOARD_UNFETCHED_DAYS: not shown
+    expect(page.get_by_role("link", name="acme/widgets")).to_be_visible()
+    assert page.get_by_role("link", name="acme/never").count() == 0
+    expect(page.locator("#shown")).to_contain_text("1 that never fetched")
+
+    # the filter: a form that works without JavaScript, its answer a link
+    page.get_by_label("Repository").fill("WIDG")
+    page.get_by_label("State").select_option("stale")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**/dashboard?repo=WIDG&state=stale")
+    expect(page.get_by_role("link", name="acme/widgets")).to_be_visible()
+    expect(page.get_by_label("Repository")).to_have_value("widg")
+    for query in ("state=current", "repo=gadg", "state=failed"):
+        page.goto(server.url + "/dashboard?" + query)
+        expect(page.locator("#shown")).to_contain_text("0 repositories")
+        assert page.get_by_role("link", name="acme/widgets").count() == 0
+    page.goto(server.url + "/dashboard?state=done&repo=acme")
+    expect(page.get_by_role("link", name="acme/widgets")).to_be_visible()
     context.close()

@@ -16,6 +16,7 @@ from tests.pg_server import PgServer, pg_server, pg_url  # noqa: F401
 from tests.webhook_support import Origin, app_config, post, wait_idle
 from webhook import create_app
 from webhook.dashboard import sqlite_data
+from webhook.dashboard.shape import when
 from webhook.queues.sqlite_queue import Queue
 from webhook.storage.maps import map_path
 
@@ -90,6 +91,10 @@ def test_pg_overview_asks_postgresql_three_times(pg_url: str,  # noqa: F811
         stale = [{"path": "/src", "changed_files": [f"/src/f{i}.py" for i in range(30)],
                   "via_children": []}]
         store.publish("acme/widgets", "main", "a" * 40, {"folders": 2, "stale": 1}, stale, {})
+        first = store.rows("acme/widgets")[0]  # the sync that saw /src go stale
+        store.settle([first["id"]], "done", {"sync": {
+            "head": "a" * 40, "became_stale": ["/src"], "became_stale_count": 1}})
+        finished = store.rows("acme/widgets")[0]["finished_at"]
         assert store.want_answer("acme/widgets", "/docs", "b" * 64)
         asked: list[str] = []
         real = PgStore.connection
@@ -109,7 +114,8 @@ def test_pg_overview_asks_postgresql_three_times(pg_url: str,  # noqa: F811
         assert widgets["map"]["counts"] == {"folders": 2, "stale": 1, "branch": "main"}
         assert widgets["map"]["stale"] == [{"path": "/src", "changed_count": 30,
                                             "changed_files": stale[0]["changed_files"][:20],
-                                            "via_children": []}]
+                                            "via_children": [], "since": when(finished),
+                                            "since_commit": "a" * 12, "since_note": ""}]
         assert [j["path"] for j in widgets["map"]["jobs"]] == ["/docs"]
         assert together[0]["map"] is None and together[0]["problem"].startswith("no map yet")
         assert pg_data.summary(store, widgets, deliveries_limit=30)["deliveries"][-1][

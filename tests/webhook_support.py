@@ -47,6 +47,7 @@ class Origin:
         GitRepo(self.bare).git("config", "receive.denyDeleteCurrent", "ignore")
         self.work = init_repo(root / "work" / full_name)
         self.work.git("remote", "add", "origin", str(self.bare))
+        self.messages: dict[str, str] = {}  # commit id: message, for the payloads
 
     @property
     def template(self) -> str:
@@ -55,7 +56,9 @@ class Origin:
     def commit(self, files: dict[str, str], message: str = "change") -> str:
         for rel, content in files.items():
             self.work.write(rel, content)
-        return self.work.commit(message)
+        sha = self.work.commit(message)
+        self.messages[sha] = message
+        return sha
 
     def push(self, ref: str = "main", *, force: bool = False) -> tuple[str, str]:
         """Push the work clone's HEAD to ``ref``; returns (before, after) as GitHub reports."""
@@ -87,8 +90,10 @@ class Origin:
             "created": before == ZERO, "deleted": after == ZERO, "forced": forced,
             "base_ref": None, "compare": f"https://github.com/{self.full_name}/compare",
             "commits": [{"id": after, "message": f"c{i}", "distinct": True} for i in range(n)],
-            "head_commit": None if after == ZERO else {"id": after},
+            "head_commit": None if after == ZERO else {
+                "id": after, "message": self.messages.get(after, "change")},
             "repository": {"id": 1, "name": name, "full_name": self.full_name,
+                           "html_url": f"https://github.com/{self.full_name}",
                            "owner": {"login": owner, "name": owner},
                            "default_branch": default_branch, "private": False},
             "pusher": {"name": "tester"}, "sender": {"login": "tester"},

@@ -56,6 +56,9 @@ class Settings:
     # FLOAT_EXPORT_BRANCH: the branch of each origin the server pushes its export to
     # (export_push.py); None: nothing is pushed
     export_branch: str | None = None
+    # FLOAT_DASHBOARD_UNFETCHED_DAYS: a repository that never fetched (no delivery done) leaves
+    # the dashboard's overview this long after its last delivery
+    dashboard_unfetched_seconds: float = 7 * 86400.0
 
     def allowed(self, full_name: str) -> bool:
         return self.repos is None or repo_key(full_name) in self.repos
@@ -136,8 +139,11 @@ def load(config: Mapping[str, Any] | None = None,
         stalled = float(get("FLOAT_STALLED_SECONDS", "30") or "30")
         max_streams = int(get("FLOAT_MAX_STREAMS", "24") or "24")
         stream_seconds = float(get("FLOAT_STREAM_SECONDS", "300") or "300")
+        unfetched_days = float(get("FLOAT_DASHBOARD_UNFETCHED_DAYS", "7") or "7")
     except ValueError as e:
         raise SettingsError(f"invalid number in the worker settings: {e}") from e
+    if not 0 <= unfetched_days <= 36500:
+        raise SettingsError("FLOAT_DASHBOARD_UNFETCHED_DAYS must be between 0 and 36500")
     if max_streams < 0 or not 0 < stream_seconds < math.inf:
         raise SettingsError("FLOAT_MAX_STREAMS must be 0 or more and FLOAT_STREAM_SECONDS"
                             " positive")
@@ -181,6 +187,7 @@ def load(config: Mapping[str, Any] | None = None,
         max_streams=max_streams,
         stream_seconds=stream_seconds,
         export_branch=export_branch,
+        dashboard_unfetched_seconds=unfetched_days * 86400.0,
     )
 
 

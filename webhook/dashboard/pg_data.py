@@ -10,19 +10,66 @@ from typing import Any
 from psycopg.rows import dict_row
 
 from webhook.dashboard import sqlite_data as embedded
+from webhook.dashboard.shape import (
+    STALE_SYNCS,
+    Filter,
+    add_stale_since,
+    delivery_rows,
+    stale_row,
+    when,
+)
 from webhook.names import repo_key
 from webhook.queues.pg_store import PgStore, once_more_if_broken
 
+SHOWN_STATE = embedded.SHOWN_STATE  # plain SQL both databases read alike
+FETCHED = ("EXISTS (SELECT 1 FROM float_deliveries d WHERE d.repo = g.repo AND"
+           " d.state = 'done')")
+_STATE_SQL = {
+    "open": "EXISTS (SELECT 1 FROM float_deliveries d WHERE d.repo = g.repo AND"
+            f" {SHOWN_STATE} = %(state)s)",
+    "settled": "(SELECT d.state FROM float_deliveries d WHERE d.repo = g.repo AND d.state IN"
+               " ('done', 'failed') ORDER BY d.id DESC LIMIT 1) = %(state)s",
+    # the published read model's count of stale folders
+    "stale": "(SELECT (r.counts->>'stale')::bigint FROM float_repos r WHERE r.repo = g.repo)"
+             " > 0",
+    "current": "(SELECT (r.counts->>'stale')::bigint FROM float_repos r WHERE r.repo = g.repo)"
+               " = 0",
+}
 
-def repositories(store: PgStore, key: str | None = None) -> list[dict[str, Any]]:
+
+def repositories(store: PgStore, key: str | None = None, filt: Filter | None = None,
+                 fetched_since: float | None = None) -> list[dict[str, Any]]:
+    """As sqlite_data's: most recently active first, those ``filt`` matches, and those that
+    never fetched only while their last delivery is newer than ``fetched_since``."""
+    filt = filt or Filter()
+    sql = ("SELECT repo, full_name, last FROM (SELECT repo, min(full_name) AS full_name,"
+           " max(received_at) AS last FROM float_deliveries WHERE %(key)s::text IS NULL OR"
+           " repo = %(key)s GROUP BY repo) g WHERE (%(name)s = '' OR strpos(g.repo, %(name)s)"
+           " > 0)")
+    if filt.state:
+        kind = filt.state if filt.map_state else (
+            "settled" if filt.state in ("done", "failed") else "open")
+        sql += f" AND {_STATE_SQL[kind]}"
+    if fetched_since is not None:
+        sql += f" AND (g.last >= %(since)s OR {FETCHED})"
     with store.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("SELECT repo, min(full_name) AS full_name, max(received_at) AS last"
-                    " FROM float_deliveries WHERE %(key)s::text IS NULL OR repo = %(key)s"
-                    " GROUP BY repo ORDER BY last DESC LIMIT %(limit)s",
-                    {"key": key, "limit": embedded.MAX_REPOS})
+        cur.execute(sql + " ORDER BY last DESC LIMIT %(limit)s",
+                    {"key": key, "name": filt.name, "state": filt.state,
+                     "since": fetched_since, "limit": embedded.MAX_REPOS})
         rows = cur.fetchall()
     return [{"key": r["repo"], "full_name": r["full_name"],
-             "last_delivery": embedded.when(r["last"])} for r in rows]
+             "last_delivery": when(r["last"])} for r in rows]
+
+
+@once_more_if_broken
+def aged_out(store: PgStore, fetched_since: float) -> int:
+    """As sqlite_data.aged_out."""
+    with store.connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM (SELECT repo, max(received_at) AS last FROM"
+            f" float_deliveries GROUP BY repo) g WHERE g.last < %s AND NOT {FETCHED}",
+            (fetched_since,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def find(store: PgStore, key: str) -> dict[str, Any] | None:
@@ -37,18 +84,22 @@ def summary(store: PgStore, repo: dict[str, Any], *, deliveries_limit: int
     return _summaries(store, [repo], deliveries_limit)[0]
 
 
-def overview(store: PgStore) -> list[dict[str, Any]]:
-    return _summaries(store, repositories(store), embedded.DELIVERIES_OVERVIEW)
+def overview(store: PgStore, filt: Filter | None = None,
+             fetched_since: float | None = None) -> list[dict[str, Any]]:
+    return _summaries(store, repositories(store, None, filt, fetched_since),
+                      embedded.DELIVERIES_OVERVIEW)
 
 
 @once_more_if_broken
 def _summaries(store: PgStore, repos: list[dict[str, Any]], deliveries_limit: int
                ) -> list[dict[str, Any]]:
-    """The repositories' summaries in three queries, however many repositories there are:
-    their last deliveries, their published read models, their open regeneration requests."""
+    """The repositories' summaries in five queries, however many repositories there are:
+    their last deliveries, their published read models, their open regeneration requests,
+    then for their stale folders the syncs that saw them go stale and their contexts."""
     keys = [r["key"] for r in repos]
     recent: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
     requested: dict[str, list[str]] = {k: [] for k in keys}
+    recent_syncs: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
     with store.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY repo ORDER BY"
                     " id DESC) AS nth FROM float_deliveries WHERE repo = ANY(%s)) d"
@@ -66,14 +117,43 @@ def _summaries(store: PgStore, repos: list[dict[str, Any]], deliveries_limit: in
             " ORDER BY repo, path", (keys, embedded.MAX_JOBS))
         for row in cur.fetchall():
             requested[row["repo"]].append(row["path"])
-    return [_summary(r, recent[r["key"]], infos.get(r["key"]), requested[r["key"]])
-            for r in repos]
+        out = [_summary(r, recent[r["key"]], infos.get(r["key"]), requested[r["key"]])
+               for r in repos]
+        pairs = [(r["key"], f["path"]) for r in out if r["map"] for f in r["map"]["stale"]]
+        if not pairs:
+            return out
+        with_stale = sorted({k for k, _ in pairs})
+        cur.execute(
+            "SELECT repo, finished_at, head, listed, n FROM (SELECT repo, id, finished_at,"
+            " result->'sync'->>'head' AS head, result->'sync'->'became_stale' AS listed,"
+            " result->'sync'->'became_stale_count' AS n, row_number() OVER (PARTITION BY"
+            " repo ORDER BY id DESC) AS nth FROM float_deliveries WHERE repo = ANY(%s) AND"
+            " state = 'done') s"
+            " WHERE nth <= %s ORDER BY repo, id DESC", (with_stale, STALE_SYNCS))
+        for row in cur.fetchall():
+            if row["listed"] is not None:
+                recent_syncs[row["repo"]].append({"finished_at": row["finished_at"],
+                                                  "head": row["head"],
+                                                  "listed": row["listed"], "count": row["n"]})
+        cur.execute(
+            "SELECT f.repo, f.path, f.doc->>'context_commit' AS context_commit,"
+            " f.doc->>'ai_updated' AS ai_updated FROM float_folders f JOIN unnest(%s::text[],"
+            " %s::text[]) AS p(repo, path) ON f.repo = p.repo AND f.path = p.path",
+            ([k for k, _ in pairs], [p for _, p in pairs]))
+        contexts: dict[str, dict[str, dict[str, Any]]] = {}
+        for row in cur.fetchall():
+            contexts.setdefault(row["repo"], {})[row["path"]] = row
+    for r in out:
+        if r["map"]:
+            add_stale_since(r["map"]["stale"], recent_syncs[r["key"]],
+                            contexts.get(r["key"], {}))
+    return out
 
 
 def _summary(repo: dict[str, Any], deliveries: list[dict[str, Any]],
              info: dict[str, Any] | None, requested: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = dict(repo)
-    out["deliveries"] = embedded.delivery_rows(deliveries)
+    out["deliveries"] = delivery_rows(deliveries)
     out["map"] = None
     out["problem"] = ""
     if info is None or info["counts"] is None:
@@ -81,7 +161,7 @@ def _summary(repo: dict[str, Any], deliveries: list[dict[str, Any]],
         return out
     counts = {**info["counts"], "branch": info["branch"]}
     published = list(info["stale"] or [])
-    stale = [embedded.stale_row(f) for f in published[:embedded.MAX_STALE]]
+    stale = [stale_row(f) for f in published[:embedded.MAX_STALE]]
     jobs = [{"path": p, "state": "requested", "reason": "with a regeneration worker",
              "attempts": "", "last_error": ""} for p in requested]
     out["map"] = {"counts": counts, "stale": stale, "stale_total": len(published),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,14 @@ from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.reads.stale import stale_count, stale_list
 from float_hooks.regen import job_queue
 from float_hooks.store.folder_context import status_counts
+from webhook.dashboard.shape import (
+    STALE_SYNCS,
+    Filter,
+    add_stale_since,
+    delivery_rows,
+    stale_row,
+    when,
+)
 from webhook.names import InvalidName
 from webhook.queues.sqlite_queue import DB_FILE as QUEUE_FILE
 from webhook.queues.sqlite_queue import Queue
@@ -33,10 +41,16 @@ DELIVERIES_REPO = 30
 READ_TIMEOUT = 2.0  # a page does not wait long for a map being written
 
 
-def when(epoch: float | None) -> str:
-    if not epoch:
-        return ""
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+# a delivery's state as the dashboard names it: a row put back after a failed attempt is
+# retrying (shape.retrying says the same of a row)
+SHOWN_STATE = ("CASE WHEN d.state = 'retrying' OR (d.state = 'queued' AND d.attempts > 0 AND"
+               " coalesce(d.error, '') != '') THEN 'retrying' ELSE d.state END")
+FETCHED = "EXISTS (SELECT 1 FROM deliveries d WHERE d.repo = g.repo AND d.state = 'done')"
+_STATE_SQL = {  # a repository in this state: has such a delivery now, or its last outcome
+    "open": f"EXISTS (SELECT 1 FROM deliveries d WHERE d.repo = g.repo AND {SHOWN_STATE} = ?)",
+    "settled": "(SELECT d.state FROM deliveries d WHERE d.repo = g.repo AND d.state IN"
+               " ('done', 'failed') ORDER BY d.id DESC LIMIT 1) = ?",
+}
 
 
 def repositories(data_dir: Path, key: str | None = None) -> list[dict[str, Any]]:
@@ -51,35 +65,65 @@ def repositories(data_dir: Path, key: str | None = None) -> list[dict[str, Any]]
         q.close()
 
 
-def _repositories(q: Queue, key: str | None) -> list[dict[str, Any]]:
-    rows = q.conn.execute(
-        "SELECT repo, full_name, max(received_at) AS last FROM deliveries"
-        " WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo ORDER BY last DESC LIMIT ?2",
-        (key, MAX_REPOS)).fetchall()
+def state_sql(state: str | None) -> str:
+    """The condition on a repository (``g.repo``) for a delivery state of the filter."""
+    if state is None:
+        return "1"
+    return _STATE_SQL["settled" if state in ("done", "failed") else "open"]
+
+
+def _repositories(q: Queue, key: str | None, filt: Filter | None = None,
+                  fetched_since: float | None = None) -> list[dict[str, Any]]:
+    """``filt``: the name and delivery state to match; ``fetched_since``: a repository that
+    never fetched (no delivery done) is left out when its last delivery is older."""
+    filt = filt or Filter()
+    args: list[Any] = [key, filt.name]
+    sql = ("SELECT repo, full_name, last FROM (SELECT repo, full_name, max(received_at) AS"
+           " last FROM deliveries WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo) g"
+           " WHERE (?2 = '' OR instr(g.repo, ?2) > 0)")
+    if filt.delivery_state is not None:
+        sql += f" AND {state_sql(filt.delivery_state)}"
+        args.append(filt.delivery_state)
+    if fetched_since is not None:
+        sql += f" AND (g.last >= ? OR {FETCHED})"
+        args.append(fetched_since)
+    rows = q.conn.execute(sql + " ORDER BY last DESC LIMIT ?", (*args, MAX_REPOS)).fetchall()
     return [{"key": r["repo"], "full_name": r["full_name"], "last_delivery": when(r["last"])}
             for r in rows]
 
 
-def deliveries(data_dir: Path, key: str, limit: int) -> list[dict[str, Any]]:
+def aged_out(data_dir: Path, fetched_since: float) -> int:
+    """How many repositories never fetched and had no delivery since ``fetched_since``: left
+    out of the overview (nothing of theirs is deleted; their pages still answer)."""
+    if not (data_dir / QUEUE_FILE).exists():
+        return 0
     q = Queue(data_dir, create=False)
     try:
-        return delivery_rows(q.rows(key, limit=limit))
+        row = q.conn.execute(
+            "SELECT count(*) FROM (SELECT repo, max(received_at) AS last FROM deliveries"
+            f" GROUP BY repo) g WHERE g.last < ? AND NOT {FETCHED}", (fetched_since,)).fetchone()
     finally:
         q.close()
+    return int(row[0])
 
 
-def delivery_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Delivery rows (oldest first, as both queues give them) for the page, newest first."""
-    out = []
-    for r in reversed(rows):
-        result = r["result"] if isinstance(r["result"], dict) else {}
-        out.append({
-            "delivery": r["delivery"], "kind": r["kind"], "ref": r["ref"] or "",
-            "after": (r["after"] or "")[:12], "state": r["state"], "attempts": r["attempts"],
-            "received": when(r["received_at"]), "finished": when(r["finished_at"]),
-            "error": r["error"] or "", "reason": str(result.get("reason") or ""),
-        })
-    return out
+def syncs(q: Queue, key: str) -> Iterator[dict[str, Any]]:
+    """The repository's last STALE_SYNCS done deliveries, newest first, as add_stale_since
+    reads them; lazily (it stops once it knows every stale folder: most went stale at one of
+    the last few syncs)."""
+    cur = q.conn.execute(
+        "SELECT finished_at, json_extract(result, '$.sync.head') AS head,"
+        " json_extract(result, '$.sync.became_stale') AS listed,"
+        " json_extract(result, '$.sync.became_stale_count') AS n FROM deliveries"
+        " WHERE repo = ? AND state = 'done' AND json_valid(result) ORDER BY id DESC LIMIT ?",
+        (key, STALE_SYNCS))
+    try:
+        for r in cur:
+            if r["listed"] is not None:
+                yield {"finished_at": r["finished_at"], "head": r["head"],
+                       "listed": r["listed"], "count": r["n"]}
+    finally:
+        cur.close()
 
 
 def _store(data_dir: Path, full_name: str) -> Any:
@@ -90,15 +134,15 @@ def _store(data_dir: Path, full_name: str) -> Any:
         return None
 
 
-def _stale(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
-    return [stale_row(f) for f in stale_list(conn, limit=MAX_STALE)], stale_count(conn)
-
-
-def stale_row(folder: dict[str, Any]) -> dict[str, Any]:
-    """A stale folder (context.stale_list's, or as published) as the page shows it."""
-    return {"path": folder["path"], "changed_files": folder["changed_files"][:20],
-            "changed_count": len(folder["changed_files"]),
-            "via_children": folder["via_children"][:20]}
+def _stale(conn: sqlite3.Connection, recent_syncs: Iterable[dict[str, Any]]
+           ) -> tuple[list[dict[str, Any]], int]:
+    stale = [stale_row(f) for f in stale_list(conn, limit=MAX_STALE)]
+    paths = [f["path"] for f in stale]
+    contexts = {r["path"]: dict(r) for r in conn.execute(
+        "SELECT path, context_commit, ai_updated FROM folders WHERE path IN"
+        f" ({','.join('?' * len(paths))})", paths)} if paths else {}
+    add_stale_since(stale, recent_syncs, contexts)
+    return stale, stale_count(conn)
 
 
 def _jobs(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -107,28 +151,39 @@ def _jobs(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[str, int
 
 def summary(data_dir: Path, repo: dict[str, Any], *, deliveries_limit: int
             ) -> dict[str, Any]:
-    """One repository's head, counts, stale folders (why), jobs and last deliveries."""
-    return _with_map(data_dir, {**repo, "deliveries": deliveries(data_dir, repo["key"],
-                                                                 deliveries_limit)})
+    """One repository's head, counts, stale folders (why, since when), jobs and last
+    deliveries."""
+    q = Queue(data_dir, create=False)
+    try:
+        rows = delivery_rows(q.rows(repo["key"], limit=deliveries_limit))
+        return _with_map(data_dir, {**repo, "deliveries": rows}, q)
+    finally:
+        q.close()
 
 
-def overview(data_dir: Path) -> list[dict[str, Any]]:
-    """Every repository's summary: the queue opened once (one query for the repositories,
-    one for their last deliveries), then each repository's map (its own file) once."""
+def overview(data_dir: Path, filt: Filter | None = None,
+             fetched_since: float | None = None) -> list[dict[str, Any]]:
+    """Every repository's summary (those ``filt`` matches; see ``_repositories`` for
+    ``fetched_since``): the queue opened once (one query for the repositories, one for their
+    last deliveries, one for the syncs of each with stale folders), and each repository's map
+    (its own file) once."""
+    filt = filt or Filter()
     if not (data_dir / QUEUE_FILE).exists():
         return []
     q = Queue(data_dir, create=False)
     try:
-        repos = _repositories(q, None)
+        repos = _repositories(q, None, filt, fetched_since)
         recent = q.recent([r["key"] for r in repos], DELIVERIES_OVERVIEW)
+        out = [_with_map(data_dir, {**r, "deliveries": delivery_rows(recent[r["key"]])}, q)
+               for r in repos]
     finally:
         q.close()
-    return [_with_map(data_dir, {**r, "deliveries": delivery_rows(recent[r["key"]])})
-            for r in repos]
+    return [r for r in out if filt.matches_map(r)]
 
 
-def _with_map(data_dir: Path, out: dict[str, Any]) -> dict[str, Any]:
-    """``out`` (a repository with its deliveries) with what its map says, in one read."""
+def _with_map(data_dir: Path, out: dict[str, Any], q: Queue) -> dict[str, Any]:
+    """``out`` (a repository with its deliveries) with what its map says, in one read (and
+    since when its stale folders are stale, from its syncs in the queue ``q``)."""
     out["map"] = None
     out["problem"] = ""
     try:
@@ -145,7 +200,7 @@ def _with_map(data_dir: Path, out: dict[str, Any]) -> dict[str, Any]:
         try:
             counts = status_counts(store)
             counts["branch"] = store.get_meta(BRANCH_KEY)
-            stale, stale_total = _stale(conn)
+            stale, stale_total = _stale(conn, syncs(q, out["key"]))
             jobs, job_states = _jobs(conn)
         finally:
             conn.execute("COMMIT")

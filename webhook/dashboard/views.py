@@ -13,12 +13,14 @@ challenge otherwise. A Content-Security-Policy allows only the server's own scri
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from webhook.dashboard import sqlite_data
+from webhook.dashboard.shape import DELIVERY_STATES, MAP_STATES, BadFilter, Filter
 from webhook.events.stream import authorized, challenge, repository, settings
 from webhook.names import repo_key
 
@@ -26,7 +28,7 @@ bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder
                static_url_path="/dashboard/static")
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"
-       " img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+       " img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
 @bp.before_request
@@ -66,8 +68,21 @@ def _source() -> tuple[Any, Any]:
 
 @bp.get("/dashboard")
 def overview() -> Response:
+    """Every repository, or those the query string's filter matches (``?repo=`` part of a
+    name, ``?state=`` a delivery or map state): a page without JavaScript, and a link.
+    Repositories that never fetched leave it FLOAT_DASHBOARD_UNFETCHED_DAYS after their last
+    delivery (only the overview: nothing is deleted, their pages still answer)."""
+    try:
+        filt = Filter.parse(request.args)
+    except BadFilter as e:
+        abort(400, str(e))
     read, source = _source()
-    return _page("overview.html", repos=read.overview(source))
+    since = time.time() - settings().dashboard_unfetched_seconds
+    repos = read.overview(source, filt, since)
+    return _page("overview.html", repos=repos, filt=filt, cap=sqlite_data.MAX_REPOS,
+                 delivery_states=DELIVERY_STATES, map_states=MAP_STATES,
+                 aged_out=read.aged_out(source, since),
+                 unfetched_days=settings().dashboard_unfetched_seconds / 86400)
 
 
 @bp.get("/dashboard/<owner>/<repo>")

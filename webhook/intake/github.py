@@ -34,6 +34,7 @@ from werkzeug.exceptions import (
 from werkzeug.wrappers import Response
 
 from webhook.events import publish
+from webhook.intake.push_fields import push_fields
 from webhook.names import InvalidName, repo_key, split, valid_branch, valid_refname
 from webhook.queues.intake import open_intake
 from webhook.settings import Settings
@@ -217,7 +218,8 @@ class Endpoint:
             delivery, "push", repo_key(full_name), full_name, ref=ref, before=before,
             after=after, default_branch=default_branch, created=data.get("created") is True,
             deleted=data.get("deleted") is True, forced=data.get("forced") is True,
-            commits=len(commits) if isinstance(commits, list) else 0, ignored=ignored)
+            commits=len(commits) if isinstance(commits, list) else 0, ignored=ignored,
+            **push_fields(data, full_name, settings.github_api_url))
         if not fresh:
             return 200, {"status": "duplicate", "delivery": delivery}
         publish.emit(settings, repo_key(full_name), "delivery", {

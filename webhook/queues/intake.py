@@ -17,7 +17,8 @@ class Intake(Protocol):
                ref: str | None = None, before: str | None = None, after: str | None = None,
                default_branch: str | None = None, created: bool = False,
                deleted: bool = False, forced: bool = False, commits: int = 0,
-               ignored: str | None = None) -> bool: ...
+               ignored: str | None = None, head_subject: str | None = None,
+               pusher: str | None = None, html_url: str | None = None) -> bool: ...
 
 
 _local = threading.local()

@@ -12,7 +12,7 @@ writes on their way to the map, and the records (decisions, questions) a read to
   RECORDS_MAX of each and RECORDS_CHARS of JSON) and ``.float/boot.md`` at the synced commit
   (BOOT_CHARS), published with the read model.
 
-A new schema step: pg_store.apply_schema runs SCHEMA after its own.
+A named schema step: pg_store.STEPS runs SCHEMA once, after the base schema.
 """
 
 from __future__ import annotations

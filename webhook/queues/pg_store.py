@@ -95,6 +95,20 @@ CREATE TABLE IF NOT EXISTS float_regen_requests (
 );
 """
 
+# Named schema steps applied after SCHEMA, in order, each once (recorded in
+# float_schema_steps, under the schema lock). Append new steps; never edit one that shipped.
+STEPS: list[tuple[str, str]] = [
+    ("delivery head commit, pusher and repository page", """
+ALTER TABLE float_deliveries ADD COLUMN IF NOT EXISTS head_subject text,
+    ADD COLUMN IF NOT EXISTS pusher text, ADD COLUMN IF NOT EXISTS html_url text;
+CREATE INDEX IF NOT EXISTS float_deliveries_repo ON float_deliveries(repo, id);
+"""),
+    ("agents' writes and the records /mcp reads", pg_agent.SCHEMA),
+]
+STEPS_TABLE = ("CREATE TABLE IF NOT EXISTS float_schema_steps (name text PRIMARY KEY,"
+               " applied_at double precision NOT NULL)")
+
+
 def connect_pool(url: str, *, min_size: int = 1, max_size: int = 8,
                  check: bool = True) -> ConnectionPool:
     """A pool shared by the process's threads. ``check``: connections are checked on
@@ -117,7 +131,13 @@ def apply_schema(url: str) -> None:
     with psycopg.connect(url, autocommit=False) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         conn.execute(SCHEMA)  # constant DDL
-        conn.execute(pg_agent.SCHEMA)  # step 2 (issue 27): the agents' writes and records
+        conn.execute(STEPS_TABLE)
+        done = {r[0] for r in conn.execute("SELECT name FROM float_schema_steps").fetchall()}
+        for name, step in STEPS:
+            if name not in done:
+                conn.execute(step)  # constant DDL
+                conn.execute("INSERT INTO float_schema_steps VALUES (%s, %s)",
+                             (name, time.time()))
         has_jobs = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
         if has_jobs is None or has_jobs[0] is None:
             conn.execute(SchemaManager.get_schema())  # no parameters: sent as is
@@ -157,12 +177,15 @@ class PgStore:
                ref: str | None = None, before: str | None = None, after: str | None = None,
                default_branch: str | None = None, created: bool = False,
                deleted: bool = False, forced: bool = False, commits: int = 0,
-               ignored: str | None = None) -> bool:
+               ignored: str | None = None, head_subject: str | None = None,
+               pusher: str | None = None, html_url: str | None = None) -> bool:
         """As deliveries.Queue.record: False for a redelivery."""
         return self.record_and_check(delivery, kind, repo, full_name, ref=ref, before=before,
                                      after=after, default_branch=default_branch,
                                      created=created, deleted=deleted, forced=forced,
-                                     commits=commits, ignored=ignored)[0]
+                                     commits=commits, ignored=ignored,
+                                     head_subject=head_subject, pusher=pusher,
+                                     html_url=html_url)[0]
 
     @once_more_if_broken
     def record_and_check(self, delivery: str, kind: str, repo: str, full_name: str, *,
@@ -170,6 +193,8 @@ class PgStore:
                          after: str | None = None, default_branch: str | None = None,
                          created: bool = False, deleted: bool = False, forced: bool = False,
                          commits: int = 0, ignored: str | None = None,
+                         head_subject: str | None = None, pusher: str | None = None,
+                         html_url: str | None = None,
                          queueing_lock: str | None = None) -> tuple[bool, bool]:
         """(recorded, a job with ``queueing_lock`` was waiting) in one round trip."""
         now = time.time()
@@ -178,16 +203,18 @@ class PgStore:
                 "WITH ins AS (INSERT INTO float_deliveries(delivery, kind, repo, full_name,"
                 " ref, before, after, default_branch, created, deleted, forced, commits,"
                 " received_at,"
-                " state, result, finished_at, done_seq) VALUES (%s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN"
-                " nextval('float_done_seq') END) ON CONFLICT (delivery) DO NOTHING"
+                " state, result, finished_at, head_subject, pusher, html_url, done_seq)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s, CASE WHEN %s THEN nextval('float_done_seq') END)"
+                " ON CONFLICT (delivery) DO NOTHING"
                 " RETURNING 1) SELECT (SELECT count(*) FROM ins), EXISTS (SELECT 1 FROM"
                 " procrastinate_jobs WHERE queueing_lock = %s AND status = 'todo')",
                 (delivery, kind, repo, full_name, ref, before, after, default_branch,
                  created, deleted, forced, commits, now,
                  "queued" if ignored is None else "ignored",
                  None if ignored is None else Jsonb({"reason": ignored}),
-                 None if ignored is None else now, ignored is not None, queueing_lock))
+                 None if ignored is None else now, head_subject, pusher, html_url,
+                 ignored is not None, queueing_lock))
             row = cur.fetchone()
             assert row is not None
             return row[0] == 1, bool(row[1])

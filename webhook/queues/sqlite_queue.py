@@ -58,6 +58,21 @@ CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(repo, id)
     WHERE state IN ('queued', 'running');
 """
 
+# Named schema steps applied after SCHEMA, in order, each once (recorded in schema_steps, in
+# the transaction that applies it). Append new steps; never edit one that has shipped.
+STEPS: list[tuple[str, tuple[str, ...]]] = [
+    ("delivery head commit, pusher and repository page", (
+        # from the push payload at intake, bounded and checked (intake/push_fields.py)
+        "ALTER TABLE deliveries ADD COLUMN head_subject TEXT",
+        "ALTER TABLE deliveries ADD COLUMN pusher TEXT",
+        "ALTER TABLE deliveries ADD COLUMN html_url TEXT",
+        # the dashboard reads a repository's deliveries newest first (stale since, filters)
+        "CREATE INDEX IF NOT EXISTS deliveries_repo ON deliveries(repo, id)",
+    )),
+]
+STEPS_TABLE = ("CREATE TABLE IF NOT EXISTS schema_steps (name TEXT PRIMARY KEY,"
+               " applied_at REAL NOT NULL)")
+
 # a failed attempt waits this long before its retry, doubled each time (both queues)
 BACKOFF_SECONDS = 5.0
 
@@ -179,6 +194,22 @@ class Queue:
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {REQUEST_CHECKPOINT_PAGES}")
         if create:
             self._retry(lambda: self.conn.executescript(SCHEMA))
+            self._apply_steps()
+
+    def _apply_steps(self) -> None:
+        """Apply the named STEPS this file lacks, each in its own transaction with its
+        record (another process may be applying them at the same moment)."""
+        self._retry(lambda: self.conn.execute(STEPS_TABLE))
+        done = {r[0] for r in self.conn.execute("SELECT name FROM schema_steps")}
+        for name, statements in STEPS:
+            if name in done:
+                continue
+            with self._tx() as conn:
+                if conn.execute("SELECT 1 FROM schema_steps WHERE name = ?",
+                                (name,)).fetchone() is None:
+                    for sql in statements:
+                        conn.execute(sql)
+                    conn.execute("INSERT INTO schema_steps VALUES (?, ?)", (name, time.time()))
 
     def _retry(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` until it gets past a locked database, polling every 0.1-5 ms."""
@@ -218,22 +249,25 @@ class Queue:
                ref: str | None = None, before: str | None = None, after: str | None = None,
                default_branch: str | None = None, created: bool = False,
                deleted: bool = False, forced: bool = False, commits: int = 0,
-               ignored: str | None = None) -> bool:
+               ignored: str | None = None, head_subject: str | None = None,
+               pusher: str | None = None, html_url: str | None = None) -> bool:
         """Insert a delivery; False when this delivery id was seen before (a redelivery).
-        ``ignored`` records it as already settled, with that reason (no work to do)."""
+        ``ignored`` records it as already settled, with that reason (no work to do).
+        ``head_subject``, ``pusher``, ``html_url``: what the dashboard shows of the push,
+        already checked and bounded (intake/push_fields.py)."""
         now = time.time()
         # one statement in autocommit mode is its own atomic transaction: no BEGIN/COMMIT
         # round trips on the path that answers GitHub
         cur = self._retry(lambda: self.conn.execute(
             "INSERT OR IGNORE INTO deliveries(delivery, kind, repo, full_name, ref, before,"
             " after, default_branch, created, deleted, forced, commits, received_at,"
-            " state, result, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?)",
+            " state, result, finished_at, head_subject, pusher, html_url) VALUES (?, ?, ?, ?,"
+            " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (delivery, kind, repo, full_name, ref, before, after, default_branch,
              int(created), int(deleted), int(forced), commits, now,
              "queued" if ignored is None else "ignored",
              None if ignored is None else json.dumps({"reason": ignored}),
-             None if ignored is None else now)))
+             None if ignored is None else now, head_subject, pusher, html_url)))
         return cur.rowcount == 1
 
     # -- claiming ----------------------------------------------------------------------------
