@@ -6,20 +6,22 @@ Pages are rendered on the server (they work without JavaScript) from Jinja templ
 escape every value: folder names, context text and error messages come from whoever can push.
 A small script served from the package (static/dashboard.js, no build step, nothing from the
 internet) follows ``/dashboard/events`` and re-renders the page's main part when something
-happens. Protected like the read API: HTTP Basic with ``FLOAT_API_TOKEN`` as the password
-(any user name; what a browser can send by itself), or the bearer header; 401 with a Basic
-challenge otherwise. A Content-Security-Policy allows only the server's own script and style.
+happens. Protected like the read API: HTTP Basic with a token as the password (any user
+name; what a browser can send by itself), or the bearer header; 401 with a Basic challenge
+otherwise. A token scoped to repositories (webhook/access) sees only those: the overview
+lists them alone, another's page is a 403. A Content-Security-Policy allows only the
+server's own script and style.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from webhook.dashboard import sqlite_data
-from webhook.events.stream import authorized, challenge, repository, settings
+from webhook.events.stream import challenge, repository, require, settings, signed_in
 from webhook.names import repo_key
 
 bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
@@ -33,8 +35,11 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
 def _auth() -> BaseResponse | None:
     if request.endpoint == "dashboard.static":
         return None  # the script and style sheet hold nothing secret
-    if not authorized(request.headers.get("Authorization", ""), settings().api_token):
+    if signed_in(basic=True) is None:
         return challenge(basic=True)
+    args = request.view_args or {}
+    if "owner" in args and "repo" in args:
+        require(repo_key(repository(args["owner"], args["repo"])), "read")
     return None
 
 
@@ -67,7 +72,9 @@ def _source() -> tuple[Any, Any]:
 @bp.get("/dashboard")
 def overview() -> Response:
     read, source = _source()
-    return _page("overview.html", repos=read.overview(source))
+    grant = g.float_grant
+    repos = [r for r in read.overview(source) if grant.covers(r["key"])]
+    return _page("overview.html", repos=repos)
 
 
 @bp.get("/dashboard/<owner>/<repo>")

@@ -12,6 +12,7 @@ read model, and every regeneration answer.
   these (``seq`` tells a map which answers it has applied).
 - ``float_regen_requests``: which (folder, hash) was already handed to the regeneration
   workers, so a burst of syncs asks once.
+- ``float_tokens``: the API tokens (webhook/access/pg_tokens.py, created here with the rest).
 
 psycopg 3; the connection pool is shared by the process's threads (and by procrastinate's
 sync connector in a web process).
@@ -30,6 +31,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+
+from webhook.access.pg_tokens import SCHEMA as TOKENS_SCHEMA
 
 SCHEMA_LOCK = 0x466C6F61  # pg_advisory_xact_lock key: one process applies the schema
 SCHEMA = """
@@ -115,6 +118,7 @@ def apply_schema(url: str) -> None:
     with psycopg.connect(url, autocommit=False) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         conn.execute(SCHEMA)  # constant DDL
+        conn.execute(TOKENS_SCHEMA)  # the API tokens (webhook/access)
         has_jobs = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
         if has_jobs is None or has_jobs[0] is None:
             conn.execute(SchemaManager.get_schema())  # no parameters: sent as is
