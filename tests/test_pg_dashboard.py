@@ -1,16 +1,18 @@
 """The dashboard with PostgreSQL: every web host shows the same page, read from the shared
 read model (no map on the web host's disk): the repository with its head and stale folder,
-and the folder tree with its context."""
+and the folder tree with its context. Tokens made by `python -m webhook.tokens` in the shared
+database open their repositories only, on every web host, until revoked."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import requests
 
 from tests.pg_server import PgServer, pg_server, pg_url  # noqa: F401
 from tests.pg_support import Proc, deliver, pg_env, web
-from tests.webhook_support import TOKEN, Origin
+from tests.webhook_support import TOKEN, Origin, tokens_cli
 
 
 def test_every_web_host_shows_the_same_dashboard(
@@ -51,6 +53,18 @@ def test_every_web_host_shows_the_same_dashboard(
         strip = [p.split("Generated")[0] for p in pages]  # the pages differ in their time only
         assert strip[0] == strip[1]
         assert requests.get(webs[0].url + "/dashboard", timeout=30).status_code == 401
+        made = {scope: tokens_cli(env["sync"], "create", "--repo", scope, "--role", "read",
+                                  "--json") for scope in ("acme/*", "other/repo")}
+        mine, other = (json.loads(made[s].stdout) for s in ("acme/*", "other/repo"))
+        for w, token, sees in ((webs[0], mine, True), (webs[1], other, False)):
+            r = requests.get(w.url + "/dashboard", auth=("me", token["token"]), timeout=30)
+            assert r.status_code == 200 and (origin.full_name in r.text) == sees
+            r = requests.get(w.url + f"/repos/{origin.full_name}/status", timeout=30,
+                             headers={"Authorization": f"Bearer {token['token']}"})
+            assert r.status_code == (200 if sees else 403)
+        assert tokens_cli(env["sync"], "revoke", mine["id"]).returncode == 0
+        r = requests.get(webs[1].url + "/dashboard", auth=("me", mine["token"]), timeout=30)
+        assert r.status_code == 401  # revoked on one host: refused on every host
     finally:
         worker.stop()
         for w in webs:
