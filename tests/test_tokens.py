@@ -1,7 +1,8 @@
 """API tokens scoped to a repository or an owner, with a role (webhook/access): each endpoint
 that checks a token (the read API, the event streams, the dashboard, /mcp, the resync) against
-real maps built by real pushes, tokens made by `python -m webhook.tokens` and by its library;
-the SDK's MCP client over streamable HTTP on the production gunicorn command."""
+real maps built by real pushes, tokens made by `python -m webhook.tokens` and by its library.
+The SDK's MCP client meets a read token in tests/test_mcp_http.py, PostgreSQL mode in
+tests/test_pg_dashboard.py (both on servers those tests start anyway)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from mcp import Client
 
-from tests.test_mcp_http import call, connect
 from tests.waiting import wait_until
 from tests.webhook_support import (
     TOKEN,
     Origin,
     app_config,
-    gunicorn,
     post,
     tokens_cli,
     wait_idle,
@@ -229,41 +227,6 @@ def test_mcp_reads_and_writes_by_scope_and_role(world: World, name: str) -> None
     if not writes:
         assert f"may {GRANTS[name][1]} acme/a; this needs the write role" in \
             result["content"][0]["text"]
-
-
-def test_the_sdk_client_is_refused_a_write_by_a_read_token(world: World) -> None:
-    """The real MCP client over streamable HTTP (docs/server.md's gunicorn command, on the
-    same data directory): a read token reads, its set_context is an error and writes
-    nothing; a write token on the same repository writes."""
-    store = SqliteTokens(world.data_dir)
-    reader = store.create("acme/a", "read", "sdk reader")[1]
-    writer = store.create("acme/a", "write", "sdk writer")[1]
-    store.close()
-    env = {"FLOAT_DATA_DIR": str(world.data_dir), "FLOAT_WORKER": "off"}
-    (world.root / "gunicorn").mkdir()
-    with gunicorn(world.root / "gunicorn", None, **env) as server:
-        url = server.url + "/mcp/acme/a"
-        seen: dict[str, Any] = {}
-
-        async def read_then_try(c: Client) -> None:
-            shown = await call(c, "show", path="/src")
-            seen["hash"] = shown["source_hash"]
-            r = await c.call_tool("set_context", {"path": "/src", "for_hash": seen["hash"],
-                                                  "map_summary": "by a reader"})
-            assert r.is_error
-            assert "needs the write role" in r.content[0].text  # type: ignore[union-attr]
-            assert (await call(c, "show", path="/src"))["map_summary"] != "by a reader"
-
-        connect(url, read_then_try, token=reader)
-
-        async def write(c: Client) -> None:
-            written = await call(c, "set_context", path="/src", for_hash=seen["hash"],
-                                 map_summary="by a writer")
-            assert written["status"] == "current"
-
-        connect(url, write, token=writer)
-        r = world.client.get("/repos/acme/a/folders/src", headers=bearer(reader))
-        assert r.json["map_summary"] == "by a writer"
 
 
 def test_the_cli_creates_lists_and_revokes(world: World) -> None:
