@@ -227,8 +227,8 @@ class _Bridge:
         if not self.settings.allowed(key):
             raise FloatError(f"{key} is not in FLOAT_REPOS")
         grant: Grant | None = scope.get("float.grant")
-        tool = tools.BY_NAME.get((ctx.params or {}).get("name", "")) \
-            if ctx.method == "tools/call" else None
+        name = (ctx.params or {}).get("name") if ctx.method == "tools/call" else None
+        tool = tools.BY_NAME.get(name) if isinstance(name, str) else None
         needed = "write" if tool is not None and tool.writes else "read"
         why = "not signed in" if grant is None else grant.refusal(key, needed)
         if why is not None:
