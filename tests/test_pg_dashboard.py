@@ -50,7 +50,7 @@ def test_every_web_host_shows_the_same_dashboard(
             r = requests.get(w.url + f"/dashboard/{origin.full_name}", auth=auth, timeout=30)
             assert r.status_code == 200, r.text
             assert "the &lt;app&gt; &amp; its entry point" in r.text  # the tree, with context
-        strip = [p.split("Generated")[0] for p in pages]  # the pages differ in their time only
+        strip = [p.split("Rendered")[0] for p in pages]  # the pages differ in their time only
         assert strip[0] == strip[1]
         assert requests.get(webs[0].url + "/dashboard", timeout=30).status_code == 401
         made = {scope: tokens_cli(env["sync"], "create", "--repo", scope, "--role", "read",
