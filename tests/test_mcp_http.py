@@ -1,5 +1,6 @@
 """The agents' tools over streamable HTTP on the webhook server (real gunicorn), with the SDK's
-own client: the bearer token is required, the repository comes from the URL or an argument."""
+own client: the bearer token is required, the repository comes from the URL or an argument,
+a token that may only read is refused a write."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.test_webhook_gunicorn import origin
 from tests.webhook_support import TOKEN, Origin, gunicorn
+from webhook.access.token_store import SqliteTokens
 
 __all__ = ["origin"]  # the fixture, used by name
 
@@ -99,6 +101,35 @@ def test_tools_over_http(tmp_path: Path, origin: Origin) -> None:
         r = requests.get(url + "/repos/acme/widgets/folders/src", timeout=10,
                          headers={"Authorization": f"Bearer {TOKEN}"})
         assert r.json()["map_summary"] == "the app"
+
+        # a token that may only read this repository (webhook/access): reads, and its write
+        # is an error that writes nothing; one that may write does
+        tokens = SqliteTokens(tmp_path / "data")
+        reader = tokens.create("acme/widgets", "read", "reader")[1]
+        writer = tokens.create("acme/*", "write", "writer")[1]
+        tokens.close()
+        seen: dict[str, Any] = {}
+
+        async def read_only(c: Client) -> None:
+            shown = await call(c, "show", path="/src")
+            seen["hash"] = shown["source_hash"]
+            r = await c.call_tool("set_context", {"path": "/src", "for_hash": seen["hash"],
+                                                  "map_summary": "by a reader"})
+            assert r.is_error
+            assert "may read acme/widgets; this needs the write role" in r.content[0].text  # type: ignore[union-attr]
+            assert (await call(c, "show", path="/src"))["map_summary"] == "the app"
+
+        connect(url + "/mcp/acme/widgets", read_only, token=reader)
+
+        async def writes(c: Client) -> None:
+            written = await call(c, "set_context", path="/src", for_hash=seen["hash"],
+                                 map_summary="by a writer", repository="acme/widgets")
+            assert written["status"] == "current"
+
+        connect(url + "/mcp", writes, token=writer)
+        r = requests.get(url + "/repos/acme/widgets/folders/src", timeout=10,
+                         headers={"Authorization": f"Bearer {reader}"})
+        assert r.json()["map_summary"] == "by a writer"
 
 
 def test_a_bad_or_oversize_body_is_a_4xx(tmp_path: Path, origin: Origin) -> None:

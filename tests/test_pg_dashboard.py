@@ -1,10 +1,13 @@
 """The dashboard with PostgreSQL: every web host shows the same page, read from the shared
 read model (no map on the web host's disk): the repository with its head and stale folder
 (since the sync that saw it go stale), each push's commit, pusher and links, the filter,
-never-fetched repositories aged out, and the folder tree with its context."""
+never-fetched repositories aged out, and the folder tree with its context. Tokens made by
+`python -m webhook.tokens` in the shared database open their repositories only, on every
+web host, until revoked."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -13,7 +16,8 @@ import requests
 
 from tests.pg_server import PgServer, pg_server, pg_url  # noqa: F401
 from tests.pg_support import Proc, deliver, pg_env, web
-from tests.webhook_support import TOKEN, Origin
+from tests.webhook_support import TOKEN, Origin, tokens_cli
+from webhook.access.pg_tokens import PgTokens
 from webhook.queues.pg_store import PgStore, connect_pool
 
 
@@ -83,6 +87,20 @@ def test_every_web_host_shows_the_same_dashboard(
         assert requests.get(webs[1].url + "/dashboard?state=bogus", auth=auth,
                             timeout=30).status_code == 400
         assert requests.get(webs[0].url + "/dashboard", timeout=30).status_code == 401
+        made = tokens_cli(env["sync"], "create", "--repo", "acme/*", "--role", "read", "--json")
+        mine = json.loads(made.stdout)
+        tokens = PgTokens(pg_url)  # the library the command runs, for a second token
+        other = {"token": tokens.create("other/repo", "read", "")[1]}
+        tokens.close()
+        for w, token, sees in ((webs[0], mine, True), (webs[1], other, False)):
+            r = requests.get(w.url + "/dashboard", auth=("me", token["token"]), timeout=30)
+            assert r.status_code == 200 and (origin.full_name in r.text) == sees
+            r = requests.get(w.url + f"/repos/{origin.full_name}/status", timeout=30,
+                             headers={"Authorization": f"Bearer {token['token']}"})
+            assert r.status_code == (200 if sees else 403)
+        assert tokens_cli(env["sync"], "revoke", mine["id"]).returncode == 0
+        r = requests.get(webs[1].url + "/dashboard", auth=("me", mine["token"]), timeout=30)
+        assert r.status_code == 401  # revoked on one host: refused on every host
     finally:
         worker.stop()
         for w in webs:

@@ -43,11 +43,11 @@ def client(app: Flask) -> FlaskClient:
 
 
 def disk(app: Flask) -> tuple[list[str], int]:
-    """Everything in the data directory but the queue's and the event log's own files, and
-    the queue's rows."""
+    """Everything in the data directory but the queue's, the event log's and the API
+    tokens' own files, and the queue's rows."""
     data = app.extensions["float_settings"].data_dir
     files = sorted(str(p.relative_to(data)) for p in data.rglob("*")
-                   if not p.name.startswith(("deliveries.db", "events.db")))
+                   if not p.name.startswith(("deliveries.db", "events.db", "tokens.db")))
     return files, len(rows(app))
 
 
@@ -154,7 +154,8 @@ def test_invalid_repository_names(client: FlaskClient, app: Flask, name: Any) ->
     assert r.status_code == 400
     assert disk(app) == ([], 0)
     assert sorted(p.name for p in app.extensions["float_settings"].data_dir.iterdir()) == [
-        p for p in ["deliveries.db", "deliveries.db-shm", "deliveries.db-wal"]
+        p for p in [f"{db}.db{side}" for db in ("deliveries", "tokens")
+                    for side in ("", "-shm", "-wal")]
         if (app.extensions["float_settings"].data_dir / p).exists()]
 
 

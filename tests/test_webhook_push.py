@@ -161,9 +161,9 @@ def test_read_api_needs_the_token_and_valid_names(make_app: Factory, origin: Ori
     assert client.get("/repos/acme/widgets/folders/a/../b",
                       headers=auth()).status_code == 400
     data = app.extensions["float_settings"].data_dir
-    # nothing but the queue and the worker owner locks: no name reached a path
-    assert sorted(p.name for p in data.iterdir() if not p.name.startswith("deliveries")) == [
-        "workers"]
+    # nothing but the queue, the API tokens and the worker owner locks: no name reached a path
+    assert sorted(p.name for p in data.iterdir()
+                  if not p.name.startswith(("deliveries", "tokens"))) == ["workers"]
 
 
 def test_api_without_configured_token_refuses(tmp_path: Path, origin: Origin) -> None:

@@ -161,6 +161,13 @@ def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKEN}"}
 
 
+def tokens_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m webhook.tokens ARGS`` as an operator runs it, with ``env`` (FLOAT_*)."""
+    return subprocess.run([sys.executable, "-m", "webhook.tokens", *args], cwd=PROJECT_ROOT,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env},
+                          capture_output=True, text=True, timeout=60)
+
+
 
 
 # -- the production command, for real ------------------------------------------------------------

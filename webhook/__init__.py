@@ -53,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     from webhook import settings as settings_mod  # lazy: see the note above
+    from webhook.access.token_store import SqliteTokens  # lazy: see the note above
     from webhook.intake import github  # lazy: see the note above
     from webhook.queues.sqlite_queue import Queue  # lazy: see the note above
     from webhook.worker import Worker  # lazy: see the note above
@@ -69,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     else:
         # fail at start-up, not on the first push, when the data directory is unusable
         Queue(settings.data_dir).close()
+        SqliteTokens(settings.data_dir).close()  # and make the API tokens' table
 
     worker = Worker(settings)
     app.extensions["float_worker"] = worker

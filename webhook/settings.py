@@ -98,7 +98,7 @@ def load(config: Mapping[str, Any] | None = None,
         raise SettingsError(
             "FLOAT_WEBHOOK_SECRET is not set: refusing to start (set it to the webhook's "
             "secret; FLOAT_WEBHOOK_INSECURE=1 skips signature checks for local development)")
-    data_dir = Path(get("FLOAT_DATA_DIR") or "float-data").resolve()
+    data_dir, database_url = storage(env)
     template = get("FLOAT_GIT_URL_TEMPLATE", "https://github.com/{full_name}.git") or ""
     if "{full_name}" not in template:
         raise SettingsError("FLOAT_GIT_URL_TEMPLATE must contain {full_name}")
@@ -121,7 +121,6 @@ def load(config: Mapping[str, Any] | None = None,
                                       or export_branch == branch):
         raise SettingsError("FLOAT_EXPORT_BRANCH: a valid branch name by git's rules, other"
                             " than FLOAT_BRANCH")
-    database_url = _database_url(get("FLOAT_DATABASE_URL"))
     # with PostgreSQL the web role only records and enqueues: workers are their own processes
     worker = get("FLOAT_WORKER", "off" if database_url else "thread") or ""
     if worker not in WORKER_MODES:
@@ -189,6 +188,14 @@ def load(config: Mapping[str, Any] | None = None,
         export_branch=export_branch,
         dashboard_unfetched_seconds=unfetched_days * 86400.0,
     )
+
+
+def storage(environ: Mapping[str, Any]) -> tuple[Path, str | None]:
+    """Where the server keeps its state: ``FLOAT_DATA_DIR`` (resolved) and
+    ``FLOAT_DATABASE_URL`` (None: embedded SQLite). All a tool that only reads or writes
+    that state needs (``python -m webhook.tokens``)."""
+    data_dir = Path(str(environ.get("FLOAT_DATA_DIR") or "") or "float-data").resolve()
+    return data_dir, _database_url(str(environ.get("FLOAT_DATABASE_URL") or "") or None)
 
 
 def _database_url(url: str | None) -> str | None:

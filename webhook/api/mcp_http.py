@@ -2,9 +2,11 @@
 (the repository as a tool argument, ``repository: "owner/name"``) or ``/mcp/<owner>/<repo>``.
 
 Same tools and shapes as `float-hooks mcp` (float_hooks/agents/tools.py), on the server's maps
-(one per repository, kept at the pushed commits). Behind ``Authorization: Bearer
-<FLOAT_API_TOKEN>`` (401 without it, as the read API), repository names validated before they
-touch a path (400) and checked against ``FLOAT_REPOS`` (403).
+(one per repository, kept at the pushed commits). Behind ``Authorization: Bearer <token>``
+(401 without it, as the read API), repository names validated before they touch a path (400)
+and checked against ``FLOAT_REPOS`` (403). A token scoped to repositories (webhook/access) gets
+403 for a URL naming another; a tool call needs the ``read`` role on its repository, or
+``write`` for a tool that writes, else it is answered with an error and nothing is done.
 
 The SDK's transport is an ASGI app and the server is WSGI (Flask under gunicorn), so each
 process runs one asyncio loop in a thread for it, started on the first ``/mcp`` request (after
@@ -33,8 +35,9 @@ from float_hooks.agents.mcp_server import MapServer, boot_md
 from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.repo.git import Git
 from float_hooks.store.db import Store
+from webhook.access.grants import Grant, presented
+from webhook.access.token_store import grant_for
 from webhook.api.pg_mcp import PgMap
-from webhook.events.stream import authorized
 from webhook.intake.github import read_body
 from webhook.names import InvalidName, check, repo_key
 from webhook.queues.sqlite_queue import Queue
@@ -113,7 +116,7 @@ class Endpoint:
         if path != PREFIX and not path.startswith(PREFIX + "/"):
             return self.app(environ, start_response)
         try:
-            repository = self._authorize(environ, path)
+            grant, repository = self._authorize(environ, path)
             try:  # the webhook's own bounded reader: Content-Length checked, chunked too
                 body = read_body(environ, MAX_BODY)
             except RequestEntityTooLarge:
@@ -121,21 +124,23 @@ class Endpoint:
                                  ) from None
             except BadRequest:
                 raise _HTTPError(400, "Bad Request", "invalid Content-Length") from None
-            status, headers, out = self.bridge().handle(environ, body, repository)
+            status, headers, out = self.bridge().handle(environ, body, repository, grant)
         except _HTTPError as e:
             status, headers, out = e.response()
         start_response(status, headers)
         return [out]
 
-    def _authorize(self, environ: dict[str, Any], path: str) -> str | None:
-        if not authorized(environ.get("HTTP_AUTHORIZATION", ""), self.settings.api_token,
-                          basic=False):
+    def _authorize(self, environ: dict[str, Any], path: str) -> tuple[Grant, str | None]:
+        s = self.settings
+        grant = grant_for(presented(environ.get("HTTP_AUTHORIZATION", ""), basic=False),
+                          s.api_token, s.data_dir, s.database_url)
+        if grant is None:
             raise _HTTPError(401, "Unauthorized",
                              "missing or wrong Authorization: Bearer token",
                              [("WWW-Authenticate", 'Bearer realm="float-hooks"')])
         rest = path[len(PREFIX):].strip("/")
         if not rest:
-            return None
+            return grant, None
         parts = rest.split("/")
         if len(parts) != 2:
             raise _HTTPError(404, "Not Found", "use /mcp or /mcp/<owner>/<repo>")
@@ -146,7 +151,10 @@ class Endpoint:
         full_name = f"{parts[0]}/{parts[1]}"
         if not self.settings.allowed(full_name):
             raise _HTTPError(403, "Forbidden", f"{full_name} is not in FLOAT_REPOS")
-        return full_name
+        if not grant.covers(repo_key(full_name)):
+            raise _HTTPError(403, "Forbidden", grant.refusal(repo_key(full_name), "read")
+                             or "")
+        return grant, full_name
 
     def bridge(self) -> _Bridge:
         with self._lock:
@@ -232,12 +240,19 @@ class _Bridge:
             raise FloatError(str(e)) from None
         if not self.settings.allowed(key):
             raise FloatError(f"{key} is not in FLOAT_REPOS")
+        grant: Grant | None = scope.get("float.grant")
+        name = (ctx.params or {}).get("name") if ctx.method == "tools/call" else None
+        tool = tools.BY_NAME.get(name) if isinstance(name, str) else None
+        needed = "write" if tool is not None and tool.writes else "read"
+        why = "not signed in" if grant is None else grant.refusal(key, needed)
+        if why is not None:
+            raise FloatError(f"refused: {why}")  # before the map is opened: nothing written
         if self.settings.database_url:  # web hosts hold no maps: the shared read model
             return PgMap(self.settings, key)
         return ServerMap(self.settings, key)
 
-    def handle(self, environ: dict[str, Any], body: bytes, repository: str | None
-               ) -> tuple[str, list[tuple[str, str]], bytes]:
+    def handle(self, environ: dict[str, Any], body: bytes, repository: str | None,
+               grant: Grant) -> tuple[str, list[tuple[str, str]], bytes]:
         headers = [(k[5:].replace("_", "-").lower().encode("latin-1"), v.encode("latin-1"))
                    for k, v in environ.items() if k.startswith("HTTP_")]
         if environ.get("CONTENT_TYPE"):
@@ -248,7 +263,7 @@ class _Bridge:
                  "path": PREFIX, "raw_path": PREFIX.encode(), "root_path": "",
                  "query_string": environ.get("QUERY_STRING", "").encode("latin-1"),
                  "headers": headers, "client": None, "server": None,
-                 "float.repository": repository}
+                 "float.repository": repository, "float.grant": grant}
         answer: dict[str, Any] = {"status": 500, "headers": [], "body": []}
         sent = asyncio.Event()
 

@@ -1,8 +1,10 @@
 """The read API for agents and dashboards (and a manual resync), behind a bearer token.
 
 ``GET /health`` is open; everything under ``/repos/<owner>/<repo>/`` needs
-``Authorization: Bearer <FLOAT_API_TOKEN>`` and answers 401 without it (or when no token is
-configured: an API without a token would publish every repository's map).
+``Authorization: Bearer <token>`` and answers 401 without it (or when no token is configured:
+an API without a token would publish every repository's map). The token is
+``FLOAT_API_TOKEN`` (everything) or one made by ``python -m webhook.tokens`` (webhook/access):
+reads need the ``read`` role on the repository, the resync ``admin`` (403 otherwise).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from float_hooks.reads.show import LIMIT, MAX_LIMIT, folder_document
 from float_hooks.reads.stale import stale_list
 from float_hooks.store.folder_context import status_counts
 from webhook.events import publish
-from webhook.events.stream import authorized, repository
+from webhook.events.stream import repository, require, signed_in
 from webhook.intake.github import http_error
 from webhook.names import repo_key
 from webhook.queues.sqlite_queue import Queue
@@ -63,13 +65,20 @@ def health() -> Any:
     return jsonify(status="ok", queued=pending)
 
 
+# what each endpoint needs of the token on its repository (the rest: read)
+ROLE_NEEDED = {"api.resync": "admin"}  # a fetch and a full rebuild: an operator's repair
+
+
 @bp.before_request
 def _auth() -> None:
     if request.endpoint in ("api.health",):
         return
-    if not authorized(request.headers.get("Authorization", ""), _settings().api_token,
-                      basic=False):
+    if signed_in(basic=False) is None:
         raise Unauthorized("missing or wrong Authorization: Bearer token")
+    args = request.view_args or {}
+    if "owner" in args and "repo" in args:
+        full_name = repository(args["owner"], args["repo"])  # 400 or 403 first
+        require(repo_key(full_name), ROLE_NEEDED.get(request.endpoint or "", "read"))
 
 
 def _pg() -> Any:

@@ -6,9 +6,11 @@ Pages are rendered on the server (they work without JavaScript) from Jinja templ
 escape every value: folder names, context text and error messages come from whoever can push.
 A small script served from the package (static/dashboard.js, no build step, nothing from the
 internet) follows ``/dashboard/events`` and re-renders the page's main part when something
-happens. Protected like the read API: HTTP Basic with ``FLOAT_API_TOKEN`` as the password
-(any user name; what a browser can send by itself), or the bearer header; 401 with a Basic
-challenge otherwise. A Content-Security-Policy allows only the server's own script and style.
+happens. Protected like the read API: HTTP Basic with a token as the password (any user
+name; what a browser can send by itself), or the bearer header; 401 with a Basic challenge
+otherwise. A token scoped to repositories (webhook/access) sees only those: the overview
+lists them alone, another's page is a 403. A Content-Security-Policy allows only the
+server's own script and style.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from webhook.dashboard import sqlite_data
 from webhook.dashboard.shape import DELIVERY_STATES, MAP_STATES, BadFilter, Filter
-from webhook.events.stream import authorized, challenge, repository, settings
+from webhook.events.stream import challenge, repository, require, settings, signed_in
 from webhook.names import repo_key
 
 bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
@@ -35,8 +37,11 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
 def _auth() -> BaseResponse | None:
     if request.endpoint == "dashboard.static":
         return None  # the script and style sheet hold nothing secret
-    if not authorized(request.headers.get("Authorization", ""), settings().api_token):
+    if signed_in(basic=True) is None:
         return challenge(basic=True)
+    args = request.view_args or {}
+    if "owner" in args and "repo" in args:
+        require(repo_key(repository(args["owner"], args["repo"])), "read")
     return None
 
 
@@ -78,7 +83,8 @@ def overview() -> Response:
         abort(400, str(e))
     read, source = _source()
     since = time.time() - settings().dashboard_unfetched_seconds
-    repos = read.overview(source, filt, since)
+    grant = g.float_grant
+    repos = [r for r in read.overview(source, filt, since) if grant.covers(r["key"])]
     return _page("overview.html", repos=repos, filt=filt, cap=sqlite_data.MAX_REPOS,
                  delivery_states=DELIVERY_STATES, map_states=MAP_STATES,
                  aged_out=read.aged_out(source, since),

@@ -19,9 +19,6 @@ for GitHub's deliveries and the API.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import json
 import os
 import re
@@ -30,10 +27,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import BadRequest, Forbidden, ServiceUnavailable, Unauthorized
 from werkzeug.wrappers import Response as BaseResponse
 
+from webhook.access.grants import Grant, presented
+from webhook.access.token_store import grant_for
 from webhook.events import event_log, publish
 from webhook.intake.github import http_error
 from webhook.names import InvalidName, check, repo_key
@@ -53,23 +52,23 @@ def settings() -> Settings:
     return value
 
 
-def authorized(header: str, token: str | None, basic: bool = True) -> bool:
-    """``Authorization: Bearer <token>``, or (``basic``) HTTP Basic with the token as the
-    password (any user name): browsers can only send the latter by themselves."""
-    if not token or not header:
-        return False
-    scheme, _, value = header.partition(" ")
-    given = ""
-    if scheme.lower() == "bearer":
-        given = value.strip()
-    elif basic and scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        given = decoded.partition(":")[2]
-    return bool(given) and hmac.compare_digest(given.encode("utf-8", "replace"),
-                                               token.encode())
+def signed_in(basic: bool = True) -> Grant | None:
+    """The grant of the request's ``Authorization`` (a Bearer token, or with ``basic`` HTTP
+    Basic with the token as the password: what browsers send by themselves); None: a 401.
+    Kept in ``flask.g.float_grant`` for the request's later checks."""
+    s = settings()
+    grant = grant_for(presented(request.headers.get("Authorization", ""), basic),
+                      s.api_token, s.data_dir, s.database_url)
+    g.float_grant = grant
+    return grant
+
+
+def require(repo: str, role: str) -> None:
+    """403 unless the request's grant (signed_in) allows ``role`` on ``repo`` (a key)."""
+    grant: Grant | None = g.get("float_grant")
+    why = "not signed in" if grant is None else grant.refusal(repo, role)
+    if why is not None:
+        raise Forbidden(why)
 
 
 def challenge(basic: bool) -> BaseResponse:
@@ -133,9 +132,11 @@ class EventStream:
     response ends, however it ends) gives its slot back."""
 
     def __init__(self, log: event_log.EventLog, repo: str | None, after: int | None,
-                 lifetime: float, slot: threading.BoundedSemaphore):
+                 lifetime: float, slot: threading.BoundedSemaphore,
+                 grant: Grant | None = None):
         self.log = log
         self.repo = repo
+        self.grant = grant  # with repo None: only the repositories it covers are told
         self.after = after
         self.lifetime = lifetime
         self.slot: threading.BoundedSemaphore | None = slot
@@ -159,8 +160,10 @@ class EventStream:
                     yield gap_event(self.repo, cursor, trimmed)
             if batch:
                 cursor = batch[-1].id
-                last_write = now
-                yield b"".join(format_event(e) for e in batch)
+                shown = [e for e in batch if self.grant is None or self.grant.covers(e.repo)]
+                if shown:
+                    last_write = now
+                    yield b"".join(format_event(e) for e in shown)
                 continue
             idle = now - last_write
             if idle >= KEEPALIVE_SECONDS:
@@ -175,7 +178,7 @@ class EventStream:
             self.slot = None
 
 
-def open_stream(repo: str | None) -> BaseResponse:
+def open_stream(repo: str | None, grant: Grant | None = None) -> BaseResponse:
     s = settings()
     after = _start_after()
     slot = _slot(s.max_streams)
@@ -185,7 +188,8 @@ def open_stream(repo: str | None) -> BaseResponse:
         response.headers["Retry-After"] = "5"
         return response
     try:
-        body = EventStream(publish.shared(s), repo, after, s.stream_seconds, slot)
+        body = EventStream(publish.shared(s), repo, after, s.stream_seconds, slot,
+                           None if grant is None or grant.everywhere else grant)
     except BaseException:
         slot.release()
         raise
@@ -198,13 +202,16 @@ def open_stream(repo: str | None) -> BaseResponse:
 
 @bp.get("/repos/<owner>/<repo>/events")
 def repo_events(owner: str, repo: str) -> Any:
-    if not authorized(request.headers.get("Authorization", ""), settings().api_token):
+    if signed_in() is None:
         return challenge(basic=False)
-    return open_stream(repo_key(repository(owner, repo)))
+    key = repo_key(repository(owner, repo))
+    require(key, "read")
+    return open_stream(key)
 
 
 @bp.get("/dashboard/events")
 def all_events() -> Any:
-    if not authorized(request.headers.get("Authorization", ""), settings().api_token):
+    grant = signed_in()
+    if grant is None:
         return challenge(basic=True)
-    return open_stream(None)
+    return open_stream(None, grant)  # a scoped token hears its repositories only

@@ -12,6 +12,7 @@ read model, and every regeneration answer.
   these (``seq`` tells a map which answers it has applied).
 - ``float_regen_requests``: which (folder, hash) was already handed to the regeneration
   workers, so a burst of syncs asks once.
+- ``float_tokens``: the API tokens (webhook/access/pg_tokens.py, created here with the rest).
 
 psycopg 3; the connection pool is shared by the process's threads (and by procrastinate's
 sync connector in a web process).
@@ -31,6 +32,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from webhook.access.pg_tokens import SCHEMA as TOKENS_SCHEMA
 from webhook.queues import pg_agent
 
 SCHEMA_LOCK = 0x466C6F61  # pg_advisory_xact_lock key: one process applies the schema
@@ -104,6 +106,7 @@ ALTER TABLE float_deliveries ADD COLUMN IF NOT EXISTS head_subject text,
 CREATE INDEX IF NOT EXISTS float_deliveries_repo ON float_deliveries(repo, id);
 """),
     ("agents' writes and the records /mcp reads", pg_agent.SCHEMA),
+    ("API tokens (webhook/access)", TOKENS_SCHEMA),
 ]
 STEPS_TABLE = ("CREATE TABLE IF NOT EXISTS float_schema_steps (name text PRIMARY KEY,"
                " applied_at double precision NOT NULL)")
