@@ -45,13 +45,15 @@ def cached_root_tree(index_path: str | os.PathLike[str]) -> str | None:
         if view[:4] != b"DIRC" or _be32(view, 4) not in (2, 3, 4):
             return None
         count = _be32(view, 8)
-        for hash_size in _HASH_SIZES:
-            end = size - hash_size
-            at = end
-            while (at := view.rfind(b"TREE", _HEADER, at)) >= 0:
-                tree = _root(view, at, end, count, hash_size)
-                if tree is not None:
-                    return tree
+        at = size
+        # one with the extension stops there, valid or not; an index without it (rare: git
+        # writes one even after `read-tree`) is searched through, once, before the caller
+        # reads the whole index anyway
+        while (at := view.rfind(b"TREE", _HEADER, at)) >= 0:
+            for hash_size in _HASH_SIZES:
+                end = size - hash_size
+                if _chained(view, at, end):  # the extension itself: its root or nothing
+                    return _root(view, at, end, count, hash_size)
     return None
 
 
@@ -59,19 +61,21 @@ def _be32(view: mmap.mmap, at: int) -> int:
     return int.from_bytes(view[at:at + 4], "big")
 
 
-def _root(view: mmap.mmap, at: int, end: int, count: int, hash_size: int) -> str | None:
-    """The root tree if a cache-tree extension starts at ``at``; None otherwise."""
-    if at + _EXTENSION_HEADER > end:
-        return None
-    data = at + _EXTENSION_HEADER
-    data_end = data + _be32(view, at + 4)
-    # the extensions from here must end exactly where the checksum begins
-    nxt = data_end
+def _chained(view: mmap.mmap, at: int, end: int) -> bool:
+    """Whether the extensions from ``at`` on end exactly where the checksum begins."""
+    nxt = at
     while nxt < end:
         if nxt + _EXTENSION_HEADER > end:
-            return None
+            return False
         nxt += _EXTENSION_HEADER + _be32(view, nxt + 4)
-    if nxt != end or view[data:data + 1] != b"\0":  # the root's path is empty
+    return nxt == end
+
+
+def _root(view: mmap.mmap, at: int, end: int, count: int, hash_size: int) -> str | None:
+    """The root tree of the cache-tree extension at ``at`` if it is valid; None otherwise."""
+    data = at + _EXTENSION_HEADER
+    data_end = data + _be32(view, at + 4)
+    if view[data:data + 1] != b"\0":  # the root's path is empty
         return None
     newline = view.find(b"\n", data, min(data_end, data + _ROOT_HEADER_MAX))
     if newline < 0 or newline + 1 + hash_size > data_end:
