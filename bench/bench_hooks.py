@@ -16,11 +16,17 @@ sync has finished (the map is at the new commit). The same commit with the post-
 foreground (``FLOAT_HOOKS_FOREGROUND=1``) is the third row; the shims alone run in the
 foreground too.
 
+With ``--before PATH`` (a checkout of older float-hooks code), the same commit with that
+checkout's shims (installed into a hooks directory of their own, sharing the map) is timed in
+the same alternation: a change to the hooks is compared with what it replaces in one run.
+
 Targets (issue 3): hooked commit <= 1.6x the hooks-off commit at ~90k files, and the hooks'
 own time at 90k within 2x of their time at 5k (work grows with the change, not the repo).
+Issue 29: <= 1.25x at 300k and 1M files.
 
     python bench/bench_hooks.py                  # 5k and 90k files
     python bench/bench_hooks.py --sizes 5000 --runs 3
+    python bench/bench_hooks.py --sizes 300000 --runs 7 --before /tmp/base
 """
 
 from __future__ import annotations
@@ -119,10 +125,24 @@ def floor_hooks(where: Path) -> Path:
     return hooks
 
 
-def measure(repo: Path, runs: int) -> dict[str, float]:
+def before_hooks(repo: Path, before: Path) -> Path:
+    """The pre-commit and post-commit shims of the checkout at ``before``, in a directory of
+    their own (``core.hooksPath`` points a commit at it)."""
+    hooks = repo.parent / "before-hooks"
+    hooks.mkdir(exist_ok=True)
+    env = {**_env(), "PYTHONPATH": str(before), "GIT_CONFIG_COUNT": "1",
+           "GIT_CONFIG_KEY_0": "core.hooksPath", "GIT_CONFIG_VALUE_0": str(hooks)}
+    _run(repo, sys.executable, "-m", "float_hooks", "install", "--hooks",
+         "pre-commit,post-commit", env=env)
+    return hooks
+
+
+def measure(repo: Path, runs: int, before: Path | None = None) -> dict[str, float]:
     floor_dir = floor_hooks(repo.parent)
+    before_dir = before_hooks(repo, before) if before else None
     times: dict[str, list[float]] = {k: [] for k in (
-        "hooked", "synced", "foreground", "plain", "pre", "post", "pre_m", "floor")}
+        "hooked", "synced", "foreground", "plain", "pre", "post", "pre_m", "floor",
+        *(("before", "before_synced") if before else ()))}
     seed = 100
     hooks = repo / ".git" / "hooks"
     post_commit = str(hooks / "post-commit")
@@ -138,6 +158,13 @@ def measure(repo: Path, runs: int) -> dict[str, float]:
         t0 = time.perf_counter()
         times["hooked"].append(_git(repo, "commit", "-q", "-m", f"hooked {seed}"))
         times["synced"].append(_settle(repo, t0))
+
+        if before_dir is not None:
+            change()
+            t0 = time.perf_counter()
+            times["before"].append(_git(repo, "-c", f"core.hooksPath={before_dir}", "commit",
+                                        "-q", "-m", f"before {seed}"))
+            times["before_synced"].append(_settle(repo, t0))
 
         change()
         times["foreground"].append(_git(repo, "commit", "-q", "-m", f"foreground {seed}",
@@ -185,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
                     default=[5_000, 90_000])
     ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--before", type=Path, default=None,
+                    help="a checkout of older float-hooks code: its shims, in the same run")
     args = ap.parse_args(argv)
     git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout
     print(f"python {platform.python_version()}, {os.cpu_count()} cpus, {git_version.strip()},"
@@ -195,10 +224,13 @@ def main(argv: list[str] | None = None) -> int:
         for files in args.sizes:
             print(f"{files} files:", flush=True)
             repo = prepare(files, Path(tmp))
-            r = results[files] = measure(repo, args.runs)
+            r = results[files] = measure(repo, args.runs, args.before)
             row(r, "git commit, hooks off", "plain", ratio=False)
             row(r, "git commit, float pre+post (post in background)", "hooked")
             row(r, "  ... until the background sync is done", "synced")
+            if args.before:
+                row(r, "git commit, --before's pre+post (post in background)", "before")
+                row(r, "  ... until the background sync is done", "before_synced")
             row(r, "git commit, float pre+post (post in foreground)", "foreground")
             row(r, "git commit, stand-in floor hooks", "floor")
             row(r, "pre-commit shim alone", "pre", ratio=False,

@@ -9,7 +9,10 @@ stale, it prints:
 * server start to first answer: spawning the process to the `initialize` answer, and to the
   answer of a first `status` call (the work-tree sync and the watcher's start run while the
   SDK imports); for scale, `import mcp.server.lowlevel` alone and a `float-hooks status` CLI;
-* warm calls: `show` of a folder, `stale`, `status` (median of --calls calls);
+* warm calls: `show` of a folder, `stale`, `status`, `search` for words many folders hold
+  and a `search` that finds nothing (median of --calls calls);
+* for scale, in the same run: a trivial server on the same SDK (one tool answering a
+  constant): its start to the first tool answer, and a warm call of that tool;
 * a call right after an edit of 5 files: `stale` right after the edit must list the 5 folders
   (the watcher saw the edit; the call syncs first), and its latency;
 * the same without the watcher (`mcp --no-watch`: every answer syncs the work tree first).
@@ -87,11 +90,12 @@ async def session(repo: Path, result: dict[str, list[float]], calls: int, watch:
             result["watcher running after"].append(time.perf_counter() - t0)
         stale: Any = (await c.call_tool("stale", {})).structured_content
         folder = stale["folders"][0]["path"] if stale["folders"] else "/"
-        for name, tool_args in (("show", {"path": folder}), ("stale", {}),
-                                ("status", {})):
+        for name, tool_args in (("show", {"path": folder}), ("stale", {}), ("status", {}),
+                                ("search", {"query": "benchmark context"}),
+                                ("search (no hit)", {"query": "zyxwvut qqqzzz"})):
             for _ in range(calls):
                 t = time.perf_counter()
-                r = await c.call_tool(name, tool_args)
+                r = await c.call_tool(name.split(" ")[0], tool_args)
                 result[f"warm {name}" + tag].append(time.perf_counter() - t)
                 assert not r.is_error, r.content
         edited = edit_files(repo, 5, seed=seed)
@@ -102,6 +106,45 @@ async def session(repo: Path, result: dict[str, list[float]], calls: int, watch:
         missing = [p for p in edited if "/" + p.rpartition("/")[0] not in listed]
         assert not missing, f"the call did not reflect the edit: {missing}"
         result["edit reflected in the next call" + tag].append(1.0)
+
+
+# A server that does nothing but answer: what the SDK and the stdio transport cost by
+# themselves (started as the float-hooks server is here: the same interpreter and environment).
+TRIVIAL_SERVER = """
+import anyio, mcp_types as types
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+
+async def list_tools(ctx, params):
+    return types.ListToolsResult(tools=[types.Tool(name="ping", input_schema={"type": "object"})])
+
+async def call_tool(ctx, params):
+    return types.CallToolResult(content=[types.TextContent(type="text", text="pong")])
+
+server = Server("trivial", on_list_tools=list_tools, on_call_tool=call_tool)
+
+async def main():
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+anyio.run(main)
+"""
+
+
+async def trivial(result: dict[str, list[float]], calls: int) -> None:
+    from mcp import Client, StdioServerParameters
+
+    params = StdioServerParameters(command=sys.executable, args=["-c", TRIVIAL_SERVER],
+                                   env={**os.environ, **git_env()})
+    t0 = time.perf_counter()
+    async with Client(params, mode="legacy", read_timeout_seconds=120) as c:
+        r = await c.call_tool("ping", {})
+        result["trivial server: start to the first tool answer"].append(time.perf_counter() - t0)
+        assert not r.is_error, r.content
+        for _ in range(calls):
+            t = time.perf_counter()
+            await c.call_tool("ping", {})
+            result["trivial server: warm call"].append(time.perf_counter() - t)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(["git", "status", "--porcelain"], cwd=repo, check=True,
                            stdout=subprocess.DEVNULL)
             result["git status"].append(time.perf_counter() - t)
+            anyio.run(trivial, result, a.calls)
             for watch in (True, False):
                 anyio.run(session, repo, result, a.calls, watch, 10 + 2 * i + int(watch))
         print(f"### {a.files} files in {folders} folders, {a.runs} server starts,"

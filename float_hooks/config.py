@@ -4,16 +4,18 @@ down exactly once."""
 
 from __future__ import annotations
 
+import contextlib
+import marshal
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from float_hooks.errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+# What the TOML parses gave, kept in the git dir and keyed by the exact texts parsed: a hook
+# then needs no TOML parser (importing it is the biggest single import of a hook's start).
+CACHE_NAME = "float-config.cache"
 
 CONFIG_TEMPLATE = """\
 # float-hooks settings. Every setting is written out with its default value;
@@ -76,33 +78,68 @@ on_commit = "queue"
 dir = ".float/project"
 """
 
-DEFAULTS: dict[str, dict[str, Any]] = tomllib.loads(CONFIG_TEMPLATE)
+Config = dict[str, dict[str, Any]]
+
+
+def __getattr__(name: str) -> Any:
+    """``DEFAULTS`` (the template, parsed) and ``tomllib``, on first use."""
+    if name == "DEFAULTS":
+        return _toml().loads(CONFIG_TEMPLATE)
+    if name == "tomllib":
+        return _toml()
+    raise AttributeError(name)
+
+
+def _toml() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib  # lazy: a cached config needs no parser
+
+        return tomllib
+    import tomli  # pragma: no cover  # lazy: Python 3.10 only, as above
+
+    return tomli  # pragma: no cover
 
 
 def config_path(work_tree: Path) -> Path:
     return work_tree / ".float" / "config.toml"
 
 
-def load(work_tree: Path | None) -> dict[str, dict[str, Any]]:
-    """Settings for a work tree (or the defaults for a bare repository)."""
-    merged = {section: dict(values) for section, values in DEFAULTS.items()}
+def load(work_tree: Path | None, cache_dir: Path | None = None) -> Config:
+    """Settings for a work tree (or the defaults for a bare repository). ``cache_dir``: where
+    the parsed texts may be cached (:data:`CACHE_NAME`; the repository's git dir)."""
     if work_tree is None:
-        return merged
+        return _copy(_toml().loads(CONFIG_TEMPLATE))
     path = config_path(work_tree)
     try:
-        text = path.read_text(encoding="utf-8")
+        text: str | None = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return merged
+        text = None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror})") from e
-    return merge(merged, text, str(path))
+    cache = cache_dir / CACHE_NAME if cache_dir is not None else None
+    parsed = _cached(cache, text)
+    if parsed is None:
+        toml = _toml()
+        try:
+            user = toml.loads(text) if text is not None else {}
+        except toml.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: invalid TOML ({e})") from e
+        parsed = (toml.loads(CONFIG_TEMPLATE), user)
+        if cache is not None:
+            _store(cache, text, parsed)
+    return _apply(_copy(parsed[0]), parsed[1], str(path))
 
 
-def merge(base: dict[str, dict[str, Any]], text: str, where: str) -> dict[str, dict[str, Any]]:
+def merge(base: Config, text: str, where: str) -> Config:
+    toml = _toml()
     try:
-        user = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+        user = toml.loads(text)
+    except toml.TOMLDecodeError as e:
         raise ConfigError(f"{where}: invalid TOML ({e})") from e
+    return _apply(base, user, where)
+
+
+def _apply(base: Config, user: dict[str, Any], where: str) -> Config:
     for section, values in user.items():
         if section not in base or not isinstance(values, dict):
             raise ConfigError(f"{where}: unknown section [{section}]")
@@ -117,3 +154,37 @@ def merge(base: dict[str, dict[str, Any]], text: str, where: str) -> dict[str, d
                 )
             base[section][key] = value
     return base
+
+
+def _copy(config: Config) -> Config:
+    return {section: dict(values) for section, values in config.items()}
+
+
+def _cached(cache: Path | None, text: str | None) -> tuple[Config, dict[str, Any]] | None:
+    """The parsed template and ``text`` if the cache holds exactly these texts' parses."""
+    if cache is None:
+        return None
+    try:
+        template, defaults, cached_text, user = marshal.loads(cache.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):  # none yet, or not ours
+        return None
+    if template != CONFIG_TEMPLATE or cached_text != text:
+        return None
+    if not isinstance(defaults, dict) or not isinstance(user, dict):
+        return None
+    return defaults, user
+
+
+def _store(cache: Path, text: str | None, parsed: tuple[Config, dict[str, Any]]) -> None:
+    """Best effort: written whole under a temporary name, then renamed into place."""
+    try:
+        data = marshal.dumps((CONFIG_TEMPLATE, parsed[0], text, parsed[1]))
+    except ValueError:  # a TOML date or time: marshal has no such type; parse every time
+        return
+    temp = cache.with_name(f"{CACHE_NAME}.{os.getpid()}.tmp")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, cache)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)

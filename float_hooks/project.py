@@ -50,7 +50,7 @@ class Project:
     @property
     def config(self) -> dict[str, dict[str, Any]]:
         if self._config is None:
-            self._config = config.load(self.git.work_tree)
+            self._config = config.load(self.git.work_tree, self.git.git_dir)
         return self._config
 
     def scope(self) -> Scope:

@@ -94,14 +94,51 @@ def _bounded(syms: list[Symbol], limit: int, chars: int = MAX_CHARS
 
 def ensure_all(conn: sqlite3.Connection, git: Git) -> int:
     """Outline every code file of the map whose blob is not cached yet; how many were parsed."""
-    missing = [(r[0], r[1]) for r in conn.execute(
-        "SELECT f.path, f.content_hash FROM files f WHERE f.mode IN (?, ?) AND NOT EXISTS"
-        " (SELECT 1 FROM outline_blobs o WHERE o.blob = f.content_hash AND o.version = ?)",
-        (*CODE_MODES, VERSION)) if outlined(r[0])]
-    return len(outlines(conn, git, missing).parsed)
+    todo = _missing(conn)
+    if todo is None:
+        return 0
+    parsed = len(outlines(conn, git, todo[1]).parsed) if todo[1] else 0
+    _outlined_through(conn, todo[0])
+    return parsed
 
 
-OUTLINED_KEY = "outlined_through"  # meta: max(folders.updated_at) when every file was outlined
+# meta: "<outline version>:<max(folders.updated_at)>" when every file was outlined
+OUTLINED_KEY = "outlined_through"
+_MISSING = ("SELECT f.path, f.content_hash FROM {} f.mode IN (?, ?) AND NOT EXISTS"
+            " (SELECT 1 FROM outline_blobs o WHERE o.blob = f.content_hash AND o.version = ?)")
+
+
+def _missing(conn: sqlite3.Connection) -> tuple[str, list[tuple[str, str]]] | None:
+    """The newest folder change, and the code files whose outline is not cached; None when
+    every file was outlined as of the newest folder change (or there is none). Once every
+    file was outlined (meta OUTLINED_KEY), only the files of folders changed since are looked
+    at (the folders_updated index): the work follows the change, not the repository."""
+    mark = conn.execute("SELECT max(updated_at) FROM folders").fetchone()[0]
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (OUTLINED_KEY,)).fetchone()
+    version, _, done = str(row[0]).partition(":") if row is not None else ("", "", "")
+    if version != str(VERSION):
+        done = ""  # never, or by another outliner: every file is looked at
+    if mark is None or done == mark:
+        return None
+    if done and done < mark:  # the same second counts as changed since
+        rows = conn.execute(_MISSING.format("folders d JOIN files f ON f.folder_path = d.path"
+                                            " WHERE d.updated_at >= ? AND"),
+                            (done, *CODE_MODES, VERSION))
+    else:
+        rows = conn.execute(_MISSING.format("files f WHERE"), (*CODE_MODES, VERSION))
+    return mark, [(r[0], r[1]) for r in rows if outlined(r[0])]
+
+
+def _outlined_through(conn: sqlite3.Connection, mark: str) -> None:
+    """Record that every file was outlined as of ``mark`` (outside a transaction only)."""
+    if conn.in_transaction:
+        return
+    try:
+        with conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                         (OUTLINED_KEY, f"{VERSION}:{mark}"))
+    except sqlite3.Error:
+        pass  # a read-only map: it looks again next time
 
 
 def ensure_fresh(conn: sqlite3.Connection, git: Git, budget: int = 2000,
@@ -109,26 +146,18 @@ def ensure_fresh(conn: sqlite3.Connection, git: Git, budget: int = 2000,
     """Outline the code files not cached yet, at most ``budget`` of them and about
     ``seconds`` per call (search reads symbols from the cache); how many are left. Free while
     nothing changed since every file was outlined (one indexed read of the newest folder
-    change)."""
-    mark = conn.execute("SELECT max(updated_at) FROM folders").fetchone()[0]
-    done = conn.execute("SELECT value FROM meta WHERE key = ?", (OUTLINED_KEY,)).fetchone()
-    if mark is None or (done is not None and done[0] == mark):
+    change); after a change, the changed folders' files are looked at (:func:`_missing`)."""
+    todo = _missing(conn)
+    if todo is None:
         return 0
-    missing = [(r[0], r[1]) for r in conn.execute(
-        "SELECT f.path, f.content_hash FROM files f WHERE f.mode IN (?, ?) AND NOT EXISTS"
-        " (SELECT 1 FROM outline_blobs o WHERE o.blob = f.content_hash AND o.version = ?)",
-        (*CODE_MODES, VERSION)) if outlined(r[0])]
+    mark, missing = todo
     done_n, start = 0, time.monotonic()
     while done_n < min(budget, len(missing)) and time.monotonic() - start < seconds:
         outlines(conn, git, missing[done_n: done_n + 50])
         done_n += 50
     left = max(0, len(missing) - done_n)
-    if not left and not conn.in_transaction:
-        try:
-            with conn:
-                conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (OUTLINED_KEY, mark))
-        except sqlite3.Error:
-            pass  # a read-only map: it looks again next time
+    if not left:
+        _outlined_through(conn, mark)
     return left
 
 

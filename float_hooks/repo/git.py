@@ -152,19 +152,23 @@ class Git:
 
     def diff_trees(self, old: str, new: str) -> bytes:
         """``git diff-tree -r`` raw output between two trees (or commits)."""
+        return self.finish(self.start_diff_trees(old, new), "diff-tree")
+
+    def start_diff_trees(self, old: str, new: str) -> subprocess.Popen[bytes]:
+        """:meth:`diff_trees`, started: read it with :meth:`finish`."""
         # diff-tree reads the whole index before it starts (far longer than the diff itself
         # in a large repository), only to look up attributes that raw output never uses.
         # A missing index file reads as an empty one, so it is pointed at a path that is
         # never created.
         env = {**self.env, "GIT_INDEX_FILE": str(self.git_dir / "float-no-index")}
-        proc = subprocess.run(
+        return subprocess.Popen(
             ["git", "diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", old, new],
-            cwd=self._cwd, env=env, capture_output=True,
+            cwd=self._cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
-        if proc.returncode != 0:
-            msg = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise GitError(f"git diff-tree failed: {msg[-1] if msg else proc.returncode}")
-        return proc.stdout
+
+    def index_path(self) -> str:
+        """The index file this repository's commands read (``GIT_INDEX_FILE`` in a hook)."""
+        return os.path.join(self._cwd, self.env.get("GIT_INDEX_FILE") or self.git_dir / "index")
 
     # -- small questions -----------------------------------------------------------------
     def git_path(self, name: str) -> Path:

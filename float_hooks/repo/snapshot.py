@@ -26,6 +26,7 @@ from float_hooks.repo.git import (
     parse_raw_diff,
     parse_status,
 )
+from float_hooks.repo.index_tree import cached_root_tree
 
 Kind = Literal["commit", "index", "worktree"]
 
@@ -75,9 +76,10 @@ def _start_diff(git: Git, head: str | None, target: Target, yielding: bool = Fal
     if target.kind == "worktree" and git.work_tree is None:
         raise FloatError("a bare repository has no work tree; use --rev")
     if target.kind == "index":
-        # a `git add -N` placeholder is not in the commit the index makes: not a change
-        return [git.start("diff-index", "--cached", "-z", "--no-renames",
-                          "--ita-invisible-in-index", head or git.empty_tree())]
+        tree = cached_root_tree(git.index_path())
+        if tree is not None:  # the tree `git commit` is about to record (index_tree.py)
+            return [git.start_diff_trees(head or git.empty_tree(), tree)]
+        return [_start_diff_index(git, head)]
     # One `git status` gives HEAD vs index vs work tree and the untracked files: git's most
     # tuned path (parallel lstat, fsmonitor and the untracked cache when configured), and it
     # looks at the contents of files whose stat data changed, so a stale index (after a copy
@@ -91,8 +93,8 @@ def _finish_diff(git: Git, head: str | None, target: Target,
     if not procs:
         return []
     if target.kind == "index":
-        return [_resolve_unmerged(git, d) for d in parse_raw_diff(Git.finish(procs[0],
-                                                                          "diff-index"))]
+        return [_resolve_unmerged(git, d) for d in parse_raw_diff(_index_diff(git, head,
+                                                                              procs[0]))]
     from float_hooks.repo.worktree import (
         WorktreeHasher,  # lazy: off the hooks' path (their start-up cost)
     )
@@ -121,6 +123,22 @@ def _finish_diff(git: Git, head: str | None, target: Target,
     # Paths where the target equals head are kept: a full plan starts from the index and
     # must still override it (staged, then deleted from the work tree); overlays skip them.
     return list(out.values())
+
+
+def _index_diff(git: Git, head: str | None, proc: subprocess.Popen[bytes]) -> bytes:
+    if list(proc.args)[1] == "diff-tree":  # type: ignore[arg-type]
+        out, _ = proc.communicate()
+        if proc.returncode == 0:
+            return out
+        proc = _start_diff_index(git, head)  # the cache tree named a tree that is not there
+    return Git.finish(proc, "diff-index")
+
+
+def _start_diff_index(git: Git, head: str | None) -> subprocess.Popen[bytes]:
+    # a `git add -N` placeholder is not in the commit the index makes: not a change (nor is
+    # it in the cache tree's trees)
+    return git.start("diff-index", "--cached", "-z", "--no-renames", "--ita-invisible-in-index",
+                     head or git.empty_tree())
 
 
 def _intent_to_add_fixed(git: Git, head: str | None, listed: list[Status]) -> list[Status]:
