@@ -19,6 +19,7 @@ from float_hooks.reads.stale import stale_count, stale_list
 from float_hooks.regen import job_queue
 from float_hooks.store.folder_context import status_counts
 from webhook.names import InvalidName
+from webhook.queues.row_view import retry_state
 from webhook.queues.sqlite_queue import DB_FILE as QUEUE_FILE
 from webhook.queues.sqlite_queue import Queue
 from webhook.storage.maps import map_path, open_map
@@ -73,9 +74,11 @@ def delivery_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for r in reversed(rows):
         result = r["result"] if isinstance(r["result"], dict) else {}
+        state, next_attempt_at = retry_state(r)
         out.append({
             "delivery": r["delivery"], "kind": r["kind"], "ref": r["ref"] or "",
-            "after": (r["after"] or "")[:12], "state": r["state"], "attempts": r["attempts"],
+            "after": (r["after"] or "")[:12], "state": state, "attempts": r["attempts"],
+            "next_attempt_at": next_attempt_at,
             "received": when(r["received_at"]), "finished": when(r["finished_at"]),
             "error": r["error"] or "", "reason": str(result.get("reason") or ""),
         })

@@ -63,6 +63,8 @@ def run_job(ctx: PgContext, attempts: int, repo: str, full_name: str) -> None:
 
 def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
     rows = ctx.store.claim(repo, ctx.owner)
+    for r in rows:  # as the embedded worker: each claimed delivery is now being applied
+        _delivery_events(ctx, [r], "running", attempt=int(r["attempts"]))
     if rows:
         last = rows[-1]
         ctx.store.remember_repo(repo, last["full_name"], last["default_branch"])
@@ -153,9 +155,10 @@ def _failed(ctx: PgContext, repo: str, full_name: str, rows: list[dict[str, Any]
         _delivery_events(ctx, rows, "failed", error=error)
         return
     log.warning("delivery %s (%s): %s; will retry", d.delivery, full_name, reason)
-    ctx.store.settle(ids, "queued", None, reason)
-    _delivery_events(ctx, rows, "retrying", error=reason)
-    ctx.defer_sync(repo, full_name, delay=BACKOFF_SECONDS * 2 ** (attempts - 1))
+    retry_in = BACKOFF_SECONDS * 2 ** (attempts - 1)
+    ctx.store.settle(ids, "queued", None, reason, retry_in=retry_in)
+    _delivery_events(ctx, rows, "retrying", error=reason, retry_in=retry_in)
+    ctx.defer_sync(repo, full_name, delay=retry_in)
 
 
 def _delivery_events(ctx: PgContext, rows: list[dict[str, Any]], state: str,
