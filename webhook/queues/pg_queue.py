@@ -43,6 +43,10 @@ REGEN_QUEUE = "float_regen"
 SYNC_TASK = "float.sync"
 REGEN_TASK = "float.regenerate"
 SWEEP_SECONDS = 5.0
+# a web process's connections: one per request thread of the documented command (gunicorn
+# --threads 32, docs/server.md; a request holds at most one at a time), so a burst does not
+# queue for a connection. The pool opens them as needed and closes idle ones after 10 min.
+WEB_POOL_SIZE = 32
 RESTART_PAUSE = 1.0
 
 
@@ -133,7 +137,7 @@ def intake(settings: Settings) -> Intake:
     assert url is not None
     with _intake_lock:
         if url not in _intake or _intake[url].ctx.pool.closed:
-            _intake[url] = Intake(PgContext(settings, check=False))
+            _intake[url] = Intake(PgContext(settings, max_size=WEB_POOL_SIZE, check=False))
         return _intake[url]
 
 
