@@ -151,26 +151,21 @@ class PgEventLog:
         return item.id
 
     def _write(self, batch: list[_Pending]) -> None:
-        """One transaction for ``batch`` (in order: ids are handed out in statement order)."""
+        """One transaction for ``batch`` (in order: ids are handed out in statement order),
+        its statements pipelined: a couple of round trips however many events."""
         conn = self._connection()
-        with conn.transaction():
+        with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
             # events are notifications, not records: their commit does not wait for the WAL
             # to reach the disk (the next synchronous commit, a delivery's, flushes it). A
             # PostgreSQL crash may lose the last moment's events, never a delivery; that
             # wait was most of a PostgreSQL acknowledgement's time (docs/performance.md).
             conn.execute("SET LOCAL synchronous_commit = off")
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO float_events(repo, kind, data) VALUES (%s, %s, %s::jsonb)"
-                    " RETURNING id", [(p.repo, p.kind, p.data) for p in batch], returning=True)
-                for p in batch:
-                    row = cur.fetchone()
-                    assert row is not None
-                    p.id = int(row[0])
-                    cur.nextset()
+            cur.executemany(
+                "INSERT INTO float_events(repo, kind, data) VALUES (%s, %s, %s::jsonb)"
+                " RETURNING id", [(p.repo, p.kind, p.data) for p in batch], returning=True)
             # each repository's last `keep` events stay (its index makes this a short range
-            # scan); the notification is delivered at commit
+            # scan); the notification (any payload wakes the listeners) is sent at commit
             for repo in dict.fromkeys(p.repo for p in batch):
                 conn.execute(
                     "WITH gone AS (DELETE FROM float_events WHERE repo = %s AND id <= (SELECT"
@@ -179,7 +174,12 @@ class PgEventLog:
                     " max(id) FROM gone HAVING max(id) IS NOT NULL ON CONFLICT (repo) DO UPDATE"
                     " SET through = greatest(float_events_trimmed.through, excluded.through)",
                     (repo, repo, self.keep, repo))
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(batch[-1].id)))
+            conn.execute("SELECT pg_notify(%s, 'append')", (CHANNEL,))
+            for p in batch:
+                row = cur.fetchone()
+                assert row is not None
+                p.id = int(row[0])
+                cur.nextset()
 
     def since(self, repo: str | None, after: int, limit: int = 500) -> list[Event]:
         with self._lock:
