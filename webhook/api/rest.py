@@ -193,17 +193,20 @@ def resync(owner: str, repo: str) -> Any:
     full_name = repository(owner, repo)
     settings = _settings()
     delivery = f"resync-{uuid.uuid4()}"
+    def received() -> None:  # before any worker can be handed it (intake.Intake)
+        publish.emit(settings, repo_key(full_name), "delivery",
+                     {"delivery": delivery, "state": "received", "kind": "resync"})
+
     if settings.database_url:
         from webhook.queues.pg_queue import intake  # lazy: the [postgres] extra
 
-        intake(settings).record(delivery, "resync", repo_key(full_name), full_name)
+        intake(settings).record(delivery, "resync", repo_key(full_name), full_name,
+                                then=received)
     else:
         q = Queue(settings.data_dir, create=False)
         try:
-            q.record(delivery, "resync", repo_key(full_name), full_name)
+            q.record(delivery, "resync", repo_key(full_name), full_name, then=received)
         finally:
             q.close()
         current_app.extensions["float_worker"].notify()
-    publish.emit(settings, repo_key(full_name), "delivery",
-                {"delivery": delivery, "state": "received", "kind": "resync"})
     return jsonify(status="queued", delivery=delivery, repository=full_name), 202

@@ -129,11 +129,17 @@ class PgEventLog:
         get the connection writes every event waiting by then in one transaction, so a burst
         of deliveries costs a few commits, not one fsync'd commit each, queued behind one
         another (docs/performance.md)."""
-        item = _Pending(repo, kind, encoded(kind, data))
+        return self.append_many([(repo, kind, data)])[0]
+
+    def append_many(self, events: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
+        """Append (repo, kind, data) events, in order, committed together; their ids."""
+        items = [_Pending(repo, kind, encoded(kind, data)) for repo, kind, data in events]
+        if not items:
+            return []
         with self._waiting_lock:
-            self._waiting.append(item)
+            self._waiting.extend(items)
         with self._lock:
-            if not item.done:  # no earlier holder of the lock took it along
+            if not items[-1].done:  # no earlier holder of the lock took them along
                 with self._waiting_lock:
                     batch, self._waiting = self._waiting, []
                 try:
@@ -145,10 +151,10 @@ class PgEventLog:
                 finally:
                     for other in batch:
                         other.done = True
-        if item.error is not None:
-            raise item.error
-        assert item.id is not None
-        return item.id
+        for item in items:
+            if item.error is not None:
+                raise item.error
+        return [int(item.id or 0) for item in items]
 
     def _write(self, batch: list[_Pending]) -> None:
         """One transaction for ``batch`` (in order: ids are handed out in statement order),

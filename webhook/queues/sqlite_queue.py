@@ -220,9 +220,10 @@ class Queue:
                ref: str | None = None, before: str | None = None, after: str | None = None,
                default_branch: str | None = None, created: bool = False,
                deleted: bool = False, forced: bool = False, commits: int = 0,
-               ignored: str | None = None) -> bool:
+               ignored: str | None = None, then: Callable[[], Any] | None = None) -> bool:
         """Insert a delivery; False when this delivery id was seen before (a redelivery).
-        ``ignored`` records it as already settled, with that reason (no work to do)."""
+        ``ignored`` records it as already settled, with that reason (no work to do);
+        ``then`` runs after a new one is inserted (intake.Intake)."""
         now = time.time()
         # one statement in autocommit mode is its own atomic transaction: no BEGIN/COMMIT
         # round trips on the path that answers GitHub
@@ -236,6 +237,8 @@ class Queue:
              "queued" if ignored is None else "ignored",
              None if ignored is None else json.dumps({"reason": ignored}),
              None if ignored is None else now)))
+        if cur.rowcount == 1 and then is not None:
+            then()
         return cur.rowcount == 1
 
     # -- claiming ----------------------------------------------------------------------------
