@@ -281,22 +281,21 @@ class Worker:
         finally:
             renew.set()
             beat.join()
-        names = ", ".join(w.delivery for w in work)
+        names = ("delivery " if len(work) == 1 else "deliveries ") + ", ".join(
+            w.delivery for w in work)
         if "state" in answer:
             self._settle(q, batch, skips, answer["state"], answer["result"], last)
-            log.info("deliveries %s (%s %s): %s", names, d.full_name, d.ref or d.kind,
-                     answer["state"])
             return
         if "error" in answer:
             # a deterministic failure (bad config in the repository, a bug): trying again
             # would fail the same way and hold up the repository's later pushes
-            log.error("deliveries %s (%s) failed: %s", names, d.full_name, answer["error"])
+            log.error("%s (%s) failed: %s", names, d.full_name, answer["error"])
             self._settle(q, batch, skips, "failed", {}, error=str(answer["error"]))
             return
         # transient (a fetch, a locked map), or over its budget: retried, each time counted
         reason = str(answer.get("retry") or answer.get("budget"))
         retry = d.attempts < self.settings.max_attempts
-        log.warning("deliveries %s (%s): %s%s", names, d.full_name, reason,
+        log.warning("%s (%s): %s%s", names, d.full_name, reason,
                     "; will retry" if retry else "; giving up")
         if not retry:
             if d.attempts > 1:
@@ -332,6 +331,11 @@ class Worker:
                     **({"reason": result["reason"]} if "reason" in result else {})}, None))
         q.settle(self.owner, outcomes)
         for b, (_, end, res, err) in zip(batch, outcomes, strict=True):
+            if end != "failed":
+                log.info("delivery %s (%s %s): %s%s", b.delivery, b.full_name, b.ref or b.kind,
+                         end, f" (coalesced into {last.delivery})"
+                         if last is not None and b.id != last.id and skips[b.id] is None
+                         else "")
             extra: dict[str, Any] = {}
             if end == "ignored":
                 extra["reason"] = (res or {}).get("reason")
