@@ -5,12 +5,13 @@ work to a separate process, ``python -m webhook.worker``. Any number of threads 
 can share one data directory: the queue hands each repository to one of them at a time, in
 the order its deliveries arrived, while other repositories proceed in parallel.
 
-A worker thread claims a delivery (``Queue.claim``), renews its lease while it runs, hands it
-to its job process (``job.JobProcess``: ``pipeline.process`` under a time and memory budget),
-and records the outcome: ``Queue.finish`` (done or ignored, after posting the commit status),
-``Queue.fail`` with a retry time (transient, over budget, crashed; each counted) or without
-(deterministic, or out of attempts). Those Queue calls are the only places a delivery changes
-state, so a later queue backend or an event stream hooks in there.
+A worker thread claims a repository's open deliveries (``Queue.claim_batch``), renews their
+lease while it runs, hands the latest that needs work to its job process (``job.JobProcess``:
+``pipeline.process`` under a time and memory budget), and records the outcome for all of them:
+``Queue.settle`` (done or ignored, after posting the commit status; failed when deterministic
+or out of attempts) or ``Queue.requeue`` with a retry time (transient, over budget, crashed;
+each counted). Those Queue calls are the only places a delivery changes state, so a later
+queue backend or an event stream hooks in there.
 """
 
 from __future__ import annotations

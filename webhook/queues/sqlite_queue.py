@@ -3,8 +3,10 @@
 A push is answered only after its row is committed, so an acknowledged delivery survives a
 crash or restart. Claiming is one ``BEGIN IMMEDIATE`` transaction, which makes it safe across
 threads and across gunicorn worker processes sharing the file. A repository's rows are handed
-out strictly in the order they were received, one at a time (the oldest unfinished row of a
-repository is the only one that can be claimed); different repositories run in parallel.
+out strictly in the order they were received: only the oldest unfinished row of a repository
+can be claimed, and the worker takes it with every later open row of the repository
+(``claim_batch``: a burst becomes one sync) and settles them together; different repositories
+run in parallel.
 A claimed row carries a lease that its worker renews; a worker that dies lets the lease run out
 and the row is claimed again (the sync is idempotent, so doing it twice is harmless). On the
 same host no lease needs to run out: each owner holds an ``flock`` on ``workers/<tag>.lock``
