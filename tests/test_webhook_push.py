@@ -240,6 +240,7 @@ def test_push_of_30_commits(make_app: Factory, origin: Origin) -> None:
     app = make_app()
     client = app.test_client()
     _, first = push(client, origin)
+    wait_idle(app)  # else the first sync may fetch the 30 commits below (it syncs the tip)
     for i in range(30):
         origin.commit({f"pkg{i % 5}/mod{i}.py": f"v{i}\n"}, f"commit {i}")
     _before, after = push(client, origin, commits=30)
