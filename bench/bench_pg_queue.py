@@ -96,7 +96,9 @@ def acks(tmp: Path, args: argparse.Namespace, url: str | None, name: str) -> dic
     if url:
         os.environ["FLOAT_DATABASE_URL"] = url
     try:
-        server = Server(tmp / name, str(tmp / "origin") + "/{full_name}.git", 2, 1)
+        # the documented command (docs/server.md): 2 processes of 32 threads each
+        server = Server(tmp / name, str(tmp / "origin") + "/{full_name}.git", args.workers,
+                        args.threads)
         try:
             return ack_latency(server, args.concurrency, args.rounds, ref="refs/heads/main")
         finally:
@@ -207,6 +209,62 @@ def stale_visible(tmp: Path, pg: PgServer, runs: int) -> list[float]:
     return times
 
 
+def burst_drain(tmp: Path, pg: PgServer, n: int) -> dict[str, dict[str, float]]:
+    """A burst of ``n`` deliveries of one repository, recorded with no worker running, then
+    drained: seconds from the worker's start to every delivery settled, against one
+    delivery drained the same way (the baseline: one sync), per mode."""
+    full_name = "bench/burst"
+    files = {f"d{i:02d}/f{j}.py": f"{i} {j}\n" for i in range(50) for j in range(4)}
+    after, _ = origin(tmp, full_name, files)
+    template = str(tmp / "origin") + "/{full_name}.git"
+    out: dict[str, dict[str, float]] = {}
+    for mode in ("sqlite", "pg"):
+        url = pg.new_database() if mode == "pg" else None
+        data = tmp / f"burst-{mode}"
+        env = {"FLOAT_WEBHOOK_SECRET": "bench-secret", "FLOAT_API_TOKEN": TOKEN,
+               "FLOAT_GIT_URL_TEMPLATE": template, "FLOAT_ON_PUSH": "queue",
+               "FLOAT_WORKER": "off", "FLOAT_DATA_DIR": str(data / "worker"),
+               **({"FLOAT_DATABASE_URL": url} if url else {})}
+        os.environ.update({k: v for k, v in env.items() if k != "FLOAT_DATA_DIR"})
+        # the embedded worker shares the web host's data directory; a PG one has its own
+        server = Server(data / "worker" if url is None else data / "web", template, 2, 32)
+        try:
+            drain(tmp, server, full_name, after, 1, url, env)  # builds the map: not compared
+            one = drain(tmp, server, full_name, after, 1, url, env)
+            burst = drain(tmp, server, full_name, after, n, url, env)
+            out[mode] = {"one": one, "burst": burst}
+        finally:
+            server.stop()
+            os.environ.pop("FLOAT_DATABASE_URL", None)
+            os.environ.pop("FLOAT_WORKER", None)
+    return out
+
+
+def drain(tmp: Path, server: Server, full_name: str, after: str, count: int,
+          url: str | None, env: dict[str, str]) -> float:
+    """Deliver ``count`` pushes, then time a worker from its start to the queue empty."""
+    for _ in range(count):
+        deliver(server, full_name, after, after)
+    t0 = time.perf_counter()
+    if url is None:
+        subprocess.run([sys.executable, "-m", "webhook.worker", "--until-idle"], cwd=ROOT,
+                       env={**os.environ, **env}, check=True, capture_output=True)
+    else:
+        procs = [worker("webhook.worker", env, tmp / "burst-sync.log")]
+        try:
+            wait(lambda: query(url, "SELECT count(*) FROM float_deliveries WHERE state IN"
+                                    " ('queued', 'running')")[0][0] == 0)
+        finally:
+            stop(procs)
+    return time.perf_counter() - t0
+
+
+def print_burst(n: int, out: dict[str, dict[str, float]]) -> None:
+    for mode, t in out.items():
+        print(f"burst of {n} deliveries of one repository drained, {mode}: {t['burst']:.2f} s"
+              f" (one delivery the same way: {t['one']:.2f} s; x{t['burst'] / t['one']:.2f})")
+
+
 def print_stale(times: list[float]) -> None:
     print(f"push-to-stale-visible on the other web host: median"
           f" {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
@@ -219,22 +277,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--folders", type=int, default=40)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn processes (-w)")
+    ap.add_argument("--threads", type=int, default=32, help="gunicorn threads (gthread)")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--acks-only", action="store_true",
+                    help="only the acknowledgement figures")
+    ap.add_argument("--burst", type=int, default=500,
+                    help="deliveries in the burst drained in both modes")
+    ap.add_argument("--burst-only", action="store_true", help="only the burst figures")
     ap.add_argument("--stale-only", action="store_true",
                     help="only the push-to-stale-visible figure")
     args = ap.parse_args(argv)
     if args.quick:
-        args.rounds, args.folders, args.runs = 1, 12, 2
+        args.rounds, args.folders, args.runs, args.burst = 1, 12, 2, 20
     bindir = find_bin()
     if bindir is None:
         raise SystemExit("no PostgreSQL server binaries")
-    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
+          f" load {os.getloadavg()[0]:.2f} (1 min) at the start")
     with tempfile.TemporaryDirectory(prefix="bench-pg-") as t:
         tmp = Path(t)
         pg = PgServer(bindir, fsync="on", full_page_writes="on")
         try:
             if args.stale_only:
                 print_stale(stale_visible(tmp, pg, args.runs))
+                return 0
+            if args.burst_only:
+                print_burst(args.burst, burst_drain(tmp, pg, args.burst))
+                print(f"# load {os.getloadavg()[0]:.2f} (1 min) after the bursts")
                 return 0
             out: dict[str, Any] = {}
             out["sqlite"] = acks(tmp, args, None, "sqlite")
@@ -246,12 +316,18 @@ def main(argv: list[str] | None = None) -> int:
                 a = out[k]
                 print(f"acks {k:16s} n={a['n']} p50 {a['p50']:.1f} ms  p99 {a['p99']:.1f} ms"
                       f"  (x{a['p99'] / out['sqlite']['p99']:.2f} of SQLite's p99)")
+            print(f"# gunicorn -w {args.workers} -k gthread --threads {args.threads};"
+                  f" load {os.getloadavg()[0]:.2f} (1 min) after the acks")
+            if args.acks_only:
+                print(json.dumps(out))
+                return 0
             one = regen_throughput(tmp, pg, 1, args.folders)
             four = regen_throughput(tmp, pg, 4, args.folders)
             print(f"regeneration, 200 ms model, {args.folders} folders: 1 worker {one:.2f}/s,"
                   f" 4 workers {four:.2f}/s: x{four / one:.2f}")
             times = stale_visible(tmp, pg, args.runs)
             print_stale(times)
+            print_burst(args.burst, burst_drain(tmp, pg, args.burst))
             print(json.dumps({**out, "regen_1": one, "regen_4": four, "stale_s": times}))
         finally:
             pg.close()

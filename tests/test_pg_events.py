@@ -118,3 +118,29 @@ def test_ids_and_answer_seqs_become_visible_in_order(pg_url: str) -> None:  # no
         slow.close()
         log.close()
         store.pool.close()
+
+
+def test_concurrent_appends_are_committed_together_in_order(pg_url: str) -> None:  # noqa: F811
+    # appends from many threads at once share transactions (group commit): every one gets
+    # its own id, each thread's ids rise in the order it appended, and all are readable
+    log = PgEventLog(pg_url)
+    got: dict[int, list[int]] = {}
+
+    def appender(t: int) -> None:
+        got[t] = [log.append(f"acme/r{t % 3}", "delivery", {"t": t, "n": n}) for n in range(5)]
+
+    try:
+        threads = [threading.Thread(target=appender, args=(t,)) for t in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(got) == list(range(16))
+        for ids in got.values():
+            assert ids == sorted(ids)
+        every = {e.id: e.data for e in log.since(None, 0, 1000)}
+        assert len(every) == 80 and set(every) == {i for ids in got.values() for i in ids}
+        for t, ids in got.items():
+            assert [every[i] for i in ids] == [{"t": t, "n": n} for n in range(5)]
+    finally:
+        log.close()

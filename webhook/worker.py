@@ -5,18 +5,20 @@ work to a separate process, ``python -m webhook.worker``. Any number of threads 
 can share one data directory: the queue hands each repository to one of them at a time, in
 the order its deliveries arrived, while other repositories proceed in parallel.
 
-A worker thread claims a delivery (``Queue.claim``), renews its lease while it runs, hands it
-to its job process (``job.JobProcess``: ``pipeline.process`` under a time and memory budget),
-and records the outcome: ``Queue.finish`` (done or ignored, after posting the commit status),
-``Queue.fail`` with a retry time (transient, over budget, crashed; each counted) or without
-(deterministic, or out of attempts). Those Queue calls are the only places a delivery changes
-state, so a later queue backend or an event stream hooks in there.
+A worker thread claims a repository's open deliveries (``Queue.claim_batch``), renews their
+lease while it runs, hands the latest that needs work to its job process (``job.JobProcess``:
+``pipeline.process`` under a time and memory budget), and records the outcome for all of them:
+``Queue.settle`` (done or ignored, after posting the commit status; failed when deterministic
+or out of attempts) or ``Queue.requeue`` with a retry time (transient, over budget, crashed;
+each counted). Those Queue calls are the only places a delivery changes state, so a later
+queue backend or an event stream hooks in there.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -196,7 +198,7 @@ class Worker:
                     did = self.run_one(q, job)
                 except Exception:  # the loop must survive anything (a full disk, a bug)
                     log.exception("worker loop error")
-                    did = False
+                    did = 0
                 if not did:
                     budget = MAX_DEFER_SECONDS
                     self.idle(q)
@@ -217,44 +219,62 @@ class Worker:
             log.exception("checkpoint of the delivery queue failed")
 
     # -- one job -------------------------------------------------------------------------
-    def run_one(self, q: Queue, job: JobProcess | None = None) -> bool:
-        """Claim and apply one delivery; False when there was nothing to claim."""
+    def run_one(self, q: Queue, job: JobProcess | None = None) -> int:
+        """Claim and apply one repository's open deliveries (a burst: one sync); how many
+        (0: there was nothing to claim)."""
         self._new_owner()
-        d = q.claim(self.owner, self.settings.lease_seconds, self.settings.max_attempts)
-        if d is None:
-            return False
-        self._event(d, "running", attempt=d.attempts)
+        batch = q.claim_batch(self.owner, self.settings.lease_seconds,
+                              self.settings.max_attempts)
+        if not batch:
+            return 0
+        for d in batch:
+            self._event(d, "running", attempt=d.attempts)
         if job is not None:
-            self._apply(q, d, job)
-            return True
+            self._apply(q, batch, job)
+            return len(batch)
         job = JobProcess(self.settings)
         try:
-            self._apply(q, d, job)
+            self._apply(q, batch, job)
         finally:
             job.close()
-        return True
+        return len(batch)
 
     def run_until_idle(self) -> int:
-        """Apply everything claimable now, in this thread; returns how many were applied."""
+        """Apply everything claimable now, in this thread; returns how many deliveries were
+        applied (a repository's burst in one sync)."""
         q = Queue(self.settings.data_dir)
         job = JobProcess(self.settings)
         n = 0
         try:
-            while self.run_one(q, job):
-                n += 1
+            while did := self.run_one(q, job):
+                n += did
             self.idle(q)  # a worker run from cron is the only one that checkpoints then
         finally:
             job.close()
             q.close()
         return n
 
-    def _apply(self, q: Queue, d: Delivery, job: JobProcess) -> None:
+    def _apply(self, q: Queue, batch: list[Delivery], job: JobProcess) -> None:
+        """Apply a repository's claimed deliveries (oldest first) as one: the latest that
+        needs work stands for them all (the sync always goes to the tracked branch's tip,
+        pipeline._target), a full rebuild if any of them asked for one; the others end as
+        it does, saying which one covered them (``coalesced_into``), and those that need no
+        work end ``ignored``. Settled together, in the order they were received."""
+        skips = {d.id: pipeline.skip_reason(self.settings, d) for d in batch}
+        work = [d for d in batch if skips[d.id] is None]
+        if not work:
+            self._settle(q, batch, skips, "ignored", {})
+            return
+        last = work[-1]
+        full = any(d.created or d.kind == "resync" for d in work)
+        d = dataclasses.replace(last, created=full and last.kind == "push",
+                                attempts=max(w.attempts for w in batch))
         renew = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(d, renew), daemon=True)
+        beat = threading.Thread(target=self._heartbeat, args=(batch, renew), daemon=True)
         beat.start()
         try:
             answer = job.run(d)
-            if answer.get("state") == "done":  # still holding the delivery's lease
+            if answer.get("state") == "done":  # still holding the deliveries' leases
                 pipeline.report_status(self.settings, d, answer["result"])
                 export_push.publish(self.settings, d, answer["result"])
         except BudgetExceeded as e:
@@ -262,32 +282,67 @@ class Worker:
         finally:
             renew.set()
             beat.join()
+        names = ("delivery " if len(work) == 1 else "deliveries ") + ", ".join(
+            w.delivery for w in work)
         if "state" in answer:
-            result = answer["result"]
-            q.finish(d.id, self.owner, answer["state"], result)
-            self._event(d, answer["state"], **({"reason": result.get("reason")}
-                                               if answer["state"] == "ignored" else {}))
-            log.info("delivery %s (%s %s): %s", d.delivery, d.full_name, d.ref or d.kind,
-                     answer["state"])
+            self._settle(q, batch, skips, answer["state"], answer["result"], last)
             return
         if "error" in answer:
             # a deterministic failure (bad config in the repository, a bug): trying again
             # would fail the same way and hold up the repository's later pushes
-            log.error("delivery %s (%s) failed: %s", d.delivery, d.full_name, answer["error"])
-            q.fail(d.id, self.owner, str(answer["error"]), retry_in=None)
-            self._event(d, "failed", error=str(answer["error"]))
+            log.error("%s (%s) failed: %s", names, d.full_name, answer["error"])
+            self._settle(q, batch, skips, "failed", {}, error=str(answer["error"]))
             return
         # transient (a fetch, a locked map), or over its budget: retried, each time counted
         reason = str(answer.get("retry") or answer.get("budget"))
         retry = d.attempts < self.settings.max_attempts
-        log.warning("delivery %s (%s): %s%s", d.delivery, d.full_name, reason,
+        log.warning("%s (%s): %s%s", names, d.full_name, reason,
                     "; will retry" if retry else "; giving up")
-        if not retry and d.attempts > 1:
-            reason = f"gave up after {d.attempts} attempts: {reason}"
-        retry_in = BACKOFF_SECONDS * 2 ** (d.attempts - 1) if retry else None
-        q.fail(d.id, self.owner, reason, retry_in=retry_in)
-        self._event(d, "failed" if retry_in is None else "retrying", error=reason,
-                    retry_in=retry_in)
+        if not retry:
+            if d.attempts > 1:
+                reason = f"gave up after {d.attempts} attempts: {reason}"
+            self._settle(q, batch, skips, "failed", {}, error=reason)
+            return
+        # every claimed row goes back, those needing no work too: settling a later one now
+        # would put it ahead of earlier ones in the order deliveries finish
+        retry_in = BACKOFF_SECONDS * 2 ** (d.attempts - 1)
+        q.requeue([b.id for b in batch], self.owner, reason, retry_in)
+        for b in batch:
+            self._event(b, "retrying", error=reason, retry_in=retry_in)
+
+    def _settle(self, q: Queue, batch: list[Delivery], skips: dict[int, str | None],
+                state: str, result: dict[str, Any], last: Delivery | None = None,
+                error: str | None = None) -> None:
+        """End every row of ``batch`` (one transaction, in the order received) and announce
+        each: ``last`` gets ``result``; the others with work end ``state``, coalesced into
+        ``last``; those needing none end ``ignored`` with their reason."""
+        head = (result.get("sync") or {}).get("head")
+        outcomes: list[tuple[int, str, dict[str, Any] | None, str | None]] = []
+        for b in batch:
+            skip = skips[b.id]
+            if skip is not None:
+                outcomes.append((b.id, "ignored", {"reason": skip}, None))
+            elif state == "failed":
+                outcomes.append((b.id, "failed", None, error))
+            elif last is None or b.id == last.id:
+                outcomes.append((b.id, state, result, None))
+            else:
+                outcomes.append((b.id, state, {
+                    "coalesced_into": last.delivery, "head": head,
+                    **({"reason": result["reason"]} if "reason" in result else {})}, None))
+        q.settle(self.owner, outcomes)
+        for b, (_, end, res, err) in zip(batch, outcomes, strict=True):
+            if end != "failed":
+                log.info("delivery %s (%s %s): %s%s", b.delivery, b.full_name, b.ref or b.kind,
+                         end, f" (coalesced into {last.delivery})"
+                         if last is not None and b.id != last.id and skips[b.id] is None
+                         else "")
+            extra: dict[str, Any] = {}
+            if end == "ignored":
+                extra["reason"] = (res or {}).get("reason")
+            elif end == "failed":
+                extra["error"] = err
+            self._event(b, end, **extra)
 
     def _event(self, d: Delivery, state: str, **extra: Any) -> None:
         """A ``delivery`` event for the event stream (event_log.py); never raises."""
@@ -295,14 +350,14 @@ class Worker:
             "delivery": d.delivery, "state": state, "kind": d.kind, "ref": d.ref,
             "after": d.after, **extra})
 
-    def _heartbeat(self, d: Delivery, done: threading.Event) -> None:
+    def _heartbeat(self, batch: list[Delivery], done: threading.Event) -> None:
         q: Queue | None = None
         try:
             while not done.wait(self.settings.lease_seconds / 3):
                 q = q or Queue(self.settings.data_dir)
-                q.renew(d.id, self.owner, self.settings.lease_seconds)
+                q.renew([d.id for d in batch], self.owner, self.settings.lease_seconds)
         except Exception:
-            log.exception("lease renewal failed for delivery %s", d.delivery)
+            log.exception("lease renewal failed for delivery %s", batch[-1].delivery)
         finally:
             if q is not None:
                 q.close()

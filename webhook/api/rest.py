@@ -30,6 +30,8 @@ from webhook.events import publish
 from webhook.events.stream import repository, require, signed_in
 from webhook.intake.github import http_error
 from webhook.names import repo_key
+from webhook.queues import health as queue_health
+from webhook.queues.row_view import shown
 from webhook.queues.sqlite_queue import Queue
 from webhook.settings import Settings
 from webhook.storage.maps import map_path, open_map
@@ -54,15 +56,30 @@ def _settings() -> Settings:
 
 @bp.get("/health")
 def health() -> Any:
+    """``ok`` or ``degraded`` (queues/health.py says when), answered 200 either way: the
+    server still records every delivery, and a load balancer that took it out of rotation
+    would turn them away (GitHub does not redeliver on its own). ``?strict=1`` answers 503
+    when degraded, for monitors that read only the status code. Repository names and errors
+    only with a token, and only those it covers."""
     settings = _settings()
     if settings.database_url:
-        return jsonify(status="ok", queued=_pg().pending())
-    q = Queue(settings.data_dir, create=False)
-    try:
-        pending = q.pending()
-    finally:
-        q.close()
-    return jsonify(status="ok", queued=pending)
+        store = _pg()
+        pending = store.pending()
+        open_rows, recent = store.health_rows(queue_health.OPEN_LIMIT, queue_health.RECENT)
+    else:
+        q = Queue(settings.data_dir, create=False)
+        try:
+            pending = q.pending()
+            open_rows, recent = q.health_rows(queue_health.OPEN_LIMIT, queue_health.RECENT)
+        finally:
+            q.close()
+    report = queue_health.assess(open_rows, recent)
+    listed = report.pop("repositories")
+    grant = signed_in(basic=False)
+    if grant is not None:  # a scoped token sees its own repositories' problems only
+        report["repositories"] = [r for r in listed if grant.covers(repo_key(r["repository"]))]
+    code = 503 if report["status"] != "ok" and request.args.get("strict") == "1" else 200
+    return jsonify(queued=pending, **report), code
 
 
 # what each endpoint needs of the token on its repository (the rest: read)
@@ -172,10 +189,10 @@ def folder(owner: str, repo: str, folder: str = "") -> Any:
 def deliveries(owner: str, repo: str) -> Any:
     full_name = repository(owner, repo)
     if _settings().database_url:
-        return jsonify(_pg().rows(repo_key(full_name), limit=100))
+        return jsonify([shown(r) for r in _pg().rows(repo_key(full_name), limit=100)])
     q = Queue(_settings().data_dir, create=False)
     try:
-        return jsonify(q.rows(repo_key(full_name), limit=100))
+        return jsonify([shown(r) for r in q.rows(repo_key(full_name), limit=100)])
     finally:
         q.close()
 
@@ -186,17 +203,20 @@ def resync(owner: str, repo: str) -> Any:
     full_name = repository(owner, repo)
     settings = _settings()
     delivery = f"resync-{uuid.uuid4()}"
+    def received() -> None:  # before any worker can be handed it (intake.Intake)
+        publish.emit(settings, repo_key(full_name), "delivery",
+                     {"delivery": delivery, "state": "received", "kind": "resync"})
+
     if settings.database_url:
         from webhook.queues.pg_queue import intake  # lazy: the [postgres] extra
 
-        intake(settings).record(delivery, "resync", repo_key(full_name), full_name)
+        intake(settings).record(delivery, "resync", repo_key(full_name), full_name,
+                                then=received)
     else:
         q = Queue(settings.data_dir, create=False)
         try:
-            q.record(delivery, "resync", repo_key(full_name), full_name)
+            q.record(delivery, "resync", repo_key(full_name), full_name, then=received)
         finally:
             q.close()
         current_app.extensions["float_worker"].notify()
-    publish.emit(settings, repo_key(full_name), "delivery",
-                {"delivery": delivery, "state": "received", "kind": "resync"})
     return jsonify(status="queued", delivery=delivery, repository=full_name), 202

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from webhook.queues.row_view import retry_state
+
 DELIVERY_STATES = ("queued", "running", "retrying", "failed", "done")
 MAP_STATES = ("stale", "current")
 STATES = DELIVERY_STATES + MAP_STATES
@@ -70,37 +72,9 @@ def when(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _epoch(value: Any) -> float | None:
-    """``next_attempt_at`` as epoch seconds, whether it came as a number or ISO 8601."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
-    return None
-
-
-def retrying(row: dict[str, Any]) -> bool:
-    """A delivery waiting for its next attempt after a failed one: the queue's ``retrying``
-    state, or a row put back in the queue with its error (both queues' retry)."""
-    return row.get("state") == "retrying" or (
-        row.get("state") == "queued" and bool(row.get("error")) and int(row.get("attempts")
-                                                                        or 0) > 0)
-
-
-def next_attempt(row: dict[str, Any], now: float) -> str:
-    """"next attempt in N s" (or "due now"); "" when the row does not say."""
-    at = _epoch(row.get("next_attempt_at"))
-    if at is None:
-        at = _epoch(row.get("not_before")) or None
-    if at is None:
-        return ""
-    wait = at - now
+def next_attempt(at: float | None, now: float) -> str:
+    """"next attempt in N s", or "due now" (``at`` None: as soon as a worker is free)."""
+    wait = (at or now) - now
     return f"next attempt in {int(wait + 0.999)} s" if wait > 0 else "next attempt due now"
 
 
@@ -126,13 +100,13 @@ def delivery_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in reversed(rows):
         result = r["result"] if isinstance(r["result"], dict) else {}
         commit_url, compare_url = links(r)
-        again = retrying(r)
+        state, next_at = retry_state(r)
         delivery = str(r["delivery"])
         out.append({
             "delivery": delivery, "short": delivery[:SHORT_ID], "kind": r["kind"],
             "ref": r["ref"] or "", "after": (r["after"] or "")[:12],
-            "state": "retrying" if again else r["state"],
-            "next_attempt": next_attempt(r, now) if again else "",
+            "state": state,
+            "next_attempt": next_attempt(next_at, now) if state == "retrying" else "",
             "attempts": r["attempts"],
             "received": when(r["received_at"]), "finished": when(r["finished_at"]),
             "error": r["error"] or "", "reason": str(result.get("reason") or ""),

@@ -71,6 +71,9 @@ class EventLog(Protocol):
     def append(self, repo: str, kind: str, data: dict[str, Any]) -> int:
         """Store an event; returns its id (greater than every id before it)."""
 
+    def append_many(self, events: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
+        """Store (repo, kind, data) events in order; their ids."""
+
     def since(self, repo: str | None, after: int, limit: int = 500) -> list[Event]:
         """Events with an id above ``after``, oldest first (``repo`` None: every repo)."""
 
@@ -214,6 +217,9 @@ class SqliteEventLog:
             self.conn.execute("PRAGMA synchronous = NORMAL")
             _retry(lambda: self.conn.executescript(SCHEMA), 30)
         self.watcher = _watcher(self.path)
+
+    def append_many(self, events: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
+        return [self.append(repo, kind, data) for repo, kind, data in events]
 
     def append(self, repo: str, kind: str, data: dict[str, Any]) -> int:
         text = encoded(kind, data)

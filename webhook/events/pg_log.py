@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -43,6 +44,17 @@ SCHEMA_LOCK = 0x466C6F62
 # read event n never finds n - 1 committed later (bigserial values are handed out at insert,
 # not at commit)
 APPEND_LOCK = 0x466C6F63
+
+
+@dataclass
+class _Pending:
+    """An append waiting for its transaction (PgEventLog.append)."""
+    repo: str
+    kind: str
+    data: str
+    id: int | None = None
+    done: bool = False
+    error: BaseException | None = None
 
 
 class _Listener:
@@ -98,6 +110,8 @@ class PgEventLog:
         self.url = url
         self.keep = keep
         self._lock = threading.Lock()
+        self._waiting_lock = threading.Lock()
+        self._waiting: list[_Pending] = []  # appends not written yet (append's group commit)
         self._conn: psycopg.Connection[Any] | None = None
         self._listener = _Listener(url)
         with psycopg.connect(url) as conn:
@@ -110,17 +124,55 @@ class PgEventLog:
         return self._conn
 
     def append(self, repo: str, kind: str, data: dict[str, Any]) -> int:
+        """Append an event; returns its id once committed. Appends made meanwhile by other
+        threads of this process are committed together (group commit): the first caller to
+        get the connection writes every event waiting by then in one transaction, so a burst
+        of deliveries costs a few commits, not one fsync'd commit each, queued behind one
+        another (docs/performance.md)."""
+        return self.append_many([(repo, kind, data)])[0]
+
+    def append_many(self, events: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
+        """Append (repo, kind, data) events, in order, committed together; their ids."""
+        items = [_Pending(repo, kind, encoded(kind, data)) for repo, kind, data in events]
+        if not items:
+            return []
+        with self._waiting_lock:
+            self._waiting.extend(items)
         with self._lock:
-            conn = self._connection()
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
-                row = conn.execute(
-                    "INSERT INTO float_events(repo, kind, data) VALUES (%s, %s, %s::jsonb)"
-                    " RETURNING id", (repo, kind, encoded(kind, data))).fetchone()
-                assert row is not None
-                event_id = int(row[0])
-                # the repository's last `keep` events stay (its index makes this a short
-                # range scan); the notification is delivered at commit
+            if not items[-1].done:  # no earlier holder of the lock took them along
+                with self._waiting_lock:
+                    batch, self._waiting = self._waiting, []
+                try:
+                    self._write(batch)
+                except BaseException as e:
+                    for other in batch:
+                        other.error = e
+                    raise
+                finally:
+                    for other in batch:
+                        other.done = True
+        for item in items:
+            if item.error is not None:
+                raise item.error
+        return [int(item.id or 0) for item in items]
+
+    def _write(self, batch: list[_Pending]) -> None:
+        """One transaction for ``batch`` (in order: ids are handed out in statement order),
+        its statements pipelined: a couple of round trips however many events."""
+        conn = self._connection()
+        with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+            # events are notifications, not records: their commit does not wait for the WAL
+            # to reach the disk (the next synchronous commit, a delivery's, flushes it). A
+            # PostgreSQL crash may lose the last moment's events, never a delivery; that
+            # wait was most of a PostgreSQL acknowledgement's time (docs/performance.md).
+            conn.execute("SET LOCAL synchronous_commit = off")
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+            cur.executemany(
+                "INSERT INTO float_events(repo, kind, data) VALUES (%s, %s, %s::jsonb)"
+                " RETURNING id", [(p.repo, p.kind, p.data) for p in batch], returning=True)
+            # each repository's last `keep` events stay (its index makes this a short range
+            # scan); the notification (any payload wakes the listeners) is sent at commit
+            for repo in dict.fromkeys(p.repo for p in batch):
                 conn.execute(
                     "WITH gone AS (DELETE FROM float_events WHERE repo = %s AND id <= (SELECT"
                     " id FROM float_events WHERE repo = %s ORDER BY id DESC OFFSET %s LIMIT 1)"
@@ -128,8 +180,12 @@ class PgEventLog:
                     " max(id) FROM gone HAVING max(id) IS NOT NULL ON CONFLICT (repo) DO UPDATE"
                     " SET through = greatest(float_events_trimmed.through, excluded.through)",
                     (repo, repo, self.keep, repo))
-                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(event_id)))
-        return event_id
+            conn.execute("SELECT pg_notify(%s, 'append')", (CHANNEL,))
+            for p in batch:
+                row = cur.fetchone()
+                assert row is not None
+                p.id = int(row[0])
+                cur.nextset()
 
     def since(self, repo: str | None, after: int, limit: int = 500) -> list[Event]:
         with self._lock:

@@ -49,3 +49,12 @@ def emit(settings: Settings, repo: str, kind: str, data: dict[str, Any]) -> int 
     except Exception:  # a full disk, a lock held past WRITE_DEADLINE: the work goes on
         log.exception("could not record a %s event for %s", kind, repo)
         return None
+
+
+def emit_many(settings: Settings, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Append (repo, kind, data) events in order, committed together where the log can (a
+    batch of deliveries' states); an error is logged, never raised."""
+    try:
+        shared(settings).append_many(events)
+    except Exception:
+        log.exception("could not record %d events", len(events))

@@ -219,12 +219,13 @@ class Endpoint:
             after=after, default_branch=default_branch, created=data.get("created") is True,
             deleted=data.get("deleted") is True, forced=data.get("forced") is True,
             commits=len(commits) if isinstance(commits, list) else 0, ignored=ignored,
-            **push_fields(data, full_name, settings.github_api_url))
+            **push_fields(data, full_name, settings.github_api_url),
+            then=lambda: publish.emit(settings, repo_key(full_name), "delivery", {
+                "delivery": delivery, "state": "ignored" if ignored else "received",
+                "kind": "push", "ref": ref, "after": after,
+                **({"reason": ignored} if ignored else {})}))
         if not fresh:
             return 200, {"status": "duplicate", "delivery": delivery}
-        publish.emit(settings, repo_key(full_name), "delivery", {
-            "delivery": delivery, "state": "ignored" if ignored else "received", "kind": "push",
-            "ref": ref, "after": after, **({"reason": ignored} if ignored else {})})
         if ignored:
             return 202, {"status": "ignored", "delivery": delivery, "repository": full_name,
                          "reason": ignored}

@@ -4,6 +4,7 @@ the embedded SQLite queue (the default) or PostgreSQL (``FLOAT_DATABASE_URL``)."
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from webhook.queues.sqlite_queue import Queue
@@ -11,14 +12,17 @@ from webhook.settings import Settings
 
 
 class Intake(Protocol):
-    """Record one delivery; False when it was recorded before (a redelivery)."""
+    """Record one delivery; False when it was recorded before (a redelivery). ``then`` runs
+    once a new delivery is recorded, before any worker can be handed it (the ``received``
+    event: so no ``running`` event comes before it)."""
 
     def record(self, delivery: str, kind: str, repo: str, full_name: str, *,
                ref: str | None = None, before: str | None = None, after: str | None = None,
                default_branch: str | None = None, created: bool = False,
                deleted: bool = False, forced: bool = False, commits: int = 0,
                ignored: str | None = None, head_subject: str | None = None,
-               pusher: str | None = None, html_url: str | None = None) -> bool: ...
+               pusher: str | None = None, html_url: str | None = None,
+               then: Callable[[], Any] | None = None) -> bool: ...
 
 
 _local = threading.local()

@@ -43,6 +43,10 @@ REGEN_QUEUE = "float_regen"
 SYNC_TASK = "float.sync"
 REGEN_TASK = "float.regenerate"
 SWEEP_SECONDS = 5.0
+# a web process's connections: one per request thread of the documented command (gunicorn
+# --threads 32, docs/server.md; a request holds at most one at a time), so a burst does not
+# queue for a connection. The pool opens them as needed and closes idle ones after 10 min.
+WEB_POOL_SIZE = 32
 RESTART_PAUSE = 1.0
 
 
@@ -92,8 +96,8 @@ class Intake:
     def __init__(self, ctx: PgContext):
         self.ctx = ctx
 
-    def record(self, delivery: str, kind: str, repo: str, full_name: str,
-               **fields: Any) -> bool:
+    def record(self, delivery: str, kind: str, repo: str, full_name: str, *,
+               then: Callable[[], Any] | None = None, **fields: Any) -> bool:
         from psycopg import Error as PgError  # lazy: the [postgres] extra
         from psycopg_pool import PoolTimeout  # lazy: the [postgres] extra
         from werkzeug.exceptions import (
@@ -106,6 +110,9 @@ class Intake:
                 # (then it will see this row: skip the defer, the common case in a burst)
                 fresh, waiting = self.ctx.store.record_and_check(
                     delivery, kind, repo, full_name, queueing_lock=f"sync:{repo}", **fields)
+                if fresh and then is not None:
+                    then()  # before the job is deferred: a worker could start it at once
+                    then = None  # once, even if the defer fails and the loop goes round
                 if fresh and not waiting and fields.get("ignored") is None:
                     # the row is committed first: a job that starts before this defer sees
                     # it, one deferred after it finds it; if PostgreSQL goes away in between
@@ -133,7 +140,7 @@ def intake(settings: Settings) -> Intake:
     assert url is not None
     with _intake_lock:
         if url not in _intake or _intake[url].ctx.pool.closed:
-            _intake[url] = Intake(PgContext(settings, check=False))
+            _intake[url] = Intake(PgContext(settings, max_size=WEB_POOL_SIZE, check=False))
         return _intake[url]
 
 

@@ -238,6 +238,19 @@ class PgStore:
                         (repo, repo, limit))
             return [dict(r) for r in cur.fetchall()]
 
+    @once_more_if_broken
+    def health_rows(self, open_limit: int, recent: int
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """As sqlite_queue.Queue.health_rows (what health.assess reads)."""
+        cols = "repo, full_name, state, attempts, error, received_at, done_seq"
+        with self.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(f"SELECT {cols} FROM float_deliveries WHERE state IN ('queued',"
+                        " 'running') ORDER BY repo, id LIMIT %s", (open_limit,))
+            open_rows = cur.fetchall()
+            cur.execute(f"SELECT {cols} FROM float_deliveries ORDER BY id DESC LIMIT %s",
+                        (recent,))
+            return open_rows, cur.fetchall()
+
     def open_repos(self) -> list[tuple[str, str]]:
         """(repo, full_name) of repositories with open deliveries (the sweeper's list)."""
         with self.connection() as conn:
@@ -258,20 +271,33 @@ class PgStore:
             return sorted((dict(r) for r in cur.fetchall()), key=lambda r: int(r["id"]))
 
     def settle(self, ids: Iterable[int], state: str, result: dict[str, Any] | None,
-               error: str | None = None) -> None:
-        """End rows ``done``/``ignored``/``failed``, or put them back (``queued``)."""
-        ids = list(ids)
+               error: str | None = None, *, retry_in: float = 0.0) -> None:
+        """End rows ``done``/``ignored``/``failed``, or put them back (``queued``, to be tried
+        again in ``retry_in`` seconds: ``not_before``, which the dashboard shows). Ended rows
+        take their ``done_seq`` in arrival (id) order: the sequence's values are ranked and
+        matched to the ids ranked, since an UPDATE visits rows in no promised order."""
+        ids = sorted(set(ids))
         if not ids:
             return
-        final = state != "queued"
+        now = time.time()
         with self.connection() as conn:
+            if state == "queued":
+                conn.execute(
+                    "UPDATE float_deliveries SET state = 'queued', result = %s, error = %s,"
+                    " finished_at = NULL, owner = NULL, done_seq = NULL, not_before = %s"
+                    " WHERE id = ANY(%s)",
+                    (None if result is None else Jsonb(result), error, now + retry_in, ids))
+                return
             conn.execute(
-                "UPDATE float_deliveries SET state = %s, result = %s, error = %s,"
-                " finished_at = CASE WHEN %s THEN %s END, owner = NULL,"
-                " done_seq = CASE WHEN %s THEN nextval('float_done_seq') END"
-                " WHERE id = ANY(%s)",
-                (state, None if result is None else Jsonb(result), error, final, time.time(),
-                 final, ids))
+                "WITH ids AS (SELECT id, row_number() OVER (ORDER BY id) AS n"
+                " FROM unnest(%s::bigint[]) AS id),"
+                " seqs AS (SELECT nextval('float_done_seq') AS seq"
+                " FROM generate_series(1, %s)),"
+                " ranked AS (SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM seqs)"
+                " UPDATE float_deliveries d SET state = %s, result = %s, error = %s,"
+                " finished_at = %s, owner = NULL, done_seq = ranked.seq"
+                " FROM ids JOIN ranked USING (n) WHERE d.id = ids.id",
+                (ids, len(ids), state, None if result is None else Jsonb(result), error, now))
 
     # -- read model ------------------------------------------------------------------------
     @once_more_if_broken

@@ -3,8 +3,10 @@
 A push is answered only after its row is committed, so an acknowledged delivery survives a
 crash or restart. Claiming is one ``BEGIN IMMEDIATE`` transaction, which makes it safe across
 threads and across gunicorn worker processes sharing the file. A repository's rows are handed
-out strictly in the order they were received, one at a time (the oldest unfinished row of a
-repository is the only one that can be claimed); different repositories run in parallel.
+out strictly in the order they were received: only the oldest unfinished row of a repository
+can be claimed, and the worker takes it with every later open row of the repository
+(``claim_batch``: a burst becomes one sync) and settles them together; different repositories
+run in parallel.
 A claimed row carries a lease that its worker renews; a worker that dies lets the lease run out
 and the row is claimed again (the sync is idempotent, so doing it twice is harmless). On the
 same host no lease needs to run out: each owner holds an ``flock`` on ``workers/<tag>.lock``
@@ -75,6 +77,8 @@ STEPS_TABLE = ("CREATE TABLE IF NOT EXISTS schema_steps (name TEXT PRIMARY KEY,"
 
 # a failed attempt waits this long before its retry, doubled each time (both queues)
 BACKOFF_SECONDS = 5.0
+# the most deliveries of one repository a worker claims at once (one sync covers them all)
+BATCH_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -250,11 +254,13 @@ class Queue:
                default_branch: str | None = None, created: bool = False,
                deleted: bool = False, forced: bool = False, commits: int = 0,
                ignored: str | None = None, head_subject: str | None = None,
-               pusher: str | None = None, html_url: str | None = None) -> bool:
+               pusher: str | None = None, html_url: str | None = None,
+               then: Callable[[], Any] | None = None) -> bool:
         """Insert a delivery; False when this delivery id was seen before (a redelivery).
         ``ignored`` records it as already settled, with that reason (no work to do).
         ``head_subject``, ``pusher``, ``html_url``: what the dashboard shows of the push,
-        already checked and bounded (intake/push_fields.py)."""
+        already checked and bounded (intake/push_fields.py). ``then`` runs after a new one is
+        inserted (intake.Intake)."""
         now = time.time()
         # one statement in autocommit mode is its own atomic transaction: no BEGIN/COMMIT
         # round trips on the path that answers GitHub
@@ -268,6 +274,8 @@ class Queue:
              "queued" if ignored is None else "ignored",
              None if ignored is None else json.dumps({"reason": ignored}),
              None if ignored is None else now, head_subject, pusher, html_url)))
+        if cur.rowcount == 1 and then is not None:
+            then()
         return cur.rowcount == 1
 
     # -- claiming ----------------------------------------------------------------------------
@@ -276,12 +284,22 @@ class Queue:
         """The oldest claimable row of some repository, leased to ``owner``; None if none.
         A row whose earlier claims used up ``max_attempts`` without an outcome (its workers
         died or their leases ran out) is marked failed instead, and the next one is taken."""
+        batch = self.claim_batch(owner, lease_seconds, max_attempts, limit=1)
+        return batch[0] if batch else None
+
+    def claim_batch(self, owner: str, lease_seconds: float, max_attempts: int | None = None,
+                    limit: int = BATCH_LIMIT) -> list[Delivery]:
+        """As ``claim``, with every open row of that repository received after it (up to
+        ``limit`` rows in all, oldest first), all leased to ``owner``: a burst is applied
+        as one sync of the branch tip and settled together (worker.py). Only the oldest
+        open row of a repository can be claimable, so a batch is always a repository's
+        oldest open rows, and none of them is held by anyone else."""
         now = time.time()
         # a plain read first: idle workers poll, and must not take the write lock that
         # answering deliveries needs just to find nothing
         if self.conn.execute("SELECT 1 FROM deliveries WHERE state IN ('queued', 'running')"
                              " LIMIT 1").fetchone() is None:
-            return None
+            return []
         with self._tx() as conn:
             while True:
                 row = conn.execute(
@@ -293,7 +311,7 @@ class Queue:
                     "   AND d.not_before <= ?"
                     " ORDER BY d.id LIMIT 1", (now, now)).fetchone()
                 if row is None:
-                    return None
+                    return []
                 if max_attempts is None or row["attempts"] < max_attempts:
                     break
                 reason = (f"its worker ({row['owner']}) stopped renewing its lease"
@@ -303,39 +321,57 @@ class Queue:
                     " owner = NULL, lease_until = NULL, done_seq = (SELECT coalesce("
                     "max(done_seq), 0) + 1 FROM deliveries) WHERE id = ?",
                     (f"gave up after {row['attempts']} attempts: {reason}", now, row["id"]))
+            rows = [row] if limit <= 1 else conn.execute(
+                "SELECT * FROM deliveries WHERE repo = ? AND state IN ('queued', 'running')"
+                " AND id >= ? ORDER BY id LIMIT ?", (row["repo"], row["id"], limit)).fetchall()
             conn.execute(
                 "UPDATE deliveries SET state = 'running', owner = ?, lease_until = ?,"
-                " started_at = ?, attempts = attempts + 1 WHERE id = ?",
-                (owner, now + lease_seconds, now, row["id"]))
-        return Delivery.from_row(row, attempts=row["attempts"] + 1)
+                " started_at = ?, attempts = attempts + 1 WHERE repo = ? AND id BETWEEN ? AND ?"
+                " AND state IN ('queued', 'running')",
+                (owner, now + lease_seconds, now, row["repo"], rows[0]["id"], rows[-1]["id"]))
+        return [Delivery.from_row(r, attempts=r["attempts"] + 1) for r in rows]
 
-    def renew(self, row_id: int, owner: str, lease_seconds: float) -> None:
+    def renew(self, row_id: int | list[int], owner: str, lease_seconds: float) -> None:
+        ids = [row_id] if isinstance(row_id, int) else row_id
         with self._tx() as conn:
-            conn.execute("UPDATE deliveries SET lease_until = ? WHERE id = ? AND owner = ?"
-                         " AND state = 'running'", (time.time() + lease_seconds, row_id, owner))
+            conn.executemany("UPDATE deliveries SET lease_until = ? WHERE id = ? AND owner = ?"
+                             " AND state = 'running'",
+                             [(time.time() + lease_seconds, i, owner) for i in ids])
 
     def finish(self, row_id: int, owner: str, state: str, result: dict[str, Any]) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE deliveries SET state = ?, result = ?, error = NULL, finished_at = ?,"
-                " lease_until = NULL, done_seq = (SELECT coalesce(max(done_seq), 0) + 1"
-                " FROM deliveries) WHERE id = ? AND owner = ?",
-                (state, json.dumps(result), time.time(), row_id, owner))
+        self.settle(owner, [(row_id, state, result, None)])
 
     def fail(self, row_id: int, owner: str, error: str, *, retry_in: float | None) -> None:
         """Record an error; requeue after ``retry_in`` seconds, or give up (None)."""
+        if retry_in is None:
+            self.settle(owner, [(row_id, "failed", None, error)])
+        else:
+            self.requeue([row_id], owner, error, retry_in)
+
+    def settle(self, owner: str,
+               outcomes: list[tuple[int, str, dict[str, Any] | None, str | None]]) -> None:
+        """End rows ``owner`` holds: (id, done | ignored | failed, result, error) each, in
+        one transaction; ``done_seq`` follows the ids (the order they were received)."""
+        now = time.time()
         with self._tx() as conn:
-            if retry_in is None:
+            seq = int(conn.execute("SELECT coalesce(max(done_seq), 0) FROM deliveries")
+                      .fetchone()[0])
+            for row_id, state, result, error in sorted(outcomes, key=lambda o: o[0]):
+                seq += 1
                 conn.execute(
-                    "UPDATE deliveries SET state = 'failed', error = ?, finished_at = ?,"
-                    " lease_until = NULL, done_seq = (SELECT coalesce(max(done_seq), 0) + 1"
-                    " FROM deliveries) WHERE id = ? AND owner = ?",
-                    (error, time.time(), row_id, owner))
-            else:
-                conn.execute(
-                    "UPDATE deliveries SET state = 'queued', error = ?, not_before = ?,"
-                    " owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?",
-                    (error, time.time() + retry_in, row_id, owner))
+                    "UPDATE deliveries SET state = ?, result = ?, error = ?, finished_at = ?,"
+                    " lease_until = NULL, done_seq = ? WHERE id = ? AND owner = ?"
+                    " AND state = 'running'",
+                    (state, None if result is None else json.dumps(result), error, now, seq,
+                     row_id, owner))
+
+    def requeue(self, ids: list[int], owner: str, error: str, retry_in: float) -> None:
+        """Put rows ``owner`` holds back, to be tried again in ``retry_in`` seconds."""
+        with self._tx() as conn:
+            conn.executemany(
+                "UPDATE deliveries SET state = 'queued', error = ?, not_before = ?,"
+                " owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?",
+                [(error, time.time() + retry_in, i, owner) for i in ids])
 
     def release(self, owner: str) -> int:
         """Hand back every row ``owner`` holds after a clean shutdown mid-job: the stop was
@@ -378,6 +414,17 @@ class Queue:
             sql += " AND repo = ?"
             args = (repo,)
         return int(self.conn.execute(sql, args).fetchone()[0])
+
+    def health_rows(self, open_limit: int, recent: int
+                    ) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
+        """What health.assess reads: open rows (oldest first), the last ``recent``
+        received."""
+        cols = "repo, full_name, state, attempts, error, received_at, done_seq"
+        return (self.conn.execute(f"SELECT {cols} FROM deliveries WHERE state IN ('queued',"
+                                  " 'running') ORDER BY repo, id LIMIT ?",
+                                  (open_limit,)).fetchall(),
+                self.conn.execute(f"SELECT {cols} FROM deliveries ORDER BY id DESC LIMIT ?",
+                                  (recent,)).fetchall())
 
     def rows(self, repo: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         sql = "SELECT * FROM deliveries"

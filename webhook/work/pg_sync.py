@@ -65,6 +65,9 @@ def run_job(ctx: PgContext, attempts: int, repo: str, full_name: str) -> None:
 
 def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
     rows = ctx.store.claim(repo, ctx.owner)
+    # as the embedded worker: each claimed delivery is now being applied
+    publish.emit_many(ctx.settings, [(r["repo"], "delivery", _delivery_data(
+        r, "running", attempt=int(r["attempts"]))) for r in rows])
     if rows:
         last = rows[-1]
         ctx.store.remember_repo(repo, last["full_name"], last["default_branch"])
@@ -158,18 +161,23 @@ def _failed(ctx: PgContext, repo: str, full_name: str, rows: list[dict[str, Any]
         _delivery_events(ctx, rows, "failed", error=error)
         return
     log.warning("delivery %s (%s): %s; will retry", d.delivery, full_name, reason)
-    ctx.store.settle(ids, "queued", None, reason)
-    _delivery_events(ctx, rows, "retrying", error=reason)
-    ctx.defer_sync(repo, full_name, delay=BACKOFF_SECONDS * 2 ** (attempts - 1))
+    retry_in = BACKOFF_SECONDS * 2 ** (attempts - 1)
+    ctx.store.settle(ids, "queued", None, reason, retry_in=retry_in)
+    _delivery_events(ctx, rows, "retrying", error=reason, retry_in=retry_in)
+    ctx.defer_sync(repo, full_name, delay=retry_in)
 
 
 def _delivery_events(ctx: PgContext, rows: list[dict[str, Any]], state: str,
                      **extra: Any) -> None:
-    """A ``delivery`` event per settled row, on the shared log (event_log.py; never raises)."""
-    for r in rows:
-        publish.emit(ctx.settings, r["repo"], "delivery", {
-            "delivery": r["delivery"], "state": state, "kind": r["kind"], "ref": r["ref"],
-            "after": r["after"], **{k: v for k, v in extra.items() if v is not None}})
+    """A ``delivery`` event per settled row, in order, committed together on the shared log
+    (event_log.py; never raises)."""
+    publish.emit_many(ctx.settings, [(r["repo"], "delivery", _delivery_data(r, state, **extra))
+                                     for r in rows])
+
+
+def _delivery_data(r: dict[str, Any], state: str, **extra: Any) -> dict[str, Any]:
+    return {"delivery": r["delivery"], "state": state, "kind": r["kind"], "ref": r["ref"],
+            "after": r["after"], **{k: v for k, v in extra.items() if v is not None}}
 
 
 def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,

@@ -76,14 +76,23 @@ class MirrorProject(Project):
         return False
 
 
-def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
-    """Apply one delivery; returns (final state, result). Raises Retry for transient errors."""
+def skip_reason(settings: Settings, d: Delivery) -> str | None:
+    """Why ``d`` needs no work (it ends ``ignored``), or None when it is to be applied."""
     tracked = settings.branch or d.default_branch
     if d.kind == "push":
         if not tracked or d.ref != f"refs/heads/{tracked}":
-            return "ignored", {"reason": f"{d.ref} is not the tracked branch ({tracked})"}
+            return f"{d.ref} is not the tracked branch ({tracked})"
         if d.deleted:
-            return "ignored", {"reason": "the tracked branch was deleted; map left as it was"}
+            return "the tracked branch was deleted; map left as it was"
+    return None
+
+
+def process(settings: Settings, d: Delivery) -> tuple[str, dict[str, Any]]:
+    """Apply one delivery; returns (final state, result). Raises Retry for transient errors."""
+    tracked = settings.branch or d.default_branch
+    skip = skip_reason(settings, d)
+    if skip is not None:
+        return "ignored", {"reason": skip}
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     try:
