@@ -12,7 +12,7 @@ from typing import Any
 from tests.pg_server import PgServer, pg_server, pg_url  # noqa: F401
 from tests.pg_support import Proc, deliver, pg_env, web
 from tests.waiting import wait_until
-from tests.webhook_support import Origin
+from tests.webhook_support import ZERO, Origin
 from webhook.dashboard import pg_data
 from webhook.queues.pg_store import PgStore, connect_pool
 
@@ -47,6 +47,11 @@ def test_burst_order_running_retrying_and_health(
             before, after = origin.push()
             deliver(server, origin, before, after)
             afters.append(after)
+        # last in the burst, the tracked branch deleted: it needs no work, so the push before
+        # it stands for the batch (it did once, and the whole burst ended ignored)
+        gone = origin.payload(afters[-1], ZERO)
+        gone["deleted"] = True
+        assert server.deliver("push", gone).status_code == 202
         # a row's place in the table is not its id: any earlier update of it (a claim, a
         # failed attempt) moves it; here the oldest one's moves behind the others. On a
         # large table the planner visits rows where they lie (sequential and bitmap scans),
@@ -60,14 +65,15 @@ def test_burst_order_running_retrying_and_health(
         server.wait_head(afters[-1])
         rows = _sql(pg_url, "SELECT delivery, done_seq, state FROM float_deliveries"
                             " ORDER BY id")
-        assert [r[2] for r in rows] == ["done"] * 5
+        assert [r[2] for r in rows] == ["done"] * 5 + ["ignored"]
         assert [r[1] for r in rows] == sorted(r[1] for r in rows), rows
         events = _delivery_events(pg_url)
         order = [r[0] for r in rows]
-        assert [d for d, s in events if s == "done"] == order
+        assert [d for d, s in events if s in ("done", "ignored")] == order
         assert [d for d, s in events if s == "running"] == order
-        for d in order:
+        for d in order[:-1]:
             assert [s for e, s in events if e == d] == ["received", "running", "done"]
+        assert [s for e, s in events if e == order[-1]] == ["received", "running", "ignored"]
         assert server.get("/health").json()["status"] == "ok"
 
         # "GitHub" unreachable: every fetch fails until it is back

@@ -93,7 +93,9 @@ def test_a_fetch_that_keeps_failing_is_retrying_and_degrades_health(tmp_path: Pa
         worker.run_until_idle()
 
     worker.run_until_idle()  # the first attempt fails: retrying, not yet degraded
-    (row,) = sqlite_data.deliveries(data, "acme/widgets", 10)
+    repo = sqlite_data.find(data, "acme/widgets")
+    assert repo is not None
+    (row,) = sqlite_data.summary(data, repo, deliveries_limit=10)["deliveries"]
     q = Queue(data)
     not_before = q.conn.execute("SELECT not_before FROM deliveries").fetchone()[0]
     q.close()

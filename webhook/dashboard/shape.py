@@ -106,6 +106,7 @@ def delivery_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "delivery": delivery, "short": delivery[:SHORT_ID], "kind": r["kind"],
             "ref": r["ref"] or "", "after": (r["after"] or "")[:12],
             "state": state,
+            "next_attempt_at": next_at,
             "next_attempt": next_attempt(next_at, now) if state == "retrying" else "",
             "attempts": r["attempts"],
             "received": when(r["received_at"]), "finished": when(r["finished_at"]),

@@ -76,7 +76,8 @@ def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
         return  # nothing was ever recorded for it
     db_path = map_path(ctx.settings.data_dir, info["full_name"])
     local_head = map_meta(db_path, HEAD_KEY)
-    d = _delivery(rows, info, local_head)
+    skips = {r["id"]: pipeline.skip_reason(ctx.settings, Delivery.from_row(r)) for r in rows}
+    d = _delivery([r for r in rows if skips[r["id"]] is None] or rows, info, local_head)
     result: dict[str, Any] = {}
     state = "done"
     if d is not None:
@@ -106,19 +107,45 @@ def sync_repo(ctx: PgContext, repo: str, full_name: str) -> None:
             pipeline.report_status(ctx.settings, d, result)
             export_push.publish(ctx.settings, d, result)
             pipeline.emit_events(ctx.settings, d, result)  # the job process cannot
-        head = (result.get("sync") or {}).get("head")
-        ctx.store.settle([r["id"] for r in rows[:-1]], state,
-                         {"coalesced_into": d.delivery, "head": head,
-                          **({"reason": result["reason"]} if "reason" in result else {})})
-        ctx.store.settle([rows[-1]["id"]], state, result)
-        _delivery_events(ctx, rows, state, reason=result.get("reason"))
+        _settle(ctx, rows, skips, d, state, result)
         log.info("deliveries %s (%s): %s", ", ".join(r["delivery"] for r in rows), full_name,
                  state)
 
 
+def _settle(ctx: PgContext, rows: list[dict[str, Any]], skips: dict[int, str | None],
+            d: Delivery, state: str, result: dict[str, Any]) -> None:
+    """As worker.Worker._settle: ``d``'s row gets ``result``; the other rows with work end
+    ``state``, coalesced into it; those needing none end ``ignored`` with their reason. Runs
+    of equal outcomes are settled together, in arrival order (their ``done_seq`` too)."""
+    head = (result.get("sync") or {}).get("head")
+    coalesced = {"coalesced_into": d.delivery, "head": head,
+                 **({"reason": result["reason"]} if "reason" in result else {})}
+    outcomes: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
+    for r in rows:
+        skip = skips[r["id"]]
+        if r["id"] == d.id:
+            outcomes.append((r, state, result))
+        elif skip is not None:
+            outcomes.append((r, "ignored", {"reason": skip}))
+        else:
+            outcomes.append((r, state, coalesced))
+    i = 0
+    while i < len(outcomes):
+        j = i
+        while (j + 1 < len(outcomes) and outcomes[j + 1][1:] == outcomes[i][1:]
+               and outcomes[i][0]["id"] != d.id and outcomes[j + 1][0]["id"] != d.id):
+            j += 1
+        run = outcomes[i:j + 1]
+        ctx.store.settle([r["id"] for r, _, _ in run], run[0][1], run[0][2])
+        _delivery_events(ctx, [r for r, _, _ in run], run[0][1],
+                         reason=run[0][2].get("reason"))
+        i = j + 1
+
+
 def _delivery(rows: list[dict[str, Any]], info: dict[str, Any],
               local_head: str | None) -> Delivery | None:
-    """The delivery to run: the latest claimed (a full rebuild if any asked for one), or a
+    """The delivery to run: the latest of ``rows`` (those claimed that need work, else all
+    of them; a full rebuild if any asked for one), or a
     catch-up sync when this map is missing or behind the published head; None: up to date."""
     if rows:
         last = rows[-1]
