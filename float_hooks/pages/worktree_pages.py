@@ -51,21 +51,17 @@ def read_worktree(git: Git, root: Path, rel: str, committed: set[str] | None) ->
     for name in wanted:
         oid: str | None = indexed[name]
         shown = f"{root}/{name}"
-        if oid is not None:
-            try:
-                size = int(objects.read_header(oid)[1])
-            except (KeyError, ValueError):  # not in the object DB (a partial clone): the disk
-                oid = None
-        if oid is None:
-            try:
-                st = os.lstat(root / name)
-            except OSError as e:
-                if not isinstance(e, FileNotFoundError):  # (gone: deleted in the work tree)
-                    errors.append(f"{quoted(shown, 200)}: skipped: {e.strerror}")
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                continue  # a symlink, FIFO or device: never followed or opened
-            size = st.st_size
+        # the work tree's file says what the walk would: a regular file, and its size (a
+        # blob's header costs a delta chain's reading in a fresh clone's pack)
+        try:
+            st = os.lstat(root / name)
+        except OSError as e:
+            if not isinstance(e, FileNotFoundError):  # (gone: deleted in the work tree)
+                errors.append(f"{quoted(shown, 200)}: skipped: {e.strerror}")
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue  # a symlink, FIFO or device: never followed or opened
+        size = st.st_size
         if size > frontmatter.MAX_PAGE_BYTES:
             errors.append(f"{quoted(shown, 200)}: skipped: larger than"
                           f" {frontmatter.MAX_PAGE_BYTES // (1024 * 1024)} MiB")
@@ -76,9 +72,15 @@ def read_worktree(git: Git, root: Path, rel: str, committed: set[str] | None) ->
                           " in all; the rest skipped")
             break
         if oid is not None:
-            pages.append((name, bytes(objects.read(oid)[1])))
-            blobs[name] = oid
-            continue
+            data: bytes | None
+            try:
+                data = bytes(objects.read(oid)[1])
+            except (KeyError, ValueError):  # not in the object DB (a partial clone): the disk
+                data = None
+            if data is not None and len(data) <= frontmatter.MAX_PAGE_BYTES:
+                pages.append((name, data))
+                blobs[name] = oid
+                continue
         try:
             with open(root / name, "rb") as f:
                 pages.append((name, f.read(frontmatter.MAX_PAGE_BYTES + 1)))
