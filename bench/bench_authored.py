@@ -8,6 +8,10 @@
    each), committed; delete the DB and time ``sync`` as a CLI process (full sync + import of
    every page + journal replay, one transaction) against the same ``sync`` with the export and
    the journal moved away (a full sync and nothing to import). Medians of ``--runs``.
+3. A teammate's first build (issue 29): two fresh ``git clone``s of that repository, one at
+   the commit with the export, one at a commit that removes the export but keeps ``.float/``
+   (its settings); ``sync`` in each (DB deleted before each run), alternating, medians of
+   ``--runs``, the ratio and the load average over the run.
 
     python bench/bench_authored.py --files 90000
     python bench/bench_authored.py --quick     # 5k files
@@ -16,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -27,13 +32,37 @@ from pathlib import Path
 from generate import as_installed, fresh_copy, git_env
 
 ROOT = Path(__file__).resolve().parent.parent
+CODE = ROOT  # the float_hooks the CLI processes run (--code: another checkout's)
 
 
 def cli(repo: Path, *args: str) -> float:
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "float_hooks", *args], cwd=repo, check=True,
-                   capture_output=True, env={**git_env(), "PYTHONPATH": str(ROOT)})
+                   capture_output=True, env={**git_env(), "PYTHONPATH": str(CODE)})
     return time.perf_counter() - t
+
+
+def clones(repo: Path, runs: int) -> tuple[float, float, int, tuple[float, float]]:
+    """A fresh clone's first build with the committed export and without it (issue 29)."""
+    def git(where: Path, *args: str) -> None:
+        subprocess.run(["git", *args], cwd=where, check=True, capture_output=True,
+                       env=git_env())
+
+    with_export, without = repo.parent / "clone-export", repo.parent / "clone-settings"
+    for where in (with_export, without):
+        git(repo.parent, "clone", "-q", str(repo), str(where))
+    git(without, "rm", "-r", "-q", ".float/project")
+    git(without, "commit", "-qm", "no export")
+    assert (without / ".float" / "config.toml").is_file()
+    pages = len(list((with_export / ".float" / "project").rglob("*.md")))
+    load = os.getloadavg()[0]
+    a, b = [], []
+    for _ in range(runs):  # alternating, so drift hits both alike
+        for where, times in ((with_export, a), (without, b)):
+            drop_db(where)  # as cloned: no DB, no journal (the last run's build wrote one)
+            shutil.rmtree(where / ".git" / "float", ignore_errors=True)
+            times.append(cli(where, "sync"))
+    return statistics.median(a), statistics.median(b), pages, (load, os.getloadavg()[0])
 
 
 NO_JOURNAL = ("import sys; from float_hooks import project;"
@@ -146,7 +175,12 @@ def main() -> None:
     ap.add_argument("--writes", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--code", type=Path, default=ROOT,
+                    help="the checkout whose float_hooks the CLI runs (a baseline's)")
+    ap.add_argument("--clones-only", action="store_true", help="part 3 alone")
     args = ap.parse_args()
+    global CODE
+    CODE = args.code.resolve()
     if args.quick:
         args.files = 5000
     as_installed()
@@ -160,17 +194,23 @@ def main() -> None:
         store = open_built(Project.discover(repo))
         folders = [r[0] for r in store.conn.execute("SELECT path FROM folders ORDER BY path")]
         store.close()
-        print(f"{args.files} files, {len(folders)} folders")
-        for name, a, b in [*cli_writes(repo, max(5, args.writes // 5), folders),
-                           *writes(repo, args.writes, folders)]:
-            print(f"  {name:<28} with journal {a * 1000:6.2f} ms, without {b * 1000:6.2f} ms:"
-                  f" {a / b:.2f}x")
-        imported, cloned, bare, pages = builds(repo, args.runs)
-        print(f"  first build with no export: {bare * 1000:.0f} ms")
-        print(f"  first build of a fresh clone, importing {pages} pages: {cloned * 1000:.0f} ms:"
-              f" {cloned / bare:.2f}x")
-        print(f"  first build after the DB was lost, importing {pages} pages and replaying the"
-              f" journal: {imported * 1000:.0f} ms: {imported / bare:.2f}x")
+        print(f"{args.files} files, {len(folders)} folders; code: {CODE}")
+        if not args.clones_only:
+            for name, a, b in [*cli_writes(repo, max(5, args.writes // 5), folders),
+                               *writes(repo, args.writes, folders)]:
+                print(f"  {name:<28} with journal {a * 1000:6.2f} ms, without"
+                      f" {b * 1000:6.2f} ms: {a / b:.2f}x")
+        imported, cloned, bare, pages = builds(repo, 1 if args.clones_only else args.runs)
+        if not args.clones_only:
+            print(f"  first build with no export: {bare * 1000:.0f} ms")
+            print(f"  first build of a fresh clone, importing {pages} pages:"
+                  f" {cloned * 1000:.0f} ms: {cloned / bare:.2f}x")
+            print(f"  first build after the DB was lost, importing {pages} pages and replaying"
+                  f" the journal: {imported * 1000:.0f} ms: {imported / bare:.2f}x")
+        a, b, n, (load0, load1) = clones(repo, args.runs)
+        print(f"  git clone + first build, with the export ({n} pages): {a * 1000:.0f} ms;"
+              f" without it (.float/ settings only): {b * 1000:.0f} ms: {a / b:.2f}x"
+              f" (load average {load0:.2f} before, {load1:.2f} after)")
 
 
 if __name__ == "__main__":

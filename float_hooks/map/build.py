@@ -111,8 +111,7 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
     if root is not None:  # a work tree: its export on disk, uncommitted pages included
         tree = importer.committed_tree(project)
         if root.is_dir():
-            found = reader.read_dir(root, project.git.object_format(),
-                                   importer.committed_blobs(project, tree))
+            found = importer.read_worktree_export(project, root, tree)
     else:  # a bare repository: the export of the commit the map is built for
         tree = importer.committed_tree(project, target.rev)
         if tree is not None:

@@ -74,6 +74,20 @@ def committed_blobs(project: Project, tree: str | None) -> set[str]:
     return {oid for _mode, oid in parse_ls_tree(out).values()}
 
 
+def read_worktree_export(project: Project, root: Path, tree: str | None) -> PageSet:
+    """The work tree's export at ``root`` (committed ``tree``: the blobs that are not
+    uncommitted): listed by git where git knows it (worktree_pages.py), else walked."""
+    from float_hooks.pages import reader  # lazy: off the hooks' path (their start-up cost)
+
+    committed = committed_blobs(project, tree)
+    rel = export_dir(project)
+    if rel and project.git.work_tree is not None:
+        from float_hooks.pages import worktree_pages  # lazy: libgit2, slow to import
+
+        return worktree_pages.read_worktree(project.git, root, rel, committed)
+    return reader.read_dir(root, project.git.object_format(), committed)
+
+
 def merge_pages(conn: sqlite3.Connection, found: PageSet, *, source: str) -> ImportResult:
     """Merge ``found`` into the open transaction, journaling what it changes: committed pages
     too, since a ``git reset --hard`` to a commit before the export (or a checkout of a

@@ -44,10 +44,11 @@ class PageSet:
 
 
 def parse_pages(pages: Iterable[tuple[str, bytes]], where: str = "",
-                object_format: str = "sha1", committed: set[str] | None = None) -> PageSet:
+                object_format: str = "sha1", committed: set[str] | None = None,
+                known: dict[str, str] | None = None) -> PageSet:
     """The records in generated pages (name, bytes), in the order given; other files are
     ignored. With ``committed`` (blob ids), records of the other pages go to
-    ``uncommitted``."""
+    ``uncommitted``. ``known``: the blob ids of pages read from git (not hashed again)."""
     out = PageSet()
     def shown(name: str) -> str:  # a page's name is anyone's: bounded and escaped
         return quoted(f"{where}/{name}" if where else name, 200)
@@ -63,7 +64,9 @@ def parse_pages(pages: Iterable[tuple[str, bytes]], where: str = "",
             parsed = frontmatter.parse(text)
             if parsed is None:
                 continue
-            blob = blob_id(raw, object_format)
+            blob = known.get(name) if known else None
+            if blob is None:
+                blob = blob_id(raw, object_format)
             if committed is not None and blob not in committed and b"\r\n" in raw:
                 # checked out with CRLF endings: git holds the LF bytes
                 blob = blob_id(raw.replace(b"\r\n", b"\n"), object_format)

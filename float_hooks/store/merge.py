@@ -28,6 +28,8 @@ from typing import Any
 from float_hooks.store import record_format
 from float_hooks.store.carry import IMPORTED, restart_history
 from float_hooks.store.db import now
+from float_hooks.store.merge_bulk import folders_in_bulk
+from float_hooks.store.record_format import incoming_lineage as incoming_lineage
 from float_hooks.store.record_format import new_uid
 from float_hooks.store.schema import AUTHORED_FOLDER_FIELDS
 
@@ -86,17 +88,6 @@ class ImportResult:
         return "; ".join(parts) or "nothing new"
 
 
-def incoming_lineage(rec: dict[str, Any]) -> tuple[str, list[str]]:
-    """(version, parents) of a record that arrived: its version is its content's digest; if
-    the page declared another, the content was edited from that one, which becomes a parent."""
-    computed = record_format.version(rec)
-    parents = record_format.parents_of(rec.get("parents"))
-    declared = rec.get("version")
-    if isinstance(declared, str) and declared and declared != computed:
-        parents = record_format.joined([declared], parents)
-    return computed, parents
-
-
 class Merger:
     """Merges records into the open write transaction ``conn``."""
 
@@ -107,7 +98,10 @@ class Merger:
         self.result = ImportResult()
 
     def merge(self, data: ExportData) -> ImportResult:
-        for rec in data.folders:
+        # most folders of a first build are new context for a folder without any: in bulk,
+        # where the order of the records cannot matter (merge_bulk.py); the rest one by one
+        for rec in folders_in_bulk(self.conn, data.folders, durable=self.durable,
+                                   counts=self.result.folders):
             self.folder(rec)
         for rec in data.archived:
             self.archived(rec)

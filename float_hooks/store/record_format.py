@@ -85,6 +85,17 @@ def version(record: dict[str, Any]) -> str:
     return sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def incoming_lineage(rec: dict[str, Any]) -> tuple[str, list[str]]:
+    """(version, parents) of a record that arrived: its version is its content's digest; if
+    the page declared another, the content was edited from that one, which becomes a parent."""
+    computed = version(rec)
+    parents = parents_of(rec.get("parents"))
+    declared = rec.get("version")
+    if isinstance(declared, str) and declared and declared != computed:
+        parents = joined([declared], parents)
+    return computed, parents
+
+
 def lineage(rec: dict[str, Any]) -> set[str]:
     """The versions ``rec`` is known to have replaced or to be."""
     return {rec.get("version") or version(rec), *parents_of(rec.get("parents"))}

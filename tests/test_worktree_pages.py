@@ -1,0 +1,86 @@
+"""A first build lists the work tree's export through git and reads committed pages from the
+object database (pages/worktree_pages.py): it must read exactly what walking the directory
+reads (reader.read_dir), uncommitted edits, new, staged, deleted, oversize and odd pages
+included, and a teammate's uncommitted edit must reach the rebuilt map."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from float_hooks.pages import frontmatter, importer, reader
+from float_hooks.project import Project
+from tests.export_support import EXPORT, author
+from tests.gitrepo import GitRepo
+from tests.map_support import drop_db
+
+
+def test_listing_from_git_reads_what_the_walk_reads(synced: GitRepo) -> None:
+    author(synced)
+    for i in range(5):
+        synced.write(f"src/n{i}/deep/f.py", "x\n")
+    synced.write("src/_x/f.py", "x\n")  # its page __x/_folder.md: git lists it before src's
+    synced.commit("more folders")
+    synced.float_ok("sync")
+    for path in ("/src", "/src/_x", "/docs", "/src/n1", "/src/n1/deep", "/src/n2"):
+        synced.float_ok("set", path, "--summary", f"about {path}")
+    synced.float_ok("export")
+    synced.git("add", "-A")
+    synced.commit("export")
+    root = synced.path / EXPORT
+    # the work tree after a teammate's uncommitted work
+    edited = root / "src" / "_folder.md"
+    edited.write_text(edited.read_text().replace("about /src", "edited, not committed"))
+    staged = root / "docs" / "_folder.md"
+    staged.write_text(staged.read_text().replace("about /docs", "staged, not committed"))
+    synced.git("add", str(staged))
+    new = root / "src" / "n7" / "_folder.md"
+    new.parent.mkdir()
+    new.write_text((root / "src" / "n2" / "_folder.md").read_text()
+                   .replace("/src/n2", "/src/n7").replace("about /src/n7", "untracked page"))
+    (root / "src" / "n1" / "deep" / "_folder.md").unlink()  # deleted, still in the index
+    (root / "notes.txt").write_text("not a page\n")
+    os.symlink("_folder.md", root / "src" / "link.md")  # never followed
+    (root / "big.md").write_text(frontmatter._OPEN + "x: '" + "y" * frontmatter.MAX_PAGE_BYTES
+                                 + "'\n---\n")
+    (root / "src" / "n9").mkdir()
+    (root / "src" / "n9" / "_folder.md").write_text(frontmatter._OPEN + "kind: [\n---\n")
+    crlf = root / "src" / "n2" / "_folder.md"  # a Windows checkout's line endings
+    crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
+
+    project = Project.discover(synced.path)
+    tree = importer.committed_tree(project)
+    walked = reader.read_dir(root, project.git.object_format(),
+                             importer.committed_blobs(project, tree))
+    listed = importer.read_worktree_export(project, root, tree)
+    assert listed.data == walked.data
+    assert listed.uncommitted == walked.uncommitted
+    assert listed.errors == walked.errors and len(walked.errors) == 2
+    assert list(listed.blobs.items()) == list(walked.blobs.items())  # the same order
+    summaries = {f["path"]: f.get("map_summary") for f in listed.uncommitted.folders}
+    assert summaries == {"/src": "edited, not committed", "/docs": "staged, not committed",
+                         "/src/n7": "untracked page"}
+
+    # the rebuild takes the uncommitted edit (authored content) from the work tree
+    drop_db(synced)
+    synced.float_ok("sync")
+    shown = synced.float_json("show", "/src", "--json")
+    assert "edited, not committed" in str(shown)
+
+
+def test_a_clone_reads_committed_pages_from_git(synced: GitRepo, tmp_path: Path) -> None:
+    author(synced)
+    synced.float_ok("export")
+    synced.git("add", "-A")
+    synced.commit("export")
+    clone = tmp_path / "clone"
+    synced.git("clone", "-q", str(synced.path), str(clone))
+    project = Project.discover(clone)
+    tree = importer.committed_tree(project)
+    root = clone / EXPORT
+    listed = importer.read_worktree_export(project, root, tree)
+    walked = reader.read_dir(root, project.git.object_format(),
+                             importer.committed_blobs(project, tree))
+    assert (listed.data, listed.uncommitted, listed.errors, listed.blobs) == \
+        (walked.data, walked.uncommitted, walked.errors, walked.blobs)
+    assert listed.data.folders and listed.data.decisions and not listed.uncommitted.folders
