@@ -154,9 +154,9 @@ class Started(NamedTuple):
     pending: list[subprocess.Popen[bytes]]
 
 
-def start_full(git: Git, target: Target, busy: bool = False) -> Started:
-    """Read the listing and start the work-tree scan (``busy``: the caller means to write
-    the listing while that scan runs)."""
+def start_full(git: Git, target: Target) -> Started:
+    """Read the listing and start the work-tree scan (a store that already holds a map: a
+    first build streams the listing instead, listing.py)."""
     head = resolve_head(git, target)
     if target.kind == "commit":
         values: dict[str, Entry | None] = dict(
@@ -164,7 +164,7 @@ def start_full(git: Git, target: Target, busy: bool = False) -> Started:
         )
         return Started(head, values, [])
     listing = Git.finish(git.start("ls-files", "-s", "-z"), "ls-files")
-    pending = _start_diff(git, head, target, yielding=busy)
+    pending = _start_diff(git, head, target)
     try:
         # parse the listing while git is still scanning the work tree
         values = dict(parse_ls_files(listing))
