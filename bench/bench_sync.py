@@ -58,6 +58,16 @@ rc = main(sys.argv[1:])
 sys.stderr.write("INPROC %.6f\\n" % (time.perf_counter() - t0))
 sys.exit(rc)
 """
+# The CLI as `python -m float_hooks` runs it, reporting its own peak RSS at exit: what wait4
+# reports for a child is the largest of it and every process it waited for (git status at
+# 1,000,000 files: ~300 MB), so the sync's own memory is read from inside.
+_CLI = """\
+import resource, sys
+from float_hooks.main import main
+rc = main(sys.argv[1:])
+sys.stderr.write("OWNRSS %d\\n" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+sys.exit(rc)
+"""
 
 
 @dataclass
@@ -66,6 +76,7 @@ class Run:
     rss_mb: float
     cpu: float  # user + system seconds of the child and the git processes it waited for
     inproc: float | None = None
+    own_mb: float | None = None  # the child's own peak RSS, without the processes it ran
 
 
 @dataclass
@@ -79,6 +90,10 @@ class Row:
 
     def rss(self) -> float:
         return max(r.rss_mb for r in self.cli)
+
+    def own(self) -> str:
+        owns = [r.own_mb for r in self.cli if r.own_mb is not None]
+        return f"{max(owns):.0f}" if owns else ""
 
     def cpu(self) -> float:
         return statistics.median(r.cpu for r in self.cli)
@@ -104,12 +119,14 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[Run, bytes, 
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{argv} exited {proc.returncode}: {stderr.decode(errors='replace')}")
-    inproc = None
+    inproc = own = None
     for line in stderr.decode(errors="replace").splitlines():
         if line.startswith("INPROC "):
             inproc = float(line.split()[1])
+        elif line.startswith("OWNRSS "):
+            own = int(line.split()[1]) / 1024
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(wall, usage.ru_maxrss / 1024, cpu, inproc), stdout, stderr
+    return Run(wall, usage.ru_maxrss / 1024, cpu, inproc, own), stdout, stderr
 
 
 class Bench:
@@ -121,7 +138,7 @@ class Bench:
         return timed(["git", *args], self.repo, self.env)[0]
 
     def cli(self, *args: str) -> tuple[Run, bytes]:
-        run, out, _ = timed([sys.executable, "-m", "float_hooks", *args], self.repo, self.env)
+        run, out, _ = timed([sys.executable, "-c", _CLI, *args], self.repo, self.env)
         return run, out
 
     def inproc(self, *args: str) -> float:
@@ -190,19 +207,109 @@ def _expect(out: bytes, files: int) -> None:
         raise SystemExit(f"expected an incremental sync of {files} files, got {res}")
 
 
+# floatprompt's scan (its dist/db/scan.js, a path given with --floatprompt) on the same
+# repository: a fresh DB (its first scan) and the same DB again (its rescan). Its default
+# ignores drop folders named build, dist, out, coverage and node_modules, which the generated
+# repositories have: they are included here so that both tools see the same files.
+_FLOATPROMPT = """\
+import { pathToFileURL } from "url";
+const { scan } = await import(pathToFileURL(process.env.FP_SCAN).href);
+const r = scan({ rootPath: process.env.FP_ROOT, dbPath: process.env.FP_DB,
+                 include: ["build", "dist", "out", "coverage", "node_modules"] });
+console.log(JSON.stringify(r));
+"""
+
+
+def load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() \
+        else "?"
+
+
+@dataclass
+class Scale:
+    size: int
+    rows: dict[str, Row]
+    loads: list[str]
+    fp_files: int | None = None
+
+
+def measure_scale(repo: Path, size: int, runs: int, floatprompt: Path | None, tmp: Path,
+                  log: Callable[[str], None]) -> Scale:
+    """First sync (a map lost or never built: ``sync`` with .float/ in place and no DB) and
+    no-op sync beside ``git status`` and, given its scan.js, floatprompt's scan and rescan."""
+    b = Bench(repo)
+    b.cli("init")  # .float/ in place (untimed); each first sync below starts with no DB
+    b.git("status")  # warm, untimed
+    labels = ["git status", "first sync (no map)", "no-op sync (work tree)"]
+    if floatprompt is not None:
+        labels += ["floatprompt scan (new DB)", "floatprompt rescan (same DB)"]
+    rows = {k: Row(k) for k in labels}
+    out = Scale(size, rows, [])
+    fp_db = tmp / f"floatprompt-{size}.db"
+    node_env = {**b.env, "FP_SCAN": str(floatprompt), "FP_ROOT": str(repo), "FP_DB": str(fp_db)}
+    for i in range(runs):
+        out.loads.append(load())
+        log(f"  run {i + 1}/{runs}: git status, first sync, no-op sync (load {out.loads[-1]})")
+        rows["git status"].cli.append(b.git("status"))
+        for side in repo.joinpath(".float").glob("index.db*"):
+            side.unlink()
+        rows["first sync (no map)"].cli.append(b.cli("sync")[0])
+        rows["no-op sync (work tree)"].cli.append(b.cli("sync")[0])
+        if floatprompt is not None:
+            log(f"  run {i + 1}/{runs}: floatprompt scan and rescan")
+            fp_db.unlink(missing_ok=True)
+            argv = ["node", "--input-type=module", "-e", _FLOATPROMPT]
+            run, stdout, _ = timed(argv, repo, node_env)
+            rows["floatprompt scan (new DB)"].cli.append(run)
+            out.fp_files = json.loads(stdout)["filesCreated"]
+            rows["floatprompt rescan (same DB)"].cli.append(timed(argv, repo, node_env)[0])
+    out.loads.append(load())
+    return out
+
+
+def scale_table(results: list[Scale], floatprompt: bool) -> str:
+    head = ("| files (folders) | load | git status: s, MB | first sync: s, CPU s, own MB |"
+            " x git status | no-op sync: s | x git status |")
+    rule = "|---|---|---:|---:|---:|---:|---:|"
+    if floatprompt:
+        head += (" floatprompt scan: s, CPU s, MB (files) | ours x faster (CPU) |"
+                 " floatprompt rescan: s, CPU s | x our no-op (CPU) |")
+        rule += "---:|---:|---:|---:|"
+    lines = [head, rule]
+    for r in results:
+        st, first, noop = (r.rows[k] for k in ("git status", "first sync (no map)",
+                                               "no-op sync (work tree)"))
+        line = (f"| {r.size:,} ({default_folders(r.size):,}) | {'-'.join(r.loads)} |"
+                f" {st.wall():.2f}, {st.rss():.0f} | {first.wall():.2f}, {first.cpu():.2f},"
+                f" {first.own()} | {first.wall() / st.wall():.2f} | {noop.wall():.2f} |"
+                f" {noop.wall() / st.wall():.2f} |")
+        if floatprompt:
+            scan, rescan = r.rows["floatprompt scan (new DB)"], \
+                r.rows["floatprompt rescan (same DB)"]
+            # CPU: the child's and the git processes it waited for (wait4), less sensitive
+            # than wall time to the machine's other load
+            line += (f" {scan.wall():.2f}, {scan.cpu():.2f}, {scan.rss():.0f} ({r.fp_files:,})"
+                     f" | {scan.wall() / first.wall():.1f} ({scan.cpu() / first.cpu():.1f}) |"
+                     f" {rescan.wall():.2f}, {rescan.cpu():.2f} |"
+                     f" {rescan.wall() / noop.wall():.1f} ({rescan.cpu() / noop.cpu():.1f}) |")
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def table(size: int, rows: list[Row], interp: float) -> str:
     status = rows[1].wall()
     lines = [
         f"### {size:,} files in {default_folders(size):,} folders",
         "",
         "| operation | CLI wall (ms) | in-process (ms) | CLI CPU (ms) | peak RSS (MB)"
-        " | x git status |",
-        "|---|---:|---:|---:|---:|---:|",
+        " | own peak RSS (MB) | x git status |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         inproc = f"{statistics.median(row.inproc) * 1000:.0f}" if row.inproc else ""
         lines.append(f"| {row.label} | {row.wall() * 1000:.0f} | {inproc} |"
-                     f" {row.cpu() * 1000:.0f} | {row.rss():.0f} | {row.wall() / status:.2f} |")
+                     f" {row.cpu() * 1000:.0f} | {row.rss():.0f} | {row.own()} |"
+                     f" {row.wall() / status:.2f} |")
     lines.append("")
     lines.append(f"Interpreter start (`python -c pass`): {interp * 1000:.0f} ms.")
     return "\n".join(lines)
@@ -234,7 +341,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="where generated repos are cached (default: bench/.cache)")
     ap.add_argument("--work", type=Path, default=None,
                     help="scratch directory for the repo copies (default: a temp dir)")
+    ap.add_argument("--scale", action="store_true",
+                    help="first sync and no-op sync only, beside git status, one table over"
+                         " the sizes (default sizes then: 13000,90000,300000,1000000)")
+    ap.add_argument("--floatprompt", type=Path, default=None, metavar="SCAN_JS",
+                    help="with --scale: floatprompt's dist/db/scan.js (a checkout's, with"
+                         " better-sqlite3 installed beside it) to measure on the same repos")
     args = ap.parse_args(argv)
+    if args.scale and args.sizes == "5000,50000,90000":
+        args.sizes = "13000,90000,300000,1000000"
     sizes = [5000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
 
     def log(msg: str) -> None:
@@ -244,7 +359,28 @@ def main(argv: list[str] | None = None) -> int:
         timed([sys.executable, "-c", "pass"], ROOT, child_env())[0].wall for _ in range(5)
     )
     print(f"Machine: {machine()}\n", flush=True)
+    floatprompt = args.floatprompt
+    if floatprompt is not None and not (floatprompt.is_file() and shutil.which("node")):
+        print(f"floatprompt: skipped (no {floatprompt}, or no node on PATH)\n", flush=True)
+        floatprompt = None
     with tempfile.TemporaryDirectory(prefix="float-bench-", dir=args.work) as tmp:
+        if args.scale:
+            results = []
+            for size in sizes:
+                log(f"{size} files: preparing the repository")
+                build_cache_apart(size, cache=args.cache)
+                repo = fresh_copy(size, Path(tmp) / f"repo-{size}", link=True, cache=args.cache)
+                try:
+                    results.append(measure_scale(repo, size, args.runs,
+                                                 floatprompt and floatprompt.resolve(),
+                                                 Path(tmp), log))
+                finally:
+                    shutil.rmtree(repo, ignore_errors=True)
+                print(scale_table(results[-1:], floatprompt is not None) + "\n", flush=True)
+            print(f"All sizes, medians of {args.runs} runs; load: the 1-minute load average"
+                  " before each run and after the last:\n", flush=True)
+            print(scale_table(results, floatprompt is not None) + "\n", flush=True)
+            return 0
         for size in sizes:
             log(f"{size} files: preparing the repository")
             build_cache_apart(size, cache=args.cache)

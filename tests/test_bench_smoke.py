@@ -3,6 +3,7 @@ measures nothing here, and nothing here asserts a timing)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,30 @@ def test_bench_sync_prints_its_table(tmp_path: Path) -> None:
                 "sync --rev HEAD after 5-file commit", "sync after 5-file edit"):
         assert f"| {row} |" in out, out
     assert "verify: a full rescan must find nothing to change" in proc.stderr
+
+
+def test_bench_sync_scale_prints_its_table(tmp_path: Path) -> None:
+    # floatprompt's scan is not part of this repository: a stand-in with its interface (a
+    # module exporting scan({rootPath, dbPath, include})) runs where node is installed, and
+    # a missing one is skipped with a message
+    stand_in = tmp_path / "scan.js"
+    if shutil.which("node"):
+        stand_in.write_text("export function scan(o) { return { filesCreated: 7 }; }\n")
+    proc = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "bench_sync.py"), "--scale", "--sizes",
+         "300", "--runs", "1", "--cache", str(tmp_path / "cache"), "--work", str(tmp_path),
+         "--floatprompt", str(stand_in)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| 300 (25) |")]
+    assert len(rows) == 2, proc.stdout  # the size's table, then the summary
+    cells = rows[-1].split("|")
+    assert float(cells[4].split(",")[2]) > 0  # the sync's own peak RSS
+    if stand_in.exists():
+        assert "(7)" in cells[8], rows
+    else:
+        assert "floatprompt: skipped" in proc.stdout
 
 
 def test_generated_repo_is_deterministic(tmp_path: Path) -> None:

@@ -202,12 +202,18 @@ def test_garbage_collection_is_paused_during_a_sync_and_restored_after(
     repo.commit("one")
     seen: list[bool] = []
     real = sync_module.apply_changes
+    real_first = sync_module.write_listing  # a first build's writer
 
     def spy(*args: object, **kwargs: object) -> object:
         seen.append(gc.isenabled())
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
+    def spy_first(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return real_first(*args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(sync_module, "apply_changes", spy)
+    monkeypatch.setattr(sync_module, "write_listing", spy_first)
     store = Store.open(tmp_path / "s.db", create=True)
     g = Git.discover(repo.path)
     assert gc.isenabled()

@@ -96,6 +96,15 @@ def apply_changes(
     if progress is not None:
         progress(len(ordered), len(ordered))
 
+    settle(conn, changes, removed_rows, before, result, stamp)
+    return result
+
+
+def settle(conn: sqlite3.Connection, changes: dict[str, Change],
+           removed_rows: dict[str, sqlite3.Row], before: dict[str, sqlite3.Row],
+           result: Applied, stamp: str) -> None:
+    """What follows from the folders written: authored content moved, archived, restored or
+    reused, and which folders turned stale or current."""
     renames.move_or_archive(conn, changes, removed_rows, result, stamp)
     carry.restore_imported(conn, result.added)
     carry.reuse_versions(conn, result.folders_changed)
@@ -103,7 +112,6 @@ def apply_changes(
     # back at the context's own hash: nothing is missing from the record any more
     conn.executemany("DELETE FROM changed_since WHERE folder_path = ? AND file_path = ?",
                      [(p, carry.HISTORY_GAP) for p in result.became_current])
-    return result
 
 
 # A changed file within its folder's group: (path, name, new entry or None).

@@ -13,12 +13,13 @@ from float_hooks import failpoints, paths
 from float_hooks.errors import GitError
 from float_hooks.map.apply import apply_changes
 from float_hooks.map.changes import Applied, Change, Progress
+from float_hooks.map.stream import write_listing
 from float_hooks.repo.git import Entry, Git
+from float_hooks.repo.listing import Listing
 from float_hooks.repo.scope import Scope
 from float_hooks.repo.snapshot import (
     Plan,
     Target,
-    abandon,
     finish_full,
     incremental_plan,
     start_full,
@@ -112,31 +113,44 @@ def _gc_paused() -> Iterator[None]:
 
 def _full(conn: Any, git: Git, target: Target, scope: Scope, progress: Progress | None,
           ) -> tuple[Plan, Applied]:
-    two_step = target.kind != "commit" and _nothing_authored(conn)
-    started = start_full(git, target, busy=two_step)
-    if started.pending and two_step:
-        # A first build of the work tree (or the index): write the index's listing while
-        # git is still comparing it with the work tree (`git status`), then apply what that
-        # found on top, as an incremental sync would. Only on a store with nothing authored
-        # in it: between the two steps a folder can vanish and come back, and carry.py would
-        # move, archive or restore its content (imported content waiting for its folder, or
-        # old versions, included).
-        try:
-            listed = scope.present(started.values)
-            first = apply_changes(conn, {p: (None, e) for p, e in listed.items()}, progress,
-                                  listed)
-        except BaseException:
-            abandon(started.pending)
-            raise
-        plan, touched = finish_full(git, target, started)
-        wanted = scope.present(plan.values)
-        rest = {p: (listed.get(p), wanted.get(p)) for p in touched}
-        then = apply_changes(conn, {p: c for p, c in rest.items() if c[0] != c[1]})
-        return plan, first.then(then, files_changed=len(wanted))
+    if _nothing_authored(conn):
+        return _first(conn, git, target, scope, progress)
+    started = start_full(git, target)
     plan = finish_full(git, target, started)[0]
     wanted = scope.present(plan.values)
     # after a full plan the files table holds exactly `wanted`: no need to read it back
     return plan, apply_changes(conn, _changes(conn, plan, wanted), progress, wanted)
+
+
+def _first(conn: Any, git: Git, target: Target, scope: Scope, progress: Progress | None,
+           ) -> tuple[Plan, Applied]:
+    """A first build: the index's (or the commit's) listing written folder by folder while
+    git prints it (stream.py: memory bounded by the open folders, not the repository), and
+    while git compares it with the work tree (`git status`); then what that found applied on
+    top, as an incremental sync would. Only on a store with nothing authored in it: between
+    the two steps a folder can vanish and come back, and carry.py would move, archive or
+    restore its content (imported content waiting for its folder, or old versions,
+    included)."""
+    listing = Listing(git, target)
+    try:
+        first = write_listing(conn, listing.blocks(scope), progress, listing.expected())
+    except BaseException:
+        listing.abandon()
+        raise
+    plan, wanted = listing.finish(scope)
+    # what the first step wrote for those paths: the listing's entries, in scope
+    listed = {p: _stored(conn, p) for p in wanted}
+    rest = {p: (listed[p], e) for p, e in wanted.items() if listed[p] != e}
+    if not rest:
+        return plan, first
+    count = listing.count + sum((new is not None) - (old is not None) for old, new in rest.values())
+    return plan, first.then(apply_changes(conn, rest), files_changed=count)
+
+
+def _stored(conn: Any, path: str) -> Entry | None:
+    row = conn.execute("SELECT mode, content_hash FROM files WHERE folder_path = ? AND path = ?",
+                       (paths.parent(path), path)).fetchone()
+    return None if row is None else (row[0], row[1])
 
 
 def _nothing_authored(conn: Any) -> bool:

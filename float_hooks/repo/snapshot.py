@@ -172,9 +172,9 @@ class Started(NamedTuple):
     pending: list[subprocess.Popen[bytes]]
 
 
-def start_full(git: Git, target: Target, busy: bool = False) -> Started:
-    """Read the listing and start the work-tree scan (``busy``: the caller means to write
-    the listing while that scan runs)."""
+def start_full(git: Git, target: Target) -> Started:
+    """Read the listing and start the work-tree scan (a store that already holds a map: a
+    first build streams the listing instead, listing.py)."""
     head = resolve_head(git, target)
     if target.kind == "commit":
         values: dict[str, Entry | None] = dict(
@@ -182,7 +182,7 @@ def start_full(git: Git, target: Target, busy: bool = False) -> Started:
         )
         return Started(head, values, [])
     listing = Git.finish(git.start("ls-files", "-s", "-z"), "ls-files")
-    pending = _start_diff(git, head, target, yielding=busy)
+    pending = _start_diff(git, head, target)
     try:
         # parse the listing while git is still scanning the work tree
         values = dict(parse_ls_files(listing))
@@ -197,19 +197,26 @@ def start_full(git: Git, target: Target, busy: bool = False) -> Started:
 def _drop_intent_to_add(git: Git, head: str | None, values: dict[str, Entry | None]) -> None:
     """The index lists a `git add -N` placeholder as an empty file, which a commit leaves
     out: such entries are not part of the index snapshot. Only empty-blob entries are
-    suspects; one diff-index that hides placeholders tells them from real empty files."""
+    suspects (:func:`real_empty_files` tells them from real empty files)."""
     suspects = [p for p, e in values.items() if e is not None and e[1] in EMPTY_BLOBS]
     if not suspects:
         return
+    real = real_empty_files(git, head, suspects)
+    for p in suspects:
+        if p not in real:
+            del values[p]
+
+
+def real_empty_files(git: Git, head: str | None, suspects: list[str]) -> set[str]:
+    """Which of the index's empty-blob entries ``suspects`` are real files (the others are
+    `git add -N` placeholders): one diff-index that hides placeholders, and head's entries."""
     names = [paths.to_git(p) for p in suspects]
     shown = git.run("diff-index", "--cached", "--ita-invisible-in-index", "--name-only", "-z",
                     head or git.empty_tree(), "--", *names)
     real = {paths.from_git(r) for r in shown.split(b"\0") if r}
     if head is not None:
         real |= set(parse_ls_tree(git.run("ls-tree", "-z", "--full-tree", head, "--", *names)))
-    for p in suspects:
-        if p not in real:
-            del values[p]
+    return real
 
 
 def abandon(pending: list[subprocess.Popen[bytes]]) -> None:
