@@ -29,7 +29,7 @@ from float_hooks.errors import FloatError
 from float_hooks.project import Project
 from float_hooks.store.db import Store
 
-BATCH = 16  # files per write transaction
+BATCH = 4  # files per write transaction
 POLL = 0.25  # seconds between looks for work when there is none
 BACKOFF = 30.0  # seconds before trying again after a round that stored nothing
 HOLD_ENV = "FLOAT_HOOKS_OUTLINE_HOLD"
