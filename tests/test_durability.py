@@ -414,6 +414,27 @@ def test_a_db_being_checkpointed_is_not_called_truncated(synced: GitRepo) -> Non
     assert damage(scratch) is None  # a WAL beside it: SQLite finishes the job
 
 
+def test_opening_the_db_again_keeps_this_process_locks(synced: GitRepo) -> None:
+    """A second Store.open in a process that has the DB open must not drop the first
+    connection's locks (POSIX drops them all when any descriptor of the file is closed):
+    else another process closing its connection takes the file for its own and deletes the
+    WAL under ours (a later read: SQLITE_IOERR_SHORT_READ)."""
+    path = synced.path / ".float" / "index.db"
+    first = Store.open(path)
+    try:
+        first.set_meta("probe", "1")  # the WAL is open and holds a frame
+        wal = Path(f"{path}-wal")
+        assert wal.exists()
+        Store.open(path).close()  # e.g. the MCP server's sync, beside its own connection
+        subprocess.run([sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect("
+                        "sys.argv[1]); c.execute('SELECT count(*) FROM meta').fetchone();"
+                        " c.close()", str(path)], check=True)
+        assert wal.exists(), "another process deleted our WAL: our locks were dropped"
+        assert first.get_meta("probe") == "1"
+    finally:
+        first.close()
+
+
 def test_a_restored_backup_of_the_db_takes_the_newer_writes_from_the_journal(
         synced: GitRepo, tmp_path: Path) -> None:
     import gc

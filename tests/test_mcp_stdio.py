@@ -4,16 +4,23 @@ client spawns the server from exactly that command, lists the tools and calls ev
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
 import warnings
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPDeprecationWarning
 
+from float_hooks.agents.outliner import HOLD_ENV
 from tests.code_support import FILES
 from tests.gitrepo import GitRepo
-from tests.mcp_support import call, error, installed, session
+from tests.mcp_support import call, error, installed, server_params, session
+from tests.waiting import wait_until
 
 CONTRACT = {"status", "stale", "why", "show", "search", "decisions", "questions", "query",
             "set_context", "log_decision", "add_question", "resolve_question", "add_reference",
@@ -241,3 +248,66 @@ def test_agents_ask_about_code(synced: GitRepo) -> None:
         assert any(ln.startswith("L5 class Flask(Scaffold) -- The flask object") for ln in lines)
 
     session(repo, body)
+
+
+def test_search_answers_while_outlining_and_says_so(synced: GitRepo, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search never waits for outlining: held back (FLOAT_HOOKS_OUTLINE_HOLD), the server
+    answers from the outlines there are and says they are incomplete; let go, it outlines in
+    the background until the symbols are searchable and the answer no longer says so."""
+    for path, text in FILES.items():
+        synced.write(path, text)
+    synced.commit("a flask-like package")
+    repo = installed(synced)
+    hold = tmp_path / "hold-outlines"
+    hold.write_text("")
+    monkeypatch.setenv(HOLD_ENV, str(hold))
+
+    def symbols(answer: dict[str, Any]) -> list[str]:
+        return [h["title"] for h in answer["results"] if h["kind"] == "symbol"]
+
+    async def body(c: Client) -> None:
+        early = await call(c, "search", query="Blueprint")
+        assert early["outlines"]["complete"] is False and "background" in \
+            early["outlines"]["note"]
+        assert not symbols(early)  # nothing outlined yet, and the search did not wait for it
+        hold.unlink()
+        with anyio.fail_after(60):
+            while "outlines" in (late := await call(c, "search", query="Blueprint")):
+                await anyio.sleep(0.1)
+        assert any("Blueprint" in (t or "") for t in symbols(late))
+
+    session(repo, body)
+
+
+def test_server_exits_on_stdin_close_while_outlining(synced: GitRepo) -> None:
+    """Stdin closed while the background outliner writes (many files): the server exits by
+    itself (exit status 0, not the client's SIGTERM) and the map is sound."""
+    body = "".join(f'def f{j}(x):\n    """doc {j}"""\n    return x\n' for j in range(150))
+    for i in range(200):
+        synced.write(f"src/gen/m{i:03}.py", body + f"N{i} = {i}\n")
+    synced.commit("many modules")
+    repo = installed(synced)
+    db = repo.path / ".float" / "index.db"
+
+    def outlined() -> int:
+        with closing(sqlite3.connect(db, timeout=30)) as conn:
+            return int(conn.execute("SELECT count(*) FROM outline_blobs").fetchone()[0])
+
+    before = outlined()
+    params = server_params(repo)
+    proc = subprocess.Popen([params.command, *params.args], cwd=params.cwd, env=params.env,
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: outlined() > before, "the background outliner to write")
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+        left = 200 + before - outlined()
+    finally:
+        proc.kill()
+        proc.wait()
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    print(f"files not outlined when the server exited: {left}")

@@ -29,6 +29,7 @@ import threading
 from typing import Any
 
 from float_hooks import paths
+from float_hooks.agents.outliner import Outliner
 from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.map.build import open_built
 from float_hooks.map.sync import SyncResult
@@ -70,6 +71,9 @@ class LocalMap:
         self._sync_lock = threading.Lock()
         self._store: Store | None = None
         self._readonly: Store | None = None
+        # outlines code files in the background (the stdio server sets it: mcp.py); without
+        # one, `search` and `where` outline what they need first (read_answers.py)
+        self.outliner: Outliner | None = None
 
     # -- freshness ---------------------------------------------------------------------
     def initialised(self) -> bool:
@@ -150,6 +154,8 @@ class LocalMap:
         return history.of(self.project, many=many)
 
     def close(self) -> None:
+        if self.outliner is not None:
+            self.outliner.stop()
         if self.watcher is not None:
             self.watcher.stop()
         for s in (self._store, self._readonly):

@@ -168,8 +168,15 @@ class MapServer:
                 data = await anyio.to_thread.run_sync(self._call_remote, ctx, params.name,
                                                       args)
             else:
-                await self.freshen()
-                data = tools.call(self.local, params.name, args)
+                outliner = self.local.outliner
+                if outliner is not None:
+                    outliner.calling += 1  # it steps aside between batches (outliner.py)
+                try:
+                    await self.freshen()
+                    data = tools.call(self.local, params.name, args)
+                finally:
+                    if outliner is not None:
+                        outliner.calling -= 1
         except FloatError as e:
             return _error(str(e))
         tool = tools.BY_NAME[params.name]

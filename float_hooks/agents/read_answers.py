@@ -34,15 +34,38 @@ def bounded(a: dict[str, Any], key: str, default: int, most: int) -> int:
 
 def search_answer(b: Backend, query: str, limit: int,
                   marks: tuple[str, str] = search.MARKS) -> dict[str, Any]:
-    """Search's answer: the hits, each with its folder's freshness, after outlining the code
-    files not outlined yet (about a quarter of a second per search at most: ensure_fresh)."""
+    """Search's answer: the hits, each with its folder's freshness. With a background
+    outliner (the stdio server) it answers from the outlines there are, saying how far
+    outlining is while incomplete (``outlines``); without one (the CLI) it first outlines the
+    code files not outlined yet, about a quarter of a second per search at most
+    (ensure_fresh), saying how many are left (``not_outlined_yet``)."""
     store = b.store()
-    pending = answers.ensure_fresh(store.conn, b.project.git)
+    outliner = getattr(b, "outliner", None)  # LocalMap's; other backends have none
+    pending = 0 if outliner is not None else answers.ensure_fresh(store.conn, b.project.git)
     hits = search.search(store.conn, query, limit, marks)
     anchored.search_hits(anchored.evaluator(store.conn, b.project.git), store.conn, hits)
     out: dict[str, Any] = {"freshness": b.freshness(store), "results": hits}
     if pending:
         out["not_outlined_yet"] = pending  # code files whose symbols a later search will see
+    progress = outliner.progress(store.conn) if outliner is not None else None
+    if progress is not None:
+        out["outlines"] = progress
+    return out
+
+
+def where_answer(b: Backend, name: str, limit: int) -> dict[str, Any]:
+    """Where's answer: with a background outliner, after a bounded catch-up (an edited
+    file's symbols; ensure_fresh) and saying how far outlining is while incomplete; without
+    one, after outlining every code file not outlined yet."""
+    store = b.store()
+    outliner = getattr(b, "outliner", None)  # LocalMap's; other backends have none
+    if outliner is not None:
+        answers.ensure_fresh(store.conn, b.project.git)
+    out = {"freshness": b.freshness(store), **answers.where(
+        store.conn, b.project.git, name, limit, catch_up=outliner is None)}
+    progress = outliner.progress(store.conn) if outliner is not None else None
+    if progress is not None:
+        out["outlines"] = progress
     return out
 
 

@@ -22,6 +22,7 @@ from float_hooks.agents.read_answers import (
     capped,
     search_answer,
     stale_answer,
+    where_answer,
 )
 from float_hooks.agents.tool_args import Param, Tool, check_args, safe_name
 from float_hooks.code import anchors as anchor_code
@@ -140,13 +141,11 @@ def _outline(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def _where(b: Backend, a: dict[str, Any]) -> dict[str, Any]:
-    store = b.store()
     limit = max(1, min(int(a.get("limit", 20)), WHERE_MAX))
     name = a["name"].strip()
     if not name or len(name) > 200:
         raise FloatError("where: name must be a symbol name of at most 200 characters")
-    return {"freshness": b.freshness(store), **answers.where(store.conn, b.project.git, name,
-                                                             limit)}
+    return where_answer(b, name, limit)
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -94,11 +94,11 @@ def _bounded(syms: list[Symbol], limit: int, chars: int = MAX_CHARS
 
 def ensure_all(conn: sqlite3.Connection, git: Git) -> int:
     """Outline every code file of the map whose blob is not cached yet; how many were parsed."""
-    todo = _missing(conn)
+    todo = missing(conn)
     if todo is None:
         return 0
     parsed = len(outlines(conn, git, todo[1]).parsed) if todo[1] else 0
-    _outlined_through(conn, todo[0])
+    outlined_through(conn, todo[0])
     return parsed
 
 
@@ -108,16 +108,12 @@ _MISSING = ("SELECT f.path, f.content_hash FROM {} f.mode IN (?, ?) AND NOT EXIS
             " (SELECT 1 FROM outline_blobs o WHERE o.blob = f.content_hash AND o.version = ?)")
 
 
-def _missing(conn: sqlite3.Connection) -> tuple[str, list[tuple[str, str]]] | None:
+def missing(conn: sqlite3.Connection) -> tuple[str, list[tuple[str, str]]] | None:
     """The newest folder change, and the code files whose outline is not cached; None when
     every file was outlined as of the newest folder change (or there is none). Once every
     file was outlined (meta OUTLINED_KEY), only the files of folders changed since are looked
     at (the folders_updated index): the work follows the change, not the repository."""
-    mark = conn.execute("SELECT max(updated_at) FROM folders").fetchone()[0]
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (OUTLINED_KEY,)).fetchone()
-    version, _, done = str(row[0]).partition(":") if row is not None else ("", "", "")
-    if version != str(VERSION):
-        done = ""  # never, or by another outliner: every file is looked at
+    mark, done = _marks(conn)
     if mark is None or done == mark:
         return None
     if done and done < mark:  # the same second counts as changed since
@@ -129,7 +125,22 @@ def _missing(conn: sqlite3.Connection) -> tuple[str, list[tuple[str, str]]] | No
     return mark, [(r[0], r[1]) for r in rows if outlined(r[0])]
 
 
-def _outlined_through(conn: sqlite3.Connection, mark: str) -> None:
+def _marks(conn: sqlite3.Connection) -> tuple[str | None, str]:
+    """The newest folder change, and the one every file was outlined as of ("" if never, or
+    by another outline version): two indexed reads."""
+    mark = conn.execute("SELECT max(updated_at) FROM folders").fetchone()[0]
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (OUTLINED_KEY,)).fetchone()
+    version, _, done = str(row[0]).partition(":") if row is not None else ("", "", "")
+    return mark, (done if version == str(VERSION) else "")
+
+
+def all_outlined(conn: sqlite3.Connection) -> bool:
+    """Whether every code file was outlined as of the newest folder change (cheap: no scan)."""
+    mark, done = _marks(conn)
+    return mark is None or done == mark
+
+
+def outlined_through(conn: sqlite3.Connection, mark: str) -> None:
     """Record that every file was outlined as of ``mark`` (outside a transaction only)."""
     if conn.in_transaction:
         return
@@ -146,26 +157,29 @@ def ensure_fresh(conn: sqlite3.Connection, git: Git, budget: int = 2000,
     """Outline the code files not cached yet, at most ``budget`` of them and about
     ``seconds`` per call (search reads symbols from the cache); how many are left. Free while
     nothing changed since every file was outlined (one indexed read of the newest folder
-    change); after a change, the changed folders' files are looked at (:func:`_missing`)."""
-    todo = _missing(conn)
+    change); after a change, the changed folders' files are looked at (:func:`missing`)."""
+    todo = missing(conn)
     if todo is None:
         return 0
-    mark, missing = todo
+    mark, files = todo
     done_n, start = 0, time.monotonic()
-    while done_n < min(budget, len(missing)) and time.monotonic() - start < seconds:
-        outlines(conn, git, missing[done_n: done_n + 50])
+    while done_n < min(budget, len(files)) and time.monotonic() - start < seconds:
+        outlines(conn, git, files[done_n: done_n + 50])
         done_n += 50
-    left = max(0, len(missing) - done_n)
+    left = max(0, len(files) - done_n)
     if not left:
-        _outlined_through(conn, mark)
+        outlined_through(conn, mark)
     return left
 
 
-def where(conn: sqlite3.Connection, git: Git, name: str, limit: int = 50) -> dict[str, Any]:
+def where(conn: sqlite3.Connection, git: Git, name: str, limit: int = 50,
+          catch_up: bool = True) -> dict[str, Any]:
     """Where ``name`` is defined (``Class.method`` or ``Type::method`` narrows by parent; an
     exact name first, else the same name in any case): file, line, signature, doc and the
-    folder's freshness, at most ``limit`` places (``total`` says how many there are)."""
-    ensure_all(conn, git)
+    folder's freshness, at most ``limit`` places (``total`` says how many there are). Every
+    code file is outlined first unless ``catch_up`` is false (a background outliner does)."""
+    if catch_up:
+        ensure_all(conn, git)
     parent = None
     for sep in ("::", "."):
         if sep in name.strip(sep):

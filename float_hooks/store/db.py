@@ -5,6 +5,7 @@ failures become clear errors in damage.py (re-exported here)."""
 from __future__ import annotations
 
 import importlib
+import os
 import sqlite3
 import time
 import weakref
@@ -47,6 +48,9 @@ class Store:
     """One connection to ``index.db``. Writes go through :meth:`write` only."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, journal: Journal | None = None):
+        with suppress(OSError):
+            st = os.stat(path)
+            conn.file_id = (st.st_dev, st.st_ino)  # type: ignore[attr-defined]
         self.conn = conn
         self.path = path
         self.journal = journal  # where authored writes go before they commit (journal.py)
@@ -58,7 +62,7 @@ class Store:
              journal: Journal | None = None) -> Store:
         if not path.exists() and not create:
             raise NoDatabase(f"{path}: no database yet; run `float-hooks init` first")
-        why = damage(path)
+        why = _damage(path)
         if why is not None:
             raise CorruptDatabase(f"{path}: database is corrupt ({why}); {RESTORE_HINT}", path)
         new = create and (not path.exists() or path.stat().st_size == 0)
@@ -99,7 +103,7 @@ class Store:
         reading a map in a directory this user may not write to."""
         if not path.exists():
             raise NoDatabase(f"{path}: no database yet; run `float-hooks init` first")
-        why = damage(path)
+        why = _damage(path)
         if why is not None:
             raise CorruptDatabase(f"{path}: database is corrupt ({why}); {RESTORE_HINT}", path)
         conn = None
@@ -287,6 +291,23 @@ class _Connection(sqlite3.Connection):
 # process running several commands (tests, the MCP server) never keeps one that outlives a
 # DB replaced under it (its next read would see the old file's pages).
 _OPEN: weakref.WeakSet[_Connection] = weakref.WeakSet()
+
+
+def _damage(path: Path) -> str | None:
+    """damage(path), unless this process has the file open in SQLite already. POSIX drops
+    every lock a process holds on a file when it closes ANY descriptor of it: reading the
+    header with open() and close() would take our connections' locks away, and another
+    process closing its connection would then think itself the last, checkpoint and delete
+    the WAL under our connections (a later read: "disk I/O error", IOERR_SHORT_READ). A file
+    SQLite holds open here is judged by SQLite."""
+    try:
+        st = os.stat(path)
+        ident = (st.st_dev, st.st_ino)
+        if any(getattr(c, "file_id", None) == ident for c in list(_OPEN)):
+            return None
+    except (OSError, RuntimeError):  # RuntimeError: the set changed in another thread
+        pass
+    return damage(path)
 
 
 def open_connections() -> set[int]:
