@@ -14,7 +14,7 @@ from float_hooks.code.parse import VERSION, Symbol
 from float_hooks.code.rank import rank
 from float_hooks.errors import NotFound
 from float_hooks.repo.git import Git
-from float_hooks.store.db import select_in
+from float_hooks.store.db import now, select_in
 
 FRESHNESS = ("status", "source_hash", "context_hash", "context_commit")
 MAX_CHARS = 64 * 1024  # of one answer's symbols (signatures and docs), whatever the limit
@@ -141,8 +141,10 @@ def all_outlined(conn: sqlite3.Connection) -> bool:
 
 
 def outlined_through(conn: sqlite3.Connection, mark: str) -> None:
-    """Record that every file was outlined as of ``mark`` (outside a transaction only)."""
-    if conn.in_transaction:
+    """Record that every file was outlined as of ``mark`` (outside a transaction only), once
+    ``mark``'s second is over: changes are stamped to the second, so a change later in the
+    same second would carry the same stamp and look already outlined."""
+    if conn.in_transaction or mark >= now():
         return
     try:
         with conn:
