@@ -146,6 +146,11 @@ def test_writes_go_to_the_worker_once_and_survive_its_kill(setup: Setup) -> None
         decisions = await _eventually(listed, "the decision published")
         assert [d["title"] for d in decisions["decisions"]] == ["keep the app small"]
 
+        # the same write after another one is a new write: X, Y, then X again ends at X
+        changed = await call(c, "set_context", **{**args, "map_summary": "the app, changed"})
+        back = await call(c, "set_context", **args)
+        assert back["write"]["id"] > changed["write"]["id"] > write_id
+
         async def settled() -> dict[str, Any]:  # published first, then reported applied
             st = await call(c, "status")
             return st if st["freshness"]["queued_writes"] == 0 else {}

@@ -45,6 +45,12 @@ def test_listing_from_git_reads_what_the_walk_reads(synced: GitRepo) -> None:
                                  + "'\n---\n")
     (root / "src" / "n9").mkdir()
     (root / "src" / "n9" / "_folder.md").write_text(frontmatter._OPEN + "kind: [\n---\n")
+    # edits git does not look for: pages flagged assume-unchanged and skip-worktree
+    flagged = {"/src/n1": "--assume-unchanged", "/src/_x": "--skip-worktree"}
+    for path, flag in flagged.items():
+        page = next(p for p in root.rglob("_folder.md") if f"about {path}\n" in p.read_text())
+        synced.git("update-index", flag, str(page))
+        page.write_text(page.read_text().replace(f"about {path}", f"edited, {flag}"))
     crlf = root / "src" / "n2" / "_folder.md"  # a Windows checkout's line endings
     crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
 
@@ -59,7 +65,8 @@ def test_listing_from_git_reads_what_the_walk_reads(synced: GitRepo) -> None:
     assert list(listed.blobs.items()) == list(walked.blobs.items())  # the same order
     summaries = {f["path"]: f.get("map_summary") for f in listed.uncommitted.folders}
     assert summaries == {"/src": "edited, not committed", "/docs": "staged, not committed",
-                         "/src/n7": "untracked page"}
+                         "/src/n7": "untracked page", "/src/n1": "edited, --assume-unchanged",
+                         "/src/_x": "edited, --skip-worktree"}
 
     # the rebuild takes the uncommitted edit (authored content) from the work tree
     drop_db(synced)

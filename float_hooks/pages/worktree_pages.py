@@ -29,13 +29,15 @@ def read_worktree(git: Git, root: Path, rel: str, committed: set[str] | None) ->
     differ = {os.fsdecode(p)[len(prefix):] for p in
               git.run("ls-files", "-z", "-m", "-o", "--", rel).split(b"\0") if p}
     indexed: dict[str, str | None] = {}  # page: blob id (None: read it from disk)
-    for rec in git.run("ls-files", "-s", "-z", "--", rel).split(b"\0"):
+    # -v tags each entry: lower case (assume-unchanged) and "S" (skip-worktree) are entries
+    # git does not compare with the work tree, so -m never names their edits: read from disk
+    for rec in git.run("ls-files", "-s", "-v", "-z", "--", rel).split(b"\0"):
         if not rec:
             continue
         meta, _, raw = rec.partition(b"\t")
-        mode, blob, stage = meta.decode().split(" ")
+        tag, mode, blob, stage = meta.decode().split(" ")
         name = os.fsdecode(raw)[len(prefix):]
-        if stage != "0" or name in differ:
+        if stage != "0" or name in differ or tag == "S" or tag.islower():
             indexed[name] = None
         elif mode in _REGULAR:
             indexed[name] = blob

@@ -12,10 +12,11 @@ documents the read API serves, and writes travel to the map through PostgreSQL.
 - Writes (``set_context``, ``log_decision``, ``add_question``, ``resolve_question``,
   ``add_reference``): recorded in ``float_agent_writes`` (pg_agent.py) and handed to the
   repository's sync job, which applies them to its map with the tool's own checks
-  (work/pg_writes.py). The same write sent again (the same tool and arguments: a retry) is
-  the same row, applied once. The answer waits up to WRITE_WAIT seconds for the outcome:
-  applied, the tool's own answer; refused, the tool's own error; else ``write.state:
-  queued`` with its id (the same call again reports the outcome).
+  (work/pg_writes.py). The same write sent again (the same tool and arguments) with no
+  other write since is a retry: the same row, applied once. The answer waits up to
+  WRITE_WAIT seconds for the outcome: applied, the tool's own answer; refused, the tool's
+  own error; else ``write.state: queued`` with its id (the same call again reports the
+  outcome).
 - Errors say whether the repository is unknown (no delivery ever recorded) or not synced yet.
 """
 

@@ -2,12 +2,13 @@
 writes on their way to the map, and the records (decisions, questions) a read tool lists.
 
 - ``float_agent_writes``: a write an agent made through ``/mcp`` on a web host (which holds
-  no map), kept until and after the sync worker that owns the repository applies it. One row
-  per (repository, ``write_key``): the same write sent twice (a client's retry) is one row,
-  applied once. Rows are never deleted: a worker whose map is new or rebuilt applies every
-  write its map has not (``id`` > the map's ``pg_write_seq``), as it does regeneration
-  answers. A repository's writes commit in ``id`` order (its advisory lock is held to the
-  commit), so a reader past the last id it applied never misses one.
+  no map), kept until and after the sync worker that owns the repository applies it. The same
+  write sent again with nothing written since (a client's retry: the repository's latest row
+  has its ``write_key``) is that row, applied once. Rows are never deleted: a worker whose
+  map is new or rebuilt applies every write its map has not (``id`` > the map's
+  ``pg_write_seq``), as it does regeneration answers. A repository's writes commit in
+  ``id`` order (its advisory lock is held to the commit), so a reader past the last id it
+  applied never misses one.
 - ``float_records``: per repository, the newest decisions and questions (at most
   RECORDS_MAX of each and RECORDS_CHARS of JSON) and ``.float/boot.md`` at the synced commit
   (BOOT_CHARS), published with the read model.
@@ -37,8 +38,7 @@ CREATE TABLE IF NOT EXISTS float_agent_writes (
     error text,
     received_at double precision NOT NULL,
     applied_at double precision,
-    applied_by text,
-    UNIQUE (repo, write_key)
+    applied_by text
 );
 CREATE INDEX IF NOT EXISTS float_agent_writes_repo ON float_agent_writes(repo, id);
 CREATE INDEX IF NOT EXISTS float_agent_writes_queued ON float_agent_writes(repo, id)
@@ -80,25 +80,28 @@ class AgentStore:
     # -- the web side ----------------------------------------------------------------------
     def queue_write(self, repo: str, write_key: str, tool: str, args: dict[str, Any]
                     ) -> tuple[dict[str, Any], bool]:
-        """(the write's row, whether this call recorded it): a write already recorded with
-        ``write_key`` is returned as it stands, never recorded twice."""
+        """(the write's row, whether this call recorded it). A client's retry is the same
+        write: when the repository's latest write has ``write_key`` (the same tool and
+        arguments, nothing written since), it is returned as it stands, not recorded twice.
+        The same write after another one is a new write (set X, set Y, set X again must end
+        at X)."""
         with self.pool.connection() as conn, conn.transaction(), \
                 conn.cursor(row_factory=dict_row) as cur:
             # ids commit in order per repository (see the module's note)
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('float_agent_writes:' || %s))",
                         (repo,))
+            cur.execute("SELECT * FROM float_agent_writes WHERE repo = %s"
+                        " ORDER BY id DESC LIMIT 1", (repo,))
+            latest = cur.fetchone()
+            if latest is not None and latest["write_key"] == write_key:
+                return dict(latest), False
             cur.execute(
                 "INSERT INTO float_agent_writes(repo, write_key, tool, args, received_at)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (repo, write_key) DO NOTHING"
-                " RETURNING *", (repo, write_key, tool, Jsonb(args), time.time()))
+                " VALUES (%s, %s, %s, %s, %s) RETURNING *",
+                (repo, write_key, tool, Jsonb(args), time.time()))
             row = cur.fetchone()
-            if row is not None:
-                return dict(row), True
-            cur.execute("SELECT * FROM float_agent_writes WHERE repo = %s AND write_key = %s",
-                        (repo, write_key))
-            found = cur.fetchone()
-            assert found is not None
-            return dict(found), False
+            assert row is not None
+            return dict(row), True
 
     def write(self, repo: str, write_id: int) -> dict[str, Any] | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
