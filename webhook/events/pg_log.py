@@ -161,11 +161,9 @@ class PgEventLog:
         its statements pipelined: a couple of round trips however many events."""
         conn = self._connection()
         with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-            # events are notifications, not records: their commit does not wait for the WAL
-            # to reach the disk (the next synchronous commit, a delivery's, flushes it). A
-            # PostgreSQL crash may lose the last moment's events, never a delivery; that
-            # wait was most of a PostgreSQL acknowledgement's time (docs/performance.md).
-            conn.execute("SET LOCAL synchronous_commit = off")
+            # a synchronous commit, as every other: an asynchronous one bought nothing
+            # measurable once appends were grouped (docs/performance.md), and after a crash
+            # it could hand out again ids a stream client had already seen
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
             cur.executemany(
                 "INSERT INTO float_events(repo, kind, data) VALUES (%s, %s, %s::jsonb)"
