@@ -29,6 +29,7 @@ from tests.webhook_support import (
 from webhook import create_app
 from webhook.access.grants import BadGrant, Grant, scope_of
 from webhook.access.token_store import SqliteTokens
+from webhook.dashboard import sqlite_data
 
 REPOS = ("acme/a", "acme/b", "other/c")
 # name -> (scope, role); "admin" is FLOAT_API_TOKEN itself
@@ -174,6 +175,17 @@ def test_the_dashboard_shows_a_token_its_repositories_only(world: World, name: s
         assert (f">{repo}</a>" in page) == may_read(name, repo), (name, repo)
         r = world.client.get(f"/dashboard/{repo}", headers=basic(world.tokens[name]))
         assert r.status_code == (200 if may_read(name, repo) else 403), (name, repo)
+
+
+def test_the_overview_applies_the_scope_before_its_limit(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The overview lists at most MAX_REPOS repositories, most recently active first: a
+    token's repositories are chosen before that limit, not filtered out of it."""
+    monkeypatch.setattr(sqlite_data, "MAX_REPOS", 1)  # other/c was pushed last
+    for name, mine in (("a_read", "acme/a"), ("acme_read", "acme/b")):
+        page = world.client.get("/dashboard", headers=basic(world.tokens[name])
+                                ).get_data(as_text=True)
+        assert f">{mine}</a>" in page and ">other/c</a>" not in page, name
 
 
 def rpc(world: World, path: str, token: str, method: str, params: dict[str, Any]) -> Any:

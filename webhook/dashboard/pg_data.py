@@ -52,10 +52,15 @@ def repositories(store: PgStore, key: str | None = None, filt: Filter | None = N
         sql += f" AND {_STATE_SQL[kind]}"
     if fetched_since is not None:
         sql += f" AND (g.last >= %(since)s OR {FETCHED})"
+    if filt.owner_prefix is not None:  # the token's scope, before the limit
+        sql += " AND left(g.repo, length(%(prefix)s)) = %(prefix)s"
+    elif filt.scope != "*":
+        sql += " AND g.repo = %(scope)s"
     with store.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(sql + " ORDER BY last DESC LIMIT %(limit)s",
                     {"key": key, "name": filt.name, "state": filt.state,
-                     "since": fetched_since, "limit": embedded.MAX_REPOS})
+                     "since": fetched_since, "limit": embedded.MAX_REPOS,
+                     "prefix": filt.owner_prefix, "scope": filt.scope})
         rows = cur.fetchall()
     return [{"key": r["repo"], "full_name": r["full_name"],
              "last_delivery": when(r["last"])} for r in rows]

@@ -37,6 +37,7 @@ class Filter:
 
     name: str = ""  # lower-cased substring of owner/name; "" = any
     state: str = ""  # one of STATES; "" = any
+    scope: str = "*"  # the signed-in token's (access.grants): owner/name, owner/* or *
 
     @classmethod
     def parse(cls, args: Any) -> Filter:
@@ -47,6 +48,11 @@ class Filter:
         if state and state not in STATES:
             raise BadFilter(f"state: one of {', '.join(STATES)}")
         return cls(name, state)
+
+    @property
+    def owner_prefix(self) -> str | None:
+        """``owner/`` when the scope is an owner's repositories, else None."""
+        return self.scope[:-1] if self.scope.endswith("/*") else None
 
     @property
     def delivery_state(self) -> str | None:

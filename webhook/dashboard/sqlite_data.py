@@ -87,6 +87,12 @@ def _repositories(q: Queue, key: str | None, filt: Filter | None = None,
     if fetched_since is not None:
         sql += f" AND (g.last >= ? OR {FETCHED})"
         args.append(fetched_since)
+    if filt.owner_prefix is not None:  # the token's scope, before the limit
+        sql += " AND substr(g.repo, 1, ?) = ?"
+        args += [len(filt.owner_prefix), filt.owner_prefix]
+    elif filt.scope != "*":
+        sql += " AND g.repo = ?"
+        args.append(filt.scope)
     rows = q.conn.execute(sql + " ORDER BY last DESC LIMIT ?", (*args, MAX_REPOS)).fetchall()
     return [{"key": r["repo"], "full_name": r["full_name"], "last_delivery": when(r["last"])}
             for r in rows]

@@ -15,6 +15,7 @@ server's own script and style.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -84,6 +85,7 @@ def overview() -> Response:
     read, source = _source()
     since = time.time() - settings().dashboard_unfetched_seconds
     grant = g.float_grant
+    filt = dataclasses.replace(filt, scope=grant.scope)  # applied before the page's limit
     repos = [r for r in read.overview(source, filt, since) if grant.covers(r["key"])]
     return _page("overview.html", repos=repos, filt=filt, cap=sqlite_data.MAX_REPOS,
                  delivery_states=DELIVERY_STATES, map_states=MAP_STATES,

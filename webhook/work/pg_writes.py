@@ -102,6 +102,11 @@ def apply_writes(ctx: PgContext, repo: str, full_name: str, store: Store
     for row in rows:  # those another map applied first are applied here too
         result: dict[str, Any] | None = None
         error: str | None = None
+        if _already_here(store, row):  # came with the export another map's write pushed
+            with store.write():
+                store.set_meta(WRITE_SEQ_KEY, str(row["id"]))
+            outcomes.append((int(row["id"]), "applied", dict(row["result"]), None))
+            continue
         try:
             with store.write() as conn:
                 backend.joined = _Joined(store, conn)
@@ -135,6 +140,24 @@ def settle(ctx: PgContext, outcomes: list[Outcome]) -> None:
     agents = AgentStore(ctx.pool)
     for write_id, state, result, error in outcomes:
         agents.settle_write(write_id, state, result, error, ctx.owner)
+
+
+# the records a write creates, by tool: their table (each has its own uid)
+_RECORD_TABLES = {"log_decision": "log_entries", "add_question": "open_questions",
+                  "add_reference": '"references"'}
+
+
+def _already_here(store: Store, row: dict[str, Any]) -> bool:
+    """Whether a record another map created for ``row`` is in this map already: a new or
+    rebuilt map imports the export that map pushed, and applying the write again would record
+    it twice under a second uid."""
+    table = _RECORD_TABLES.get(str(row["tool"]))
+    result = row.get("result")
+    if table is None or row["state"] != "applied" or not isinstance(result, dict):
+        return False
+    uid = result.get("uid")
+    return isinstance(uid, str) and store.conn.execute(
+        f"SELECT 1 FROM {table} WHERE uid = ?", (uid,)).fetchone() is not None
 
 
 def _restored(conn: Any, store: Store, row: dict[str, Any]) -> bool:
