@@ -138,3 +138,20 @@ def test_a_delivery_that_gave_up_keeps_health_degraded_until_one_succeeds() -> N
     assert health.assess(waiting, [], now=health.MAX_WAIT_SECONDS - 1)["status"] == "ok"
     assert health.assess(waiting, [], now=health.MAX_WAIT_SECONDS + 1)["status"] == "degraded"
     assert json.dumps(report)  # JSON as /health answers it
+
+
+def test_the_oldest_waiting_delivery_is_always_looked_at(tmp_path: Path) -> None:
+    """More open deliveries than health reads: the oldest is among those it reads, whatever
+    its repository's name (it read them by repository, then id)."""
+    q = Queue(tmp_path)
+    try:
+        q.record("first", "push", "zz/late", "zz/late", ref="refs/heads/main")
+        for i in range(3):
+            q.record(f"d{i}", "push", "aa/early", "aa/early", ref="refs/heads/main")
+        q.conn.execute("UPDATE deliveries SET received_at = received_at - 3600"
+                       " WHERE delivery = 'first'")
+        open_rows, recent = q.health_rows(2, health.RECENT)
+    finally:
+        q.close()
+    report = health.assess(open_rows, recent)
+    assert report["status"] == "degraded" and report["oldest_open_seconds"] >= 3600

@@ -245,7 +245,7 @@ class PgStore:
         cols = "repo, full_name, state, attempts, error, received_at, done_seq"
         with self.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(f"SELECT {cols} FROM float_deliveries WHERE state IN ('queued',"
-                        " 'running') ORDER BY repo, id LIMIT %s", (open_limit,))
+                        " 'running') ORDER BY id LIMIT %s", (open_limit,))
             open_rows = cur.fetchall()
             cur.execute(f"SELECT {cols} FROM float_deliveries ORDER BY id DESC LIMIT %s",
                         (recent,))

@@ -417,11 +417,11 @@ class Queue:
 
     def health_rows(self, open_limit: int, recent: int
                     ) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
-        """What health.assess reads: open rows (oldest first), the last ``recent``
-        received."""
+        """What health.assess reads: the oldest ``open_limit`` open rows (so the oldest
+        waiting delivery is always among them), the last ``recent`` received."""
         cols = "repo, full_name, state, attempts, error, received_at, done_seq"
         return (self.conn.execute(f"SELECT {cols} FROM deliveries WHERE state IN ('queued',"
-                                  " 'running') ORDER BY repo, id LIMIT ?",
+                                  " 'running') ORDER BY id LIMIT ?",
                                   (open_limit,)).fetchall(),
                 self.conn.execute(f"SELECT {cols} FROM deliveries ORDER BY id DESC LIMIT ?",
                                   (recent,)).fetchall())
