@@ -85,6 +85,12 @@ class Journal:
         conn.execute("DELETE FROM journal_pending")
         if self.ensure(conn):
             return  # rewritten whole: the snapshot holds these records already
+        if self._new:
+            # the file this transaction started (a first build: start) holds its header
+            # alone: written whole with the entries, not appended to and then compacted at
+            # once (a first build importing an export: docs/performance.md)
+            self._rewrite(conn, entries)
+            return
         mark, size = self._append(entries)
         _set_meta(conn, COMMITTED_KEY, mark)  # committed with the transaction
         if self._seen is not None and _meta(conn, VERIFIED_KEY) == self._seen[0]:
