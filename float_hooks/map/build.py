@@ -23,7 +23,7 @@ from float_hooks import failpoints, output
 from float_hooks.map.changes import Progress
 from float_hooks.map.sync import SyncResult
 from float_hooks.map.sync import sync as sync_core
-from float_hooks.pages import importer
+from float_hooks.pages import forked_read, importer
 from float_hooks.project import Project
 from float_hooks.repo.snapshot import Target
 from float_hooks.store.db import BUILT_KEY, Store, now
@@ -89,21 +89,26 @@ def build(project: Project, store: Store, target: Target,
     def finish(conn: sqlite3.Connection, result: SyncResult) -> None:
         if store.is_built():
             return  # another process built it while we waited for the lock
-        _populate(project, store, conn, target, built)
+        _populate(project, store, conn, target, built, early)
         store.set_meta(BUILT_KEY, now())
         line.append(built.describe(conn))
 
-    result = sync_core(project.git, store, target, scope=project.scope(), full=True,
-                       progress=progress, then=finish)
+    early = forked_read.start(project)  # the export read while the sync runs
+    try:
+        result = sync_core(project.git, store, target, scope=project.scope(), full=True,
+                           progress=progress, then=finish)
+    finally:
+        if early is not None:
+            early.abandon()
     if built.imported is not None and built.imported.errors:
         result = result._replace(skipped_pages=tuple(built.imported.errors))
     return result, line[0] if line else ""
 
 
 def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: Target,
-              built: Built) -> None:
-    """The authored content of a new DB: the export, then the journal (what was written
-    since the export), inside the build's transaction."""
+              built: Built, early: forked_read.Pending | None = None) -> None:
+    """The authored content of a new DB: the export (as ``early`` read it, if it did), then
+    the journal (what was written since the export), inside the build's transaction."""
     from float_hooks.pages import reader  # lazy: the YAML reader, slow for every hook
 
     root = importer.export_root(project)
@@ -111,7 +116,9 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
     if root is not None:  # a work tree: its export on disk, uncommitted pages included
         tree = importer.committed_tree(project)
         if root.is_dir():
-            found = importer.read_worktree_export(project, root, tree)
+            found = early.take(tree) if early is not None else None
+            if found is None:
+                found = importer.read_worktree_export(project, root, tree)
     else:  # a bare repository: the export of the commit the map is built for
         tree = importer.committed_tree(project, target.rev)
         if tree is not None:
