@@ -51,6 +51,14 @@ def test_listing_from_git_reads_what_the_walk_reads(synced: GitRepo) -> None:
         page = next(p for p in root.rglob("_folder.md") if f"about {path}\n" in p.read_text())
         synced.git("update-index", flag, str(page))
         page.write_text(page.read_text().replace(f"about {path}", f"edited, {flag}"))
+    # committed content the index no longer holds: a staged edit undone in the work tree
+    # only, and a page taken out of the index (untracked now): both are HEAD's blobs
+    undone = root / "src" / "n3" / "_folder.md"
+    before = undone.read_bytes()
+    undone.write_bytes(before.replace(b"/src/n3", b"/src/n3x"))
+    synced.git("add", str(undone))
+    undone.write_bytes(before)
+    synced.git("rm", "-q", "--cached", str(root / "src" / "n4" / "_folder.md"))
     crlf = root / "src" / "n2" / "_folder.md"  # a Windows checkout's line endings
     crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
 
@@ -91,3 +99,31 @@ def test_a_clone_reads_committed_pages_from_git(synced: GitRepo, tmp_path: Path)
     assert (listed.data, listed.uncommitted, listed.errors, listed.blobs) == \
         (walked.data, walked.uncommitted, walked.errors, walked.blobs)
     assert listed.data.folders and listed.data.decisions and not listed.uncommitted.folders
+
+
+def test_a_merge_conflict_in_the_export_reads_as_the_walk_reads(synced: GitRepo) -> None:
+    author(synced)
+    synced.float_ok("export")
+    synced.git("add", "-A")
+    synced.commit("export")
+    page = synced.path / EXPORT / "src" / "auth" / "_folder.md"
+    base = synced.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+    synced.git("checkout", "-q", "-b", "theirs")
+    page.write_text(page.read_text().replace("Login and tokens", "theirs"))
+    synced.commit("theirs")
+    synced.git("checkout", "-q", base)
+    page.write_text(page.read_text().replace("Login and tokens", "ours"))
+    synced.commit("ours")
+    assert "CONFLICT" in synced.git("merge", "-q", "theirs", check=False)  # the page
+    other = synced.path / EXPORT / "src" / "_folder.md"  # (its children's summaries too)
+    synced.git("checkout", "--ours", "--", str(other))  # settled on disk, not added yet
+
+    project = Project.discover(synced.path)
+    tree = importer.committed_tree(project)
+    walked = reader.read_dir(synced.path / EXPORT, project.git.object_format(),
+                             importer.committed_blobs(project, tree))
+    listed = importer.read_worktree_export(project, synced.path / EXPORT, tree)
+    assert (listed.data, listed.uncommitted, listed.errors, listed.blobs) == \
+        (walked.data, walked.uncommitted, walked.errors, walked.blobs)
+    assert "conflict markers" in " ".join(listed.errors)
+    assert "/src" in {f["path"] for f in listed.data.folders}  # HEAD's, in HEAD's export

@@ -75,17 +75,17 @@ def committed_blobs(project: Project, tree: str | None) -> set[str]:
 
 
 def read_worktree_export(project: Project, root: Path, tree: str | None) -> PageSet:
-    """The work tree's export at ``root`` (committed ``tree``: the blobs that are not
-    uncommitted): listed by git where git knows it (worktree_pages.py), else walked."""
+    """The work tree's export at ``root`` (``tree``: HEAD's export, committed_tree(project);
+    its blobs are the ones not uncommitted): listed by git where git knows it
+    (worktree_pages.py), else walked."""
     from float_hooks.pages import reader  # lazy: off the hooks' path (their start-up cost)
 
-    committed = committed_blobs(project, tree)
     rel = export_dir(project)
     if rel and project.git.work_tree is not None:
-        from float_hooks.pages import worktree_pages  # lazy: libgit2, slow to import
+        from float_hooks.pages import worktree_pages  # lazy: the YAML reader, slow to import
 
-        return worktree_pages.read_worktree(project.git, root, rel, committed)
-    return reader.read_dir(root, project.git.object_format(), committed)
+        return worktree_pages.read_worktree(project.git, root, rel, tree)
+    return reader.read_dir(root, project.git.object_format(), committed_blobs(project, tree))
 
 
 def merge_pages(conn: sqlite3.Connection, found: PageSet, *, source: str) -> ImportResult:
