@@ -81,7 +81,7 @@ class Journal:
         pending = conn.execute("SELECT kind, key FROM journal_pending").fetchall()
         if not pending:
             return
-        entries = [fmt.entry(conn, kind, key) for kind, key in pending]
+        entries = fmt.entries(conn, [(kind, key) for kind, key in pending])
         conn.execute("DELETE FROM journal_pending")
         if self.ensure(conn):
             return  # rewritten whole: the snapshot holds these records already
