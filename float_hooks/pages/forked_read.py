@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import signal
 import threading
 from typing import TYPE_CHECKING
@@ -53,6 +52,8 @@ class Pending:
         _, status = os.waitpid(pid, 0)
         if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or tree != self.tree:
             return None
+        import pickle  # lazy: 3 ms of every hook's start, for a first build's pages
+
         try:
             found: PageSet = pickle.loads(b"".join(chunks))  # our own child's: trusted
         except Exception:
@@ -88,6 +89,8 @@ def start(project: Project) -> Pending | None:
         os.close(w)
         return None
     if pid == 0:  # the child
+        import pickle  # lazy: see take
+
         code = 1
         try:
             os.close(r)
