@@ -127,3 +127,26 @@ def test_a_merge_conflict_in_the_export_reads_as_the_walk_reads(synced: GitRepo)
         (walked.data, walked.uncommitted, walked.errors, walked.blobs)
     assert "conflict markers" in " ".join(listed.errors)
     assert "/src" in {f["path"] for f in listed.data.folders}  # HEAD's, in HEAD's export
+
+
+def test_a_folder_replaced_by_a_symlink_is_not_followed(synced: GitRepo, tmp_path: Path) -> None:
+    author(synced)
+    synced.float_ok("export")
+    synced.git("add", "-A")
+    synced.commit("export")
+    folder = synced.path / EXPORT / "src"
+    elsewhere = tmp_path / "elsewhere"
+    folder.rename(elsewhere)  # git still lists its pages, now behind the link
+    page = elsewhere / "_folder.md"
+    page.write_text(page.read_text().replace("path: /src\n", "path: /src\nmap_summary: outside\n"))
+    os.symlink(elsewhere, folder)
+
+    project = Project.discover(synced.path)
+    tree = importer.committed_tree(project)
+    walked = reader.read_dir(synced.path / EXPORT, project.git.object_format(),
+                             importer.committed_blobs(project, tree))
+    listed = importer.read_worktree_export(project, synced.path / EXPORT, tree)
+    assert (listed.data, listed.uncommitted, listed.errors, listed.blobs) == \
+        (walked.data, walked.uncommitted, walked.errors, walked.blobs)
+    assert not any(f["path"].startswith("/src") for f in listed.data.folders
+                   + listed.uncommitted.folders)

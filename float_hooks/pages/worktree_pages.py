@@ -70,8 +70,11 @@ def read_worktree(git: Git, root: Path, rel: str, tree: str | None) -> reader.Pa
     pages: list[tuple[str, bytes]] = []
     blobs: dict[str, str] = {}
     total = 0
+    walkable: dict[str, bool] = {}
     for name in wanted:
         shown = f"{root}/{name}"
+        if not _in_real_dirs(root, name, walkable):
+            continue  # behind a symlink to a directory: the walk never goes there
         try:
             data = _read_regular(root / name)
         except OSError as e:
@@ -98,6 +101,24 @@ def read_worktree(git: Git, root: Path, rel: str, tree: str | None) -> reader.Pa
     return out
 
 
+def _in_real_dirs(root: Path, name: str, walkable: dict[str, bool]) -> bool:
+    """Whether each folder between ``root`` and page ``name`` is a directory, not a symlink
+    to one (git lists a tracked page at its old path when its folder was replaced by such a
+    link); ``walkable`` remembers each folder's answer."""
+    parent = name.rpartition("/")[0]
+    if not parent:
+        return True
+    known = walkable.get(parent)
+    if known is None:
+        try:
+            known = stat.S_ISDIR(os.lstat(root / parent).st_mode)
+        except OSError:
+            known = False
+        known = known and _in_real_dirs(root, parent, walkable)
+        walkable[parent] = known
+    return known
+
+
 def _read_regular(path: Path) -> bytes | None:
     """A regular file's bytes (at most MAX_PAGE_BYTES + 1), None for anything else (never
     followed or opened). Read in one call sized by its lstat, not by the limit: a buffer of
@@ -113,8 +134,8 @@ def _read_regular(path: Path) -> bytes | None:
     try:
         chunks = [os.read(fd, min(st.st_size + 1, limit))]
         got = len(chunks[0])
-        while chunks[-1] and got < limit:  # it grew since the lstat
-            chunks.append(os.read(fd, limit - got))
+        while got > st.st_size and chunks[-1] and got < limit:  # it grew since the lstat
+            chunks.append(os.read(fd, min(limit - got, 1 << 16)))
             got += len(chunks[-1])
         return b"".join(chunks)
     finally:
