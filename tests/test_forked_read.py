@@ -80,15 +80,27 @@ def test_a_killed_child_leaves_the_reading_to_the_build(tmp_path: Path) -> None:
     assert ledger.missing(clone) == []
 
 
-def test_a_child_whose_build_was_killed_ends(tmp_path: Path) -> None:
+def test_a_child_dies_with_its_build(tmp_path: Path) -> None:
     clone, ledger = _clone(tmp_path)
     proc = run_float(clone, "sync", env={"FLOAT_FAILPOINT": POINT})
     child = _stopped_child(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
-    os.kill(child, signal.SIGCONT)  # its pipe has no reader left: it ends at once
-    wait_until(lambda: _gone(child), f"the orphaned child {child} to end", 60)
-    kill(proc)  # (its stderr: the child held it open)
+    # stopped at its failpoint, it would never end by itself: the kernel kills it
+    wait_until(lambda: _gone(child), f"the orphaned child {child} to end", 30)
+    kill(proc)
+    assert ledger.missing(clone) == []  # (built again)
+
+
+def test_an_interrupted_build_stops_its_child(tmp_path: Path) -> None:
+    clone, ledger = _clone(tmp_path)
+    proc = run_float(clone, "sync", env={"FLOAT_FAILPOINT": POINT})
+    child = _stopped_child(proc.pid)
+    os.kill(proc.pid, signal.SIGINT)  # the build waits for the child's pages
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.decode().count("interrupted") == 1, err.decode()  # the build's line alone
+    wait_until(lambda: _gone(child), f"the child {child} to be stopped", 30)
     assert ledger.missing(clone) == []  # (built again)
 
 
