@@ -150,3 +150,25 @@ def test_a_folder_replaced_by_a_symlink_is_not_followed(synced: GitRepo, tmp_pat
         (walked.data, walked.uncommitted, walked.errors, walked.blobs)
     assert not any(f["path"].startswith("/src") for f in listed.data.folders
                    + listed.uncommitted.folders)
+
+
+def test_pages_inside_a_repository_in_the_export_are_read(synced: GitRepo) -> None:
+    author(synced)
+    synced.float_ok("export")
+    synced.git("add", "-A")
+    synced.commit("export")
+    root = synced.path / EXPORT
+    sub = root / "sub" / "deeper"
+    sub.mkdir(parents=True)
+    GitRepo(root / "sub").git("init", "-q")  # git lists it as one entry, `sub/`
+    (sub / "_folder.md").write_text((root / "docs" / "_folder.md").read_text()
+                                    .replace("/docs", "/nested"))
+
+    project = Project.discover(synced.path)
+    tree = importer.committed_tree(project)
+    walked = reader.read_dir(root, project.git.object_format(),
+                             importer.committed_blobs(project, tree))
+    listed = importer.read_worktree_export(project, root, tree)
+    assert (listed.data, listed.uncommitted, listed.errors, listed.blobs) == \
+        (walked.data, walked.uncommitted, walked.errors, walked.blobs)
+    assert "/nested" in {f["path"] for f in listed.uncommitted.folders}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from float_hooks.errors import quoted
@@ -62,7 +63,10 @@ def read_worktree(git: Git, root: Path, rel: str, tree: str | None) -> reader.Pa
             indexed[name] = blob
         # (a symlink or a submodule unchanged in the work tree: never followed or read)
     for name in differ:
-        indexed[name] = None
+        if name.endswith("/"):  # a repository inside the export: git names it, not its files
+            indexed.update((n, None) for n in _files_under(root, name))
+        else:
+            indexed[name] = None
     if tree is None:
         committed = set()
     wanted = sorted((n for n in indexed if n.endswith(".md")), key=_walk_order)
@@ -99,6 +103,13 @@ def read_worktree(git: Git, root: Path, rel: str, tree: str | None) -> reader.Pa
     out = reader.parse_pages(pages, str(root), git.object_format(), committed, known=blobs)
     out.errors[:0] = errors
     return out
+
+
+def _files_under(root: Path, folder: str) -> Iterator[str]:
+    """The files below ``root/folder`` as the walk meets them (symlinks not followed)."""
+    for dirpath, _dirs, files in os.walk(root / folder):
+        rel = Path(dirpath).relative_to(root).as_posix()
+        yield from (f"{rel}/{f}" for f in files)
 
 
 def _in_real_dirs(root: Path, name: str, walkable: dict[str, bool]) -> bool:
