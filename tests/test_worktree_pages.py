@@ -118,13 +118,7 @@ def test_a_merge_conflict_in_the_export_reads_as_the_walk_reads(synced: GitRepo)
     other = synced.path / EXPORT / "src" / "_folder.md"  # (its children's summaries too)
     synced.git("checkout", "--ours", "--", str(other))  # settled on disk, not added yet
 
-    project = Project.discover(synced.path)
-    tree = importer.committed_tree(project)
-    walked = reader.read_dir(synced.path / EXPORT, project.git.object_format(),
-                             importer.committed_blobs(project, tree))
-    listed = importer.read_worktree_export(project, synced.path / EXPORT, tree)
-    assert (listed.data, listed.uncommitted, listed.errors, listed.blobs) == \
-        (walked.data, walked.uncommitted, walked.errors, walked.blobs)
+    listed = _as_the_walk_reads(synced)
     assert "conflict markers" in " ".join(listed.errors)
     assert "/src" in {f["path"] for f in listed.data.folders}  # HEAD's, in HEAD's export
 
@@ -141,13 +135,7 @@ def test_a_folder_replaced_by_a_symlink_is_not_followed(synced: GitRepo, tmp_pat
     page.write_text(page.read_text().replace("path: /src\n", "path: /src\nmap_summary: outside\n"))
     os.symlink(elsewhere, folder)
 
-    project = Project.discover(synced.path)
-    tree = importer.committed_tree(project)
-    walked = reader.read_dir(synced.path / EXPORT, project.git.object_format(),
-                             importer.committed_blobs(project, tree))
-    listed = importer.read_worktree_export(project, synced.path / EXPORT, tree)
-    assert (listed.data, listed.uncommitted, listed.errors, listed.blobs) == \
-        (walked.data, walked.uncommitted, walked.errors, walked.blobs)
+    listed = _as_the_walk_reads(synced)
     assert not any(f["path"].startswith("/src") for f in listed.data.folders
                    + listed.uncommitted.folders)
 
@@ -164,11 +152,19 @@ def test_pages_inside_a_repository_in_the_export_are_read(synced: GitRepo) -> No
     (sub / "_folder.md").write_text((root / "docs" / "_folder.md").read_text()
                                     .replace("/docs", "/nested"))
 
-    project = Project.discover(synced.path)
+    listed = _as_the_walk_reads(synced)
+    assert "/nested" in {f["path"] for f in listed.uncommitted.folders}
+
+
+def _as_the_walk_reads(repo: GitRepo) -> reader.PageSet:
+    """The work tree's export as the first build reads it, checked to be what walking the
+    directory reads."""
+    project = Project.discover(repo.path)
     tree = importer.committed_tree(project)
+    root = repo.path / EXPORT
     walked = reader.read_dir(root, project.git.object_format(),
                              importer.committed_blobs(project, tree))
     listed = importer.read_worktree_export(project, root, tree)
     assert (listed.data, listed.uncommitted, listed.errors, listed.blobs) == \
         (walked.data, walked.uncommitted, walked.errors, walked.blobs)
-    assert "/nested" in {f["path"] for f in listed.uncommitted.folders}
+    return listed
