@@ -94,10 +94,18 @@ def test_a_child_dies_with_its_build(tmp_path: Path) -> None:
 
 def test_an_interrupted_build_stops_its_child(tmp_path: Path) -> None:
     clone, ledger = _clone(tmp_path)
-    proc = run_float(clone, "sync", env={"FLOAT_FAILPOINT": POINT})
-    child = _stopped_child(proc.pid)
-    os.kill(proc.pid, signal.SIGINT)  # the build waits for the child's pages
-    _out, err = proc.communicate(timeout=60)
+    # Ctrl-C as a terminal sends it: to a process whose SIGINT is not ignored (a CI job
+    # started in the background inherits it ignored, and Python then keeps it so)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "float_hooks", "sync"], cwd=clone.path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env={**os.environ, "FLOAT_FAILPOINT": POINT},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        child = _stopped_child(proc.pid)
+        os.kill(proc.pid, signal.SIGINT)  # the build waits for the child's pages
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        kill(proc)
     assert proc.returncode == 130
     assert err.decode().count("interrupted") == 1, err.decode()  # the build's line alone
     wait_until(lambda: _gone(child), f"the child {child} to be stopped", 30)

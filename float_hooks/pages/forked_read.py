@@ -140,7 +140,7 @@ def _die_with(parent: int) -> None:
     killed build leaves no orphan holding its stderr and its hook's lock. Elsewhere, an
     orphan ends at its next write to the pipe."""
     try:
-        import ctypes
+        import ctypes  # lazy: in the child alone
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
