@@ -44,7 +44,8 @@ TRIALS = trial_count(30)
 
 def test_first_sync_of_a_clone_killed(tmp_path: Path) -> None:
     origin, ledger = make_origin(tmp_path)
-    trials = Trials("first-sync", ["sync:applied", "build:imported"], tmp_path)
+    trials = Trials("first-sync", ["sync:applied", "build:imported", "journal:rewrite:written",
+                                  "journal:rewrite:replaced"], tmp_path)
     first = clone(origin, tmp_path / "measure")
     trials.measure(cli(first, "sync"))
     for i in range(TRIALS):
