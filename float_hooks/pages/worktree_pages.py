@@ -3,8 +3,8 @@
 Git already knows the export's files: one ``git ls-files -s`` lists them with their blob ids,
 one ``git ls-files -m -o`` names those that differ from the index or that git does not track
 (a teammate's uncommitted edit or new page is authored content). Every page is read from disk
-(what the walk reads, with reader.markdown_files' rules: regular files only); one git found
-unchanged keeps the index's blob id, not hashed again. A page written between git's listing
+(what the walk reads, with reader.markdown_files' rules: regular files only); a page git
+found unchanged keeps the index's blob id, not hashed again. A page written between git's listing
 and its reading keeps that id too: the build then counts its edit as committed (the records
 are imported either way). The pages, their order, the errors and the blob ids are those
 reader.read_dir gives (tests/test_worktree_pages.py)."""
