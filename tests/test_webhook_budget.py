@@ -24,7 +24,8 @@ from tests.webhook_support import (
     rows,
 )
 from webhook import create_app
-from webhook.queues.sqlite_queue import OwnerLock, Queue, worker_id
+from webhook.queues.owner_lock import OwnerLock, worker_id
+from webhook.queues.sqlite_queue import Queue
 
 
 def alias_page(levels: int = 9) -> str:

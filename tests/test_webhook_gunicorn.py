@@ -110,7 +110,7 @@ def test_regenerate_under_gunicorn(tmp_path: Path, origin: Origin) -> None:
 
 
 def owner_lock_holders(data: Path) -> set[int]:
-    """The processes holding a worker owner's lock (deliveries.OwnerLock: taken by each
+    """The processes holding a worker owner's lock (queues/owner_lock.py: taken by each
     process that starts worker threads, held while it lives), from /proc/locks."""
     inodes = {p.stat().st_ino for p in (data / "workers").glob("*.lock")}
     holders = set()

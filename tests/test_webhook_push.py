@@ -308,7 +308,7 @@ def test_restart_resumes_queued_work(tmp_path: Path, origin: Origin,
     origin.commit({"src/app.py": "v2\n"})
     _, last = push(client, origin)
     # ... and one delivery was in the hands of a worker process that crashed: its owner
-    # name is on this host, but no process holds its lock (deliveries.OwnerLock)
+    # name is on this host, but no process holds its lock (queues/owner_lock.py)
     q = Queue(tmp_path / "data")
     claimed = q.claim(f"{os.uname().nodename}:{os.getpid()}:{'d' * 16}", 3600)
     assert claimed is not None and claimed.id == 1

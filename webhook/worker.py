@@ -33,7 +33,8 @@ from typing import Any
 
 from float_hooks.repo.git import lower_priority
 from webhook.events import publish
-from webhook.queues.sqlite_queue import BACKOFF_SECONDS, Delivery, OwnerLock, Queue, worker_id
+from webhook.queues.owner_lock import OwnerLock, worker_id
+from webhook.queues.sqlite_queue import BACKOFF_SECONDS, Delivery, Queue
 from webhook.settings import Settings, for_process
 from webhook.work import export_push, pipeline
 from webhook.work.job import BudgetExceeded, JobProcess
@@ -108,7 +109,7 @@ class Worker:
         os.register_at_fork(after_in_child=forked)
 
     def _new_owner(self) -> None:
-        """A fresh owner name and its lock, for this process (see deliveries.OwnerLock)."""
+        """A fresh owner name and its lock, for this process (see queues/owner_lock.py)."""
         if self.owner_lock is not None and self.owner_lock.fd is not None \
                 and self.owner_pid == os.getpid():
             return
