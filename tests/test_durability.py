@@ -457,3 +457,33 @@ def test_a_restored_backup_of_the_db_takes_the_newer_writes_from_the_journal(
     drop_db(synced)
     assert ledger.missing(synced) == []
 
+
+
+def test_a_clones_first_build_journals_what_it_imported(tmp_path: Path) -> None:
+    """A teammate's first build takes the committed export into the DB and into the journal:
+    after a reset to a commit before the export and a lost DB, the journal alone gives every
+    record back. 24 folders: the bulk merge and the journal's batched read both run."""
+    origin = init_repo(tmp_path / "origin")
+    folders = [f"/pkg{i}" for i in range(24)]
+    for f in folders:
+        origin.write(f"{f[1:]}/m.py", f"# {f}\n")
+    origin.commit("tree")
+    origin.float_ok("init")
+    ledger = Ledger()
+    for f in folders:
+        ledger.write(origin, "folder", f, f"context of {f}")
+    ledger.write(origin, "decision", "A decision in the export")
+    origin.float_ok("export")
+    origin.git("add", "-A")
+    origin.commit("float with its export")
+
+    repo = clone(origin, tmp_path / "clone")
+    r = repo.float_proc("sync")  # a process: its pages read by the forked child
+    assert r.code == 0, r.err
+    assert "24 with context" in r.err + r.out
+    keys = {e["key"] for e in journal_lines(repo) if e.get("kind") == "folder"}
+    assert set(folders) <= keys
+    repo.git("reset", "-q", "--hard", "HEAD~1")  # the export gone from the work tree
+    assert not (repo.path / ".float" / "project").exists()
+    drop_db(repo)
+    assert ledger.missing(repo) == []
