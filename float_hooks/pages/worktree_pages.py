@@ -55,7 +55,7 @@ def read_worktree(git: Git, root: Path, rel: str, tree: str | None) -> reader.Pa
         meta, _, raw = rec.partition(b"\t")
         tag, mode, blob, stage = meta.decode().split(" ")
         name = os.fsdecode(raw)[len(prefix):]
-        if raw not in moved:
+        if tree is not None and raw not in moved:
             committed.add(blob)
         if stage != "0" or name in differ or tag == "S" or tag.islower():
             indexed[name] = None
@@ -67,8 +67,6 @@ def read_worktree(git: Git, root: Path, rel: str, tree: str | None) -> reader.Pa
             indexed.update((n, None) for n in _files_under(root, name))
         else:
             indexed[name] = None
-    if tree is None:
-        committed = set()
     wanted = sorted((n for n in indexed if n.endswith(".md")), key=_walk_order)
     errors: list[str] = []
     pages: list[tuple[str, bytes]] = []
