@@ -7,6 +7,8 @@ get errors that say which."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from mcp import Client
 from tests.pg_server import PgServer, pg_server  # noqa: F401
 from tests.pg_support import Proc, deliver, pg_env, web
 from tests.test_mcp_http import call, connect
+from tests.waiting import wait_until
 from tests.webhook_support import Gunicorn, Origin
 from webhook.storage.maps import map_path
 
@@ -178,7 +181,23 @@ def test_writes_go_to_the_worker_once_and_survive_its_kill(setup: Setup) -> None
     # heard (the worker's own apply step, run here on its map while no worker runs)
     _apply_without_settling(s)
     assert _worker_rows(s, "SELECT question FROM open_questions") == [("who owns docs?",)]
+    # the worker comes back and stops where its map holds the write but the read model does
+    # not yet: PostgreSQL must not call the write applied there (an agent told "applied"
+    # would read a model without it)
+    s.sync.env["FLOAT_FAILPOINT"] = "pg:writes-applied-unpublished"
     s.sync.start()
+    try:
+        wait_until(lambda: "failpoint pg:writes-applied-unpublished" in s.sync.log(),
+                   "the worker at its failpoint", 60, 0.1)
+
+        async def held(c: Client) -> None:
+            q = await call(c, "add_question", question="who owns docs?", folder="/docs")
+            assert q["write"]["state"] == "queued", q
+
+        _run(s.mcp, held)
+    finally:
+        del s.sync.env["FLOAT_FAILPOINT"]
+        os.killpg(s.sync.pid, signal.SIGCONT)
 
     async def after(c: Client) -> None:
         async def answered() -> dict[str, Any]:

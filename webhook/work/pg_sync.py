@@ -25,6 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from float_hooks import failpoints
 from float_hooks.reads.show import folder_document
 from float_hooks.reads.stale import stale_list
 from float_hooks.regen import job_queue
@@ -215,6 +216,7 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
     try:
         applied = apply_answers(ctx, repo, store)
         written, outcomes = pg_writes.apply_writes(ctx, repo, info["full_name"], store)
+        failpoints.reached("pg:writes-applied-unpublished")
         applied += written
         requested = 0
         remote = bool((result.get("regenerate") or {}).get("remote"))
@@ -234,7 +236,7 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
         ctx.store.publish(repo, branch, head, counts, stale_list(store.conn),
                           folder_documents(store))
         pg_writes.publish_records(ctx, repo, info["full_name"], store)
-        pg_writes.settle(ctx, outcomes)
+        pg_writes.settle(ctx, repo, store, outcomes)
     finally:
         store.close()
     return applied, requested

@@ -87,7 +87,6 @@ def apply_writes(ctx: PgContext, repo: str, full_name: str, store: Store
     applied is visible on every web host)."""
     agents = AgentStore(ctx.pool)
     seq = int(store.get_meta(WRITE_SEQ_KEY) or 0)
-    agents.settle_applied(repo, seq, ctx.owner)  # outcomes a kill kept from PostgreSQL
     rows = agents.writes_after(repo, seq, WRITES_PER_SYNC)
     if not rows:
         return [], []
@@ -136,10 +135,15 @@ def waiting(ctx: PgContext, repo: str) -> bool:
     return AgentStore(ctx.pool).queued_writes(repo) > 0
 
 
-def settle(ctx: PgContext, outcomes: list[Outcome]) -> None:
+def settle(ctx: PgContext, repo: str, store: Store, outcomes: list[Outcome]) -> None:
+    """Tell PostgreSQL what ``store`` applied; called once the read model is published, so
+    a write reported applied is visible on every web host. Writes this map recorded whose
+    outcome a kill kept from PostgreSQL are settled here too (after the publish as well:
+    before it, an agent would be told "applied" and then read a model without the write)."""
     agents = AgentStore(ctx.pool)
-    for write_id, state, result, error in outcomes:
+    for write_id, state, result, error in outcomes:  # first: some of these were refused
         agents.settle_write(write_id, state, result, error, ctx.owner)
+    agents.settle_applied(repo, int(store.get_meta(WRITE_SEQ_KEY) or 0), ctx.owner)
 
 
 # the records a write creates, by tool: their table (each has its own uid)
