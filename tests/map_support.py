@@ -50,14 +50,17 @@ def make_current(repo: GitRepo, *folders: str) -> None:
 
 
 def derived(store: Store) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
-    """The derived facts a sync writes (files and folders with their hashes), in one order:
-    what an incremental sync and a full rebuild of the same snapshot must agree on."""
+    """The derived facts a sync writes (files and folders with their hashes and the names
+    search finds them by), in one order: what an incremental sync and a full rebuild of the
+    same snapshot must agree on."""
     q = store.conn.execute
     return (
         [tuple(r) for r in q("SELECT path, folder_path, mode, content_hash FROM files"
                              " ORDER BY path")],
-        [tuple(r) for r in q("SELECT path, parent_path, name, source_hash FROM folders"
-                             " ORDER BY path")],
+        [(*r[:4], " ".join(sorted((r[4] or "").split(" "))))
+         for r in q("SELECT path, parent_path, name, source_hash, (SELECT names FROM"
+                    " folder_files_fts x WHERE x.rowid = folders.rowid) FROM folders"
+                    " ORDER BY path")],
     )
 
 

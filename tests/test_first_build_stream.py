@@ -79,6 +79,13 @@ def test_a_streamed_first_build_equals_the_one_pass_rebuild(
     sync(g, other, target, scope=scope, full=True)
     files, folders = derived(first)
     assert (files, folders) == derived(other)
+    # each folder is found by its files' names (the index a folder's row writes from the
+    # files table: its files' rows must be written first)
+    names = {f[0]: "" for f in folders}
+    for path, folder, *_ in files:
+        names[folder] = " ".join(sorted(filter(None, [*names[folder].split(" "),
+                                                      path[len(folder.rstrip("/")) + 1:]])))
+    assert {f[0]: f[4] for f in folders} == names
     assert files and all(not f[0].startswith(("/.float/", "/CLAUDE.md")) for f in files)
     # the report describes the final tree, deepest folders first
     assert sorted(result.added) == sorted(result.folders_changed) == [f[0] for f in folders]

@@ -86,6 +86,9 @@ class _Writer:
         self.file_rows = []
 
     def flush_folders(self) -> None:
+        # a folder's row indexes its files' names from the files table (schema.py's
+        # folder_files_fts_ai): their rows go first
+        self.flush_files()
         insert_rows(self.conn, "INSERT INTO folders(path, parent_path, name, source_hash,"
                     " last_scanned_at, created_at, updated_at)", self.folder_rows)
         self.folder_rows = []
@@ -120,7 +123,6 @@ def write_listing(conn: sqlite3.Connection, blocks: Iterable[dict[str, Entry]],
             progress(done, max(total, done))
     while w.opened:
         w.close()
-    w.flush_files()
     w.flush_folders()
     result.files_changed = done
     result.added.sort(key=paths.depth, reverse=True)  # children before parents, as apply.py
