@@ -73,12 +73,13 @@ def read_worktree(git: Git, root: Path, rel: str, tree: str | None) -> reader.Pa
     blobs: dict[str, str] = {}
     total = 0
     walkable: dict[str, bool] = {}
+    base = os.fspath(root)  # joined as text: a Path per page cost as much as its lstat
     for name in wanted:
-        shown = f"{root}/{name}"
-        if not _in_real_dirs(root, name, walkable):
+        shown = f"{base}/{name}"
+        if not _in_real_dirs(base, name, walkable):
             continue  # behind a symlink to a directory: the walk never goes there
         try:
-            data = _read_regular(root / name)
+            data = _read_regular(shown)
         except OSError as e:
             if not isinstance(e, FileNotFoundError):  # (gone: deleted in the work tree)
                 errors.append(f"{quoted(shown, 200)}: skipped: {e.strerror}")
@@ -110,7 +111,7 @@ def _files_under(root: Path, folder: str) -> Iterator[str]:
         yield from (f"{rel}/{f}" for f in files)
 
 
-def _in_real_dirs(root: Path, name: str, walkable: dict[str, bool]) -> bool:
+def _in_real_dirs(root: str, name: str, walkable: dict[str, bool]) -> bool:
     """Whether each folder between ``root`` and page ``name`` is a directory, not a symlink
     to one (git lists a tracked page at its old path when its folder was replaced by such a
     link); ``walkable`` remembers each folder's answer."""
@@ -120,7 +121,7 @@ def _in_real_dirs(root: Path, name: str, walkable: dict[str, bool]) -> bool:
     known = walkable.get(parent)
     if known is None:
         try:
-            known = stat.S_ISDIR(os.lstat(root / parent).st_mode)
+            known = stat.S_ISDIR(os.lstat(f"{root}/{parent}").st_mode)
         except OSError:
             known = False
         known = known and _in_real_dirs(root, parent, walkable)
@@ -128,7 +129,7 @@ def _in_real_dirs(root: Path, name: str, walkable: dict[str, bool]) -> bool:
     return known
 
 
-def _read_regular(path: Path) -> bytes | None:
+def _read_regular(path: str) -> bytes | None:
     """A regular file's bytes (at most MAX_PAGE_BYTES + 1), None for anything else (never
     followed or opened). Read in one call sized by its lstat, not by the limit: a buffer of
     the limit allocated per page cost 3.5x the reading (docs/performance.md, "Figures behind
