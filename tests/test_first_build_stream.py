@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from float_hooks.map import stream
+from float_hooks.map import sync as sync_module
 from float_hooks.map.sync import sync
 from float_hooks.repo import git as git_module
 from float_hooks.repo import listing
@@ -93,6 +94,41 @@ def test_a_streamed_first_build_equals_the_one_pass_rebuild(
         (p.count("/") for p in result.added if p != "/"), reverse=True)
     assert result.removed == [] and result.files_changed == len(files)
     assert sync(g, first, target, scope=scope, full=True).applied.files_changed == 0
+
+
+def _every_table(store: Store) -> dict[str, list[str]]:
+    """Every table's rows (times left out), sorted; the search indexes' rows by folder path:
+    their rowids follow the order folders were inserted in."""
+    q = store.conn.execute
+    out: dict[str, list[str]] = {}
+    for (table,) in q("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        if table.startswith(("folder_files_fts_", "folders_fts_")):
+            continue  # FTS5's own storage: compared through the index below
+        cols = [r[1] for r in q(f'PRAGMA table_info("{table}")') if not r[1].endswith("_at")]
+        if cols:
+            out[table] = sorted(repr(tuple(r)) for r in q(
+                f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} FROM "{table}"'))
+    for fts in ("folder_files_fts", "folders_fts"):
+        out[fts] = sorted(repr(tuple(r)) for r in q(
+            f"SELECT d.path, x.* FROM folders d JOIN {fts} x ON x.rowid = d.rowid"))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["worktree", "commit"])
+def test_a_streamed_first_build_equals_a_one_pass_build_in_every_table(
+        repo: GitRepo, tmp_path: Path, tiny: None, monkeypatch: pytest.MonkeyPatch,
+        kind: str) -> None:
+    _repo(repo)
+    g = Git.discover(repo.path)
+    streamed = Store.open(tmp_path / "streamed.db", create=True)
+    sync(g, streamed, Target(kind))  # type: ignore[arg-type]
+    # the same empty store built the one-pass way (apply_changes: what later syncs run)
+    monkeypatch.setattr(sync_module, "_nothing_authored", lambda conn: False)
+    one_pass = Store.open(tmp_path / "one-pass.db", create=True)
+    sync(g, one_pass, Target(kind))  # type: ignore[arg-type]
+    tables = _every_table(streamed)
+    assert tables["folder_files_fts"] and tables["files"]
+    assert tables == _every_table(one_pass)
 
 
 def test_a_first_build_writes_rows_before_the_listing_ends(
