@@ -228,9 +228,5 @@ class PgMap:
                             " same tool with the same arguments again to see its outcome"
                             " (status lists recent writes)"}
         self.info = self._published()  # the read model the write was published in
-        out = {**dict(row["result"] or {}), "freshness": self.freshness(), "queued": False,
-               "write": write}
-        if row["result"] is None:  # the worker that applied it died before reporting it
-            out["note"] = ("applied; the tool's answer was lost with the worker that applied"
-                           " it: read the result with show, decisions or questions")
-        return out
+        return {**dict(row["result"] or {}), "freshness": self.freshness(), "queued": False,
+                "write": write}

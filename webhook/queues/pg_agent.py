@@ -164,14 +164,6 @@ class AgentStore:
                 (state, None if result is None else Jsonb(result), error, time.time(), by,
                  write_id))
 
-    def settle_applied(self, repo: str, seq: int, by: str) -> None:
-        """Writes a map applied (``id`` <= its ``seq``) whose outcome never reached
-        PostgreSQL: the worker was killed in between."""
-        with self.pool.connection() as conn:
-            conn.execute("UPDATE float_agent_writes SET state = 'applied', applied_at = %s,"
-                         " applied_by = %s WHERE repo = %s AND id <= %s AND state = 'queued'",
-                         (time.time(), by, repo, seq))
-
     def publish_records(self, repo: str, decisions: list[dict[str, Any]],
                         decisions_total: int, questions: list[dict[str, Any]],
                         questions_total: int, boot: str | None) -> None:

@@ -215,7 +215,7 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
     store = Store.open(db_path)
     try:
         applied = apply_answers(ctx, repo, store)
-        written, outcomes = pg_writes.apply_writes(ctx, repo, info["full_name"], store)
+        written = pg_writes.apply_writes(ctx, repo, info["full_name"], store)
         failpoints.reached("pg:writes-applied-unpublished")
         applied += written
         requested = 0
@@ -236,7 +236,7 @@ def _after_sync(ctx: PgContext, repo: str, info: dict[str, Any], db_path: Path,
         ctx.store.publish(repo, branch, head, counts, stale_list(store.conn),
                           folder_documents(store))
         pg_writes.publish_records(ctx, repo, info["full_name"], store)
-        pg_writes.settle(ctx, repo, store, outcomes)
+        pg_writes.settle(ctx, store)
     finally:
         store.close()
     return applied, requested

@@ -8,12 +8,16 @@ the write's id as applied (meta ``pg_write_seq``): a worker killed at any instan
 applied the write and recorded it, or neither, and the next job (on this worker or another)
 carries on from the last id its map recorded. So a write is applied once per map, and every
 map (a new worker's, a rebuilt one) applies every write: the rows stay in PostgreSQL.
-PostgreSQL is told the outcome afterwards (``settle_write``; an outcome lost to a kill is
-recorded by the next job as ``applied``).
+The write's outcome (the tool's answer, or why it was refused) is kept in the map in that
+same transaction (meta ``pg_write_outcome:<id>``), and PostgreSQL is told it after the read model
+is published (``settle``); a worker killed in between leaves it in the map, and the next job
+tells PostgreSQL the very answer (a record's uid included: a rebuilt map that imported the
+record knows it by that uid, and does not record it twice).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +37,8 @@ from webhook.storage.mirror import mirror_path
 from webhook.work import pipeline
 
 WRITE_SEQ_KEY = "pg_write_seq"  # meta: the last float_agent_writes.id this map applied
+# meta, one key per write: an outcome this map applied that PostgreSQL was not told yet
+OUTCOME_PREFIX = "pg_write_outcome:"
 WRITES_PER_SYNC = 500  # writes applied per job; the next job applies the rest
 
 
@@ -80,16 +86,15 @@ class _Applier:
 Outcome = tuple[int, str, "dict[str, Any] | None", "str | None"]
 
 
-def apply_writes(ctx: PgContext, repo: str, full_name: str, store: Store
-                 ) -> tuple[list[str], list[Outcome]]:
-    """Apply the writes this map has not; (the folders whose context was written, each
-    write's outcome for ``settle``: after the read model is published, so a write reported
-    applied is visible on every web host)."""
+def apply_writes(ctx: PgContext, repo: str, full_name: str, store: Store) -> list[str]:
+    """Apply the writes this map has not; the folders whose context was written. Each
+    write's outcome is kept in the map for ``settle`` (after the read model is published, so
+    a write reported applied is visible on every web host)."""
     agents = AgentStore(ctx.pool)
     seq = int(store.get_meta(WRITE_SEQ_KEY) or 0)
     rows = agents.writes_after(repo, seq, WRITES_PER_SYNC)
     if not rows:
-        return [], []
+        return []
     if len(rows) == WRITES_PER_SYNC:
         ctx.defer_sync(repo, full_name)  # the next job applies the rest
     head = store.get_meta(BASE_KEY) or "HEAD"
@@ -97,37 +102,51 @@ def apply_writes(ctx: PgContext, repo: str, full_name: str, store: Store
                                      store.path, head, ctx.settings)
     backend = _Applier(project, store)
     written: list[str] = []
-    outcomes: list[Outcome] = []
     for row in rows:  # those another map applied first are applied here too
-        result: dict[str, Any] | None = None
-        error: str | None = None
+        write_id = int(row["id"])
         if _already_here(store, row):  # came with the export another map's write pushed
             with store.write():
-                store.set_meta(WRITE_SEQ_KEY, str(row["id"]))
-            outcomes.append((int(row["id"]), "applied", dict(row["result"]), None))
+                _keep(store, (write_id, "applied", dict(row["result"]), None))
             continue
         try:
             with store.write() as conn:
                 backend.joined = _Joined(store, conn)
                 result = tools.call(backend, row["tool"], dict(row["args"]))
-                store.set_meta(WRITE_SEQ_KEY, str(row["id"]))
+                result.pop("freshness", None)
+                _keep(store, (write_id, "applied", result, None))
+            if row["tool"] == "set_context":
+                written.append(str(result.get("path")))
         except FloatError as e:
             if _from_the_map(e):
                 raise  # the map failed (locked, full disk): the job is retried, nothing lost
             error = " ".join(str(e).split())
             with store.write() as conn:
                 if row["state"] == "applied" and _restored(conn, store, row):
-                    error = None  # context another map took: kept here too, marked stale
-                store.set_meta(WRITE_SEQ_KEY, str(row["id"]))
+                    # context another map took: kept here too, marked stale (PostgreSQL
+                    # keeps the first map's answer)
+                    _keep(store, (write_id, "applied", None, None))
+                else:
+                    _keep(store, (write_id, "refused", None, error))
         finally:
             backend.joined = store
-        if result is not None:
-            result.pop("freshness", None)
-            if row["tool"] == "set_context":
-                written.append(str(result.get("path")))
-        outcomes.append((int(row["id"]), "applied" if error is None else "refused", result,
-                         error))
-    return written, outcomes
+    return written
+
+
+def _keep(store: Store, outcome: Outcome) -> None:
+    """Record ``outcome`` as this map's, inside the transaction that applied the write."""
+    store.set_meta(f"{OUTCOME_PREFIX}{outcome[0]}", json.dumps(outcome[1:]))
+    store.set_meta(WRITE_SEQ_KEY, str(outcome[0]))
+
+
+def unsettled(store: Store) -> list[Outcome]:
+    """The outcomes this map applied that PostgreSQL has not been told, in write order."""
+    out: list[Outcome] = []
+    for key, value in store.conn.execute(
+            "SELECT key, value FROM meta WHERE key >= ? AND key < ?",
+            (OUTCOME_PREFIX, OUTCOME_PREFIX[:-1] + ";")):  # ";" follows ":"
+        state, result, error = json.loads(value)
+        out.append((int(key[len(OUTCOME_PREFIX):]), state, result, error))
+    return sorted(out, key=lambda o: o[0])
 
 
 def waiting(ctx: PgContext, repo: str) -> bool:
@@ -135,15 +154,20 @@ def waiting(ctx: PgContext, repo: str) -> bool:
     return AgentStore(ctx.pool).queued_writes(repo) > 0
 
 
-def settle(ctx: PgContext, repo: str, store: Store, outcomes: list[Outcome]) -> None:
-    """Tell PostgreSQL what ``store`` applied; called once the read model is published, so
-    a write reported applied is visible on every web host. Writes this map recorded whose
-    outcome a kill kept from PostgreSQL are settled here too (after the publish as well:
-    before it, an agent would be told "applied" and then read a model without the write)."""
+def settle(ctx: PgContext, store: Store) -> None:
+    """Tell PostgreSQL the outcomes ``store`` keeps; called once the read model is published,
+    so a write reported applied is visible on every web host. They include those of a worker
+    killed before it could tell them. Only a write still queued takes an outcome: the first
+    map's answer stands."""
+    outcomes = unsettled(store)
+    if not outcomes:
+        return
     agents = AgentStore(ctx.pool)
-    for write_id, state, result, error in outcomes:  # first: some of these were refused
+    for write_id, state, result, error in outcomes:
         agents.settle_write(write_id, state, result, error, ctx.owner)
-    agents.settle_applied(repo, int(store.get_meta(WRITE_SEQ_KEY) or 0), ctx.owner)
+    with store.write() as conn:
+        conn.executemany("DELETE FROM meta WHERE key = ?",
+                         [(f"{OUTCOME_PREFIX}{o[0]}",) for o in outcomes])
 
 
 # the records a write creates, by tool: their table (each has its own uid)
