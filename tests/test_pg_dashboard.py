@@ -95,6 +95,8 @@ def test_every_web_host_shows_the_same_dashboard(
         for w, token, sees in ((webs[0], mine, True), (webs[1], other, False)):
             r = requests.get(w.url + "/dashboard", auth=("me", token["token"]), timeout=30)
             assert r.status_code == 200 and (origin.full_name in r.text) == sees
+            # acme/never, aged out: counted for the token that covers it only
+            assert ("1 that never fetched" in r.text) == sees
             r = requests.get(w.url + f"/repos/{origin.full_name}/status", timeout=30,
                              headers={"Authorization": f"Bearer {token['token']}"})
             assert r.status_code == (200 if sees else 403)

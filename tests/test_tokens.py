@@ -198,6 +198,25 @@ def test_the_overview_applies_the_scope_before_its_limit(
         q.close()
 
 
+def test_the_overview_counts_aged_out_repositories_in_the_tokens_scope(world: World) -> None:
+    """The line under the overview counts the never-fetched repositories it leaves out:
+    only those the token covers (a count of the others would tell what it may not see)."""
+    q = Queue(world.data_dir)
+    aged = ("acme/aged", "other/aged1", "other/aged2")
+    try:
+        for i, repo in enumerate(aged):
+            assert q.record(f"aged-{i}", "push", repo, repo, ignored="test: never fetched")
+        q.conn.execute("UPDATE deliveries SET received_at = 1 WHERE delivery LIKE 'aged-%'")
+        for name, count in (("all_read", 3), ("acme_read", 1), ("a_read", 0), ("admin", 3)):
+            page = world.client.get("/dashboard", headers=basic(world.tokens[name])
+                                    ).get_data(as_text=True)
+            said = f"{count} that never fetched"
+            assert (said in page) if count else ("that never fetched" not in page), name
+    finally:
+        q.conn.execute("DELETE FROM deliveries WHERE delivery LIKE 'aged-%'")
+        q.close()
+
+
 def rpc(world: World, path: str, token: str, method: str, params: dict[str, Any]) -> Any:
     r = world.client.post(path, json={"jsonrpc": "2.0", "id": 1, "method": method,
                                       "params": params},

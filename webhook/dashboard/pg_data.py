@@ -52,10 +52,7 @@ def repositories(store: PgStore, key: str | None = None, filt: Filter | None = N
         sql += f" AND {_STATE_SQL[kind]}"
     if fetched_since is not None:
         sql += f" AND (g.last >= %(since)s OR {FETCHED})"
-    if filt.owner_prefix is not None:  # the token's scope, before the limit
-        sql += " AND left(g.repo, length(%(prefix)s)) = %(prefix)s"
-    elif filt.scope != "*":
-        sql += " AND g.repo = %(scope)s"
+    sql += _scope_sql(filt)  # the token's scope, before the limit
     with store.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(sql + " ORDER BY last DESC LIMIT %(limit)s",
                     {"key": key, "name": filt.name, "state": filt.state,
@@ -66,14 +63,27 @@ def repositories(store: PgStore, key: str | None = None, filt: Filter | None = N
              "last_delivery": when(r["last"])} for r in rows]
 
 
+def _scope_sql(filt: Filter) -> str:
+    """The condition on a repository (``g.repo``) for the token's scope in ``filt`` (its
+    parameters ``prefix`` and ``scope``)."""
+    if filt.owner_prefix is not None:
+        return " AND left(g.repo, length(%(prefix)s)) = %(prefix)s"
+    if filt.scope != "*":
+        return " AND g.repo = %(scope)s"
+    return ""
+
+
 @once_more_if_broken
-def aged_out(store: PgStore, fetched_since: float) -> int:
+def aged_out(store: PgStore, fetched_since: float, filt: Filter | None = None) -> int:
     """As sqlite_data.aged_out."""
+    filt = filt or Filter()
     with store.connection() as conn:
         row = conn.execute(
             "SELECT count(*) FROM (SELECT repo, max(received_at) AS last FROM"
-            f" float_deliveries GROUP BY repo) g WHERE g.last < %s AND NOT {FETCHED}",
-            (fetched_since,)).fetchone()
+            f" float_deliveries GROUP BY repo) g WHERE g.last < %(since)s AND NOT {FETCHED}"
+            f"{_scope_sql(filt)}",
+            {"since": fetched_since, "prefix": filt.owner_prefix, "scope": filt.scope}
+        ).fetchone()
     return int(row[0]) if row else 0
 
 

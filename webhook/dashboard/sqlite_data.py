@@ -87,27 +87,36 @@ def _repositories(q: Queue, key: str | None, filt: Filter | None = None,
     if fetched_since is not None:
         sql += f" AND (g.last >= ? OR {FETCHED})"
         args.append(fetched_since)
-    if filt.owner_prefix is not None:  # the token's scope, before the limit
-        sql += " AND substr(g.repo, 1, ?) = ?"
-        args += [len(filt.owner_prefix), filt.owner_prefix]
-    elif filt.scope != "*":
-        sql += " AND g.repo = ?"
-        args.append(filt.scope)
+    scope, scope_args = _scope_sql(filt)  # the token's scope, before the limit
+    sql += scope
+    args += scope_args
     rows = q.conn.execute(sql + " ORDER BY last DESC LIMIT ?", (*args, MAX_REPOS)).fetchall()
     return [{"key": r["repo"], "full_name": r["full_name"], "last_delivery": when(r["last"])}
             for r in rows]
 
 
-def aged_out(data_dir: Path, fetched_since: float) -> int:
+def _scope_sql(filt: Filter) -> tuple[str, list[Any]]:
+    """The condition on a repository (``g.repo``) for the token's scope in ``filt``."""
+    if filt.owner_prefix is not None:
+        return " AND substr(g.repo, 1, ?) = ?", [len(filt.owner_prefix), filt.owner_prefix]
+    if filt.scope != "*":
+        return " AND g.repo = ?", [filt.scope]
+    return "", []
+
+
+def aged_out(data_dir: Path, fetched_since: float, filt: Filter | None = None) -> int:
     """How many repositories never fetched and had no delivery since ``fetched_since``: left
-    out of the overview (nothing of theirs is deleted; their pages still answer)."""
+    out of the overview (nothing of theirs is deleted; their pages still answer); only those
+    in ``filt``'s scope (a token's)."""
     if not (data_dir / QUEUE_FILE).exists():
         return 0
+    scope, args = _scope_sql(filt or Filter())
     q = Queue(data_dir, create=False)
     try:
         row = q.conn.execute(
             "SELECT count(*) FROM (SELECT repo, max(received_at) AS last FROM deliveries"
-            f" GROUP BY repo) g WHERE g.last < ? AND NOT {FETCHED}", (fetched_since,)).fetchone()
+            f" GROUP BY repo) g WHERE g.last < ? AND NOT {FETCHED}{scope}",
+            (fetched_since, *args)).fetchone()
     finally:
         q.close()
     return int(row[0])

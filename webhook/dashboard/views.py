@@ -89,7 +89,7 @@ def overview() -> Response:
     repos = [r for r in read.overview(source, filt, since) if grant.covers(r["key"])]
     return _page("overview.html", repos=repos, filt=filt, cap=sqlite_data.MAX_REPOS,
                  delivery_states=DELIVERY_STATES, map_states=MAP_STATES,
-                 aged_out=read.aged_out(source, since),
+                 aged_out=read.aged_out(source, since, filt),
                  unfetched_days=settings().dashboard_unfetched_seconds / 86400)
 
 
