@@ -146,6 +146,19 @@ def test_filter_retrying_and_aging_out(tmp_path: Path, app: Any) -> None:
     assert client.get("/dashboard/acme/gadgets", headers=AUTH).status_code == 200
 
 
+def test_the_web_host_links_point_at_follows_the_api_url() -> None:
+    from webhook.intake.push_fields import repository_page, web_host
+
+    assert web_host("https://api.github.com") == "github.com"
+    assert web_host("https://api.acme.ghe.com") == "acme.ghe.com"  # data residency
+    assert web_host("https://ghe.example/api/v3") == "ghe.example"  # Enterprise Server
+    assert web_host("https://api.corp.example/api/v3") == "api.corp.example"
+    page = {"html_url": "https://acme.ghe.com/acme/widgets"}
+    assert repository_page(page, "acme/widgets", "https://api.acme.ghe.com") \
+        == "https://acme.ghe.com/acme/widgets"
+    assert repository_page(page, "acme/widgets", "https://api.github.com") is None
+
+
 def test_unfetched_days_setting(tmp_path: Path) -> None:
     base = app_config(tmp_path)
     assert load(base).dashboard_unfetched_seconds == 7 * 86400

@@ -21,10 +21,15 @@ _HOST = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?")
 
 
 def web_host(api_url: str) -> str:
-    """GitHub's web host for its API URL: ``api.github.com`` is github.com's; GitHub
-    Enterprise serves both from one host (``https://ghe.example/api/v3``)."""
-    host = (urlsplit(api_url).netloc or "").lower()
-    return "github.com" if host == "api.github.com" else host
+    """GitHub's web host for its API URL: GitHub Enterprise Server serves both from one host
+    (``https://ghe.example/api/v3``); github.com and GitHub Enterprise Cloud with data
+    residency serve the API from ``api.`` before the web host (``api.github.com``,
+    ``api.acme.ghe.com``)."""
+    parts = urlsplit(api_url)
+    host = (parts.netloc or "").lower()
+    if host.startswith("api.") and not parts.path.startswith("/api/"):
+        return host[len("api."):]
+    return host
 
 
 def _text(value: object, limit: int) -> str | None:
