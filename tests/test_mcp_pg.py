@@ -7,8 +7,6 @@ get errors that say which."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,7 +195,8 @@ def test_writes_go_to_the_worker_once_and_survive_its_kill(setup: Setup) -> None
         _run(s.mcp, held)
     finally:
         del s.sync.env["FLOAT_FAILPOINT"]
-        os.killpg(s.sync.pid, signal.SIGCONT)
+        s.sync.kill()  # killed there (its every later job would stop there too)
+    s.sync.start()
 
     async def after(c: Client) -> None:
         async def answered() -> dict[str, Any]:
