@@ -183,9 +183,10 @@ def test_writes_go_to_the_worker_once_and_survive_its_kill(setup: Setup) -> None
     # not yet: PostgreSQL must not call the write applied there (an agent told "applied"
     # would read a model without it)
     s.sync.env["FLOAT_FAILPOINT"] = "pg:writes-applied-unpublished"
+    logged = len(s.sync.log())
     s.sync.start()
     try:
-        wait_until(lambda: "failpoint pg:writes-applied-unpublished" in s.sync.log(),
+        wait_until(lambda: "failpoint pg:" in s.sync.log()[logged:],
                    "the worker at its failpoint", 60, 0.1)
 
         async def held(c: Client) -> None:
@@ -220,6 +221,50 @@ def test_writes_go_to_the_worker_once_and_survive_its_kill(setup: Setup) -> None
     assert _worker_rows(s, "SELECT title FROM log_entries") == [("keep the app small",)]
     assert _worker_rows(s, "SELECT question FROM open_questions") == [("who owns docs?",)]
     s.sync.start()
+
+
+def test_a_write_the_map_refused_stays_refused_through_a_kill(setup: Setup) -> None:
+    """A write the web host accepted but the map refuses (its folder changed before the
+    worker came to it), the worker killed after its map recorded that and before PostgreSQL
+    heard: the next worker reports it refused, not applied."""
+    s = setup
+    s.sync.kill()
+    src = s.web.get("/repos/acme/widgets/folders/src").json()
+
+    async def queue_it(c: Client) -> None:
+        out = await call(c, "set_context", path="/src", for_hash=src["source_hash"],
+                         map_summary="written for the old /src")
+        assert out["queued"] is True
+
+    # the push first (its delivery is older than the write: the worker syncs it first),
+    # then the write, checked by the web host against the model the push has not reached
+    s.origin.commit({"src/app.py": "print(2)\n"}, "src changes")
+    before, after = s.origin.push()
+    deliver(s.web, s.origin, before, after)
+    _run(s.mcp, queue_it)
+    s.sync.env["FLOAT_FAILPOINT"] = "pg:writes-applied-unpublished"
+    logged = len(s.sync.log())
+    s.sync.start()
+    try:
+        wait_until(lambda: "failpoint pg:" in s.sync.log()[logged:],
+                   "the worker at its failpoint", 60, 0.1)
+    finally:
+        del s.sync.env["FLOAT_FAILPOINT"]
+        s.sync.kill()
+    s.sync.start()
+
+    async def refused(c: Client) -> dict[str, Any]:
+        st = await call(c, "status")
+        latest = st["writes"][0]
+        return latest if latest["state"] != "queued" else {}
+
+    async def check(c: Client) -> None:
+        latest = await _eventually(lambda: refused(c), "the write settled")
+        assert latest["tool"] == "set_context" and latest["state"] == "refused", latest
+        assert "changed since" in latest["error"]
+
+    _run(s.mcp, check)
+    s.web.wait_head(after)
 
 
 def _replay_from_the_start(s: Setup) -> None:
