@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -182,22 +183,12 @@ def test_writes_go_to_the_worker_once_and_survive_its_kill(setup: Setup) -> None
     # the worker comes back and stops where its map holds the write but the read model does
     # not yet: PostgreSQL must not call the write applied there (an agent told "applied"
     # would read a model without it)
-    s.sync.env["FLOAT_FAILPOINT"] = "pg:writes-applied-unpublished"
-    logged = len(s.sync.log())
-    s.sync.start()
-    try:
-        wait_until(lambda: "failpoint pg:" in s.sync.log()[logged:],
-                   "the worker at its failpoint", 60, 0.1)
-
+    with _worker_stopped_unpublished(s):
         async def held(c: Client) -> None:
             q = await call(c, "add_question", question="who owns docs?", folder="/docs")
             assert q["write"]["state"] == "queued", q
 
         _run(s.mcp, held)
-    finally:
-        del s.sync.env["FLOAT_FAILPOINT"]
-        s.sync.kill()  # killed there (its every later job would stop there too)
-    s.sync.start()
 
     async def after(c: Client) -> None:
         async def answered() -> dict[str, Any]:
@@ -242,16 +233,8 @@ def test_a_write_the_map_refused_stays_refused_through_a_kill(setup: Setup) -> N
     before, after = s.origin.push()
     deliver(s.web, s.origin, before, after)
     _run(s.mcp, queue_it)
-    s.sync.env["FLOAT_FAILPOINT"] = "pg:writes-applied-unpublished"
-    logged = len(s.sync.log())
-    s.sync.start()
-    try:
-        wait_until(lambda: "failpoint pg:" in s.sync.log()[logged:],
-                   "the worker at its failpoint", 60, 0.1)
-    finally:
-        del s.sync.env["FLOAT_FAILPOINT"]
-        s.sync.kill()
-    s.sync.start()
+    with _worker_stopped_unpublished(s):
+        pass
 
     async def refused(c: Client) -> dict[str, Any]:
         st = await call(c, "status")
@@ -265,6 +248,24 @@ def test_a_write_the_map_refused_stays_refused_through_a_kill(setup: Setup) -> N
 
     _run(s.mcp, check)
     s.web.wait_head(after)
+
+
+@contextmanager
+def _worker_stopped_unpublished(s: Setup) -> Iterator[None]:
+    """A sync worker started and stopped at its first job's point between its map's commit
+    and the publish; killed there on leaving (its every later job would stop there too) and
+    a fresh one started."""
+    s.sync.env["FLOAT_FAILPOINT"] = "pg:writes-applied-unpublished"
+    logged = len(s.sync.log())
+    s.sync.start()
+    try:
+        wait_until(lambda: "failpoint pg:" in s.sync.log()[logged:],
+                   "the worker at its failpoint", 60, 0.1)
+        yield
+    finally:
+        del s.sync.env["FLOAT_FAILPOINT"]
+        s.sync.kill()
+    s.sync.start()
 
 
 def _replay_from_the_start(s: Setup) -> None:
