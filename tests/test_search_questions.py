@@ -170,3 +170,47 @@ def test_a_map_from_before_migration_8_is_searchable(framework: GitRepo, tmp_pat
     assert any(h["id"] == "/webfw/routing.py::RuleMap" for h in ask(framework, "rule map"))
     assert ask(framework, "provider")[0]["id"] == "/webfw/json/provider.py"
     assert ask(framework, "where is request routing")[0]["id"] == "/webfw/routing.py"
+
+
+QUESTIONS = ("where is request routing", "how are blueprints registered?", "provider",
+             "rule map", "how is per-user state kept", "nav structure", "regular expressions")
+INDEXES = ("folders_fts", "folder_files_fts", "outline_words_fts", "log_entries_fts",
+           "open_questions_fts")
+
+
+# structure records FTS5 refuses: one it cannot parse, one that asks it for gigabytes (the
+# sqlite3 module raises MemoryError for it)
+BROKEN = {"unparsable": b"\xff" * 12, "huge": bytes.fromhex("a81d0a9128005a7e89ddba89")}
+
+
+@pytest.mark.parametrize("broken", BROKEN)
+@pytest.mark.parametrize("index", INDEXES)
+def test_every_damaged_search_index_is_rebuilt_whole(framework: GitRepo, index: str,
+                                                     broken: str) -> None:
+    """Each full-text index, its structure record overwritten, is rebuilt when the map is
+    opened, with every row it held (file summaries, file names and symbols included), and
+    the writes after it keep it sound."""
+    framework.float_ok("where", "RuleMap")  # every code file outlined
+    before = {q: ask(framework, q) for q in QUESTIONS}
+    db = framework.path / ".float" / "index.db"
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute(f"UPDATE {index}_data SET block = ? WHERE id = 10", (BROKEN[broken],))
+        conn.commit()
+    r = framework.float_proc("status")
+    assert r.code == 0, r.err
+    assert r.err.count("\n") == 1 and index in r.err and "rebuilt" in r.err, r.err
+    assert {q: ask(framework, q) for q in QUESTIONS} == before
+    # writes to every index after the repair: a summary, a file, a symbol, records
+    framework.float_ok("set", "webfw/json", "--summary", "Serializers for tagged values")
+    framework.write("webfw/json/codec.py", "def encode_tagged(value):\n    return value\n")
+    framework.commit("codec")
+    framework.float_ok("regenerate")
+    framework.float_ok("where", "encode_tagged")
+    framework.float_ok("log", "add", "--title", "Codecs are pure", "--date", "2026-01-13")
+    framework.float_ok("question", "add", "Should the codec stream?")
+    found = {(h["kind"], h["id"]) for h in ask(framework, "codec encode tagged")}
+    assert {("file", "/webfw/json/codec.py"), ("symbol", "/webfw/json/codec.py::encode_tagged"),
+            ("folder", "/webfw/json")} <= found, found
+    with closing(sqlite3.connect(db)) as conn:
+        for name in INDEXES:
+            conn.execute(f"INSERT INTO {name}({name}) VALUES ('integrity-check')")

@@ -639,6 +639,31 @@ MIGRATIONS: list[tuple[int, str, str]] = [
                                                 ("question", "open_questions", "uid"),
                                                 ("reference", '"references"', "uid"))),
     ),
+    (
+        10,
+        "a folder's file names in one view",
+        """
+        -- The names of each folder's own files as folder_files_fts indexes them (migration
+        -- 8's rule, unchanged): one place for it, read by the triggers below and by the
+        -- repair of a damaged index (store/fts.py).
+        CREATE VIEW folder_file_names(folder_path, names) AS
+            SELECT folder_path, group_concat(substr(path, length(folder_path)
+                                   + CASE folder_path WHEN '/' THEN 1 ELSE 2 END), ' ')
+            FROM files GROUP BY folder_path;
+        DROP TRIGGER folder_files_fts_ai;
+        CREATE TRIGGER folder_files_fts_ai AFTER INSERT ON folders BEGIN
+            INSERT INTO folder_files_fts(rowid, names) VALUES (new.rowid,
+                (SELECT names FROM folder_file_names WHERE folder_path = new.path));
+        END;
+        DROP TRIGGER folder_files_fts_au;
+        CREATE TRIGGER folder_files_fts_au AFTER UPDATE OF source_hash ON folders
+        WHEN old.source_hash IS NOT new.source_hash BEGIN
+            DELETE FROM folder_files_fts WHERE rowid = old.rowid;
+            INSERT INTO folder_files_fts(rowid, names) VALUES (new.rowid,
+                (SELECT names FROM folder_file_names WHERE folder_path = new.path));
+        END;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
