@@ -178,9 +178,11 @@ INDEXES = ("folders_fts", "folder_files_fts", "outline_words_fts", "log_entries_
            "open_questions_fts")
 
 
-# structure records FTS5 refuses: one it cannot parse, one that asks it for gigabytes (the
-# sqlite3 module raises MemoryError for it)
-BROKEN = {"unparsable": b"\xff" * 12, "huge": bytes.fromhex("a81d0a9128005a7e89ddba89")}
+# broken structure records: one FTS5 cannot parse, one that asks it for gigabytes (the
+# sqlite3 module raises MemoryError for it), one zeroed (it reads as an empty index, and
+# every write to the index then fails)
+BROKEN = {"unparsable": b"\xff" * 12, "huge": bytes.fromhex("a81d0a9128005a7e89ddba89"),
+          "zeroed": bytes(12)}
 
 
 @pytest.mark.parametrize("broken", BROKEN)

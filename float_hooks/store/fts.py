@@ -45,9 +45,51 @@ def damaged(conn: sqlite3.Connection) -> list[str]:
         try:
             conn.execute(f"SELECT rowid FROM {name} WHERE {name} MATCH 'float' LIMIT 1"
                          ).fetchall()
+            if _lost_its_segments(conn, name):
+                out.append(name)
         except (sqlite3.DatabaseError, MemoryError):  # sizes read from a damaged record
             out.append(name)
     return out
+
+
+def _lost_its_segments(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the index's structure record lists no segment while its totals record counts
+    tokens: a record zeroed (a page of zeros) passes the MATCH probe and makes the index
+    look empty, and every write to it then fails ("constraint failed"). FTS5's record
+    formats (fts5_index.c): the structure record (id 10) is a 4-byte cookie, then varints
+    nLevel, nSegment, ...; the totals record (id 1) is varints nRow and each column's token
+    count. Every committed token is in a segment."""
+    blocks = dict(conn.execute(f"SELECT id, block FROM {name}_data WHERE id IN (1, 10)"))
+    structure, totals = blocks.get(10), blocks.get(1)
+    if not isinstance(structure, bytes) or not isinstance(totals, bytes):
+        return structure is None and totals is not None  # a record gone, the other left
+    values: list[int] = []
+    at = 4
+    while at < len(structure) and len(values) < 2:
+        value, at = _varint(structure, at)
+        values.append(value)
+    counts: list[int] = []
+    at = 0
+    while at < len(totals):
+        value, at = _varint(totals, at)
+        counts.append(value)
+    return len(values) == 2 and values[1] == 0 and any(counts[1:])
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    """SQLite's varint (big-endian, 7 bits a byte, a ninth byte of 8) at ``at``."""
+    value = 0
+    for i in range(9):
+        if at >= len(data):
+            break
+        byte = data[at]
+        at += 1
+        if i == 8:
+            return (value << 8) | byte, at
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            break
+    return value, at
 
 
 def rebuild(conn: sqlite3.Connection, name: str) -> None:
