@@ -40,6 +40,10 @@ FILES = {
 
 @pytest.fixture
 def framework(repo: GitRepo) -> GitRepo:
+    return make_framework(repo)
+
+
+def make_framework(repo: GitRepo) -> GitRepo:
     for rel, text in FILES.items():
         repo.write(rel, text)
     repo.commit("framework")

@@ -56,15 +56,16 @@ def _lost_its_segments(conn: sqlite3.Connection, name: str) -> bool:
     """Whether the index's structure record lists no segment while its totals record counts
     tokens: a record zeroed (a page of zeros) passes the MATCH probe and makes the index
     look empty, and every write to it then fails ("constraint failed"). FTS5's record
-    formats (fts5_index.c): the structure record (id 10) is a 4-byte cookie, then varints
-    nLevel, nSegment, ...; the totals record (id 1) is varints nRow and each column's token
-    count. Every committed token is in a segment."""
+    formats (fts5_index.c): the structure record (id 10) is a 4-byte cookie, a 4-byte mark
+    in version 2 (SQLite 3.43 and later, for some tables), then varints nLevel, nSegment,
+    ...; the totals record (id 1) is varints nRow and each column's token count. Every
+    committed token is in a segment."""
     blocks = dict(conn.execute(f"SELECT id, block FROM {name}_data WHERE id IN (1, 10)"))
     structure, totals = blocks.get(10), blocks.get(1)
     if not isinstance(structure, bytes) or not isinstance(totals, bytes):
         return structure is None and totals is not None  # a record gone, the other left
     values: list[int] = []
-    at = 4
+    at = 8 if structure[4:8] == _STRUCTURE_V2 else 4
     while at < len(structure) and len(values) < 2:
         value, at = _varint(structure, at)
         values.append(value)
@@ -74,6 +75,9 @@ def _lost_its_segments(conn: sqlite3.Connection, name: str) -> bool:
         value, at = _varint(totals, at)
         counts.append(value)
     return len(values) == 2 and values[1] == 0 and any(counts[1:])
+
+
+_STRUCTURE_V2 = b"\xff\x00\x00\x01"
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:
@@ -111,13 +115,15 @@ def rebuild(conn: sqlite3.Connection, name: str) -> None:
 
 
 def check(store: Store) -> None:
-    """Rebuild the damaged indexes of a built map, saying so in one line."""
-    if not damaged(store.conn):
+    """Rebuild the damaged indexes of a built map, saying so in one line. Probed outside
+    the write transaction: an out-of-memory error (a damaged record's sizes) rolls back the
+    transaction it happens in, from SQLite 3.4x on. Another process may have rebuilt one
+    meanwhile; a second rebuild changes nothing."""
+    names = damaged(store.conn)
+    if not names:
         return
     with store.write() as conn:
-        names = damaged(conn)
         for name in names:
             rebuild(conn, name)
-    if names:
-        error(f"the full-text index ({', '.join(names)}) was damaged; rebuilt from its"
-              " tables, nothing was lost")
+    error(f"the full-text index ({', '.join(names)}) was damaged; rebuilt from its tables,"
+          " nothing was lost")
