@@ -182,11 +182,21 @@ INDEXES = ("folders_fts", "folder_files_fts", "outline_words_fts", "log_entries_
            "open_questions_fts")
 
 
-# broken structure records: one FTS5 cannot parse, one that asks it for gigabytes (the
-# sqlite3 module raises MemoryError for it), one zeroed (it reads as an empty index, and
-# every write to the index then fails)
-BROKEN = {"unparsable": b"\xff" * 12, "huge": bytes.fromhex("a81d0a9128005a7e89ddba89"),
-          "zeroed": bytes(12)}
+# broken records, by id in the index's _data table: a structure record (10) FTS5 cannot
+# parse, one that asks it for gigabytes (the sqlite3 module raises MemoryError for it), one
+# zeroed (it reads as an empty index, and every write to the index then fails), alone or
+# with the totals record beside it (1)
+BROKEN = {"unparsable": {10: b"\xff" * 12},
+          "huge": {10: bytes.fromhex("a81d0a9128005a7e89ddba89")},
+          "zeroed": {10: bytes(12)},
+          "zeroed with its totals": {10: bytes(12), 1: bytes(4)}}
+
+
+def break_index(repo: GitRepo, index: str, broken: str) -> None:
+    with closing(sqlite3.connect(repo.path / ".float" / "index.db")) as conn:
+        conn.executemany(f"UPDATE {index}_data SET block = ? WHERE id = ?",
+                         [(block, rowid) for rowid, block in BROKEN[broken].items()])
+        conn.commit()
 
 
 @pytest.mark.parametrize("broken", BROKEN)
@@ -198,10 +208,7 @@ def test_every_damaged_search_index_is_rebuilt_whole(framework: GitRepo, index: 
     the writes after it keep it sound."""
     framework.float_ok("where", "RuleMap")  # every code file outlined
     before = {q: ask(framework, q) for q in QUESTIONS}
-    db = framework.path / ".float" / "index.db"
-    with closing(sqlite3.connect(db)) as conn:
-        conn.execute(f"UPDATE {index}_data SET block = ? WHERE id = 10", (BROKEN[broken],))
-        conn.commit()
+    break_index(framework, index, broken)
     r = framework.float_proc("status")
     assert r.code == 0, r.err
     assert r.err.count("\n") == 1 and index in r.err and "rebuilt" in r.err, r.err
@@ -217,6 +224,6 @@ def test_every_damaged_search_index_is_rebuilt_whole(framework: GitRepo, index: 
     found = {(h["kind"], h["id"]) for h in ask(framework, "codec encode tagged")}
     assert {("file", "/webfw/json/codec.py"), ("symbol", "/webfw/json/codec.py::encode_tagged"),
             ("folder", "/webfw/json")} <= found, found
-    with closing(sqlite3.connect(db)) as conn:
-        for name in INDEXES:
-            conn.execute(f"INSERT INTO {name}({name}) VALUES ('integrity-check')")
+    with closing(sqlite3.connect(framework.path / ".float" / "index.db")) as conn:
+        for name in INDEXES:  # rank 1: an external-content index against its table too
+            conn.execute(f"INSERT INTO {name}({name}, rank) VALUES ('integrity-check', 1)")

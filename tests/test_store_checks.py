@@ -11,6 +11,7 @@ import pytest
 
 from float_hooks.store import fts
 from float_hooks.store.db import translate
+from tests.authored_support import db_rows, kill, run_float, wait_stopped
 from tests.gitrepo import GitRepo
 
 
@@ -89,3 +90,24 @@ def test_a_damaged_index_met_after_the_open_says_what_to_do(tmp_path: Path) -> N
     e = translate(sqlite3.DatabaseError("vtable constructor failed: folders_fts"),
                   tmp_path / "index.db")
     assert "run the command again" in str(e) and "rebuilds it" in str(e)
+
+
+def test_a_damaged_index_is_rebuilt_before_a_killed_writers_journal_lines(
+        synced: GitRepo) -> None:
+    """A write killed between its journal line and its commit, then the folder index damaged:
+    the next command rebuilds the index first, then applies the line (whose trigger writes to
+    that index), and the write is kept and found."""
+    synced.float_ok("set", "src/auth", "--summary", "tokens and logins", "--model", "m")
+    proc = run_float(synced, "set", "docs", "--summary", "killed before its commit",
+                     env={"FLOAT_FAILPOINT": "journal:appended"})
+    assert wait_stopped(proc)
+    kill(proc)
+    assert db_rows(synced, "SELECT map_summary FROM folders WHERE path = '/docs'") == [(None,)]
+    _scribble(synced, "folders_fts_data")
+    r = synced.float_proc("show", "docs", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["map_summary"] == "killed before its commit"
+    assert r.err.count("\n") == 1 and "rebuilt" in r.err, r.err
+    found = {h["id"] for h in synced.float_json("search", "killed commit")["results"]}
+    assert "/docs" in found
+    assert {h["id"] for h in synced.float_json("search", "tokens")["results"]} >= {"/src/auth"}

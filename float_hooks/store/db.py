@@ -141,15 +141,18 @@ class Store:
 
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self, catch_up: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction; BEGIN IMMEDIATE takes the write lock before any read, so two
-        processes never interleave a read-modify-write and never fail on a lock upgrade."""
+        processes never interleave a read-modify-write and never fail on a lock upgrade.
+        ``catch_up=False``: a write of derived rows only (the repair of a search index, whose
+        triggers the catch-up's writes would fire) leaves a killed writer's journal lines to
+        the next write."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:
             raise translate(e, self.path) from e
         try:
-            if self.journal is not None and self.is_built():
+            if catch_up and self.journal is not None and self.is_built():
                 # writes a killed writer journaled but never committed come first (journal.py)
                 self.journal.catch_up(self.conn)
             yield self.conn

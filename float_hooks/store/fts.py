@@ -53,28 +53,23 @@ def damaged(conn: sqlite3.Connection) -> list[str]:
 
 
 def _lost_its_segments(conn: sqlite3.Connection, name: str) -> bool:
-    """Whether the index's structure record lists no segment while its totals record counts
-    tokens: a record zeroed (a page of zeros) passes the MATCH probe and makes the index
-    look empty, and every write to it then fails ("constraint failed"). FTS5's record
-    formats (fts5_index.c): the structure record (id 10) is a 4-byte cookie, a 4-byte mark
-    in version 2 (SQLite 3.43 and later, for some tables), then varints nLevel, nSegment,
-    ...; the totals record (id 1) is varints nRow and each column's token count. Every
-    committed token is in a segment."""
-    blocks = dict(conn.execute(f"SELECT id, block FROM {name}_data WHERE id IN (1, 10)"))
-    structure, totals = blocks.get(10), blocks.get(1)
-    if not isinstance(structure, bytes) or not isinstance(totals, bytes):
-        return structure is None and totals is not None  # a record gone, the other left
+    """Whether the index's structure record lists no segment while segment pages are there:
+    a record zeroed (a page of zeros, with the totals record beside it or not) passes the
+    MATCH probe and makes the index look empty, and every write to it then fails
+    ("constraint failed"). FTS5's structure record (fts5_index.c, id 10) is a 4-byte cookie,
+    a 4-byte mark in version 2 (SQLite 3.43 and later, for some tables), then varints nLevel,
+    nSegment, ...; its segment pages have ids from 2**37 up (1 is the totals record)."""
+    row = conn.execute(f"SELECT block FROM {name}_data WHERE id = 10").fetchone()
+    structure = row[0] if row is not None and isinstance(row[0], bytes) else b""
     values: list[int] = []
     at = 8 if structure[4:8] == _STRUCTURE_V2 else 4
     while at < len(structure) and len(values) < 2:
         value, at = _varint(structure, at)
         values.append(value)
-    counts: list[int] = []
-    at = 0
-    while at < len(totals):
-        value, at = _varint(totals, at)
-        counts.append(value)
-    return len(values) == 2 and values[1] == 0 and any(counts[1:])
+    if len(values) == 2 and values[1] > 0:
+        return False
+    return bool(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {name}_data WHERE id > 10)"
+                             ).fetchone()[0])
 
 
 _STRUCTURE_V2 = b"\xff\x00\x00\x01"
@@ -122,8 +117,8 @@ def check(store: Store) -> None:
     names = damaged(store.conn)
     if not names:
         return
-    with store.write() as conn:
-        for name in names:
+    with store.write(catch_up=False) as conn:  # before a killed writer's lines: they
+        for name in names:  # may write to the damaged index (Store.journal_check next)
             rebuild(conn, name)
     error(f"the full-text index ({', '.join(names)}) was damaged; rebuilt from its tables,"
           " nothing was lost")
