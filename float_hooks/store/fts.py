@@ -1,11 +1,12 @@
-"""The full-text indexes (schema migration 3): checked when a map is opened, rebuilt from
-their tables when damaged.
+"""The full-text indexes (migrations 3, 8 and 10: folders' text, file names, symbols,
+decisions, questions): checked when a map is opened, rebuilt from their tables when damaged.
 
 An FTS5 index is derived from its table, so a damaged one loses nothing: it is emptied and
 filled again. Damage to its structure record makes every statement that touches the table
-fail ("vtable constructor failed"), writes included (the triggers keep it current), so it is
-looked for on every open of a built map, cheaply: one MATCH per index reads its structure
-record and the first page of its term index, not the index."""
+fail ("vtable constructor failed"), writes included (the triggers keep it current), or, a
+record zeroed, makes the index read as empty and every write to it fail. So it is looked for
+on every open of a built map, cheaply: one MATCH per index reads its structure record and the
+first page of its term index, and the structure record is read once more, not the index."""
 
 from __future__ import annotations
 
