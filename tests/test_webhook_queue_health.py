@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from float_hooks.store.db import Store
 from tests.webhook_support import Origin, app_config, auth, post
 from webhook import create_app
@@ -16,6 +18,7 @@ from webhook.dashboard import sqlite_data
 from webhook.events.event_log import SqliteEventLog
 from webhook.queues import health
 from webhook.queues.sqlite_queue import Queue
+from webhook.settings import SettingsError
 
 
 def _rows(data: Path) -> list[dict[str, object]]:
@@ -129,14 +132,14 @@ def test_a_delivery_that_gave_up_keeps_health_degraded_until_one_succeeds() -> N
 
     failed = [row("a/x", "failed", 7, error="fetch failed"), row("a/x", "done", 3),
               row("b/y", "done", 5)]
-    report = health.assess([], failed, now=1.0)
+    report = health.assess([], failed, 900.0, now=1.0)
     assert report["status"] == "degraded"
     assert [r["repository"] for r in report["repositories"]] == ["a/x"]
     later = [row("a/x", "done", 9), *failed]
-    assert health.assess([], later, now=1.0)["status"] == "ok"
+    assert health.assess([], later, 900.0, now=1.0)["status"] == "ok"
     waiting = [row("b/y", "queued", None)]
-    assert health.assess(waiting, [], now=health.MAX_WAIT_SECONDS - 1)["status"] == "ok"
-    assert health.assess(waiting, [], now=health.MAX_WAIT_SECONDS + 1)["status"] == "degraded"
+    assert health.assess(waiting, [], 900.0, now=899.0)["status"] == "ok"
+    assert health.assess(waiting, [], 900.0, now=901.0)["status"] == "degraded"
     assert json.dumps(report)  # JSON as /health answers it
 
 
@@ -153,5 +156,39 @@ def test_the_oldest_waiting_delivery_is_always_looked_at(tmp_path: Path) -> None
         open_rows, recent = q.health_rows(2, health.RECENT)
     finally:
         q.close()
-    report = health.assess(open_rows, recent)
+    report = health.assess(open_rows, recent, 900.0)
     assert report["status"] == "degraded" and report["oldest_open_seconds"] >= 3600
+
+
+@pytest.mark.parametrize(("settings", "degraded"), [
+    ({}, True),  # 20 minutes against the default 900 s
+    ({"FLOAT_DELIVERY_TIMEOUT": "3600"}, False),  # a delivery may run that long
+    ({"FLOAT_DELIVERY_TIMEOUT": "3600", "FLOAT_HEALTH_MAX_WAIT_SECONDS": "600"}, True),
+])
+def test_how_long_an_open_delivery_may_wait(tmp_path: Path, settings: dict[str, str],
+                                            degraded: bool) -> None:
+    """The wait /health allows follows the delivery time budget (a big repository's sync
+    may run an hour), and FLOAT_HEALTH_MAX_WAIT_SECONDS sets it outright."""
+    origin = Origin(tmp_path)
+    origin.commit({"src/app.py": "0\n"}, "first")
+    app = create_app(app_config(tmp_path, origin, FLOAT_WORKER="off", **settings))
+    client = app.test_client()
+    before, after = origin.push()
+    assert post(client, "push", origin.payload(before, after)).status_code == 202
+    q = Queue(app.extensions["float_settings"].data_dir)
+    try:
+        q.conn.execute("UPDATE deliveries SET received_at = received_at - 1200")
+    finally:
+        q.close()
+    report = client.get("/health").json
+    assert report["status"] == ("degraded" if degraded else "ok"), report
+    if degraded:
+        limit = settings.get("FLOAT_HEALTH_MAX_WAIT_SECONDS", "900")
+        assert report["reasons"] == [f"the oldest open delivery has waited 1200 s (more than"
+                                     f" {limit} s)"], report
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "inf", "soon"])
+def test_a_bad_health_wait_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(SettingsError, match=r"FLOAT_HEALTH_MAX_WAIT_SECONDS|invalid number"):
+        create_app(app_config(tmp_path, FLOAT_HEALTH_MAX_WAIT_SECONDS=value))

@@ -59,6 +59,9 @@ class Settings:
     # FLOAT_DASHBOARD_UNFETCHED_DAYS: a repository that never fetched (no delivery done) leaves
     # the dashboard's overview this long after its last delivery
     dashboard_unfetched_seconds: float = 7 * 86400.0
+    # FLOAT_HEALTH_MAX_WAIT_SECONDS: /health is degraded when the oldest open delivery has
+    # waited longer (default: FLOAT_DELIVERY_TIMEOUT, at least 900 s; queues/health.py)
+    health_max_wait_seconds: float = 900.0
 
     def allowed(self, full_name: str) -> bool:
         return self.repos is None or repo_key(full_name) in self.repos
@@ -139,8 +142,11 @@ def load(config: Mapping[str, Any] | None = None,
         max_streams = int(get("FLOAT_MAX_STREAMS", "24") or "24")
         stream_seconds = float(get("FLOAT_STREAM_SECONDS", "300") or "300")
         unfetched_days = float(get("FLOAT_DASHBOARD_UNFETCHED_DAYS", "7") or "7")
+        health_wait = float(get("FLOAT_HEALTH_MAX_WAIT_SECONDS", "") or max(900.0, timeout))
     except ValueError as e:
         raise SettingsError(f"invalid number in the worker settings: {e}") from e
+    if not 0 < health_wait < math.inf:
+        raise SettingsError("FLOAT_HEALTH_MAX_WAIT_SECONDS must be positive")
     if not 0 <= unfetched_days <= 36500:
         raise SettingsError("FLOAT_DASHBOARD_UNFETCHED_DAYS must be between 0 and 36500")
     if max_streams < 0 or not 0 < stream_seconds < math.inf:
@@ -187,6 +193,7 @@ def load(config: Mapping[str, Any] | None = None,
         stream_seconds=stream_seconds,
         export_branch=export_branch,
         dashboard_unfetched_seconds=unfetched_days * 86400.0,
+        health_max_wait_seconds=health_wait,
     )
 
 

@@ -73,7 +73,7 @@ def health() -> Any:
             open_rows, recent = q.health_rows(queue_health.OPEN_LIMIT, queue_health.RECENT)
         finally:
             q.close()
-    report = queue_health.assess(open_rows, recent)
+    report = queue_health.assess(open_rows, recent, settings.health_max_wait_seconds)
     listed = report.pop("repositories")
     grant = signed_in(basic=False)
     if grant is not None:  # a scoped token sees its own repositories' problems only

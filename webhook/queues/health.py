@@ -8,7 +8,9 @@ alike (sqlite_queue's ``deliveries``, pg_store's ``float_deliveries``).
   by the first one that succeeds);
 - its latest settled delivery (``done`` or ``failed``, among the last RECENT received) failed:
   it gave up, and no later delivery has succeeded since;
-- or the oldest open delivery has waited more than MAX_WAIT_SECONDS (no worker takes work).
+- or the oldest open delivery has waited more than ``max_wait`` seconds (no worker takes
+  work; ``FLOAT_HEALTH_MAX_WAIT_SECONDS``, by default the delivery time budget, at least
+  900 s: a delivery may run that long).
 
 ``ok`` again as soon as none holds: the next successful attempt settles the failing rows.
 The public answer names no repository and quotes no error (``/health`` is open); the
@@ -22,7 +24,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 FAILED_ATTEMPTS = 2  # an open delivery this many failed attempts in: degraded
-MAX_WAIT_SECONDS = 900.0  # an open delivery older than this: degraded
 RECENT = 200  # deliveries (by receipt) looked at for a repository's latest outcome
 OPEN_LIMIT = 5000  # open deliveries looked at (a burst can leave thousands)
 LISTED = 20  # repositories listed in the detailed answer
@@ -30,7 +31,7 @@ ERROR_CHARS = 300
 
 
 def assess(open_rows: Iterable[Mapping[str, Any]], recent_rows: Iterable[Mapping[str, Any]],
-           now: float | None = None) -> dict[str, Any]:
+           max_wait: float, now: float | None = None) -> dict[str, Any]:
     """``{"status", "reasons", "repositories"}`` from the open rows (``repo, full_name,
     state, attempts, error, received_at``) and the last RECENT received
     (``repo, full_name, state, done_seq, error``)."""
@@ -63,9 +64,9 @@ def assess(open_rows: Iterable[Mapping[str, Any]], recent_rows: Iterable[Mapping
         reasons.append(f"{len(gave_up)} repositories: the latest delivery failed for good"
                        " and none has succeeded since")
     waited = 0.0 if oldest is None else now - oldest
-    if waited > MAX_WAIT_SECONDS:
+    if waited > max_wait:
         reasons.append(f"the oldest open delivery has waited {waited:.0f} s"
-                       f" (more than {MAX_WAIT_SECONDS:.0f} s)")
+                       f" (more than {max_wait:.0f} s)")
     listed = [*failing.values(), *gave_up.values()][:LISTED]
     return {"status": "degraded" if reasons else "ok", "reasons": reasons,
             "oldest_open_seconds": round(waited, 1), "repositories": listed}
