@@ -103,7 +103,9 @@ def test_a_damaged_index_is_rebuilt_before_a_killed_writers_journal_lines(
     assert wait_stopped(proc)
     kill(proc)
     assert db_rows(synced, "SELECT map_summary FROM folders WHERE path = '/docs'") == [(None,)]
-    _scribble(synced, "folders_fts_data")
+    with closing(sqlite3.connect(synced.path / ".float" / "index.db")) as conn:
+        conn.execute("UPDATE folders_fts_data SET block = ? WHERE id = 10", (b"\xff" * 12,))
+        conn.commit()
     r = synced.float_proc("show", "docs", "--json")
     assert r.code == 0, r.err
     assert r.json()["map_summary"] == "killed before its commit"
