@@ -14,7 +14,7 @@ import pytest
 
 from float_hooks.store import fts
 from tests.gitrepo import GitRepo
-from tests.test_search_questions import (
+from tests.search_support import (
     BROKEN,
     QUESTIONS,
     ask,

@@ -13,24 +13,16 @@ from float_hooks.store import fts
 from float_hooks.store.db import translate
 from tests.authored_support import db_rows, kill, run_float, wait_stopped
 from tests.gitrepo import GitRepo
+from tests.search_support import break_index
 
 
-def _scribble(repo: GitRepo, table: str, rowid: int = 10) -> None:
-    """Overwrite one block of an FTS5 shadow table (10: its structure record)."""
-    with closing(sqlite3.connect(repo.path / ".float" / "index.db")) as conn:
-        conn.execute(f"UPDATE {table} SET block = randomblob(length(block)) WHERE id = ?",
-                     (rowid,))
-        conn.commit()
-
-
-@pytest.mark.parametrize("table", ["folders_fts_data", "open_questions_fts_data",
-                                   "log_entries_fts_data"])
+@pytest.mark.parametrize("index", ["folders_fts", "open_questions_fts", "log_entries_fts"])
 def test_a_damaged_full_text_index_is_rebuilt_and_writes_go_on(synced: GitRepo,
-                                                               table: str) -> None:
+                                                               index: str) -> None:
     synced.float_ok("set", "src/auth", "--summary", "tokens and logins", "--model", "m")
     synced.float_ok("question", "add", "Keep the legacy tokens?")
     synced.float_ok("log", "add", "--title", "Use sessions", "--decision", "cookies")
-    _scribble(synced, table)
+    break_index(synced, index, "unparsable")
     r = synced.float_proc("set", "src", "--summary", "the sources", "--model", "m")
     assert r.code == 0, r.err
     lines = r.err.strip().splitlines()
@@ -103,9 +95,7 @@ def test_a_damaged_index_is_rebuilt_before_a_killed_writers_journal_lines(
     assert wait_stopped(proc)
     kill(proc)
     assert db_rows(synced, "SELECT map_summary FROM folders WHERE path = '/docs'") == [(None,)]
-    with closing(sqlite3.connect(synced.path / ".float" / "index.db")) as conn:
-        conn.execute("UPDATE folders_fts_data SET block = ? WHERE id = 10", (b"\xff" * 12,))
-        conn.commit()
+    break_index(synced, "folders_fts", "unparsable")
     r = synced.float_proc("show", "docs", "--json")
     assert r.code == 0, r.err
     assert r.json()["map_summary"] == "killed before its commit"
