@@ -37,6 +37,8 @@ FILL = {
 }
 # the shadow tables FTS5 keeps for an index (``content`` only for one that holds its text)
 _SHADOWS = ("data", "idx", "docsize", "content")
+# the mark after the cookie of FTS5's version-2 structure records (SQLite 3.43+)
+_STRUCTURE_V2 = b"\xff\x00\x00\x01"
 
 
 def damaged(conn: sqlite3.Connection) -> list[str]:
@@ -72,8 +74,6 @@ def _lost_its_segments(conn: sqlite3.Connection, name: str) -> bool:
     return bool(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {name}_data WHERE id > 10)"
                              ).fetchone()[0])
 
-
-_STRUCTURE_V2 = b"\xff\x00\x00\x01"
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:
