@@ -207,5 +207,10 @@ def stamp(st: os.stat_result) -> str:
     return f"{mark(st)}:{st.st_mtime_ns}"
 
 
+# json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True), its encoder
+# built once (record_format._VERSION_JSON says why)
+_LINE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def dump(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+    return _LINE_JSON.encode(entry) + "\n"

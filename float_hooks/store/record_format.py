@@ -40,6 +40,11 @@ KEY_COLUMN = {"folder": "path", "decision": "uid", "question": "uid", "reference
 
 MAX_PARENTS = 32
 _NOT_CONTENT = frozenset({"uid", "version", "parents"})
+# A version's text: what json.dumps(body, sort_keys=True, ensure_ascii=False,
+# separators=(",", ":"), default=str) writes, from one encoder built once (json.dumps builds
+# one per call: 16 us -> 11 us a record, 7,500 of them twice in a first build with an export)
+_VERSION_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                                 default=str)
 
 
 # -- JSON columns ----------------------------------------------------------------------------
@@ -80,8 +85,7 @@ def version(record: dict[str, Any]) -> str:
     from hashlib import sha256  # lazy: off the hooks' path (their start-up cost)
 
     body = {k: v for k, v in record.items() if k not in _NOT_CONTENT and v is not None}
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=str)
+    text = _VERSION_JSON.encode(body)
     return sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
