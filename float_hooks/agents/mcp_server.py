@@ -97,7 +97,9 @@ def folder_markdown(doc: dict[str, Any]) -> str:
         if doc.get(key):
             lines += ["", f"## {label}", "", str(doc[key])]
     if doc.get("context_patterns"):
-        lines += ["", "## Patterns", ""] + [f"- {p}" for p in doc["context_patterns"]]
+        patterns = doc["context_patterns"]
+        lines += ["", "## Patterns", ""] + [
+            f"- {p}" for p in (patterns if isinstance(patterns, list) else [patterns])]
     lines += ["", "## Children", ""]
     for c in doc["children"]:
         extra = f" [{c['status']}] {c['map_summary'] or ''}" if c["kind"] == "folder" else ""

@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
                        ("why", "context_why")):
         if data[key]:
             emit(f"{label}: {data[key]}")
-    for pattern in data["context_patterns"] or []:
+    patterns = data["context_patterns"] or []
+    for pattern in patterns if isinstance(patterns, list) else [patterns]:  # or kept text
         emit(f"  pattern: {pattern}")
     if data["ai_model"]:
         emit(f"written by {data['ai_model']} at {data['ai_updated']}")
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         emit(f"  ({data['anchor_signal']})")
     emit("children:")
     # the files' one-line summaries, from the map the context was written with
-    described = {m.get("name"): m.get("summary") for m in data["map_children"] or []
+    kids = data["map_children"] if isinstance(data["map_children"], list) else []
+    described = {m.get("name"): m.get("summary") for m in kids
                  if isinstance(m, dict) and m.get("kind") != "folder"}
     for c in data["children"]:
         if c["kind"] == "folder":

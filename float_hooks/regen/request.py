@@ -28,6 +28,7 @@ from float_hooks.reads.stale import why
 from float_hooks.regen.budget import assemble
 from float_hooks.repo.git import Git
 from float_hooks.repo.odb import odb
+from float_hooks.store import record_format
 from float_hooks.store.folder_context import JSON_FIELDS, WRITABLE_FIELDS, HashMismatch, get_folder
 
 DEFAULT_BUDGET_TOKENS = 8000  # the config's [regenerate] request_tokens
@@ -139,7 +140,7 @@ def build_request(git: Git, conn: Any, path: str, expected_hash: str,
                                             "context_commit")}
             for f in JSON_FIELDS:
                 if previous.get(f) is not None:
-                    previous[f] = json.loads(previous[f])
+                    previous[f] = record_format.load_json(previous[f])
         changed = why(conn, path) if row["status"] == "stale" else None
         snapshot = conn.execute("SELECT value FROM meta WHERE key = 'base_commit'").fetchone()
     finally:

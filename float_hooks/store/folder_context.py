@@ -12,7 +12,7 @@ from float_hooks.store import limits
 from float_hooks.store.carry import authored, restart_history
 from float_hooks.store.conflicts import settle_by_write
 from float_hooks.store.db import BASE_KEY, Store, now
-from float_hooks.store.record_format import new_uid
+from float_hooks.store.record_format import load_json, new_uid
 from float_hooks.store.schema import AUTHORED_FOLDER_FIELDS
 from float_hooks.store.staleness import STATUSES
 
@@ -26,7 +26,7 @@ def folder_json(row: sqlite3.Row) -> dict[str, Any]:
     out = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
     for f in JSON_FIELDS:
         if out.get(f) is not None:
-            out[f] = json.loads(out[f])
+            out[f] = load_json(out[f])  # text an import kept as is stays text
     if "parents" in out:  # the versions this context replaced (record_format.py)
         out["parents"] = json.loads(out["parents"]) if out["parents"] else []
     return out

@@ -48,15 +48,21 @@ _VERSION_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=
 
 
 # -- JSON columns ----------------------------------------------------------------------------
+def load_json(text: str) -> Any:
+    """A JSON column's value, or the text itself where it holds no JSON that decodes: text
+    an import kept as is (any page's, so also text nested too deep to decode)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
 def decode_json(text: Any) -> Any:
     """A JSON column as YAML will carry it: a decoded list, or the raw text if it is not one
     (so a value is never reinterpreted; import stores a list as JSON and text as is)."""
     if not isinstance(text, str):
         return text  # already decoded (a record read back from front matter)
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return text
+    value = load_json(text)
     return value if isinstance(value, list) else text
 
 

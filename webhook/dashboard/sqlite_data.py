@@ -7,7 +7,6 @@ repository chooses how many folders it has, and a page must stay cheap to render
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -18,6 +17,7 @@ from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.reads.stale import stale_count, stale_list
 from float_hooks.regen import job_queue
 from float_hooks.store.folder_context import status_counts
+from float_hooks.store.record_format import load_json
 from webhook.dashboard.shape import (
     STALE_SYNCS,
     Filter,
@@ -256,10 +256,7 @@ def tree_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in sorted(rows, key=lambda r: r["path"].split("/")):  # parents before children
         patterns = r.get("context_patterns") or []
         if isinstance(patterns, str):
-            try:
-                patterns = json.loads(patterns)
-            except ValueError:
-                patterns = []
+            patterns = load_json(patterns)  # text an import kept as is: one pattern
         if not isinstance(patterns, list):
             patterns = [patterns]
         path = r["path"]
