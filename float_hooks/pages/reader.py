@@ -94,9 +94,8 @@ def _collect(meta: dict[str, Any], data: ExportData) -> None:
     items = meta.get(key) or []
     if not isinstance(items, list):
         raise frontmatter.PageError(f"{key} is not a list")
-    check = {"decisions": _decision, "questions": _simple(record_format.QUESTION_COLUMNS),
-             "references": _simple(record_format.REFERENCE_COLUMNS), "archived": _archived,
-             "conflicts": _conflict}[key]
+    check = {"decisions": _decision, "questions": _question, "references": _reference,
+             "archived": _archived, "conflicts": _conflict}[key]
     records = [check(item) for item in items]  # all checked before any is taken
     getattr(data, key).extend(records)
 
@@ -166,10 +165,14 @@ def _decision(item: Any) -> dict[str, Any]:
     return dict(item)
 
 
-def _simple(columns: tuple[str, ...]) -> Any:
+def _simple(columns: tuple[str, ...], required: tuple[str, ...]) -> Any:
+    """The check of a question's or reference's record: a uid, the ``required`` texts (the
+    columns the DB holds NOT NULL), and the other columns text or absent."""
     def check(item: Any) -> dict[str, Any]:
         _need(isinstance(item, dict) and isinstance(item.get("uid"), str) and item["uid"],
               "a record without uid")
+        for c in required:
+            _need(isinstance(item.get(c), str) and item[c] != "", f"a record without {c}")
         for c in columns:
             if c != "anchors":
                 _text(item.get(c), c)
@@ -177,6 +180,11 @@ def _simple(columns: tuple[str, ...]) -> Any:
         _lineage(item)
         return dict(item)
     return check
+
+
+_question = _simple(record_format.QUESTION_COLUMNS, ("question",))
+_reference = _simple(record_format.REFERENCE_COLUMNS,
+                     ("source_type", "source_id", "target_type", "target_id"))
 
 
 def _archived(item: Any) -> dict[str, Any]:
@@ -191,9 +199,16 @@ def _archived(item: Any) -> dict[str, Any]:
 
 
 def _conflict(item: Any) -> dict[str, Any]:
+    """A conflict's record is checked as a record of its kind: resolving the conflict in its
+    favour writes it."""
     _need(isinstance(item, dict) and item.get("kind") in record_format.VERSIONED
           and isinstance(item.get("key"), str) and isinstance(item.get("record"), dict),
           "a conflict without kind, key or record")
+    kind, record = item["kind"], item["record"]
+    if kind == "folder":
+        _folder({**record, "path": item["key"]})
+    else:
+        {"decision": _decision, "question": _question, "reference": _reference}[kind](record)
     return dict(item)
 
 
