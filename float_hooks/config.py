@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from float_hooks.errors import ConfigError
+from float_hooks.errors import ConfigError, quoted
 
 # What the TOML parses gave, kept in the git dir and keyed by the exact texts parsed: a hook
 # then needs no TOML parser (importing it is the biggest single import of a hook's start).
@@ -152,8 +152,23 @@ def _apply(base: Config, user: dict[str, Any], where: str) -> Config:
                     f"{where}: {section}.{key} must be {type(default).__name__}, "
                     f"not {type(value).__name__}"
                 )
+            if (section, key) == ("export", "dir") and export_dir_parts(value) is None:
+                raise ConfigError(f"{where}: export.dir must name a folder inside the"
+                                  f" repository, not {quoted(value, 200)}")
             base[section][key] = value
     return base
+
+
+def export_dir_parts(raw: str) -> list[str] | None:
+    """``[export] dir`` as the parts of a path inside the repository, or None for an absolute
+    path, one that climbs out (``..``) or one that names the repository itself: a committed
+    config is anyone's, and it never chooses where outside the repository an export is read
+    or written."""
+    text = raw.replace("\\", "/")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if text.startswith("/") or ".." in parts or not parts or "\0" in text:
+        return None
+    return parts
 
 
 def _copy(config: Config) -> Config:

@@ -17,7 +17,7 @@ from types import ModuleType
 from float_hooks import __version__
 from float_hooks.commands import COMMANDS
 from float_hooks.commands._args import not_utf8, option_names, os_path
-from float_hooks.errors import EXIT_ERROR, CorruptDatabase, FloatError
+from float_hooks.errors import EXIT_ERROR, CorruptDatabase, FloatError, quoted
 from float_hooks.output import error
 
 
@@ -104,7 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as e:  # a full disk, a directory we may not write: one line, exit 2
-        where = f"{e.filename}: " if e.filename else ""
+        # the path may come from a committed config or page: bounded, escaped, one line
+        where = f"{quoted(str(e.filename), 200)}: " if e.filename else ""
         error(f"{where}{e.strerror or e}")
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -22,10 +22,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
     out = _out_dir(proj.work_tree, args.out, str(proj.config["export"]["dir"]))
+    # the configured folder is the repository's: no symlink on the way from its top
+    base = out if args.out is not None or proj.work_tree is None else proj.work_tree
     store = open_built(proj)
     try:
         store.quick_check()  # never an export from a DB that fails its check
-        result = writer.export(store, out, proj.git.object_format())
+        result = writer.export(store, out, proj.git.object_format(), base)
     finally:
         store.close()
     where = str(args.out) if args.out else str(proj.config["export"]["dir"])

@@ -33,6 +33,9 @@ def run(args: argparse.Namespace) -> int:
         source = _existing(Path(args.source))
     elif proj.work_tree is not None:
         source = _existing(proj.work_tree / str(proj.config["export"]["dir"]))
+        refused = importer.through_symlink(proj.work_tree, source)
+        if refused:
+            raise FloatError(refused)
     else:
         raise FloatError("a bare repository has no export on disk; pass --from DIR")
     store = open_built(proj)

@@ -113,12 +113,15 @@ def _populate(project: Project, store: Store, conn: sqlite3.Connection, target: 
 
     root = importer.export_root(project)
     found: Any = reader.PageSet()
-    if root is not None:  # a work tree: its export on disk, uncommitted pages included
+    if project.work_tree is not None:  # its export on disk, uncommitted pages included
         tree = importer.committed_tree(project)
-        if root.is_dir():
+        readable, refused = importer.worktree_root(project)
+        if readable is not None:
             found = early.take(tree) if early is not None else None
             if found is None:
-                found = importer.read_worktree_export(project, root, tree)
+                found = importer.read_worktree_export(project, readable, tree)
+        elif refused is not None:
+            found.errors.append(refused)
     else:  # a bare repository: the export of the commit the map is built for
         tree = importer.committed_tree(project, target.rev)
         if tree is not None:

@@ -79,9 +79,8 @@ class Pending:
 def start(project: Project) -> Pending | None:
     """A child reading the work tree's export, or None (no export on disk, a bare
     repository, threads running, no fork: the build reads it in process)."""
-    root = importer.export_root(project)
-    if root is None or not root.is_dir() or not hasattr(os, "fork") \
-            or threading.active_count() != 1:
+    root = importer.worktree_root(project)[0]
+    if root is None or not hasattr(os, "fork") or threading.active_count() != 1:
         return None
     tree = importer.committed_tree(project)
     parent = os.getpid()

@@ -11,12 +11,16 @@ hashes alone, without history.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from float_hooks import failpoints
+from float_hooks.config import export_dir_parts
+from float_hooks.errors import quoted
 from float_hooks.project import Project
 from float_hooks.repo.git import parse_ls_tree, parse_raw_diff
 from float_hooks.store.db import Store, select_in
@@ -36,19 +40,47 @@ SKIPPED_KEY = "skipped_pages"
 
 
 def export_dir(project: Project) -> str:
-    """The configured export dir as a repo-relative git path ('' if it is outside the repo)."""
-    raw = str(project.config["export"]["dir"]).replace("\\", "/")
-    parts = [p for p in raw.split("/") if p not in ("", ".")]
-    if raw.startswith("/") or ".." in parts:
-        return ""
-    return "/".join(parts)
+    """The configured export dir as a repo-relative git path ('' if it is not one: config.py
+    refuses such a setting)."""
+    return "/".join(export_dir_parts(str(project.config["export"]["dir"])) or [])
 
 
 def export_root(project: Project) -> Path | None:
     """Where the work tree's export lives on disk (None for a bare repository)."""
-    if project.work_tree is None:
+    rel = export_dir(project)
+    if project.work_tree is None or not rel:
         return None
-    return project.work_tree / (export_dir(project) or str(project.config["export"]["dir"]))
+    return project.work_tree / rel
+
+
+def through_symlink(base: Path, target: Path) -> str | None:
+    """Why ``target`` (a folder at or below ``base``) may not hold an export, or None: one of
+    its folders below ``base``, itself included, is a symlink or not a folder. An export is
+    never read or written through one: a committed symlink would choose where. Folders not
+    made yet are fine."""
+    at = base
+    for part in target.relative_to(base).parts:
+        at = at / part
+        try:
+            st = os.lstat(at)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            return f"{quoted(str(at), 200)}: cannot look at it ({e.strerror})"
+        if not stat.S_ISDIR(st.st_mode):  # lstat: a symlink to a folder is no folder here
+            return (f"{quoted(str(at), 200)}: a symlink or a file where the export's folders"
+                    " go; an export is never read or written through one")
+    return None
+
+
+def worktree_root(project: Project) -> tuple[Path | None, str | None]:
+    """The work tree's export folder if it is there to read (a real folder, reached through
+    no symlink), and why it is not read when it exists but is reached through one."""
+    root = export_root(project)
+    if root is None or project.work_tree is None or not root.is_dir():
+        return None, None
+    refused = through_symlink(project.work_tree, root)
+    return (None, refused) if refused else (root, None)
 
 
 def committed_tree(project: Project, rev: str | None = None) -> str | None:
@@ -164,7 +196,7 @@ def retry_skipped(project: Project, store: Store) -> ImportResult | None:
     """Pages were skipped: read the work tree's export again (the fixed ones come in, merged
     like any import) and remember what is still skipped. None when nothing was skipped (a
     meta read), or for a bare repository (its next pushed export is imported anyway)."""
-    root = export_root(project)
+    root, _refused = worktree_root(project)  # (refused: the build said so already)
     if root is None or store.get_meta(SKIPPED_KEY) is None:
         return None
     from float_hooks.pages import reader  # lazy: off the hooks' path (their start-up cost)

@@ -52,9 +52,14 @@ class ExportRefused(FloatError):
     pass
 
 
-def export(store: Store, out: Path, object_format: str = "sha1") -> ExportResult:
+def export(store: Store, out: Path, object_format: str = "sha1",
+           base: Path | None = None) -> ExportResult:
     """Write the export to ``out`` (one transaction: the pages on disk merged in first, then
-    the pages written, then their blobs remembered)."""
+    the pages written, then their blobs remembered). No folder from ``base`` (default:
+    ``out`` itself) down to a page may be a symlink (importer.through_symlink)."""
+    refused = importer.through_symlink(base or out, out)
+    if refused:
+        raise ExportRefused(f"{refused}; nothing was written")
     with store.write() as conn:
         on_disk = _generated_pages(out)
         known = dict(select_in(conn, "SELECT page, blob FROM export_pages WHERE page IN ({})",
@@ -69,6 +74,7 @@ def export(store: Store, out: Path, object_format: str = "sha1") -> ExportResult
         rendered = render_pages(conn)
         pages = {rel: text.encode("utf-8") for rel, text in sorted(rendered.items())}
         _importable(pages)
+        _real_folders(out, [rel for rel, data in pages.items() if on_disk.get(rel) != data])
         written: list[str] = []
         blobs: list[tuple[str, str]] = []
         for rel, data in pages.items():
@@ -110,6 +116,19 @@ def _importable(pages: dict[str, bytes]) -> None:
         raise ExportRefused(f"the export would be {total // mib} MiB, more than the"
                             f" {reader.MAX_EXPORT_BYTES // mib} MiB import reads; nothing was"
                             " written")
+
+
+def _real_folders(out: Path, pages: list[str]) -> None:
+    """Refuse, before anything is written, pages whose folders below ``out`` are reached
+    through a symlink (a committed one would send the page anywhere)."""
+    seen: set[str] = set()
+    for rel in pages:
+        folder = rel.rpartition("/")[0]
+        if folder and folder not in seen:
+            seen.add(folder)
+            refused = importer.through_symlink(out, out / folder)
+            if refused:
+                raise ExportRefused(f"{refused}; nothing was written")
 
 
 def _generated_pages(out: Path) -> dict[str, bytes]:
