@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import background, config
-from float_hooks.errors import CorruptDatabase, NoDatabase
+from float_hooks.errors import CorruptDatabase, FloatError, NoDatabase, quoted
 from float_hooks.paths import FLOAT_DIR
 from float_hooks.repo.git import Git
 from float_hooks.repo.scope import Scope
@@ -67,9 +67,18 @@ class Project:
     def journal(self) -> Journal:
         return Journal(journal_path(self.git.git_dir))
 
+    def refuse_linked_float_dir(self) -> None:
+        """Refuse a ``.float`` that is a symlink: a committed one would choose where the map,
+        its settings and its lock are written (another repository's map included)."""
+        if not self.placed and os.path.islink(self.float_dir):
+            raise FloatError(f"{quoted(str(self.float_dir), 200)}: a symlink; float-hooks"
+                             " keeps its map only in a real .float/ folder of the repository"
+                             " (remove the link, then run `float-hooks init`)")
+
     def require_float_dir(self) -> None:
         """Refuse a repository nobody set up for float-hooks (a clone with ``.float/`` is set
         up: its DB is built on first use)."""
+        self.refuse_linked_float_dir()
         if self.placed or self.float_dir.is_dir():
             return
         if self.work_tree is None:

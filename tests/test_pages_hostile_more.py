@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from tests.authored_support import clone
-from tests.gitrepo import GitRepo
+from tests.gitrepo import GitRepo, init_repo
 from tests.test_pages_hostile import HEAD, export_with_good_pages
 
 
@@ -145,3 +145,37 @@ def test_a_path_in_an_os_error_is_one_bounded_line(synced: GitRepo) -> None:
     assert r.code == 2
     [line] = r.err.splitlines()
     assert "\\x0a" in line and len(line) < 400 and os.strerror(36) in line
+
+
+def test_a_committed_float_folder_that_is_a_symlink_is_refused(synced: GitRepo,
+                                                               tmp_path: Path) -> None:
+    elsewhere = tmp_path / "another-map"
+    elsewhere.mkdir()
+    (elsewhere / "index.db").write_bytes(b"another repository's map")
+    source = init_repo(tmp_path / "source")
+    source.write("src/a.py", "x = 1\n")
+    (source.path / ".float").symlink_to(elsewhere)
+    source.git("add", "-A")
+    source.commit("a symlink for .float")
+    other = clone(source, tmp_path / "other")
+    for args in (["sync"], ["init"], ["status"], ["set", "/src", "--summary", "x"]):
+        r = other.float_proc(*args)
+        assert r.code == 2, (args, r.err)
+        [line] = r.err.splitlines()
+        assert ".float" in line and "a symlink" in line
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["index.db"]
+    assert (elsewhere / "index.db").read_bytes() == b"another repository's map"
+
+
+def test_a_committed_config_that_is_a_symlink_or_too_large_is_refused(synced: GitRepo) -> None:
+    config = synced.path / ".float" / "config.toml"
+    config.unlink()
+    config.symlink_to("/dev/zero")  # read whole, it would never end
+    r = synced.float_proc("sync", timeout=60)
+    assert r.code == 2
+    [line] = r.err.splitlines()
+    assert "config.toml" in line and "not a regular file" in line
+    config.unlink()
+    config.write_text("# " + "x" * 300_000 + "\n")
+    r = synced.float_proc("sync")
+    assert r.code == 2 and "larger than 256 KiB" in r.err

@@ -109,6 +109,21 @@ def test_bad_repository_config_fails_the_delivery(tmp_path: Path, origin: Origin
     assert row["state"] == "failed" and "invalid TOML" in row["error"]
 
 
+def test_pushed_config_too_large_or_pointing_outside_fails_the_delivery(
+        tmp_path: Path, origin: Origin) -> None:
+    for text, says in (("# " + "x" * 300_000 + "\n", "larger than 256 KiB"),
+                       ('[export]\ndir = "../../elsewhere"\n',
+                        "export.dir must name a folder inside the repository")):
+        origin.commit({".float/config.toml": text})
+        app = create_app(app_config(tmp_path, origin, FLOAT_WORKER="off",
+                                    FLOAT_DATA_DIR=str(tmp_path / says[:6])))
+        before, after = origin.push()
+        post(app.test_client(), "push", origin.payload(before, after))
+        app.extensions["float_worker"].run_until_idle()
+        (row,) = rows(app)
+        assert row["state"] == "failed" and says in row["error"], row["error"]
+
+
 @responses.activate
 def test_commit_status_reported(tmp_path: Path, origin: Origin) -> None:
     app = create_app(app_config(tmp_path, origin, FLOAT_WORKER="off", FLOAT_GITHUB_TOKEN="ght",

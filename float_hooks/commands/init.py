@@ -54,6 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     proj = _common.project(args)
     written = []
+    proj.refuse_linked_float_dir()
     try:
         proj.float_dir.mkdir(exist_ok=True)  # a bare repository keeps its map in <git dir>/float
         if proj.work_tree is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import config as float_config
-from float_hooks.errors import LockedDatabase, quoted
+from float_hooks.errors import ConfigError, LockedDatabase, quoted
 from float_hooks.map import build
 from float_hooks.project import Project
 from float_hooks.regen import job_queue, run
@@ -57,8 +57,12 @@ class MirrorProject(Project):
     def config(self) -> dict[str, dict[str, Any]]:
         if self._config is None:
             merged = float_config.load(None)
-            text = self.git.run("cat-file", "blob", f"{self.rev}:.float/config.toml",
-                                check=False)
+            blob = f"{self.rev}:.float/config.toml"
+            size = self.git.run("cat-file", "-s", blob, check=False).strip()
+            if size.isdigit() and int(size) > float_config.MAX_BYTES:  # pushed: anyone's
+                raise ConfigError(f"{self.rev[:12]}:.float/config.toml: larger than"
+                                  f" {float_config.MAX_BYTES // 1024} KiB")
+            text = self.git.run("cat-file", "blob", blob, check=False) if size else b""
             if text:
                 merged = float_config.merge(merged, text.decode("utf-8", "replace"),
                                             f"{self.rev[:12]}:.float/config.toml")
