@@ -184,12 +184,13 @@ def _apply(base: Config, user: dict[str, Any], where: str) -> Config:
 
 def export_dir_parts(raw: str) -> list[str] | None:
     """``[export] dir`` as the parts of a path inside the repository, or None for an absolute
-    path, one that climbs out (``..``) or one that names the repository itself: a committed
-    config is anyone's, and it never chooses where outside the repository an export is read
-    or written."""
+    path, one that climbs out (``..``), one inside ``.git`` or one that names the repository
+    itself: a committed config is anyone's, and it never chooses where outside the work tree
+    an export is read or written."""
     text = raw.replace("\\", "/")
     parts = [p for p in text.split("/") if p not in ("", ".")]
-    if text.startswith("/") or ".." in parts or not parts or "\0" in text:
+    if text.startswith("/") or ".." in parts or not parts or parts[0] == ".git" \
+            or "\0" in text:
         return None
     return parts
 

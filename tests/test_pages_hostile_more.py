@@ -126,7 +126,7 @@ def test_an_export_folder_that_is_a_symlink_is_neither_read_nor_written(
 
 def test_a_committed_export_dir_outside_the_repository_is_refused(synced: GitRepo,
                                                                   tmp_path: Path) -> None:
-    for value in (str(tmp_path / "abs"), "../up", ".", "docs/../.."):
+    for value in (str(tmp_path / "abs"), "../up", ".", "docs/../..", ".git/hooks"):
         config = synced.path / ".float" / "config.toml"
         config.parent.mkdir(exist_ok=True)
         config.write_text(f"[export]\ndir = {json.dumps(value)}\n")
