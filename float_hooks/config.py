@@ -136,9 +136,6 @@ def _read(path: Path) -> str | None:
         if not stat.S_ISREG(st.st_mode):
             raise ConfigError(f"{quoted(str(path), 200)}: not a regular file (a symlink or"
                               " a device); float-hooks reads its settings only from a file")
-        if st.st_size > MAX_BYTES:
-            raise ConfigError(f"{quoted(str(path), 200)}: larger than"
-                              f" {MAX_BYTES // 1024} KiB")
         with open(path, "rb") as f:
             raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
