@@ -180,14 +180,23 @@ def _apply(base: Config, user: dict[str, Any], where: str) -> Config:
 
 
 def export_dir_parts(raw: str) -> list[str] | None:
-    """``[export] dir`` as the parts of a path inside the repository, or None for an absolute
-    path, one that climbs out (``..``), one inside ``.git`` or one that names the repository
-    itself: a committed config is anyone's, and it never chooses where outside the work tree
-    an export is read or written."""
+    """``[export] dir`` as the parts of a path inside the repository (``..`` resolved), or
+    None for an absolute path, one that climbs out, one inside ``.git`` or one that names the
+    repository itself: a committed config is anyone's, and it never chooses where outside the
+    work tree an export is read or written."""
     text = raw.replace("\\", "/")
-    parts = [p for p in text.split("/") if p not in ("", ".")]
-    if text.startswith("/") or ".." in parts or not parts or parts[0] == ".git" \
-            or "\0" in text:
+    if text.startswith("/") or "\0" in text:
+        return None
+    parts: list[str] = []
+    for p in text.split("/"):
+        if p == "..":
+            if not parts:
+                return None  # above the repository
+            parts.pop()
+        elif p not in ("", "."):
+            parts.append(p)
+    # ".git" in any case (a case-insensitive file system's git dir), a drive ("C:")
+    if not parts or parts[0].lower() == ".git" or parts[0].endswith(":"):
         return None
     return parts
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import sqlite3
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,41 @@ from float_hooks.store import fts
 from float_hooks.store.db import DB_NAME, Store
 from float_hooks.store.journal import Journal
 from float_hooks.store.journal import path_for as journal_path
+
+BOOT_NAME = "boot.md"  # what every AI session should know (committed)
+DB_SIDE_FILES = ("", "-wal", "-shm", "-journal")  # the DB's file and SQLite's beside it
+_NOT_A_FILE = "a symlink, or not a regular file"
+
+
+def open_float_file(path: Path, flags: int, mode: int = 0o644) -> int:
+    """A descriptor for a file in ``.float/``, which anyone who can push may have committed:
+    never opened through a symlink (O_NOFOLLOW), a FIFO does not block (O_NONBLOCK), and
+    anything but a regular file is refused. Raises OSError (FloatError: not a file)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, mode)
+    except OSError as e:
+        if e.errno != errno.ELOOP:  # ELOOP: a symlink, refused below in plain words
+            raise
+        fd = -1
+    if fd < 0 or not stat.S_ISREG(os.fstat(fd).st_mode):
+        if fd >= 0:
+            os.close(fd)
+        raise FloatError(f"{quoted(str(path), 200)}: {_NOT_A_FILE}; float-hooks uses only"
+                         " files of its own there (remove it)")
+    return fd
+
+
+def read_float_file(path: Path, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of a regular file in ``.float/`` (open_float_file); None if
+    it is missing or anything else."""
+    try:
+        fd = open_float_file(path, os.O_RDONLY)
+    except (OSError, FloatError):
+        return None
+    try:
+        return os.read(fd, limit)
+    finally:
+        os.close(fd)
 
 
 class Project:
@@ -68,12 +105,20 @@ class Project:
         return Journal(journal_path(self.git.git_dir))
 
     def refuse_linked_float_dir(self) -> None:
-        """Refuse a ``.float`` that is a symlink: a committed one would choose where the map,
-        its settings and its lock are written (another repository's map included)."""
-        if not self.placed and os.path.islink(self.float_dir):
+        """Refuse a ``.float`` that is a symlink, or a DB file in it that is one (``git add
+        -f`` commits either): a committed link would choose where the map is written
+        (another repository's map included)."""
+        if self.placed:
+            return
+        if os.path.islink(self.float_dir):
             raise FloatError(f"{quoted(str(self.float_dir), 200)}: a symlink; float-hooks"
                              " keeps its map only in a real .float/ folder of the repository"
                              " (remove the link, then run `float-hooks init`)")
+        for suffix in DB_SIDE_FILES:
+            side = self.db_path.with_name(self.db_path.name + suffix)
+            if os.path.islink(side):
+                raise FloatError(f"{quoted(str(side), 200)}: a symlink; the map is kept only"
+                                 " in a file of its own (remove the link)")
 
     def require_float_dir(self) -> None:
         """Refuse a repository nobody set up for float-hooks (a clone with ``.float/`` is set
@@ -144,8 +189,8 @@ def quarantine(db_path: Path, force: bool = False) -> Path | None:
 
     lock = db_path.with_name(db_path.name + ".lock")
     try:
-        fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o644)
-    except OSError:
+        fd = open_float_file(lock, os.O_WRONLY | os.O_CREAT)
+    except (OSError, FloatError):
         fd = -1
     try:
         if fd >= 0:
@@ -156,7 +201,7 @@ def quarantine(db_path: Path, force: bool = False) -> Path | None:
         # lock), and a file with a sound header can be scribbled over
         if not force and _opens(db_path):
             return None
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in DB_SIDE_FILES:
             src = db_path.with_name(db_path.name + suffix)
             with contextlib.suppress(FileNotFoundError):
                 os.replace(src, kept.with_name(kept.name + suffix))

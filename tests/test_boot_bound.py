@@ -1,7 +1,9 @@
-"""boot.md is anyone's who can push, so it is read only as far as it is shown: by `brief` (the
-agents' session-start hook) and by the MCP boot resource. Observed directly: boot.md is a named
-pipe that serves bytes without end and counts how many were taken. A reader that reads it whole
-would never finish (and the test fails on its deadline); a bounded one takes a few KiB."""
+"""boot.md is anyone's who can push, so it is read only as far as it is shown (by `brief`, the
+agents' session-start hook, and by the MCP boot resource), and only as a regular file: never
+through a symlink (tests/test_pages_hostile_more.py) nor from a named pipe. Observed directly: a
+boot.md that is a pipe serving bytes without end, counting how many were taken, is not read
+at all (a reader that read it whole would never finish: the test fails on its deadline); a
+large regular one is shown only as far as the reader's share."""
 
 from __future__ import annotations
 
@@ -57,16 +59,24 @@ def endless_boot(repo: GitRepo) -> Iterator[list[int]]:
         writer.join(timeout=30)
 
 
-def test_brief_reads_boot_md_only_as_far_as_it_shows(synced: GitRepo) -> None:
+def test_brief_reads_boot_md_only_as_a_file_and_as_far_as_it_shows(synced: GitRepo) -> None:
     with endless_boot(synced) as taken:
         proc = subprocess.run([sys.executable, "-m", "float_hooks", "brief"], cwd=synced.path,
                               capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "# Read me first" in proc.stdout
-    assert 0 < taken[0] <= 4 * BOOT_SHARE + PIPE_SLACK
+    assert "# Read me first" not in proc.stdout
+    assert taken[0] <= PIPE_SLACK  # what one open lets into the pipe, never read
+    big = synced.path / ".float" / "boot.md"
+    big.unlink()
+    big.write_bytes(HEAD + b"y" * (8 * 2**20))
+    proc = subprocess.run([sys.executable, "-m", "float_hooks", "brief"], cwd=synced.path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "# Read me first" in proc.stdout and proc.stdout.count("y") <= BOOT_SHARE
 
 
-def test_the_mcp_boot_resource_reads_boot_md_only_as_far_as_it_shows(synced: GitRepo) -> None:
+def test_the_mcp_boot_resource_reads_boot_md_only_as_a_file_and_as_far_as_it_shows(
+        synced: GitRepo) -> None:
     repo = installed(synced)
     texts: list[str] = []
 
@@ -75,5 +85,10 @@ def test_the_mcp_boot_resource_reads_boot_md_only_as_far_as_it_shows(synced: Git
 
     with endless_boot(repo) as taken:
         session(repo, body)
-    assert texts[0].startswith("# Read me first") and len(texts[0]) <= BOOT_MAX
-    assert 0 < taken[0] <= BOOT_MAX + PIPE_SLACK
+    assert not texts[0].startswith("# Read me first")
+    assert taken[0] <= PIPE_SLACK
+    big = repo.path / ".float" / "boot.md"
+    big.unlink()
+    big.write_bytes(HEAD + b"y" * (8 * 2**20))
+    session(repo, body)
+    assert texts[1].startswith("# Read me first") and len(texts[1]) <= BOOT_MAX

@@ -126,7 +126,8 @@ def test_an_export_folder_that_is_a_symlink_is_neither_read_nor_written(
 
 def test_a_committed_export_dir_outside_the_repository_is_refused(synced: GitRepo,
                                                                   tmp_path: Path) -> None:
-    for value in (str(tmp_path / "abs"), "../up", ".", "docs/../..", ".git/hooks"):
+    for value in (str(tmp_path / "abs"), "../up", ".", "docs/../..", ".git/hooks", ".GIT/x",
+                  "C:/exports"):
         config = synced.path / ".float" / "config.toml"
         config.parent.mkdir(exist_ok=True)
         config.write_text(f"[export]\ndir = {json.dumps(value)}\n")
@@ -179,3 +180,50 @@ def test_a_committed_config_that_is_a_symlink_or_too_large_is_refused(synced: Gi
     config.write_text("# " + "x" * 300_000 + "\n")
     r = synced.float_proc("sync")
     assert r.code == 2 and "larger than 256 KiB" in r.err
+
+
+def test_an_export_dir_that_climbs_back_inside_is_that_folder(synced: GitRepo) -> None:
+    (synced.path / ".float" / "config.toml").write_text('[export]\ndir = "docs/../ctx"\n')
+    synced.float_ok("set", "/src", "--summary", "kept")
+    synced.float_ok("export")
+    assert (synced.path / "ctx" / "src" / "_folder.md").is_file()
+
+
+def _committed_link(repo: GitRepo, rel: str, target: Path) -> None:
+    link = repo.path / rel
+    link.unlink(missing_ok=True)
+    link.symlink_to(target)
+    repo.git("add", "-f", rel)
+    repo.commit(f"a symlink at {rel}")
+
+
+def test_a_committed_link_in_place_of_a_map_file_is_never_followed(synced: GitRepo,
+                                                                    tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    _committed_link(synced, ".float/worker.lock", victim)  # the worker writes its PID there
+    other = clone(synced, tmp_path / "other")
+    r = other.float_proc("worker", "--once")
+    assert r.code == 2, r.err
+    [line] = [ln for ln in r.err.splitlines() if "worker.lock" in ln]
+    assert "not a regular file" in line
+    assert victim.read_text() == "precious\n"
+
+    another = tmp_path / "another.db"
+    another.write_bytes(b"another repository's map")
+    _committed_link(synced, ".float/index.db-wal", another)
+    third = clone(synced, tmp_path / "third")
+    for args in (["status"], ["set", "/src", "--summary", "x"]):
+        r = third.float_proc(*args)
+        assert r.code == 2, (args, r.err)
+        assert "index.db-wal" in r.err and "a symlink" in r.err
+    assert another.read_bytes() == b"another repository's map"
+
+
+def test_a_committed_boot_link_is_not_read(synced: GitRepo, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-123\n")
+    _committed_link(synced, ".float/boot.md", secret)
+    r = synced.float_proc("brief", timeout=60)
+    assert r.code == 0, r.err
+    assert "SECRET-123" not in r.out + r.err

@@ -36,6 +36,7 @@ from float_hooks.agents import tools
 from float_hooks.agents.fresh_answers import LocalMap
 from float_hooks.agents.tools import Backend
 from float_hooks.errors import FloatError
+from float_hooks.project import BOOT_NAME, read_float_file
 from float_hooks.store.db import now
 
 BOOT_URI = "float://boot"
@@ -284,7 +285,7 @@ class MapServer:
         if self.local is None:
             return None
         try:
-            return (self.local.project.float_dir / "boot.md").stat().st_mtime_ns
+            return (self.local.project.float_dir / BOOT_NAME).stat().st_mtime_ns
         except OSError:
             return None
 
@@ -325,9 +326,10 @@ def boot_md(backend: Backend) -> str:
     """.float/boot.md: from the work tree, or (a server's mirror) the synced commit."""
     project = backend.project
     try:
-        if project.work_tree is not None:
-            with open(project.float_dir / "boot.md", "rb") as f:
-                raw = f.read(BOOT_MAX)  # a pushed file: only what is shown is read
+        if project.work_tree is not None:  # a pushed file: only what is shown is read
+            raw = read_float_file(project.float_dir / BOOT_NAME, BOOT_MAX)
+            if raw is None:
+                raise FloatError("no boot.md")
         else:
             store = backend.store()
             rev = store.get_meta("base_commit") or "HEAD"

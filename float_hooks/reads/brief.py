@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from float_hooks import paths
-from float_hooks.project import Project
+from float_hooks.project import BOOT_NAME, Project, read_float_file
 from float_hooks.reads import anchored
 from float_hooks.store.carry import HISTORY_GAP
 from float_hooks.store.db import Store
@@ -88,12 +88,8 @@ def _entry_points(conn: Any) -> list[str]:
 
 
 def _boot(project: Project) -> str:
-    try:
-        with open(project.float_dir / "boot.md", "rb") as f:
-            text = f.read(4 * BOOT_SHARE).decode("utf-8", "replace")  # what can be shown
-    except OSError:
-        return ""
-    text = text.strip()
+    raw = read_float_file(project.float_dir / BOOT_NAME, 4 * BOOT_SHARE)  # what can be shown
+    text = (raw or b"").decode("utf-8", "replace").strip()
     return text if len(text) <= BOOT_SHARE else text[: BOOT_SHARE - 1].rstrip() + "…"
 
 

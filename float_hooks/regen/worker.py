@@ -21,7 +21,7 @@ from typing import IO
 from float_hooks.errors import FloatError
 from float_hooks.map.build import open_built
 from float_hooks.output import emit
-from float_hooks.project import Project
+from float_hooks.project import Project, open_float_file
 from float_hooks.regen import job_queue
 from float_hooks.regen.run import regenerator, run_jobs
 
@@ -54,7 +54,10 @@ class WorkerLock:
 
     def __enter__(self) -> WorkerLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+", encoding="utf-8")  # held until __exit__
+        # held until __exit__; a committed symlink in its place is never followed (it would
+        # have the PID written over whatever it points at)
+        f = open(open_float_file(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND), "a+",
+                 encoding="utf-8")
         deadline = time.monotonic() + self.patience
         while True:
             try:
