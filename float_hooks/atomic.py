@@ -9,6 +9,28 @@ import stat
 import threading
 from pathlib import Path
 
+from float_hooks.errors import quoted
+
+
+def through_symlink(base: Path, target: Path) -> str | None:
+    """Why nothing may be read or written in ``target`` (a folder at or below ``base``), or
+    None: one of its folders below ``base``, itself included, is a symlink or not a folder.
+    A symlink committed there (anyone can push one) would choose where float-hooks reads or
+    writes. Folders not made yet are fine."""
+    at = base
+    for part in target.relative_to(base).parts:
+        at = at / part
+        try:
+            st = os.lstat(at)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            return f"{quoted(str(at), 200)}: cannot look at it ({e.strerror})"
+        if not stat.S_ISDIR(st.st_mode):  # lstat: a symlink to a folder is no folder here
+            return (f"{quoted(str(at), 200)}: a symlink or a file where a folder goes;"
+                    " float-hooks never reads or writes through one")
+    return None
+
 
 def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` through a temporary file beside it, renamed

@@ -227,3 +227,24 @@ def test_a_committed_boot_link_is_not_read(synced: GitRepo, tmp_path: Path) -> N
     r = synced.float_proc("brief", timeout=60)
     assert r.code == 0, r.err
     assert "SECRET-123" not in r.out + r.err
+
+
+def test_agents_install_never_edits_through_a_committed_symlink(synced: GitRepo,
+                                                                tmp_path: Path) -> None:
+    home = tmp_path / "someone-elses-claude"
+    home.mkdir()
+    (home / "settings.json").write_text('{"theirs": true}\n')
+    (synced.path / ".claude").symlink_to(home)
+    (synced.path / "CLAUDE.md").symlink_to("/dev/zero")  # read whole, it would never end
+    synced.git("add", "-A")
+    synced.commit("links where install edits")
+    other = clone(synced, tmp_path / "other")
+    r = other.float_proc("agents", "install", "--claude", timeout=60)
+    assert r.code == 2, r.err
+    [line] = r.err.splitlines()
+    assert "symlink" in line
+    assert sorted(p.name for p in home.iterdir()) == ["settings.json"]
+    assert (home / "settings.json").read_text() == '{"theirs": true}\n'
+    (other.path / ".claude").unlink()
+    r = other.float_proc("agents", "install", "--claude", timeout=60)
+    assert r.code == 2 and "CLAUDE.md" in r.err and "not a regular file" in r.err, r.err

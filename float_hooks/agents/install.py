@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,8 @@ from float_hooks.agents.launcher import (
     local_text,
     server_entry,
 )
-from float_hooks.atomic import write_atomic
-from float_hooks.errors import FloatError
+from float_hooks.atomic import through_symlink, write_atomic
+from float_hooks.errors import FloatError, quoted
 from float_hooks.repo.scope import AGENT_FILES
 
 NAME = "float-hooks"
@@ -108,13 +109,29 @@ class Edit:
         return "removed" if self.new is None else "updated"
 
 
-def _read(path: Path) -> str | None:
+MAX_READ = 4 * 1024 * 1024  # an agent's config file or instructions, as committed
+
+
+def _read(path: Path, *, own: bool = False) -> str | None:
+    """A file install edits, at most MAX_READ bytes. One of the repository's (committed:
+    anyone's) must be a regular file, never read through a symlink; ``own``: the user's
+    (``~/.codex``), which a symlink into their dotfiles may well stand for."""
     try:
-        return path.read_text(encoding="utf-8")
+        if not own and not stat.S_ISREG(os.lstat(path).st_mode):
+            raise FloatError(f"{quoted(str(path), 200)}: a symlink, or not a regular file;"
+                             " install edits only files of the repository")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_READ + 1)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as e:
-        raise FloatError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    except OSError as e:
+        raise FloatError(f"{quoted(str(path), 200)}: cannot read ({e.strerror})") from None
+    if len(raw) > MAX_READ:
+        raise FloatError(f"{quoted(str(path), 200)}: larger than {MAX_READ // 2**20} MiB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FloatError(f"{quoted(str(path), 200)}: not UTF-8 text") from None
 
 
 def _load_json(edit: Edit) -> dict[str, Any]:
@@ -253,6 +270,7 @@ class Plan:
         self.float_dir = float_dir
         self.edits: list[Edit] = []
         self.manifest_path = local_dir(float_dir) / MANIFEST
+        self._refuse_links(self.manifest_path.parent)
         self.old_manifest = float_dir / MANIFEST  # where earlier releases kept it
         self.manifest: dict[str, Any] = {}
         raw = _read(self.manifest_path)
@@ -268,10 +286,18 @@ class Plan:
         self.manifest.setdefault("files", {})
 
     def edit(self, rel: str, path: Path | None = None) -> Edit:
-        path = path or self.work_tree / rel
-        e = Edit(path, rel, _read(path))
+        own = path is not None  # the user's own file (the global Codex config)
+        if path is None:  # in the work tree: no folder on the way may be a symlink
+            path = self.work_tree / rel
+            self._refuse_links(path.parent)
+        e = Edit(path, rel, _read(path, own=own))
         self.edits.append(e)
         return e
+
+    def _refuse_links(self, folder: Path) -> None:
+        refused = through_symlink(self.work_tree, folder)
+        if refused:
+            raise FloatError(refused)
 
     def record(self, e: Edit, **extra: Any) -> None:
         files = self.manifest["files"]

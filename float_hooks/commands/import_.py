@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from float_hooks.atomic import through_symlink
 from float_hooks.commands import _common
 from float_hooks.errors import EXIT_ERROR, FloatError
 from float_hooks.map.build import open_built
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         source = _existing(Path(args.source))
     elif proj.work_tree is not None:
         source = _existing(proj.work_tree / str(proj.config["export"]["dir"]))
-        refused = importer.through_symlink(proj.work_tree, source)
+        refused = through_symlink(proj.work_tree, source)
         if refused:
             raise FloatError(refused)
     else:

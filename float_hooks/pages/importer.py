@@ -11,16 +11,13 @@ hashes alone, without history.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from float_hooks import failpoints
+from float_hooks import atomic, failpoints
 from float_hooks.config import export_dir_parts
-from float_hooks.errors import quoted
 from float_hooks.project import Project
 from float_hooks.repo.git import parse_ls_tree, parse_raw_diff
 from float_hooks.store.db import Store, select_in
@@ -53,33 +50,13 @@ def export_root(project: Project) -> Path | None:
     return project.work_tree / rel
 
 
-def through_symlink(base: Path, target: Path) -> str | None:
-    """Why ``target`` (a folder at or below ``base``) may not hold an export, or None: one of
-    its folders below ``base``, itself included, is a symlink or not a folder. An export is
-    never read or written through one: a committed symlink would choose where. Folders not
-    made yet are fine."""
-    at = base
-    for part in target.relative_to(base).parts:
-        at = at / part
-        try:
-            st = os.lstat(at)
-        except FileNotFoundError:
-            return None
-        except OSError as e:
-            return f"{quoted(str(at), 200)}: cannot look at it ({e.strerror})"
-        if not stat.S_ISDIR(st.st_mode):  # lstat: a symlink to a folder is no folder here
-            return (f"{quoted(str(at), 200)}: a symlink or a file where the export's folders"
-                    " go; an export is never read or written through one")
-    return None
-
-
 def worktree_root(project: Project) -> tuple[Path | None, str | None]:
     """The work tree's export folder if it is there to read (a real folder, reached through
     no symlink), and why it is not read when it exists but is reached through one."""
     root = export_root(project)
     if root is None or project.work_tree is None or not root.is_dir():
         return None, None
-    refused = through_symlink(project.work_tree, root)
+    refused = atomic.through_symlink(project.work_tree, root)
     return (None, refused) if refused else (root, None)
 
 

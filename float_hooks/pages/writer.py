@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from float_hooks import failpoints
-from float_hooks.atomic import write_atomic
+from float_hooks.atomic import through_symlink, write_atomic
 from float_hooks.errors import FloatError
 from float_hooks.pages import frontmatter, importer, reader
 from float_hooks.pages.render import render_pages
@@ -56,8 +56,8 @@ def export(store: Store, out: Path, object_format: str = "sha1",
            base: Path | None = None) -> ExportResult:
     """Write the export to ``out`` (one transaction: the pages on disk merged in first, then
     the pages written, then their blobs remembered). No folder from ``base`` (default:
-    ``out`` itself) down to a page may be a symlink (importer.through_symlink)."""
-    refused = importer.through_symlink(base or out, out)
+    ``out`` itself) down to a page may be a symlink (atomic.through_symlink)."""
+    refused = through_symlink(base or out, out)
     if refused:
         raise ExportRefused(f"{refused}; nothing was written")
     with store.write() as conn:
@@ -126,7 +126,7 @@ def _real_folders(out: Path, pages: list[str]) -> None:
         folder = rel.rpartition("/")[0]
         if folder and folder not in seen:
             seen.add(folder)
-            refused = importer.through_symlink(out, out / folder)
+            refused = through_symlink(out, out / folder)
             if refused:
                 raise ExportRefused(f"{refused}; nothing was written")
 
