@@ -173,8 +173,10 @@ def retry_skipped(project: Project, store: Store) -> ImportResult | None:
     """Pages were skipped: read the work tree's export again (the fixed ones come in, merged
     like any import) and remember what is still skipped. None when nothing was skipped (a
     meta read), or for a bare repository (its next pushed export is imported anyway)."""
+    if project.work_tree is None or store.get_meta(SKIPPED_KEY) is None:
+        return None
     root, _refused = worktree_root(project)  # (refused: the build said so already)
-    if root is None or store.get_meta(SKIPPED_KEY) is None:
+    if root is None:
         return None
     from float_hooks.pages import reader  # lazy: off the hooks' path (their start-up cost)
 
