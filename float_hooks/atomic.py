@@ -1,5 +1,7 @@
 """Writing a file whole or not at all: the one way float-hooks writes a file someone reads
-(export pages, `init`'s scaffold, agents' config files, git hook shims)."""
+(export pages, `init`'s scaffold, agents' config files, git hook shims); and the guards for
+files and folders of a repository, which anyone who can push may have placed: read bounded,
+never through a symlink."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import stat
 import threading
 from pathlib import Path
 
-from float_hooks.errors import quoted
+from float_hooks.errors import FloatError, quoted
 
 
 def through_symlink(base: Path, target: Path) -> str | None:
@@ -30,6 +32,31 @@ def through_symlink(base: Path, target: Path) -> str | None:
             return (f"{quoted(str(at), 200)}: a symlink or a file where a folder goes;"
                     " float-hooks never reads or writes through one")
     return None
+
+
+def read_text(path: Path, limit: int, error: type[FloatError] = FloatError, *,
+              follow: bool = False, why: str = "") -> str | None:
+    """The UTF-8 text of ``path``, at most ``limit`` bytes (None: there is no file). Unless
+    ``follow`` (a file of the user's own), only a regular file: never read through a symlink
+    nor from a device (a link to /dev/zero would never end). Anything else is ``error``,
+    one line (``why`` appended to the refusal)."""
+    shown = quoted(str(path), 200)
+    try:
+        if not follow and not stat.S_ISREG(os.lstat(path).st_mode):
+            raise error(f"{shown}: a symlink, or not a regular file{why}")
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise error(f"{shown}: cannot read ({e.strerror})") from None
+    if len(raw) > limit:
+        size = f"{limit // 2**20} MiB" if limit % 2**20 == 0 else f"{limit // 1024} KiB"
+        raise error(f"{shown}: larger than {size}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{shown}: not UTF-8 text") from None
 
 
 def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any
 
+from float_hooks.atomic import read_text
 from float_hooks.errors import ConfigError, quoted
 
 # What the TOML parses gave, kept in the git dir and keyed by the exact texts parsed: a hook
@@ -112,7 +112,8 @@ def load(work_tree: Path | None, cache_dir: Path | None = None) -> Config:
     if work_tree is None:
         return _copy(_toml().loads(CONFIG_TEMPLATE))
     path = config_path(work_tree)
-    text = _read(path)
+    text = read_text(path, MAX_BYTES, ConfigError,
+                     why="; float-hooks reads its settings only from a file")
     cache = cache_dir / CACHE_NAME if cache_dir is not None else None
     parsed = _cached(cache, text)
     if parsed is None:
@@ -125,29 +126,6 @@ def load(work_tree: Path | None, cache_dir: Path | None = None) -> Config:
         if cache is not None:
             _store(cache, text, parsed)
     return _apply(_copy(parsed[0]), parsed[1], str(path))
-
-
-def _read(path: Path) -> str | None:
-    """The config file's text (None: there is none). It is committed, so anyone's: a regular
-    file of at most MAX_BYTES, never a symlink, FIFO or device (a link to /dev/zero would
-    never end)."""
-    try:
-        st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"{quoted(str(path), 200)}: not a regular file (a symlink or"
-                              " a device); float-hooks reads its settings only from a file")
-        with open(path, "rb") as f:
-            raw = f.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise ConfigError(f"{quoted(str(path), 200)}: cannot read ({e.strerror})") from e
-    if len(raw) > MAX_BYTES:
-        raise ConfigError(f"{quoted(str(path), 200)}: larger than {MAX_BYTES // 1024} KiB")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{quoted(str(path), 200)}: not UTF-8 text") from e
 
 
 def merge(base: Config, text: str, where: str) -> Config:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +45,8 @@ from float_hooks.agents.launcher import (
     local_text,
     server_entry,
 )
-from float_hooks.atomic import through_symlink, write_atomic
-from float_hooks.errors import FloatError, quoted
+from float_hooks.atomic import read_text, through_symlink, write_atomic
+from float_hooks.errors import FloatError
 from float_hooks.repo.scope import AGENT_FILES
 
 NAME = "float-hooks"
@@ -113,25 +112,11 @@ MAX_READ = 4 * 1024 * 1024  # an agent's config file or instructions, as committ
 
 
 def _read(path: Path, *, own: bool = False) -> str | None:
-    """A file install edits, at most MAX_READ bytes. One of the repository's (committed:
-    anyone's) must be a regular file, never read through a symlink; ``own``: the user's
-    (``~/.codex``), which a symlink into their dotfiles may well stand for."""
-    try:
-        if not own and not stat.S_ISREG(os.lstat(path).st_mode):
-            raise FloatError(f"{quoted(str(path), 200)}: a symlink, or not a regular file;"
-                             " install edits only files of the repository")
-        with open(path, "rb") as f:
-            raw = f.read(MAX_READ + 1)
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise FloatError(f"{quoted(str(path), 200)}: cannot read ({e.strerror})") from None
-    if len(raw) > MAX_READ:
-        raise FloatError(f"{quoted(str(path), 200)}: larger than {MAX_READ // 2**20} MiB")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise FloatError(f"{quoted(str(path), 200)}: not UTF-8 text") from None
+    """A file install edits. One of the repository's (committed: anyone's) is read only as a
+    regular file, never through a symlink; ``own``: the user's (``~/.codex``), which a
+    symlink into their dotfiles may well stand for."""
+    return read_text(path, MAX_READ, follow=own,
+                     why="; install edits only files of the repository")
 
 
 def _load_json(edit: Edit) -> dict[str, Any]:
