@@ -6,6 +6,7 @@ never through a symlink."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import threading
@@ -34,17 +35,36 @@ def through_symlink(base: Path, target: Path) -> str | None:
     return None
 
 
+def open_regular(path: Path, flags: int, error: type[FloatError] = FloatError, *,
+                 why: str = "", mode: int = 0o644) -> int:
+    """A descriptor for a file of a repository (anyone who can push may have placed it):
+    never opened through a symlink (O_NOFOLLOW), a FIFO does not block (O_NONBLOCK), and
+    anything but a regular file is ``error``, one line (``why`` appended). Raises OSError
+    (FileNotFoundError: there is none)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, mode)
+    except OSError as e:
+        if e.errno != errno.ELOOP:  # ELOOP: a symlink, refused below in plain words
+            raise
+        fd = -1
+    if fd < 0 or not stat.S_ISREG(os.fstat(fd).st_mode):
+        if fd >= 0:
+            os.close(fd)
+        raise error(f"{quoted(str(path), 200)}: a symlink, or not a regular file{why}")
+    return fd
+
+
 def read_text(path: Path, limit: int, error: type[FloatError] = FloatError, *,
               follow: bool = False, why: str = "") -> str | None:
     """The UTF-8 text of ``path``, at most ``limit`` bytes (None: there is no file). Unless
-    ``follow`` (a file of the user's own), only a regular file: never read through a symlink
-    nor from a device (a link to /dev/zero would never end). Anything else is ``error``,
-    one line (``why`` appended to the refusal)."""
+    ``follow`` (a file of the user's own), only a regular file (open_regular): never read
+    through a symlink nor from a device (a link to /dev/zero would never end). Anything
+    else is ``error``, one line."""
     shown = quoted(str(path), 200)
     try:
-        if not follow and not stat.S_ISREG(os.lstat(path).st_mode):
-            raise error(f"{shown}: a symlink, or not a regular file{why}")
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY) if follow \
+            else open_regular(path, os.O_RDONLY, error, why=why)
+        with open(fd, "rb") as f:
             raw = f.read(limit + 1)
     except FileNotFoundError:
         return None

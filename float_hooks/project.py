@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import os
 import sqlite3
-import stat
 import sys
 from pathlib import Path
 from typing import Any
 
 from float_hooks import background, config
+from float_hooks.atomic import open_regular
 from float_hooks.errors import CorruptDatabase, FloatError, NoDatabase, quoted
 from float_hooks.paths import FLOAT_DIR
 from float_hooks.repo.git import Git
@@ -24,25 +23,11 @@ from float_hooks.store.journal import path_for as journal_path
 
 BOOT_NAME = "boot.md"  # what every AI session should know (committed)
 DB_SIDE_FILES = ("", "-wal", "-shm", "-journal")  # the DB's file and SQLite's beside it
-_NOT_A_FILE = "a symlink, or not a regular file"
-
-
-def open_float_file(path: Path, flags: int, mode: int = 0o644) -> int:
-    """A descriptor for a file in ``.float/``, which anyone who can push may have committed:
-    never opened through a symlink (O_NOFOLLOW), a FIFO does not block (O_NONBLOCK), and
-    anything but a regular file is refused. Raises OSError (FloatError: not a file)."""
-    try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, mode)
-    except OSError as e:
-        if e.errno != errno.ELOOP:  # ELOOP: a symlink, refused below in plain words
-            raise
-        fd = -1
-    if fd < 0 or not stat.S_ISREG(os.fstat(fd).st_mode):
-        if fd >= 0:
-            os.close(fd)
-        raise FloatError(f"{quoted(str(path), 200)}: {_NOT_A_FILE}; float-hooks uses only"
-                         " files of its own there (remove it)")
-    return fd
+def open_float_file(path: Path, flags: int) -> int:
+    """A descriptor for a file in ``.float/`` (atomic.open_regular: never through a symlink,
+    a regular file only). Raises OSError, FloatError."""
+    return open_regular(path, flags, why="; float-hooks uses only files of its own there"
+                        " (remove it)")
 
 
 def read_float_file(path: Path, limit: int) -> bytes | None:

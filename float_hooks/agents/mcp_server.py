@@ -38,6 +38,7 @@ from float_hooks.agents.tools import Backend
 from float_hooks.errors import FloatError
 from float_hooks.project import BOOT_NAME, read_float_file
 from float_hooks.store.db import now
+from float_hooks.store.record_format import listed
 
 BOOT_URI = "float://boot"
 FOLDER_PREFIX = "float://folder/"
@@ -98,9 +99,7 @@ def folder_markdown(doc: dict[str, Any]) -> str:
         if doc.get(key):
             lines += ["", f"## {label}", "", str(doc[key])]
     if doc.get("context_patterns"):
-        patterns = doc["context_patterns"]
-        lines += ["", "## Patterns", ""] + [
-            f"- {p}" for p in (patterns if isinstance(patterns, list) else [patterns])]
+        lines += ["", "## Patterns", ""] + [f"- {p}" for p in listed(doc["context_patterns"])]
     lines += ["", "## Children", ""]
     for c in doc["children"]:
         extra = f" [{c['status']}] {c['map_summary'] or ''}" if c["kind"] == "folder" else ""

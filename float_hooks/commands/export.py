@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     proj = _common.settled(_common.project(args))
     out = _out_dir(proj.work_tree, args.out, str(proj.config["export"]["dir"]))
     # the configured folder is the repository's: no symlink on the way from its top
-    base = out if args.out is not None or proj.work_tree is None else proj.work_tree
+    base = proj.work_tree if args.out is None else out
     store = open_built(proj)
     try:
         store.quick_check()  # never an export from a DB that fails its check

@@ -7,6 +7,7 @@ from float_hooks.agents import tools
 from float_hooks.commands import _common, _reads
 from float_hooks.output import emit, emit_json
 from float_hooks.reads.show import LIMIT, MAX_LIMIT
+from float_hooks.store.record_format import listed
 
 HELP = "a folder's context, children, status, decisions, questions and references"
 
@@ -38,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
                        ("why", "context_why")):
         if data[key]:
             emit(f"{label}: {data[key]}")
-    patterns = data["context_patterns"] or []
-    for pattern in patterns if isinstance(patterns, list) else [patterns]:  # or kept text
+    for pattern in listed(data["context_patterns"]):
         emit(f"  pattern: {pattern}")
     if data["ai_model"]:
         emit(f"written by {data['ai_model']} at {data['ai_updated']}")
@@ -49,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
         emit(f"  ({data['anchor_signal']})")
     emit("children:")
     # the files' one-line summaries, from the map the context was written with
-    kids = data["map_children"] if isinstance(data["map_children"], list) else []
-    described = {m.get("name"): m.get("summary") for m in kids
+    described = {m.get("name"): m.get("summary") for m in listed(data["map_children"])
                  if isinstance(m, dict) and m.get("kind") != "folder"}
     for c in data["children"]:
         if c["kind"] == "folder":

@@ -57,6 +57,12 @@ def load_json(text: str) -> Any:
         return text
 
 
+def listed(value: Any) -> list[Any]:
+    """A JSON list column's value as a reader shows it: the list, text an import kept as is
+    as its one item, nothing for None."""
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
 def decode_json(text: Any) -> Any:
     """A JSON column as YAML will carry it: a decoded list, or the raw text if it is not one
     (so a value is never reinterpreted; import stores a list as JSON and text as is)."""

@@ -17,7 +17,7 @@ from float_hooks.errors import FloatError, NoDatabase
 from float_hooks.reads.stale import stale_count, stale_list
 from float_hooks.regen import job_queue
 from float_hooks.store.folder_context import status_counts
-from float_hooks.store.record_format import load_json
+from float_hooks.store.record_format import listed, load_json
 from webhook.dashboard.shape import (
     STALE_SYNCS,
     Filter,
@@ -257,8 +257,7 @@ def tree_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         patterns = r.get("context_patterns") or []
         if isinstance(patterns, str):
             patterns = load_json(patterns)  # text an import kept as is: one pattern
-        if not isinstance(patterns, list):
-            patterns = [patterns]
+        patterns = listed(patterns)
         path = r["path"]
         out.append({
             "path": path, "name": r.get("name") or path,

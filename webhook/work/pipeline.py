@@ -57,12 +57,11 @@ class MirrorProject(Project):
     def config(self) -> dict[str, dict[str, Any]]:
         if self._config is None:
             merged = float_config.load(None)
-            blob = f"{self.rev}:.float/config.toml"
-            size = self.git.run("cat-file", "-s", blob, check=False).strip()
-            if size.isdigit() and int(size) > float_config.MAX_BYTES:  # pushed: anyone's
+            limit = float_config.MAX_BYTES  # pushed: anyone's
+            text = self.git.read_blob_head(f"{self.rev}:.float/config.toml", limit + 1)
+            if len(text) > limit:
                 raise ConfigError(f"{self.rev[:12]}:.float/config.toml: larger than"
-                                  f" {float_config.MAX_BYTES // 1024} KiB")
-            text = self.git.run("cat-file", "blob", blob, check=False) if size else b""
+                                  f" {limit // 1024} KiB")
             if text:
                 merged = float_config.merge(merged, text.decode("utf-8", "replace"),
                                             f"{self.rev[:12]}:.float/config.toml")
